@@ -1,0 +1,186 @@
+package callengine
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// Transport names as they appear in Via and in ;transport= parameters.
+const (
+	TransportUDP = "udp"
+	TransportTCP = "tcp"
+	TransportTLS = "tls"
+	TransportWS  = "ws"
+	TransportWSS = "wss"
+)
+
+// Account is one SIP line: who we are, how we authenticate and where we
+// register. The zero Account means direct mode (no registrar).
+type Account struct {
+	// URI is the address-of-record, e.g. "sip:alice@parlo.test".
+	URI string
+	// Username for digest auth; defaults to the AOR's user part.
+	Username string
+	// Password for digest auth. Never logged.
+	Password string
+	// Registrar is where REGISTER and (as outbound proxy) all requests go:
+	// "sip:127.0.0.1:5060", "sip:pbx.example.com;transport=tls",
+	// "ws://127.0.0.1:8080/" or "wss://pbx.example.com/".
+	Registrar string
+	// Transport overrides the registrar's transport (udp, tcp, tls, ws, wss).
+	Transport string
+	// CAFile is a PEM file of extra CAs trusted for TLS/WSS.
+	CAFile string
+	// Expires is the registration lifetime asked for (default 300 s).
+	Expires time.Duration
+}
+
+// registrarTarget is the parsed form of Account.Registrar.
+type registrarTarget struct {
+	uri       sip.Uri // request URI for REGISTER (sip:domain)
+	hostPort  string  // where to send
+	transport string  // lower case
+}
+
+// aor parses the account's URI.
+func (a *Account) aor() (sip.Uri, error) {
+	var u sip.Uri
+	if a.URI == "" {
+		return u, fmt.Errorf("%w: field URI is empty", ErrBadAccount)
+	}
+	if err := sip.ParseUri(a.URI, &u); err != nil {
+		return u, fmt.Errorf("%w: field URI %q: %v", ErrBadAccount, a.URI, err)
+	}
+	if u.User == "" || u.Host == "" {
+		return u, fmt.Errorf("%w: field URI %q needs user@host", ErrBadAccount, a.URI)
+	}
+	return u, nil
+}
+
+func (a *Account) authUser() string {
+	if a.Username != "" {
+		return a.Username
+	}
+	u, _ := a.aor()
+	return u.User
+}
+
+func (a *Account) expires() time.Duration {
+	if a.Expires <= 0 {
+		return 300 * time.Second
+	}
+	return a.Expires
+}
+
+// registrar parses Account.Registrar.
+func (a *Account) registrar() (registrarTarget, error) {
+	aor, err := a.aor()
+	if err != nil {
+		return registrarTarget{}, err
+	}
+	r := registrarTarget{uri: sip.Uri{Scheme: "sip", Host: aor.Host}}
+	reg := strings.TrimSpace(a.Registrar)
+	switch {
+	case reg == "":
+		return r, fmt.Errorf("%w: field Registrar is empty", ErrBadAccount)
+	case strings.HasPrefix(reg, "ws://"), strings.HasPrefix(reg, "wss://"):
+		scheme, rest, _ := strings.Cut(reg, "://")
+		hostPort, _, _ := strings.Cut(rest, "/")
+		r.transport = scheme
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
+			def := "80"
+			if scheme == TransportWSS {
+				def = "443"
+			}
+			hostPort = net.JoinHostPort(hostPort, def)
+		}
+		r.hostPort = hostPort
+	default:
+		var u sip.Uri
+		if !strings.HasPrefix(reg, "sip:") && !strings.HasPrefix(reg, "sips:") {
+			reg = "sip:" + reg
+		}
+		if err := sip.ParseUri(reg, &u); err != nil {
+			return r, fmt.Errorf("%w: field Registrar %q: %v", ErrBadAccount, a.Registrar, err)
+		}
+		r.transport = TransportUDP
+		if u.IsEncrypted() {
+			r.transport = TransportTLS
+		}
+		if t, ok := u.UriParams.Get("transport"); ok && t != "" {
+			r.transport = strings.ToLower(t)
+		}
+		port := u.Port
+		if port == 0 {
+			port = 5060
+			if r.transport == TransportTLS {
+				port = 5061
+			}
+		}
+		r.hostPort = net.JoinHostPort(u.Host, strconv.Itoa(port))
+	}
+	if a.Transport != "" {
+		r.transport = strings.ToLower(a.Transport)
+	}
+	switch r.transport {
+	case TransportUDP, TransportTCP, TransportTLS, TransportWS, TransportWSS:
+	default:
+		return r, fmt.Errorf("%w: field Transport %q is not one of udp, tcp, tls, ws, wss", ErrBadAccount, r.transport)
+	}
+	return r, nil
+}
+
+// Validate checks every field and names the first bad one.
+func (a *Account) Validate() error {
+	if _, err := a.aor(); err != nil {
+		return err
+	}
+	if a.Password == "" {
+		return fmt.Errorf("%w: field Password is empty", ErrBadAccount)
+	}
+	_, err := a.registrar()
+	return err
+}
+
+// ListenAddr is one local SIP listening socket, parsed from
+// "udp:127.0.0.1:5071", "tcp:…", "tls:…", "ws:…".
+type ListenAddr struct {
+	Transport string
+	Host      string
+	Port      int
+}
+
+// ParseListenAddr parses "transport:host:port".
+func ParseListenAddr(s string) (ListenAddr, error) {
+	tr, hostPort, ok := strings.Cut(s, ":")
+	if !ok {
+		return ListenAddr{}, fmt.Errorf("%w: %q is not transport:host:port", ErrBadListenAddr, s)
+	}
+	tr = strings.ToLower(tr)
+	switch tr {
+	case TransportUDP, TransportTCP, TransportTLS, TransportWS, TransportWSS:
+	default:
+		return ListenAddr{}, fmt.Errorf("%w: %q: transport %q is not one of udp, tcp, tls, ws, wss", ErrBadListenAddr, s, tr)
+	}
+	host, portStr, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return ListenAddr{}, fmt.Errorf("%w: %q: %v", ErrBadListenAddr, s, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return ListenAddr{}, fmt.Errorf("%w: %q: bad port %q", ErrBadListenAddr, s, portStr)
+	}
+	if ip := net.ParseIP(host); ip == nil {
+		return ListenAddr{}, fmt.Errorf("%w: %q: host must be an IP address", ErrBadListenAddr, s)
+	}
+	return ListenAddr{Transport: tr, Host: host, Port: port}, nil
+}
+
+func (l ListenAddr) String() string {
+	return l.Transport + ":" + net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+}

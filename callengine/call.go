@@ -1,0 +1,285 @@
+package callengine
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// dialog is what a call needs of sipgo's client or server dialog session.
+type dialog interface {
+	Do(ctx context.Context, req *sip.Request) (*sip.Response, error)
+	WriteRequest(req *sip.Request) error
+	Bye(ctx context.Context) error
+	Context() context.Context
+}
+
+// call is one call: its CallSession state, its SIP dialog and its media.
+// mu guards the state; every state change and the event it causes happen
+// under mu, so the events of one call leave in order. opMu serialises SIP
+// operations (hold, resume, hangup) so that no second re-INVITE starts while
+// one is pending.
+type call struct {
+	p   *Phone
+	id  string
+	log *slog.Logger
+
+	mu       sync.Mutex
+	s        CallSession
+	uac      *sipgo.DialogClientSession
+	uas      *sipgo.DialogServerSession
+	media    media.Session
+	audioIn  audio.Source
+	audioOut audio.Sink
+	ended    bool
+
+	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
+	cancelInvite context.CancelFunc
+	// Incoming, before answer: the INVITE handler waits for a decision.
+	decision chan decision
+	offer    []byte
+
+	reinvitePending atomic.Bool
+	mediaUp         atomic.Bool
+	opMu            sync.Mutex
+	done            chan struct{}
+}
+
+type decision struct {
+	accept bool
+	code   int
+	result chan error
+}
+
+func newCall(p *Phone, id string, isCaller bool) *call {
+	now := time.Now()
+	c := &call{
+		p: p, id: id,
+		log:      p.log.With("call", id),
+		decision: make(chan decision, 1),
+		done:     make(chan struct{}),
+	}
+	c.s = CallSession{
+		CreationTime: now,
+		IsCaller:     isCaller,
+		SipCallID:    id,
+		SipStatus:    SipStatusInitial,
+		Type:         "CallSession",
+	}
+	return c
+}
+
+// snapshot returns a copy of the call's session.
+func (c *call) snapshot() *CallSession {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.s
+	return &s
+}
+
+// update changes the state with f and emits the named events with the new
+// snapshot, all under mu. payload may be nil.
+func (c *call) update(f func(s *CallSession), names []string, payload map[string]any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f != nil {
+		f(&c.s)
+	}
+	for _, n := range names {
+		s := c.s
+		c.p.emit(Event{Name: n, Session: &s, Payload: payload})
+	}
+}
+
+func (c *call) emit(name string, payload map[string]any) {
+	c.update(nil, []string{name}, payload)
+}
+
+func (c *call) dialog() dialog {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uac != nil {
+		return c.uac
+	}
+	if c.uas != nil {
+		return c.uas
+	}
+	return nil
+}
+
+// remoteTarget is where in-dialog requests go: the peer's Contact
+// (RFC 3261 §12.2.1.1).
+func (c *call) remoteTarget() sip.Uri {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.uac != nil && c.uac.InviteResponse != nil {
+		if ct := c.uac.InviteResponse.Contact(); ct != nil {
+			return ct.Address
+		}
+		return c.uac.InviteRequest.Recipient
+	}
+	if c.uas != nil {
+		if ct := c.uas.InviteRequest.Contact(); ct != nil {
+			return ct.Address
+		}
+	}
+	return sip.Uri{}
+}
+
+// newMedia opens the call's audio and media session.
+func (c *call) newMedia() error {
+	in, err := c.p.opts.NewAudioIn()
+	if err != nil {
+		return fmt.Errorf("audio input: %w", err)
+	}
+	out, err := c.p.opts.NewAudioOut()
+	if err != nil {
+		in.Close()
+		return fmt.Errorf("audio output: %w", err)
+	}
+	ms, err := c.p.opts.MediaFactory(media.Options{
+		AudioIn:         in,
+		AudioOut:        out,
+		STUNServers:     c.p.opts.STUNServers,
+		IncludeLoopback: !c.p.opts.ExcludeLoopback,
+	}, media.Events{
+		OnConnected: c.onMediaConnected,
+		OnFailed:    c.onMediaFailed,
+		OnTrack:     c.onTrack,
+	})
+	if err != nil {
+		in.Close()
+		out.Close()
+		return fmt.Errorf("media session: %w", err)
+	}
+	c.mu.Lock()
+	c.media, c.audioIn, c.audioOut = ms, in, out
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *call) mediaSession() media.Session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.media
+}
+
+func (c *call) onMediaConnected() {
+	if c.mediaUp.CompareAndSwap(false, true) {
+		c.emit(EventMediaConnected, nil)
+	}
+}
+
+func (c *call) onMediaFailed(err error) {
+	c.log.Warn("media failed", "error", err)
+	c.emit(EventCallError, map[string]any{"error": err.Error()})
+}
+
+func (c *call) onTrack(t media.TrackInfo) {
+	payload := map[string]any{"kind": t.Kind, "codec": t.Codec, "id": t.ID}
+	c.emit(EventTrack, payload)
+	if t.Kind == "video" {
+		c.emit(EventVideoStream, payload)
+	} else {
+		c.emit(EventAudioStream, payload)
+	}
+}
+
+func (c *call) stats() media.Stats {
+	if m := c.mediaSession(); m != nil {
+		return m.Stats()
+	}
+	return media.Stats{}
+}
+
+func (c *call) setMuted(muted bool) error {
+	m := c.mediaSession()
+	s := c.snapshot()
+	if m == nil || s.IsTerminated() {
+		return fmt.Errorf("%w: mute needs media", ErrInvalidState)
+	}
+	m.SetMuted(muted)
+	name := EventCallUnmuted
+	if muted {
+		name = EventCallMuted
+	}
+	c.update(func(s *CallSession) { s.Muted = muted }, []string{name}, nil)
+	return nil
+}
+
+// terminate ends the call once: state Terminated, events, media closed,
+// removed from the phone. first are events sent before onCallEnded
+// (onCallEnding, onCallRejected, onCallCanceled...).
+func (c *call) terminate(first []string, payload map[string]any) {
+	c.mu.Lock()
+	if c.ended {
+		c.mu.Unlock()
+		return
+	}
+	c.ended = true
+	m, in, out := c.media, c.audioIn, c.audioOut
+	c.mu.Unlock()
+	if m != nil {
+		_ = m.Close()
+	}
+	if in != nil {
+		_ = in.Close()
+	}
+	if out != nil {
+		_ = out.Close()
+	}
+	now := time.Now()
+	c.update(func(s *CallSession) {
+		s.EndTime = &now
+		s.Ringing = false
+		s.SipStatus = SipStatusTerminated
+	}, append(first, EventCallEnded), payload)
+	c.p.removeCall(c.id)
+	close(c.done)
+}
+
+// hangup ends the call whatever its state.
+func (c *call) hangup(ctx context.Context) error {
+	s := c.snapshot()
+	switch {
+	case s.IsTerminated():
+		return nil
+	case !s.IsCaller && !s.Answered:
+		return c.reject(ctx, sip.StatusBusyHere)
+	case s.IsCaller && !s.Answered:
+		c.mu.Lock()
+		cancel := c.cancelInvite
+		c.mu.Unlock()
+		c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
+		if cancel != nil {
+			cancel() // WaitAnswer sends CANCEL (RFC 3261 §9.1) and the dialer goroutine terminates the call
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return nil
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
+	var err error
+	if d := c.dialog(); d != nil {
+		err = d.Bye(ctx)
+	}
+	c.terminate(nil, nil)
+	if err != nil {
+		return fmt.Errorf("%w: BYE: %v", ErrRequestFailed, err)
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package callengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/pion/sdp/v3"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// onInvite handles every INVITE: a new call, or a re-INVITE in a dialog
+// (To tag present, RFC 3261 §12.2.2).
+func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil {
+		if _, ok := to.Params.Get("tag"); ok {
+			p.onReinvite(req, tx)
+			return
+		}
+	}
+	if p.ctx.Err() != nil {
+		respond(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
+		return
+	}
+	body := req.Body()
+	if len(body) == 0 {
+		// Offerless INVITE (RFC 3261 §13.2.1) is not supported yet: say so
+		// rather than guess.
+		respond(tx, req, sip.StatusNotAcceptableHere, "Offer Required", sip.NewHeader("Warning", `399 parlo "INVITE without SDP offer is not supported"`))
+		return
+	}
+	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
+		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
+		return
+	}
+	var parsed sdp.SessionDescription
+	if err := parsed.UnmarshalString(string(body)); err != nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
+		return
+	}
+	dss, err := p.dialogUA.ReadInvite(req, tx)
+	if err != nil {
+		respond(tx, req, sip.StatusBadRequest, "Bad Request", warning(err.Error()))
+		return
+	}
+	c := newCall(p, req.CallID().Value(), false)
+	c.uas = dss
+	c.offer = body
+	if from := req.From(); from != nil {
+		c.s.Number = from.Address.User
+		if c.s.Number == "" {
+			c.s.Number = from.Address.Host
+		}
+		c.s.DisplayName = from.DisplayName
+		if c.s.DisplayName == "" {
+			c.s.DisplayName = c.s.Number
+		}
+		n := c.s.Number
+		c.s.CallerNumber = &n
+	}
+	if h := req.GetHeader("X-Wazo-Call-ID"); h != nil {
+		v := h.Value()
+		c.s.CallID = &v
+	}
+	if h := req.GetHeader("Answer-Mode"); h != nil && strings.EqualFold(strings.TrimSpace(h.Value()), "Auto") {
+		c.s.AutoAnswer = true
+	}
+	c.s.Ringing = true
+	c.s.SipStatus = SipStatusEstablishing
+	wantsVideo := false
+	for _, m := range parsed.MediaDescriptions {
+		if m.MediaName.Media == "video" && m.MediaName.Port.Value != 0 {
+			wantsVideo = true
+		}
+	}
+	if err := dss.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+		c.log.Warn("180 failed", "error", err)
+	}
+	p.addCall(c)
+	c.emit(EventCallIncoming, map[string]any{"wantsVideo": wantsVideo})
+	if p.opts.AutoAnswer {
+		go func() {
+			if err := p.Accept(p.ctx, c.id); err != nil {
+				c.log.Warn("auto-answer failed", "error", err)
+			}
+		}()
+	}
+	c.serveInvite(tx)
+}
+
+// serveInvite blocks in the INVITE's server transaction until the call is
+// accepted, rejected or canceled; sipgo ends the transaction when the handler
+// returns.
+func (c *call) serveInvite(tx sip.ServerTransaction) {
+	dctx := c.uas.Context()
+	select {
+	case d := <-c.decision:
+		if !d.accept {
+			err := c.uas.Respond(d.code, reasonPhrase(d.code), nil)
+			c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
+			d.result <- err
+			return
+		}
+		d.result <- c.answer()
+	case <-dctx.Done():
+		// CANCEL before our final answer (RFC 3261 §9.2); the transaction
+		// already answered 487. TODO: read the CANCEL's Reason cause=26
+		// ("answered elsewhere"); sipgo does not hand us the CANCEL here.
+		c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+	case <-tx.Done():
+		c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+	case <-c.p.ctx.Done():
+		_ = c.uas.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
+		c.terminate([]string{EventCallEnding}, nil)
+	}
+}
+
+// answer runs in the INVITE handler: builds the SDP answer, sends 200 and
+// waits for the ACK (sipgo retransmits the 2xx, RFC 3261 §13.3.1.4).
+func (c *call) answer() error {
+	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
+	defer cancel()
+	if err := c.newMedia(); err != nil {
+		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return err
+	}
+	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
+	if err != nil {
+		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return fmt.Errorf("callengine: answer: %w", err)
+	}
+	now := time.Now()
+	c.update(func(s *CallSession) {
+		s.Answered = true
+		s.AnswerTime = &now
+		s.Ringing = false
+	}, []string{EventCallAnswered}, nil)
+	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, ans)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	if err := c.uas.WriteResponse(res); err != nil {
+		c.terminate([]string{EventCallError}, map[string]any{"error": "no ACK for 200 OK: " + err.Error()})
+		return fmt.Errorf("%w: 200 OK: %v", ErrRequestFailed, err)
+	}
+	start := time.Now()
+	c.update(func(s *CallSession) {
+		s.StartTime = &start
+		s.SipStatus = SipStatusEstablished
+	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	return nil
+}
+
+func (c *call) accept(ctx context.Context) error {
+	s := c.snapshot()
+	if s.IsCaller || s.Answered || s.IsTerminated() {
+		return fmt.Errorf("%w: accept needs a ringing incoming call", ErrInvalidState)
+	}
+	d := decision{accept: true, result: make(chan error, 1)}
+	select {
+	case c.decision <- d:
+	default:
+		return fmt.Errorf("%w: already answering", ErrInvalidState)
+	}
+	select {
+	case err := <-d.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *call) reject(ctx context.Context, code int) error {
+	s := c.snapshot()
+	if s.IsCaller || s.Answered || s.IsTerminated() {
+		return fmt.Errorf("%w: reject needs a ringing incoming call", ErrInvalidState)
+	}
+	if code < 400 || code > 699 {
+		code = sip.StatusBusyHere
+	}
+	d := decision{accept: false, code: code, result: make(chan error, 1)}
+	select {
+	case c.decision <- d:
+	default:
+		return fmt.Errorf("%w: already answering", ErrInvalidState)
+	}
+	select {
+	case err := <-d.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	c, err := p.call(req.CallID().Value())
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	uas := c.uas
+	c.mu.Unlock()
+	if uas != nil {
+		// The ACK of our initial 2xx confirms the dialog; ACKs of re-INVITE
+		// 2xx carry a later CSeq and are simply absorbed.
+		_ = uas.ReadAck(req, tx)
+	}
+}
+
+func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	c, err := p.call(req.CallID().Value())
+	if err != nil {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	c.mu.Lock()
+	uac, uas := c.uac, c.uas
+	c.mu.Unlock()
+	switch {
+	case uac != nil:
+		err = uac.ReadBye(req, tx)
+	case uas != nil:
+		err = uas.ReadBye(req, tx)
+	}
+	if err != nil {
+		if errors.Is(err, sip.ErrTransactionTerminated) {
+			c.log.Debug("BYE", "error", err)
+		}
+		respond(tx, req, sip.StatusOK, "OK")
+	}
+	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
+	c.terminate(nil, map[string]any{"reason": "remote hangup"})
+}
+
+// onCancel answers a CANCEL that matched no INVITE transaction (the
+// transaction layer handles those that match).
+func (p *Phone) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	_ = tx.Respond(res)
+}
+
+// onMessage answers SIP MESSAGE with 200 as the SDK does; chat events are a
+// later feature.
+func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusOK, "OK")
+}
+
+func (p *Phone) onInfo(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusOK, "OK")
+}
+
+func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, headers ...sip.Header) {
+	res := sip.NewResponseFromRequest(req, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	_ = tx.Respond(res)
+}
+
+func warning(text string) sip.Header {
+	text = strings.ReplaceAll(text, `"`, "'")
+	if len(text) > 200 {
+		text = text[:200]
+	}
+	return sip.NewHeader("Warning", `399 parlo "`+text+`"`)
+}
+
+func headerValue(req *sip.Request, name string) string {
+	if h := req.GetHeader(name); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+// reasonPhrase is the RFC 3261 §21 phrase for the codes we send on reject.
+func reasonPhrase(code int) string {
+	switch code {
+	case sip.StatusBusyHere:
+		return "Busy Here"
+	case 603:
+		return "Decline"
+	case 480:
+		return "Temporarily Unavailable"
+	case 487:
+		return "Request Terminated"
+	default:
+		return "Rejected"
+	}
+}

@@ -1,0 +1,170 @@
+// Package media is the seam between SIP signalling and the way media is
+// carried. Signalling (callengine) only ever talks to a Session: it asks for
+// offers and answers, applies the peer's SDP, changes direction for hold and
+// adds or removes the video sender. Whether that is one bundled pion
+// PeerConnection (webrtcmedia) or one transport per m-line for classic phones
+// is invisible above this package.
+package media
+
+import (
+	"context"
+	"errors"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+)
+
+// Sentinel errors every implementation returns (wrapped with detail).
+var (
+	// ErrBadSDP means the peer's SDP could not be parsed or is not a valid
+	// offer/answer for this session. Signalling answers it with 488.
+	ErrBadSDP = errors.New("media: bad SDP")
+	// ErrNoCommonCodec means nothing offered is something we can use (488).
+	ErrNoCommonCodec = errors.New("media: no common codec")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("media: session closed")
+)
+
+// Direction is an SDP media direction attribute (RFC 3264 §5.1, §6.1).
+type Direction int
+
+const (
+	// SendRecv is the default: both ways.
+	SendRecv Direction = iota
+	// SendOnly is what the holder offers (RFC 3264 §8.4).
+	SendOnly
+	// RecvOnly is the answer to a sendonly offer.
+	RecvOnly
+	// Inactive is the answer to an inactive offer, or hold on both sides.
+	Inactive
+)
+
+func (d Direction) String() string {
+	switch d {
+	case SendOnly:
+		return "sendonly"
+	case RecvOnly:
+		return "recvonly"
+	case Inactive:
+		return "inactive"
+	default:
+		return "sendrecv"
+	}
+}
+
+// Sends reports whether media flows from us in this direction.
+func (d Direction) Sends() bool { return d == SendRecv || d == SendOnly }
+
+// Receives reports whether media flows to us in this direction.
+func (d Direction) Receives() bool { return d == SendRecv || d == RecvOnly }
+
+// Reverse is the direction seen from the other end: the answerer's view of an
+// offered sendonly is recvonly.
+func (d Direction) Reverse() Direction {
+	switch d {
+	case SendOnly:
+		return RecvOnly
+	case RecvOnly:
+		return SendOnly
+	default:
+		return d
+	}
+}
+
+// Intersect combines what we want with what the peer allows (both from our
+// point of view): we send only if both let us, we receive only if both do.
+func (d Direction) Intersect(o Direction) Direction {
+	send := d.Sends() && o.Sends()
+	recv := d.Receives() && o.Receives()
+	switch {
+	case send && recv:
+		return SendRecv
+	case send:
+		return SendOnly
+	case recv:
+		return RecvOnly
+	default:
+		return Inactive
+	}
+}
+
+// Options configure a new Session.
+type Options struct {
+	// AudioIn is what we send (microphone, tone, file, silence). Required.
+	AudioIn audio.Source
+	// AudioOut receives decoded remote audio. Required.
+	AudioOut audio.Sink
+	// STUNServers are stun: URIs for server-reflexive candidates (optional).
+	STUNServers []string
+	// IncludeLoopback gathers 127.0.0.1 host candidates, so calls between
+	// processes on one machine (and the tests) stay on loopback.
+	IncludeLoopback bool
+	// Logger-free by design: implementations log through slog.Default with
+	// a "component" attribute.
+}
+
+// Events are callbacks from the media layer to signalling. They are called
+// from media goroutines and must not block; nil ones are skipped.
+type Events struct {
+	// OnConnected fires once, when the transport (ICE+DTLS) is up.
+	OnConnected func()
+	// OnFailed fires when the transport failed or was lost for good.
+	OnFailed func(err error)
+	// OnTrack fires when a remote track starts arriving.
+	OnTrack func(t TrackInfo)
+}
+
+// TrackInfo describes a remote track.
+type TrackInfo struct {
+	Kind  string // "audio" or "video"
+	Codec string // e.g. "opus", "PCMU", "VP8"
+	ID    string
+}
+
+// AudioStats are the audio counters of one call.
+type AudioStats struct {
+	Codec           string `json:"codec"`
+	PacketsSent     uint64 `json:"packetsSent"`
+	BytesSent       uint64 `json:"bytesSent"`
+	PacketsReceived uint64 `json:"packetsReceived"`
+	BytesReceived   uint64 `json:"bytesReceived"`
+	PacketsLost     uint64 `json:"packetsLost"`
+}
+
+// Stats is a snapshot of a session's counters.
+type Stats struct {
+	// Path is "webrtc" (one bundled PeerConnection) or "classic" (per line).
+	Path string `json:"path"`
+	// SRTP is "dtls", "sdes" or "none".
+	SRTP  string     `json:"srtp"`
+	Audio AudioStats `json:"audio"`
+}
+
+// Session carries the media of one call. Signalling calls it from one
+// goroutine at a time (the call's), except Stats and SetMuted which are safe
+// from anywhere.
+type Session interface {
+	// CreateOffer returns a complete (non-trickle) SDP offer for the current
+	// state: the first INVITE, or a re-INVITE. dir is the direction we
+	// offer (SendOnly while we hold). The offer stays pending until
+	// ApplyAnswer; CreateOffer may be called again with the same dir to
+	// resend the same offer after a 491 (RFC 3261 §14.1).
+	CreateOffer(ctx context.Context, dir Direction) ([]byte, error)
+	// ApplyAnswer applies the peer's answer to our pending offer.
+	ApplyAnswer(ctx context.Context, answer []byte) error
+	// CreateAnswer applies the peer's offer (initial or re-INVITE) and
+	// returns our answer. local is the most we want (SendOnly while we
+	// hold); the answer intersects it with the reverse of the offer.
+	// Errors wrap ErrBadSDP or ErrNoCommonCodec when the offer is unusable.
+	CreateAnswer(ctx context.Context, offer []byte, local Direction) ([]byte, error)
+	// Direction is the negotiated direction of audio from our side.
+	Direction() Direction
+	// SetMuted stops (true) or restarts sending microphone audio; no SIP.
+	SetMuted(muted bool)
+	// Stats returns the current counters.
+	Stats() Stats
+	// Close stops everything; idempotent.
+	Close() error
+}
+
+// Factory makes a Session. Signalling holds one per call.
+type Factory func(opts Options, ev Events) (Session, error)

@@ -1,0 +1,441 @@
+// Package callengine is Parlo's phone: SIP signalling (sipgo), calls and their
+// media sessions, mirroring the Wazo Platform SDK's phone API — the same
+// event names, the same CallSession snapshot, the same semantics. It knows
+// nothing of any GUI: front ends call the Phone's methods and read its
+// events from a Subscription.
+package callengine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/webrtcmedia"
+)
+
+// Options configure a Phone. The zero value listens nowhere and has no
+// account; give at least one Listen address for direct mode.
+type Options struct {
+	// Listen are local SIP sockets, "udp:127.0.0.1:5071" etc. A udp
+	// listener also listens on TCP at the same port, since every SIP element
+	// must speak both (RFC 3261 §18) and large requests move to TCP.
+	Listen []string
+	// Account, when set, is registered by Register and used as the identity
+	// and outbound proxy of every call.
+	Account *Account
+	// User is the user part of our address in direct mode (default "parlo").
+	User string
+	// DisplayName goes into From of our requests.
+	DisplayName string
+	// AutoAnswer accepts every incoming call at once.
+	AutoAnswer bool
+	// NewAudioIn makes what a call sends (default: silence).
+	NewAudioIn func() (audio.Source, error)
+	// NewAudioOut makes where a call's received audio goes (default: null).
+	NewAudioOut func() (audio.Sink, error)
+	// MediaFactory makes a call's media session (default: webrtcmedia.New).
+	MediaFactory media.Factory
+	// STUNServers for server-reflexive candidates.
+	STUNServers []string
+	// ExcludeLoopback leaves 127.0.0.1 out of ICE candidates. By default
+	// loopback is included so two phones on one machine connect locally.
+	ExcludeLoopback bool
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Phone is one SIP user agent with its calls.
+type Phone struct {
+	opts     Options
+	log      *slog.Logger
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	cli      *sipgo.Client
+	dialogUA *sipgo.DialogUA
+	bus      *eventBus
+
+	listeners []ListenAddr // with the ports actually bound
+	closers   []func() error
+	contact   sip.Uri // our Contact URI
+	localAddr ListenAddr
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	calls map[string]*call // by SIP Call-ID
+	order []string
+	reg   *registration
+
+	closeOnce sync.Once
+}
+
+// NewPhone opens the listening sockets and starts serving SIP.
+func NewPhone(opts Options) (*Phone, error) {
+	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}}
+	p.log = opts.Logger
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	p.log = p.log.With("component", "phone")
+	if p.opts.User == "" {
+		p.opts.User = "parlo"
+	}
+	if p.opts.MediaFactory == nil {
+		p.opts.MediaFactory = webrtcmedia.New
+	}
+	if p.opts.NewAudioIn == nil {
+		p.opts.NewAudioIn = func() (audio.Source, error) { return audio.Silence(), nil }
+	}
+	if p.opts.NewAudioOut == nil {
+		p.opts.NewAudioOut = func() (audio.Sink, error) { return audio.Null(), nil }
+	}
+	var listen []ListenAddr
+	for _, s := range opts.Listen {
+		l, err := ParseListenAddr(s)
+		if err != nil {
+			return nil, err
+		}
+		listen = append(listen, l)
+	}
+	tlsConf, err := p.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	uaOpts := []sipgo.UserAgentOption{sipgo.WithUserAgent("Parlo/0.1")}
+	if tlsConf != nil {
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(tlsConf))
+	}
+	p.ua, err = sipgo.NewUA(uaOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("callengine: user agent: %w", err)
+	}
+	p.srv, err = sipgo.NewServer(p.ua, sipgo.WithServerLogger(p.log))
+	if err != nil {
+		p.ua.Close()
+		return nil, fmt.Errorf("callengine: server: %w", err)
+	}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	for _, l := range listen {
+		if err := p.listen(l); err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	host, port := "127.0.0.1", 0
+	if len(p.listeners) > 0 {
+		p.localAddr = p.listeners[0]
+		host, port = advertisedHost(p.localAddr.Host), p.localAddr.Port
+	}
+	cliOpts := []sipgo.ClientOption{sipgo.WithClientHostname(host), sipgo.WithClientLogger(p.log)}
+	if port > 0 {
+		cliOpts = append(cliOpts, sipgo.WithClientPort(port))
+	}
+	p.cli, err = sipgo.NewClient(p.ua, cliOpts...)
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("callengine: client: %w", err)
+	}
+	p.contact = sip.Uri{Scheme: "sip", User: p.opts.User, Host: host, Port: port}
+	if p.localAddr.Transport != "" && p.localAddr.Transport != TransportUDP {
+		p.contact.UriParams = sip.NewParams()
+		p.contact.UriParams.Add("transport", p.localAddr.Transport)
+	}
+	p.dialogUA = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact}}
+
+	p.srv.OnInvite(p.onInvite)
+	p.srv.OnAck(p.onAck)
+	p.srv.OnBye(p.onBye)
+	p.srv.OnCancel(p.onCancel)
+	p.srv.OnOptions(p.onOptions)
+	p.srv.OnMessage(p.onMessage)
+	p.srv.OnInfo(p.onInfo)
+	return p, nil
+}
+
+// advertisedHost is the host to put in Contact: an unspecified listen
+// address is replaced by an address others can reach.
+func advertisedHost(host string) string {
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsUnspecified() {
+		return host
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+func (p *Phone) tlsConfig() (*tls.Config, error) {
+	a := p.opts.Account
+	if a == nil || a.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(a.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("%w: field CAFile: %v", ErrBadAccount, err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%w: field CAFile %q holds no PEM certificate", ErrBadAccount, a.CAFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// listen binds one listener (and TCP beside UDP) and serves it.
+func (p *Phone) listen(l ListenAddr) error {
+	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+	switch l.Transport {
+	case TransportUDP:
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+		}
+		l.Port = pc.LocalAddr().(*net.UDPAddr).Port
+		tl, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		if err != nil {
+			pc.Close()
+			return fmt.Errorf("%w: %s (tcp beside udp): %v", ErrBadListenAddr, l, err)
+		}
+		p.closers = append(p.closers, pc.Close, tl.Close)
+		p.serve(func() error { return p.srv.ServeUDP(pc) })
+		p.serve(func() error { return p.srv.ServeTCP(tl) })
+	case TransportTCP, TransportWS:
+		tl, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+		}
+		l.Port = tl.Addr().(*net.TCPAddr).Port
+		p.closers = append(p.closers, tl.Close)
+		if l.Transport == TransportWS {
+			p.serve(func() error { return p.srv.ServeWS(tl) })
+		} else {
+			p.serve(func() error { return p.srv.ServeTCP(tl) })
+		}
+	default:
+		return fmt.Errorf("%w: %s: listening on %s needs a certificate, not supported yet", ErrBadListenAddr, l, l.Transport)
+	}
+	p.listeners = append(p.listeners, l)
+	return nil
+}
+
+func (p *Phone) serve(f func() error) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := f(); err != nil && p.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+			p.log.Warn("SIP listener stopped", "error", err)
+		}
+	}()
+}
+
+// Listeners returns the bound listening addresses (ports resolved).
+func (p *Phone) Listeners() []ListenAddr { return append([]ListenAddr(nil), p.listeners...) }
+
+// ContactURI is the SIP URI others can call us at in direct mode.
+func (p *Phone) ContactURI() string { return p.contact.String() }
+
+// Subscribe returns a new subscription to every event from now on.
+func (p *Phone) Subscribe() *Subscription { return p.bus.subscribe() }
+
+func (p *Phone) emit(ev Event) { p.bus.emit(ev) }
+
+// Calls returns a snapshot of every call not yet ended, oldest first.
+func (p *Phone) Calls() []*CallSession {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*CallSession, 0, len(p.order))
+	for _, id := range p.order {
+		if c := p.calls[id]; c != nil {
+			out = append(out, c.snapshot())
+		}
+	}
+	return out
+}
+
+func (p *Phone) call(id string) (*call, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.calls[id]
+	if c == nil {
+		return nil, fmt.Errorf("%w: %q", ErrNoSuchCall, id)
+	}
+	return c, nil
+}
+
+func (p *Phone) addCall(c *call) {
+	p.mu.Lock()
+	p.calls[c.id] = c
+	p.order = append(p.order, c.id)
+	p.mu.Unlock()
+}
+
+func (p *Phone) removeCall(id string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.calls, id)
+	for i, o := range p.order {
+		if o == id {
+			p.order = append(p.order[:i], p.order[i+1:]...)
+			break
+		}
+	}
+}
+
+// holdOthers puts every other established, not held call on hold: accepting
+// or placing a call holds the active one, as the Wazo SDK does.
+func (p *Phone) holdOthers(ctx context.Context, except string) {
+	p.mu.Lock()
+	var others []*call
+	for id, c := range p.calls {
+		if id != except {
+			others = append(others, c)
+		}
+	}
+	p.mu.Unlock()
+	for _, c := range others {
+		if s := c.snapshot(); s.IsEstablished() && !s.Paused {
+			if err := c.hold(ctx); err != nil {
+				p.log.Warn("holding the active call failed", "call", c.id, "error", err)
+			}
+		}
+	}
+}
+
+// Stats returns a call's media counters.
+func (p *Phone) Stats(id string) (media.Stats, error) {
+	c, err := p.call(id)
+	if err != nil {
+		return media.Stats{}, err
+	}
+	return c.stats(), nil
+}
+
+// Accept answers an incoming ringing call.
+func (p *Phone) Accept(ctx context.Context, id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	p.holdOthers(ctx, id)
+	return c.accept(ctx)
+}
+
+// Reject declines an incoming call with 486 Busy Here (or code, e.g. 603).
+func (p *Phone) Reject(ctx context.Context, id string, code int) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	return c.reject(ctx, code)
+}
+
+// Hangup ends a call: CANCEL before answer, BYE after, reject if it rings.
+func (p *Phone) Hangup(ctx context.Context, id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	return c.hangup(ctx)
+}
+
+// Hold puts a call on hold by re-INVITE (sendonly).
+func (p *Phone) Hold(ctx context.Context, id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	return c.hold(ctx)
+}
+
+// Resume takes a call off hold by re-INVITE (sendrecv) and unmutes it.
+func (p *Phone) Resume(ctx context.Context, id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	p.holdOthers(ctx, id)
+	return c.resume(ctx)
+}
+
+// Mute stops sending microphone audio; no SIP.
+func (p *Phone) Mute(id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	return c.setMuted(true)
+}
+
+// Unmute restarts sending microphone audio.
+func (p *Phone) Unmute(id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	return c.setMuted(false)
+}
+
+// Close hangs up every call, unregisters and stops listening. Idempotent.
+func (p *Phone) Close() error {
+	p.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		p.mu.Lock()
+		calls := make([]*call, 0, len(p.calls))
+		for _, c := range p.calls {
+			calls = append(calls, c)
+		}
+		reg := p.reg
+		p.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, c := range calls {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = c.hangup(ctx)
+			}()
+		}
+		wg.Wait()
+		if reg != nil {
+			reg.close(ctx)
+		}
+		p.cancel()
+		if p.srv != nil {
+			p.srv.Close()
+		}
+		if p.cli != nil {
+			p.cli.Close()
+		}
+		for _, c := range p.closers {
+			_ = c()
+		}
+		if p.ua != nil {
+			p.ua.Close()
+		}
+		p.wg.Wait()
+		p.bus.closeAll()
+	})
+	return nil
+}

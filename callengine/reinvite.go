@@ -1,0 +1,182 @@
+package callengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// maxGlareRetries bounds re-sends after 491 Request Pending.
+const maxGlareRetries = 3
+
+// localDirection is the most we want to do: sendonly while we hold.
+func localDirection(paused bool) media.Direction {
+	if paused {
+		return media.SendOnly
+	}
+	return media.SendRecv
+}
+
+// hold puts the call on hold: re-INVITE offering sendonly (RFC 3264 §8.4).
+func (c *call) hold(ctx context.Context) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	s := c.snapshot()
+	if !s.IsEstablished() {
+		return fmt.Errorf("%w: hold needs an established call", ErrInvalidState)
+	}
+	if s.Paused {
+		return nil
+	}
+	if err := c.reinvite(ctx, media.SendOnly, nil); err != nil {
+		return err
+	}
+	c.update(func(s *CallSession) { s.Paused = true }, []string{EventCallHeld}, nil)
+	return nil
+}
+
+// resume takes the call off hold (sendrecv) and unmutes, as the SDK does.
+func (c *call) resume(ctx context.Context) error {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	s := c.snapshot()
+	if !s.IsEstablished() {
+		return fmt.Errorf("%w: resume needs an established call", ErrInvalidState)
+	}
+	if !s.Paused {
+		return nil
+	}
+	if err := c.reinvite(ctx, media.SendRecv, nil); err != nil {
+		return err
+	}
+	if m := c.mediaSession(); m != nil && s.Muted {
+		m.SetMuted(false)
+	}
+	c.update(func(s *CallSession) { s.Paused = false; s.Muted = false }, []string{EventCallResumed}, nil)
+	return nil
+}
+
+// reinvite sends one re-INVITE with a new offer for dir and applies the
+// answer. Never two at once: a second caller gets ErrReinvitePending. On 491
+// it waits the RFC 3261 §14.1 time (2.1–4 s if we own the Call-ID, i.e. we
+// are the caller, else 0–2 s) and resends the same offer.
+func (c *call) reinvite(ctx context.Context, dir media.Direction, headers []sip.Header) error {
+	if !c.reinvitePending.CompareAndSwap(false, true) {
+		return ErrReinvitePending
+	}
+	defer c.reinvitePending.Store(false)
+	d := c.dialog()
+	m := c.mediaSession()
+	if d == nil || m == nil {
+		return fmt.Errorf("%w: no dialog", ErrInvalidState)
+	}
+	for attempt := 0; ; attempt++ {
+		offer, err := m.CreateOffer(ctx, dir)
+		if err != nil {
+			return fmt.Errorf("callengine: re-offer: %w", err)
+		}
+		req := sip.NewRequest(sip.INVITE, c.remoteTarget())
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		for _, h := range headers {
+			req.AppendHeader(h)
+		}
+		req.SetBody(offer)
+		res, err := d.Do(ctx, req)
+		if err != nil {
+			return fmt.Errorf("%w: re-INVITE: %v", ErrRequestFailed, err)
+		}
+		if res.StatusCode == sip.StatusRequestPending && attempt < maxGlareRetries {
+			if err := sleepCtx(ctx, glareDelay(c.snapshot().IsCaller)); err != nil {
+				return err
+			}
+			continue
+		}
+		if !res.IsSuccess() {
+			return fmt.Errorf("%w: re-INVITE answered %d %s", ErrRequestFailed, res.StatusCode, res.Reason)
+		}
+		// ACK the 2xx within the dialog (same CSeq number, RFC 3261 §13.2.2.4).
+		ack := sip.NewRequest(sip.ACK, c.remoteTarget())
+		if err := d.WriteRequest(ack); err != nil {
+			c.log.Warn("ACK of re-INVITE failed", "error", err)
+		}
+		if err := m.ApplyAnswer(ctx, res.Body()); err != nil {
+			c.emit(EventCallError, map[string]any{"error": "bad SDP in re-INVITE answer: " + err.Error()})
+			return fmt.Errorf("callengine: re-INVITE answer: %w", err)
+		}
+		c.emit(EventReinvite, map[string]any{"response": res.StartLine(), "direction": m.Direction().String()})
+		return nil
+	}
+}
+
+func glareDelay(ownsCallID bool) time.Duration {
+	if ownsCallID {
+		return 2100*time.Millisecond + rand.N(1900*time.Millisecond)
+	}
+	return rand.N(2000 * time.Millisecond)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// onReinvite answers a re-INVITE from the peer from our current media
+// state: the answer keeps our hold (sendonly) and follows theirs.
+func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	c, err := p.call(req.CallID().Value())
+	if err != nil {
+		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+		return
+	}
+	if !c.snapshot().IsEstablished() {
+		respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	// Glare: our own re-INVITE is in flight (RFC 3261 §14.2).
+	if c.reinvitePending.Load() {
+		respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
+	c.mu.Lock()
+	uas := c.uas
+	c.mu.Unlock()
+	if uas != nil {
+		if err := uas.ReadRequest(req, tx); err != nil {
+			respond(tx, req, sip.StatusInternalServerError, "CSeq Out Of Order")
+			return
+		}
+	}
+	m := c.mediaSession()
+	if len(req.Body()) == 0 || m == nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Offer Required", warning("re-INVITE without SDP offer is not supported"))
+		return
+	}
+	ans, err := m.CreateAnswer(p.ctx, req.Body(), localDirection(c.snapshot().Paused))
+	if err != nil {
+		reason := "Not Acceptable Here"
+		if !errors.Is(err, media.ErrBadSDP) && !errors.Is(err, media.ErrNoCommonCodec) {
+			reason = "Media Error"
+		}
+		respond(tx, req, sip.StatusNotAcceptableHere, reason, warning(err.Error()))
+		return
+	}
+	res := sip.NewSDPResponseFromRequest(req, ans)
+	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	if err := tx.Respond(res); err != nil {
+		c.log.Warn("200 to re-INVITE failed", "error", err)
+		return
+	}
+	c.emit(EventReinvite, map[string]any{"request": req.StartLine(), "direction": m.Direction().String()})
+}

@@ -1,0 +1,138 @@
+package callengine
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// maxQueuedEvents bounds one subscriber's backlog. Past it, new events are
+// dropped and counted: a stuck subscriber must never stall SIP handling.
+const maxQueuedEvents = 4096
+
+// Subscription delivers the phone's events, in emission order, on C().
+// Each subscription has its own queue and pump goroutine, so a slow consumer
+// only delays itself.
+type Subscription struct {
+	ch      chan Event
+	mu      sync.Mutex
+	queue   []Event
+	wake    chan struct{}
+	done    chan struct{}
+	closed  atomic.Bool
+	dropped atomic.Uint64
+	bus     *eventBus
+	stopped chan struct{}
+}
+
+// C is the channel of events. It is closed after Close (or the phone's
+// Close) once the pump stops.
+func (s *Subscription) C() <-chan Event { return s.ch }
+
+// Dropped is the number of events lost because the subscriber lagged more
+// than maxQueuedEvents behind.
+func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Close stops delivery; idempotent.
+func (s *Subscription) Close() {
+	if s.closed.CompareAndSwap(false, true) {
+		close(s.done)
+		s.bus.remove(s)
+	}
+	<-s.stopped
+}
+
+func (s *Subscription) push(ev Event) {
+	if s.closed.Load() {
+		return
+	}
+	s.mu.Lock()
+	if len(s.queue) >= maxQueuedEvents {
+		s.mu.Unlock()
+		s.dropped.Add(1)
+		return
+	}
+	s.queue = append(s.queue, ev)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pump moves queued events to the channel; it owns s.ch.
+func (s *Subscription) pump() {
+	defer close(s.stopped)
+	defer close(s.ch)
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.mu.Unlock()
+		for _, ev := range batch {
+			select {
+			case s.ch <- ev:
+			case <-s.done:
+				return
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-s.wake:
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// eventBus fans events out to subscriptions.
+type eventBus struct {
+	mu   sync.Mutex
+	subs map[*Subscription]struct{}
+}
+
+func newEventBus() *eventBus { return &eventBus{subs: map[*Subscription]struct{}{}} }
+
+func (b *eventBus) subscribe() *Subscription {
+	s := &Subscription{
+		ch:      make(chan Event),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		bus:     b,
+	}
+	b.mu.Lock()
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	go s.pump()
+	return s
+}
+
+func (b *eventBus) remove(s *Subscription) {
+	b.mu.Lock()
+	delete(b.subs, s)
+	b.mu.Unlock()
+}
+
+// emit never blocks. Holding b.mu while pushing keeps one global order of
+// events across subscribers.
+func (b *eventBus) emit(ev Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		s.push(ev)
+	}
+}
+
+func (b *eventBus) closeAll() {
+	b.mu.Lock()
+	subs := make([]*Subscription, 0, len(b.subs))
+	for s := range b.subs {
+		subs = append(subs, s)
+	}
+	b.mu.Unlock()
+	for _, s := range subs {
+		s.Close()
+	}
+}
