@@ -1,0 +1,186 @@
+package callengine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+)
+
+// recorder keeps every event of one phone for assertions.
+type recorder struct {
+	mu     sync.Mutex
+	events []Event
+	cond   chan struct{}
+	sub    *Subscription
+	done   chan struct{}
+}
+
+func newRecorder(p *Phone) *recorder {
+	r := &recorder{cond: make(chan struct{}, 1), sub: p.Subscribe(), done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		for ev := range r.sub.C() {
+			r.mu.Lock()
+			r.events = append(r.events, ev)
+			r.mu.Unlock()
+			select {
+			case r.cond <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return r
+}
+
+// wait returns the first event named name (for callID, if not empty) at or
+// after index from, failing the test after timeout.
+func (r *recorder) wait(t testing.TB, name, callID string, timeout time.Duration) Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r.mu.Lock()
+		for _, ev := range r.events {
+			if ev.Name == name && (callID == "" || (ev.Session != nil && ev.Session.SipCallID == callID)) {
+				r.mu.Unlock()
+				return ev
+			}
+		}
+		r.mu.Unlock()
+		left := time.Until(deadline)
+		if left <= 0 {
+			t.Fatalf("no %s event within %s; got %v", name, timeout, r.names(callID))
+		}
+		select {
+		case <-r.cond:
+		case <-time.After(min(left, 50*time.Millisecond)):
+		}
+	}
+}
+
+// count returns how many name events were seen for callID.
+func (r *recorder) count(name, callID string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, ev := range r.events {
+		if ev.Name == name && (callID == "" || (ev.Session != nil && ev.Session.SipCallID == callID)) {
+			n++
+		}
+	}
+	return n
+}
+
+// names lists the event names seen for callID, in order.
+func (r *recorder) names(callID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, ev := range r.events {
+		if callID == "" || (ev.Session != nil && ev.Session.SipCallID == callID) {
+			out = append(out, ev.Name)
+		}
+	}
+	return out
+}
+
+// testPhone is a Phone on loopback that sends a tone and records what it hears.
+type testPhone struct {
+	*Phone
+	rec *recorder
+
+	mu  sync.Mutex
+	ear []*audio.ToneDetector // one per call, in call order
+}
+
+type testPhoneOpts struct {
+	toneHz  float64
+	listen  string
+	account *Account
+	auto    bool
+}
+
+func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
+	t.Helper()
+	if o.listen == "" {
+		o.listen = "udp:127.0.0.1:0"
+	}
+	tp := &testPhone{}
+	p, err := NewPhone(Options{
+		Listen:     []string{o.listen},
+		Account:    o.account,
+		AutoAnswer: o.auto,
+		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
+		NewAudioOut: func() (audio.Sink, error) {
+			d := audio.NewToneDetector(3 * time.Second)
+			tp.mu.Lock()
+			tp.ear = append(tp.ear, d)
+			tp.mu.Unlock()
+			return d, nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("NewPhone: %v", err)
+	}
+	tp.Phone = p
+	tp.rec = newRecorder(p)
+	t.Cleanup(func() { p.Close() })
+	return tp
+}
+
+func (tp *testPhone) lastEar(t testing.TB) *audio.ToneDetector {
+	t.Helper()
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if len(tp.ear) == 0 {
+		t.Fatal("no call audio output was opened")
+	}
+	return tp.ear[len(tp.ear)-1]
+}
+
+// waitTone polls until the last call hears hz (±10 Hz) at a real level.
+func (tp *testPhone) waitTone(t testing.TB, hz float64, timeout time.Duration) {
+	t.Helper()
+	ear := tp.lastEar(t)
+	deadline := time.Now().Add(timeout)
+	var got, rms float64
+	for time.Now().Before(deadline) {
+		got, rms = ear.Frequency(300 * time.Millisecond)
+		if math.Abs(got-hz) <= 10 && rms > 0.15 { // a 0.3-amplitude sine has rms 0.21: most of the window is tone
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("expected %.0f Hz tone, last heard %.1f Hz at rms %.4f", hz, got, rms)
+}
+
+// waitSilence polls until the last call hears (almost) nothing.
+func (tp *testPhone) waitSilence(t testing.TB, timeout time.Duration) {
+	t.Helper()
+	ear := tp.lastEar(t)
+	deadline := time.Now().Add(timeout)
+	var rms float64
+	for time.Now().Before(deadline) {
+		_, rms = ear.Frequency(300 * time.Millisecond)
+		if rms < 0.005 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("expected silence, rms still %.4f", rms)
+}
+
+func (tp *testPhone) uri() string {
+	l := tp.Listeners()[0]
+	return fmt.Sprintf("sip:parlo@%s:%d", l.Host, l.Port)
+}
+
+func ctxT(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
