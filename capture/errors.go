@@ -1,0 +1,21 @@
+package capture
+
+import "errors"
+
+var (
+	// ErrNoDisplay means no display server could be reached (no $DISPLAY,
+	// server gone, connection lost).
+	ErrNoDisplay = errors.New("capture: no display")
+	// ErrMonitorGone means the monitor being captured was unplugged, switched
+	// off or changed position or size; the share must be restarted with a new
+	// Monitor from Monitors().
+	ErrMonitorGone = errors.New("capture: monitor gone or changed")
+	// ErrClosed is returned by methods called after Close.
+	ErrClosed = errors.New("capture: closed")
+	// ErrUnsupportedFormat means the display's pixel format is not 32-bit BGRX.
+	ErrUnsupportedFormat = errors.New("capture: unsupported pixel format")
+	// ErrFrameSize means a frame does not match the size the codec was set up for.
+	ErrFrameSize = errors.New("capture: frame size mismatch")
+	// ErrCodec wraps an error reported by libvpx.
+	ErrCodec = errors.New("capture: codec error")
+)

@@ -1,0 +1,163 @@
+package capture
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refI420 is the textbook float BT.601 limited-range conversion with 2x2
+// chroma averaging (edge pixels replicated for odd sizes).
+func refI420(src []byte, stride, w, h int) (y, u, v []float64) {
+	px := func(x, yy int) (r, g, b float64) {
+		x, yy = min(x, w-1), min(yy, h-1)
+		i := yy*stride + x*4
+		return float64(src[i+2]), float64(src[i+1]), float64(src[i])
+	}
+	y = make([]float64, w*h)
+	for j := 0; j < h; j++ {
+		for i := 0; i < w; i++ {
+			r, g, b := px(i, j)
+			y[j*w+i] = 16 + (65.481*r+128.553*g+24.966*b)/255
+		}
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	u, v = make([]float64, cw*ch), make([]float64, cw*ch)
+	for j := 0; j < ch; j++ {
+		for i := 0; i < cw; i++ {
+			var r, g, b float64
+			for _, d := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+				rr, gg, bb := px(2*i+d[0], 2*j+d[1])
+				r, g, b = r+rr/4, g+gg/4, b+bb/4
+			}
+			u[j*cw+i] = 128 + (-37.797*r-74.203*g+112*b)/255
+			v[j*cw+i] = 128 + (112*r-93.786*g-18.214*b)/255
+		}
+	}
+	return y, u, v
+}
+
+func maxAbsDiff(got []byte, want []float64) float64 {
+	m := 0.0
+	for i, w := range want {
+		m = math.Max(m, math.Abs(float64(got[i])-w))
+	}
+	return m
+}
+
+func randomBGRA(w, h, stride int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, stride*h)
+	for i := range b {
+		b[i] = byte(r.UintN(256))
+	}
+	return b
+}
+
+func TestBGRAToI420MatchesReference(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		w, h    int
+		padding int // extra bytes per row
+	}{
+		{"1x1", 1, 1, 0},
+		{"2x2", 2, 2, 0},
+		{"3x5 odd", 3, 5, 0},
+		{"17x9 odd padded", 17, 9, 12},
+		{"640x480", 640, 480, 0},
+		{"1279x721 odd parallel", 1279, 721, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stride := tc.w*4 + tc.padding
+			src := randomBGRA(tc.w, tc.h, stride, uint64(tc.w*tc.h))
+			dst := &I420{}
+			BGRAToI420(dst, src, stride, tc.w, tc.h)
+			if dst.Width != tc.w || dst.Height != tc.h || dst.StrideUV != (tc.w+1)/2 {
+				t.Fatalf("geometry %dx%d uv stride %d", dst.Width, dst.Height, dst.StrideUV)
+			}
+			ry, ru, rv := refI420(src, stride, tc.w, tc.h)
+			for _, p := range []struct {
+				name string
+				got  []byte
+				want []float64
+			}{{"Y", dst.Y, ry}, {"U", dst.U, ru}, {"V", dst.V, rv}} {
+				if d := maxAbsDiff(p.got, p.want); d > 2 {
+					t.Errorf("%s max abs error %.2f > 2", p.name, d)
+				}
+			}
+		})
+	}
+}
+
+func TestBGRAToI420KnownColours(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		b, g, r byte
+		y, u, v byte
+	}{
+		{"black", 0, 0, 0, 16, 128, 128},
+		{"white", 255, 255, 255, 235, 128, 128},
+		{"red", 0, 0, 255, 82, 90, 240},
+		{"green", 0, 255, 0, 144, 54, 34},
+		{"blue", 255, 0, 0, 41, 240, 110},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := make([]byte, 4*4*4)
+			for i := 0; i < len(src); i += 4 {
+				src[i], src[i+1], src[i+2] = tc.b, tc.g, tc.r
+			}
+			f := NewI420(4, 4)
+			BGRAToI420(f, src, 16, 4, 4)
+			near := func(a, b byte) bool { return a-b <= 1 || b-a <= 1 }
+			if !near(f.Y[5], tc.y) || !near(f.U[1], tc.u) || !near(f.V[1], tc.v) {
+				t.Errorf("got YUV %d/%d/%d, want %d/%d/%d", f.Y[5], f.U[1], f.V[1], tc.y, tc.u, tc.v)
+			}
+			// And back: ToRGBA restores the colour within rounding.
+			r, g, b, _ := f.ToRGBA().At(1, 1).RGBA()
+			if d := max(absDiff(r>>8, tc.r), absDiff(g>>8, tc.g), absDiff(b>>8, tc.b)); d > 3 {
+				t.Errorf("ToRGBA = %d/%d/%d, want %d/%d/%d", r>>8, g>>8, b>>8, tc.r, tc.g, tc.b)
+			}
+		})
+	}
+}
+
+func absDiff(a uint32, b byte) uint32 {
+	if a > uint32(b) {
+		return a - uint32(b)
+	}
+	return uint32(b) - a
+}
+
+func TestI420ToImage(t *testing.T) {
+	f := NewI420(5, 3)
+	img := f.ToImage()
+	if img.Bounds().Dx() != 5 || img.Bounds().Dy() != 3 || len(img.Cb) < img.COffset(4, 2)+1 {
+		t.Fatalf("bad image %v", img.Bounds())
+	}
+	f.Y[0] = 99
+	if img.Y[0] != 99 {
+		t.Error("ToImage copied instead of wrapping")
+	}
+	c := f.Clone()
+	c.Y[0] = 1
+	if f.Y[0] != 99 {
+		t.Error("Clone shares memory")
+	}
+}
+
+func benchmarkBGRAToI420(b *testing.B, parallel bool) {
+	w, h := 1920, 1080
+	src := randomBGRA(w, h, w*4, 7)
+	dst := NewI420(w, h)
+	b.SetBytes(int64(len(src)))
+	for b.Loop() {
+		if parallel {
+			bgraToI420Rows(dst, src, w*4, 0, h)
+		} else {
+			convertPairs(dst, src, w*4, 0, h)
+		}
+	}
+}
+
+func BenchmarkBGRAToI420_1080p(b *testing.B)       { benchmarkBGRAToI420(b, true) }
+func BenchmarkBGRAToI420_1080pSerial(b *testing.B) { benchmarkBGRAToI420(b, false) }

@@ -1,0 +1,312 @@
+package capture
+
+/*
+#cgo pkg-config: vpx
+#include <stdlib.h>
+#include <string.h>
+#include <vpx/vpx_encoder.h>
+#include <vpx/vp8cx.h>
+
+// vpx_codec_control is a type-checking macro over a variadic function, which
+// cgo cannot call: one wrapper per argument type.
+static vpx_codec_err_t parlo_ctrl_int(vpx_codec_ctx_t *c, int id, int v) {
+	return vpx_codec_control_(c, id, v);
+}
+static vpx_codec_err_t parlo_ctrl_uint(vpx_codec_ctx_t *c, int id, unsigned int v) {
+	return vpx_codec_control_(c, id, v);
+}
+
+static vpx_codec_err_t parlo_enc_init(vpx_codec_ctx_t *c, vpx_codec_enc_cfg_t *cfg) {
+	return vpx_codec_enc_init(c, vpx_codec_vp8_cx(), cfg, 0);
+}
+
+static vpx_codec_err_t parlo_enc_default(vpx_codec_enc_cfg_t *cfg) {
+	return vpx_codec_enc_config_default(vpx_codec_vp8_cx(), cfg, 0);
+}
+
+// parlo_encode points a stack vpx_image_t at the caller's planes for the
+// duration of the call only (cgo pointer rules): with g_lag_in_frames = 0
+// libvpx copies the picture into its own buffers before returning.
+static vpx_codec_err_t parlo_encode(vpx_codec_ctx_t *c, int w, int h,
+		unsigned char *y, unsigned char *u, unsigned char *v, int sy, int suv,
+		long long pts, unsigned long dur, long flags) {
+	vpx_image_t img;
+	memset(&img, 0, sizeof img);
+	img.fmt = VPX_IMG_FMT_I420;
+	img.w = img.d_w = w;
+	img.h = img.d_h = h;
+	img.x_chroma_shift = img.y_chroma_shift = 1;
+	img.bps = 12;
+	img.planes[VPX_PLANE_Y] = y;
+	img.planes[VPX_PLANE_U] = u;
+	img.planes[VPX_PLANE_V] = v;
+	img.stride[VPX_PLANE_Y] = sy;
+	img.stride[VPX_PLANE_U] = suv;
+	img.stride[VPX_PLANE_V] = suv;
+	return vpx_codec_encode(c, &img, pts, dur, flags, VPX_DL_REALTIME);
+}
+
+// parlo_next_frame returns the next compressed frame packet, skipping stats
+// packets; NULL when there is none.
+static const vpx_codec_cx_pkt_t *parlo_next_frame(vpx_codec_ctx_t *c, vpx_codec_iter_t *it) {
+	const vpx_codec_cx_pkt_t *p;
+	while ((p = vpx_codec_get_cx_data(c, it)) != NULL) {
+		if (p->kind == VPX_CODEC_CX_FRAME_PKT) return p;
+	}
+	return NULL;
+}
+static void *parlo_pkt_buf(const vpx_codec_cx_pkt_t *p) { return p->data.frame.buf; }
+static size_t parlo_pkt_sz(const vpx_codec_cx_pkt_t *p) { return p->data.frame.sz; }
+static int parlo_pkt_key(const vpx_codec_cx_pkt_t *p) { return (p->data.frame.flags & VPX_FRAME_IS_KEY) != 0; }
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// VP8Options configures a VP8Encoder. Zero values take the defaults.
+type VP8Options struct {
+	Width, Height int // required
+	// FPS is the nominal frame rate used for rate control; default 30.
+	FPS int
+	// BitrateKbps is the target bitrate; default 1500.
+	BitrateKbps int
+	// CPUUsed trades quality for speed (VP8E_SET_CPUUSED, -16..16; higher is
+	// faster). Default 12: realtime 1080p on two cores (findings.md: libvpx at
+	// its default speed cost 57 ms a frame through mediadevices).
+	CPUUsed int
+	// ScreenContent turns on VP8E_SET_SCREEN_CONTENT_MODE (sharper text, cheap
+	// static areas).
+	ScreenContent bool
+	// Threads for encoding; default half the CPUs (1 to 4). libvpx threads
+	// spin-wait on each other, so on a busy 2-core machine a second thread
+	// made 1080p encoding several times slower instead of faster.
+	Threads int
+	// KeyframeInterval forces a keyframe at least every this many frames;
+	// 0 means 10 s worth of frames. Negative disables periodic keyframes
+	// (keyframes then come only from RequestKeyframe / forceKeyframe).
+	KeyframeInterval int
+	// StaticThreshold is VP8E_SET_STATIC_THRESHOLD: macroblocks whose change
+	// is below it are skipped. Default 1 with ScreenContent (any real change
+	// is encoded, untouched blocks cost nothing), else 0.
+	StaticThreshold int
+}
+
+// VP8Encoder is a real-time VP8 encoder calling libvpx directly, so that it can
+// set cpu-used and screen-content mode (pion/mediadevices v0.9.4 cannot). It is
+// safe for concurrent use; Encode calls are serialised.
+type VP8Encoder struct {
+	mu     sync.Mutex
+	ctx    *C.vpx_codec_ctx_t
+	cfg    *C.vpx_codec_enc_cfg_t
+	opts   VP8Options
+	pts    int64
+	start  time.Time
+	keyReq atomic.Bool
+	closed bool
+}
+
+// NewVP8Encoder sets up libvpx for real-time, error-resilient encoding.
+func NewVP8Encoder(o VP8Options) (*VP8Encoder, error) {
+	if o.Width <= 0 || o.Height <= 0 {
+		return nil, fmt.Errorf("%w: %dx%d", ErrFrameSize, o.Width, o.Height)
+	}
+	if o.FPS <= 0 {
+		o.FPS = 30
+	}
+	if o.BitrateKbps <= 0 {
+		o.BitrateKbps = 1500
+	}
+	if o.CPUUsed == 0 {
+		o.CPUUsed = 12
+	}
+	o.CPUUsed = max(-16, min(16, o.CPUUsed))
+	if o.Threads <= 0 {
+		o.Threads = max(1, min(runtime.GOMAXPROCS(0)/2, 4))
+	}
+	if o.KeyframeInterval == 0 {
+		o.KeyframeInterval = 10 * o.FPS
+	}
+	if o.StaticThreshold == 0 && o.ScreenContent {
+		o.StaticThreshold = 1
+	}
+
+	e := &VP8Encoder{
+		ctx:  (*C.vpx_codec_ctx_t)(C.calloc(1, C.sizeof_vpx_codec_ctx_t)),
+		cfg:  (*C.vpx_codec_enc_cfg_t)(C.calloc(1, C.sizeof_vpx_codec_enc_cfg_t)),
+		opts: o,
+	}
+	fail := func(what string, rc C.vpx_codec_err_t) (*VP8Encoder, error) {
+		err := fmt.Errorf("%w: %s: %s", ErrCodec, what, C.GoString(C.vpx_codec_err_to_string(rc)))
+		C.free(unsafe.Pointer(e.ctx))
+		C.free(unsafe.Pointer(e.cfg))
+		return nil, err
+	}
+	if rc := C.parlo_enc_default(e.cfg); rc != C.VPX_CODEC_OK {
+		return fail("config default", rc)
+	}
+	cfg := e.cfg
+	cfg.g_w = C.uint(o.Width)
+	cfg.g_h = C.uint(o.Height)
+	// Timestamps in microseconds of capture time.
+	cfg.g_timebase.num = 1
+	cfg.g_timebase.den = 1000000
+	cfg.g_threads = C.uint(o.Threads)
+	cfg.g_lag_in_frames = 0 // realtime: no look-ahead, and Encode may lend Go memory
+	cfg.g_error_resilient = C.VPX_ERROR_RESILIENT_DEFAULT
+	cfg.g_pass = C.VPX_RC_ONE_PASS
+	cfg.rc_end_usage = C.VPX_CBR
+	cfg.rc_target_bitrate = C.uint(o.BitrateKbps)
+	cfg.rc_min_quantizer = 2
+	cfg.rc_max_quantizer = 56
+	cfg.rc_undershoot_pct = 100
+	cfg.rc_overshoot_pct = 15
+	cfg.rc_buf_initial_sz = 500
+	cfg.rc_buf_optimal_sz = 600
+	cfg.rc_buf_sz = 1000
+	cfg.rc_dropframe_thresh = 0
+	if o.KeyframeInterval > 0 {
+		cfg.kf_mode = C.VPX_KF_AUTO
+		cfg.kf_min_dist = 0
+		cfg.kf_max_dist = C.uint(o.KeyframeInterval)
+	} else {
+		cfg.kf_mode = C.VPX_KF_DISABLED
+	}
+	if rc := C.parlo_enc_init(e.ctx, cfg); rc != C.VPX_CODEC_OK {
+		return fail("init", rc)
+	}
+	controls := []struct {
+		name string
+		id   C.int
+		v    int
+	}{
+		{"cpu-used", C.VP8E_SET_CPUUSED, o.CPUUsed},
+		{"static threshold", C.VP8E_SET_STATIC_THRESHOLD, o.StaticThreshold},
+		{"noise sensitivity", C.VP8E_SET_NOISE_SENSITIVITY, 0},
+		// Token partitions let the decoder (and encoder) use several threads.
+		{"token partitions", C.VP8E_SET_TOKEN_PARTITIONS, tokenPartitions(o.Threads)},
+		// Cap keyframes at 3x an average frame so a refresh does not stall
+		// the link for a second.
+		{"max intra bitrate", C.VP8E_SET_MAX_INTRA_BITRATE_PCT, 300},
+	}
+	if o.ScreenContent {
+		controls = append(controls, struct {
+			name string
+			id   C.int
+			v    int
+		}{"screen content", C.VP8E_SET_SCREEN_CONTENT_MODE, 1})
+	}
+	for _, c := range controls {
+		if rc := C.parlo_ctrl_int(e.ctx, c.id, C.int(c.v)); rc != C.VPX_CODEC_OK {
+			C.vpx_codec_destroy(e.ctx)
+			return fail(c.name, rc)
+		}
+	}
+	return e, nil
+}
+
+func tokenPartitions(threads int) int {
+	switch {
+	case threads >= 4:
+		return 2 // VP8_FOUR_TOKENPARTITION
+	case threads >= 2:
+		return 1 // VP8_TWO_TOKENPARTITION
+	}
+	return 0
+}
+
+// Options returns the effective options (defaults filled in).
+func (e *VP8Encoder) Options() VP8Options {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opts
+}
+
+// RequestKeyframe makes the next Encode produce a keyframe (RTCP PLI/FIR,
+// RFC 4585 section 6.3.1, or a peer that joined late).
+func (e *VP8Encoder) RequestKeyframe() { e.keyReq.Store(true) }
+
+// SetBitrate changes the target bitrate while encoding (congestion control,
+// REMB/TMMBR).
+func (e *VP8Encoder) SetBitrate(kbps int) error {
+	if kbps <= 0 {
+		return fmt.Errorf("capture: bitrate %d kbps", kbps)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return ErrClosed
+	}
+	e.cfg.rc_target_bitrate = C.uint(kbps)
+	if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
+		return fmt.Errorf("%w: set bitrate: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
+	}
+	e.opts.BitrateKbps = kbps
+	return nil
+}
+
+// Encode compresses one frame. data is nil when the rate control dropped the
+// frame. forceKeyframe, or a pending RequestKeyframe, makes it a keyframe.
+func (e *VP8Encoder) Encode(f *I420, forceKeyframe bool) (data []byte, keyframe bool, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, false, ErrClosed
+	}
+	if f.Width != e.opts.Width || f.Height != e.opts.Height {
+		return nil, false, fmt.Errorf("%w: frame %dx%d, encoder %dx%d", ErrFrameSize, f.Width, f.Height, e.opts.Width, e.opts.Height)
+	}
+	if len(f.Y) < f.StrideY*f.Height || len(f.U) < f.StrideUV*((f.Height+1)/2) || len(f.V) < f.StrideUV*((f.Height+1)/2) {
+		return nil, false, fmt.Errorf("%w: short planes", ErrFrameSize)
+	}
+	var flags C.long
+	if e.keyReq.Swap(false) || forceKeyframe {
+		flags |= C.VPX_EFLAG_FORCE_KF
+	}
+	now := time.Now()
+	if e.start.IsZero() {
+		e.start = now
+	}
+	pts := now.Sub(e.start).Microseconds()
+	if pts <= e.pts && e.pts != 0 {
+		pts = e.pts + 1
+	}
+	e.pts = pts
+	dur := C.ulong(1000000 / e.opts.FPS)
+	rc := C.parlo_encode(e.ctx, C.int(f.Width), C.int(f.Height),
+		(*C.uchar)(unsafe.Pointer(&f.Y[0])), (*C.uchar)(unsafe.Pointer(&f.U[0])), (*C.uchar)(unsafe.Pointer(&f.V[0])),
+		C.int(f.StrideY), C.int(f.StrideUV), C.longlong(pts), dur, flags)
+	if rc != C.VPX_CODEC_OK {
+		return nil, false, fmt.Errorf("%w: encode: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
+	}
+	var it C.vpx_codec_iter_t
+	for {
+		p := C.parlo_next_frame(e.ctx, &it)
+		if p == nil {
+			break
+		}
+		data = append(data, C.GoBytes(C.parlo_pkt_buf(p), C.int(C.parlo_pkt_sz(p)))...)
+		keyframe = keyframe || C.parlo_pkt_key(p) != 0
+	}
+	return data, keyframe, nil
+}
+
+// Close frees the libvpx encoder. It is idempotent.
+func (e *VP8Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil
+	}
+	e.closed = true
+	C.vpx_codec_destroy(e.ctx)
+	C.free(unsafe.Pointer(e.ctx))
+	C.free(unsafe.Pointer(e.cfg))
+	return nil
+}
