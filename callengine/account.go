@@ -53,8 +53,14 @@ func (a *Account) aor() (sip.Uri, error) {
 	if a.URI == "" {
 		return u, fmt.Errorf("%w: field URI is empty", ErrBadAccount)
 	}
+	if !strings.HasPrefix(a.URI, "sip:") && !strings.HasPrefix(a.URI, "sips:") {
+		return u, fmt.Errorf("%w: field URI %q must start with sip: or sips:", ErrBadAccount, a.URI)
+	}
 	if err := sip.ParseUri(a.URI, &u); err != nil {
 		return u, fmt.Errorf("%w: field URI %q: %v", ErrBadAccount, a.URI, err)
+	}
+	if strings.ContainsAny(u.User+u.Host, " @<>\"") {
+		return u, fmt.Errorf("%w: field URI %q has characters not allowed in user@host", ErrBadAccount, a.URI)
 	}
 	if u.User == "" || u.Host == "" {
 		return u, fmt.Errorf("%w: field URI %q needs user@host", ErrBadAccount, a.URI)

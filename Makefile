@@ -1,0 +1,42 @@
+# Parlo — see README.md. Every target installs what it needs first.
+GO        ?= go
+BIN       ?= parlo
+TEST_TIMEOUT ?= 25m
+
+.PHONY: all deps deps-test build run test test-short bench vet fmt clean
+
+all: build
+
+deps:
+	@scripts/deps.sh build
+
+deps-test:
+	@scripts/deps.sh test
+
+build: deps
+	@echo "build: compiling $(BIN) (the first cgo build of Fyne takes a few minutes)"
+	$(GO) build -o $(BIN) .
+
+run: build
+	./$(BIN)
+
+vet:
+	$(GO) vet ./...
+
+# All tests, real peers included (Kamailio, baresip, Xvfb / Xorg dummy display
+# are started by the tests themselves on loopback).
+test: deps-test
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+test-short: deps
+	$(GO) test -short -count=1 ./...
+
+bench: deps-test
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fmt:
+	gofmt -l -w .
+
+clean:
+	rm -f $(BIN)

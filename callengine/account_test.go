@@ -1,0 +1,97 @@
+package callengine
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestAccountValidateNamesTheField(t *testing.T) {
+	cases := []struct {
+		name  string
+		acct  Account
+		field string // "" means valid
+	}{
+		{"valid udp", Account{URI: "sip:alice@example.com", Password: "x", Registrar: "sip:127.0.0.1:5060"}, ""},
+		{"valid ws", Account{URI: "sip:alice@example.com", Password: "x", Registrar: "ws://127.0.0.1:8080/"}, ""},
+		{"valid tls", Account{URI: "sip:alice@example.com", Password: "x", Registrar: "sips:pbx.example.com"}, ""},
+		{"empty uri", Account{Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"uri without user", Account{URI: "sip:example.com", Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"bad uri", Account{URI: "sip:al ice@@", Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"not sip", Account{URI: "mailto:alice@example.com", Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"no password", Account{URI: "sip:alice@example.com", Registrar: "sip:127.0.0.1"}, "Password"},
+		{"no registrar", Account{URI: "sip:alice@example.com", Password: "x"}, "Registrar"},
+		{"bad transport", Account{URI: "sip:alice@example.com", Password: "x", Registrar: "sip:127.0.0.1", Transport: "sctp"}, "Transport"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.acct.Validate()
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("valid account rejected: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrBadAccount) {
+				t.Fatalf("error %v does not wrap ErrBadAccount", err)
+			}
+			if !strings.Contains(err.Error(), "field "+tc.field) {
+				t.Fatalf("error %q does not name field %s", err, tc.field)
+			}
+		})
+	}
+}
+
+func TestRegistrarParsing(t *testing.T) {
+	cases := []struct {
+		reg, transport, hostPort string
+	}{
+		{"sip:127.0.0.1:5070", "udp", "127.0.0.1:5070"},
+		{"127.0.0.1", "udp", "127.0.0.1:5060"},
+		{"sip:127.0.0.1;transport=tcp", "tcp", "127.0.0.1:5060"},
+		{"sips:pbx.example.com", "tls", "pbx.example.com:5061"},
+		{"ws://127.0.0.1:8080/", "ws", "127.0.0.1:8080"},
+		{"wss://pbx.example.com/ws", "wss", "pbx.example.com:443"},
+	}
+	for _, tc := range cases {
+		a := Account{URI: "sip:a@example.com", Password: "p", Registrar: tc.reg}
+		r, err := a.registrar()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.reg, err)
+		}
+		if r.transport != tc.transport || r.hostPort != tc.hostPort {
+			t.Errorf("%s: got %s %s, want %s %s", tc.reg, r.transport, r.hostPort, tc.transport, tc.hostPort)
+		}
+	}
+}
+
+func TestParseListenAddr(t *testing.T) {
+	cases := []struct {
+		in   string
+		ok   bool
+		want ListenAddr
+	}{
+		{"udp:127.0.0.1:5071", true, ListenAddr{"udp", "127.0.0.1", 5071}},
+		{"tcp:127.0.0.1:0", true, ListenAddr{"tcp", "127.0.0.1", 0}},
+		{"ws:[::1]:8080", true, ListenAddr{"ws", "::1", 8080}},
+		{"UDP:127.0.0.1:5060", true, ListenAddr{"udp", "127.0.0.1", 5060}},
+		{"127.0.0.1:5060", false, ListenAddr{}},
+		{"sctp:127.0.0.1:5060", false, ListenAddr{}},
+		{"udp:localhost:5060", false, ListenAddr{}},
+		{"udp:127.0.0.1:99999", false, ListenAddr{}},
+		{"udp:127.0.0.1", false, ListenAddr{}},
+	}
+	for _, tc := range cases {
+		got, err := ParseListenAddr(tc.in)
+		if tc.ok != (err == nil) {
+			t.Errorf("%q: err %v", tc.in, err)
+			continue
+		}
+		if tc.ok && got != tc.want {
+			t.Errorf("%q: %+v, want %+v", tc.in, got, tc.want)
+		}
+		if !tc.ok && !errors.Is(err, ErrBadListenAddr) {
+			t.Errorf("%q: error %v does not wrap ErrBadListenAddr", tc.in, err)
+		}
+	}
+}

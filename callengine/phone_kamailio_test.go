@@ -1,0 +1,106 @@
+package callengine
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+func TestKamailioRegisterIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "secret-a", "bob": "secret-b"}})
+	cases := []struct {
+		name      string
+		registrar string
+	}{
+		{"udp", "sip:" + k.UDPAddr()},
+		{"tcp", "sip:" + k.TCPAddr() + ";transport=tcp"},
+		{"ws", k.WSURL()},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			acct := &Account{URI: "sip:alice@" + k.Domain(), Password: "secret-a", Registrar: tc.registrar, Expires: 60 * time.Second}
+			a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: acct})
+			ctx := ctxT(t, 10*time.Second)
+			if err := a.Register(ctx); err != nil {
+				t.Fatalf("Register over %s: %v\nkamailio log:\n%s", tc.name, err, k.Log())
+			}
+			reg := a.rec.wait(t, EventRegistered, "", 2*time.Second)
+			if reg.Payload["expires"].(int) <= 0 {
+				t.Fatalf("registered with expires %v", reg.Payload["expires"])
+			}
+			// Close un-registers: onUnRegistered is the last registration event.
+			a.Close()
+			a.rec.wait(t, EventUnregistered, "", 5*time.Second)
+		})
+	}
+}
+
+func TestKamailioWrongPasswordIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "secret-a"}})
+	for _, reg := range []string{"sip:" + k.UDPAddr(), k.WSURL()} {
+		acct := &Account{URI: "sip:alice@" + k.Domain(), Password: "wrong", Registrar: reg}
+		a := newTestPhone(t, testPhoneOpts{account: acct})
+		err := a.Register(ctxT(t, 10*time.Second))
+		var re *RegistrationError
+		if !errors.As(err, &re) || (re.StatusCode != 401 && re.StatusCode != 403) {
+			t.Fatalf("Register with a wrong password via %s: %v, want a 401/403 RegistrationError", reg, err)
+		}
+		if !errors.Is(err, ErrRegistration) {
+			t.Fatalf("error does not wrap ErrRegistration: %v", err)
+		}
+		ev := a.rec.wait(t, EventRegistrationFailed, "", 2*time.Second)
+		if st := ev.Payload["status"]; st != re.StatusCode {
+			t.Fatalf("failure event status %v, want %d", st, re.StatusCode)
+		}
+		if n := a.rec.count(EventRegistered, ""); n != 0 {
+			t.Fatalf("got %d onRegistered with a wrong password", n)
+		}
+	}
+}
+
+// A and B register (A over UDP, B over WebSocket) and A calls B by its
+// address-of-record through Kamailio, which challenges the INVITE (407).
+func TestKamailioCallByAORIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "secret-a", "bob": "secret-b"}})
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: &Account{URI: "sip:alice@" + k.Domain(), Password: "secret-a", Registrar: "sip:" + k.UDPAddr()}})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: &Account{URI: "sip:bob@" + k.Domain(), Password: "secret-b", Registrar: k.WSURL()}})
+	ctx := ctxT(t, 20*time.Second)
+	if err := a.Register(ctx); err != nil {
+		t.Fatalf("A register: %v\n%s", err, k.Log())
+	}
+	if err := b.Register(ctx); err != nil {
+		t.Fatalf("B register: %v\n%s", err, k.Log())
+	}
+	s, err := a.Call(ctx, "bob", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if in.Session.Number != "alice" {
+		t.Fatalf("B sees caller %q, want alice", in.Session.Number)
+	}
+	if err := b.Accept(ctx, s.SipCallID); err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	a.rec.wait(t, EventMediaConnected, s.SipCallID, 5*time.Second)
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+	// Hold through the proxy (in-dialog re-INVITE follows the route set).
+	if err := a.Hold(ctx, s.SipCallID); err != nil {
+		t.Fatalf("Hold via Kamailio: %v", err)
+	}
+	b.waitSilence(t, 3*time.Second)
+	if err := a.Resume(ctx, s.SipCallID); err != nil {
+		t.Fatalf("Resume via Kamailio: %v", err)
+	}
+	b.waitTone(t, 440, 5*time.Second)
+	if err := a.Hangup(ctx, s.SipCallID); err != nil {
+		t.Fatalf("Hangup: %v", err)
+	}
+	b.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
+}
