@@ -1,0 +1,89 @@
+package audio
+
+import (
+	"encoding/binary"
+	"sync"
+
+	"github.com/gen2brain/malgo"
+)
+
+// deviceRingMs is how much audio a device ring holds; more than this and the
+// oldest is dropped, bounding the latency a slow consumer can add.
+const deviceRingMs = 200
+
+// maxInputBacklog is how much captured audio beyond the frame being read
+// ReadFrame keeps (40 ms): enough to absorb the device's period jitter.
+const maxInputBacklog = 2 * FrameSamples
+
+// DeviceSource is a Source reading the default microphone.
+type DeviceSource struct {
+	ring      *pcmRing
+	scratch   []int16 // used only on the device's callback thread
+	dev       *device
+	closeOnce sync.Once
+	mu        sync.Mutex
+	closed    bool
+}
+
+// OpenDefaultInput opens the system's default microphone as mono 48 kHz.
+// The device's callback thread fills a ring buffer; ReadFrame takes a frame
+// from it, or returns silence when a full frame has not arrived yet, so it
+// never waits on the hardware. On a machine without a usable capture device
+// it returns an error wrapping ErrNoDevice.
+func OpenDefaultInput() (Source, error) {
+	s := newDeviceSource()
+	dev, err := openDevice(malgo.Capture, s.onData)
+	if err != nil {
+		return nil, err
+	}
+	s.dev = dev
+	return s, nil
+}
+
+func newDeviceSource() *DeviceSource {
+	return &DeviceSource{ring: newPCMRing(SampleRate * deviceRingMs / 1000)}
+}
+
+// onData runs on miniaudio's thread with captured mono S16LE samples.
+func (s *DeviceSource) onData(_, input []byte, frames uint32) {
+	n := min(int(frames), len(input)/2)
+	if cap(s.scratch) < n {
+		s.scratch = make([]int16, n)
+	}
+	s.scratch = s.scratch[:n]
+	for i := range s.scratch {
+		s.scratch[i] = int16(binary.LittleEndian.Uint16(input[2*i:]))
+	}
+	s.ring.write(s.scratch)
+}
+
+// ReadFrame fills frame with captured audio, or silence on underrun.
+func (s *DeviceSource) ReadFrame(frame []int16) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	// Capture that piled up (the caller started late or stalled) is old
+	// news on a call: keep at most maxInputBacklog so mouth-to-ear delay
+	// stays bounded.
+	s.ring.trim(len(frame) + maxInputBacklog)
+	if !s.ring.readFull(frame) {
+		clear(frame)
+	}
+	return nil
+}
+
+// Close stops and releases the device. It is idempotent.
+func (s *DeviceSource) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		if s.dev != nil {
+			s.dev.close()
+		}
+	})
+	return nil
+}
