@@ -1,0 +1,103 @@
+package webrtcmedia
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// Payload types. PCMU and PCMA are static (RFC 3551 §6); the dynamic ones
+// follow what Chrome offers so answers from browsers keep the same numbers.
+const (
+	ptPCMU       = 0
+	ptPCMA       = 8
+	ptTelEvent8k = 101
+	ptTelEvent48 = 110
+	ptOpus       = 111
+)
+
+// audioCodecsOffered is everything we put on the audio line, preferred
+// first. Only these: every extra rtpmap costs bytes, and SIP over UDP must
+// stay under 1300 bytes (RFC 3261 §18.1.1).
+func audioCodecsOffered() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+			// RFC 7587 §7: minptime and in-band FEC.
+			SDPFmtpLine: "minptime=10;useinbandfec=1",
+		}, PayloadType: ptOpus},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1,
+		}, PayloadType: ptPCMU},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypePCMA, ClockRate: 8000, Channels: 1,
+		}, PayloadType: ptPCMA},
+		// RFC 4733 events at both clock rates: an Opus call signals DTMF at
+		// 48000, a G.711 one at 8000.
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: mimeTelephoneEvent, ClockRate: 48000, Channels: 1, SDPFmtpLine: "0-16",
+		}, PayloadType: ptTelEvent48},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: mimeTelephoneEvent, ClockRate: 8000, Channels: 1, SDPFmtpLine: "0-16",
+		}, PayloadType: ptTelEvent8k},
+	}
+}
+
+const mimeTelephoneEvent = "audio/telephone-event"
+
+// newAPI builds the pion API of one Session: its own MediaEngine (pion
+// records the negotiated codecs in it, so it must not be shared between
+// calls), interceptors (NACK, RTCP sender/receiver reports) and a
+// SettingEngine for the SIP use case.
+func newAPI(opts media.Options) (*webrtc.API, error) {
+	m := &webrtc.MediaEngine{}
+	for _, c := range audioCodecsOffered() {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
+			return nil, fmt.Errorf("webrtcmedia: register %s: %w", c.MimeType, err)
+		}
+	}
+	// The useful part of pion's default interceptors: NACK (RFC 4585) and
+	// RTCP sender/receiver reports (RFC 3550 §6.4). The rest of the
+	// defaults add transport-cc feedback and header extensions (about 200
+	// bytes of SDP) that SIP phones ignore and audio does not need, and
+	// simulcast extensions that only video uses.
+	ir := &interceptor.Registry{}
+	if err := webrtc.ConfigureNack(m, ir); err != nil {
+		return nil, fmt.Errorf("webrtcmedia: nack interceptor: %w", err)
+	}
+	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
+		return nil, fmt.Errorf("webrtcmedia: rtcp report interceptor: %w", err)
+	}
+
+	var se webrtc.SettingEngine
+	// mDNS host names (RFC 8839 draft-ietf-mmusic-mdns-ice-candidates) mean
+	// nothing to SIP peers and would break the default candidate in c=.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	// IPv4 UDP only: c= carries one IP4 address and every extra candidate
+	// costs SDP bytes.
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if opts.IncludeLoopback {
+		// Loopback only, so processes on one machine (and the tests) talk
+		// over 127.0.0.1 whatever interfaces the host has.
+		se.SetIncludeLoopbackCandidate(true)
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
+	return webrtc.NewAPI(
+		webrtc.WithMediaEngine(m),
+		webrtc.WithInterceptorRegistry(ir),
+		webrtc.WithSettingEngine(se),
+	), nil
+}
+
+// iceServers turns the STUN URIs of the options into a pion configuration.
+func iceServers(opts media.Options) []webrtc.ICEServer {
+	if len(opts.STUNServers) == 0 {
+		return nil
+	}
+	return []webrtc.ICEServer{{URLs: append([]string(nil), opts.STUNServers...)}}
+}
