@@ -17,6 +17,10 @@ import (
 // UDP (RFC 3261 §18.1.1: within 200 bytes of a 1500-byte path MTU).
 const maxUDPRequest = 1300
 
+// headerAllowance is what sipgo still adds after route() measures a request
+// (Via with branch and rport, Contact, Max-Forwards, Content-Length).
+const headerAllowance = 300
+
 // CallOptions tune one outgoing call.
 type CallOptions struct {
 	// Headers are extra SIP headers for the INVITE.
@@ -140,7 +144,7 @@ func (p *Phone) route(req *sip.Request, to sip.Uri) {
 		transport = reg.target.transport
 		req.SetDestination(reg.target.hostPort)
 	}
-	if transport == TransportUDP && len(req.String()) > maxUDPRequest {
+	if transport == TransportUDP && len(req.String())+headerAllowance > maxUDPRequest {
 		transport = TransportTCP
 		if ct := req.Contact(); ct == nil {
 			cu := p.dialogUA.ContactHDR.Address

@@ -25,8 +25,9 @@ func TestBaresipAnswersParloIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.rec.wait(t, EventCallAccepted, s.SipCallID, 10*time.Second)
+	answered := time.Since(start)
 	a.rec.wait(t, EventMediaConnected, s.SipCallID, 10*time.Second)
-	t.Logf("call setup Parlo→baresip (Call → onMediaConnected): %s", time.Since(start))
+	t.Logf("call setup Parlo→baresip: 200 OK after %s, onMediaConnected after %s", answered, time.Since(start))
 	a.waitTone(t, 440, 5*time.Second)
 	if err := a.Hangup(ctx, s.SipCallID); err != nil {
 		t.Fatalf("Hangup: %v", err)

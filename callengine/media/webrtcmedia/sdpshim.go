@@ -430,3 +430,56 @@ func prepareIncoming(remote, local *sdp.SessionDescription) media.Direction {
 	setAudioDirection(remote, media.SendRecv)
 	return dir
 }
+
+// hasBundleGroup reports whether sd carries a=group:BUNDLE (RFC 8843).
+func hasBundleGroup(sd *sdp.SessionDescription) bool {
+	for _, a := range sd.Attributes {
+		if a.Key == sdp.AttrKeyGroup && strings.HasPrefix(a.Value, "BUNDLE") {
+			return true
+		}
+	}
+	return false
+}
+
+// bundleSingleLine gives an offer without a BUNDLE group, whose only active
+// m-line is one, a group naming that line. pion answers every m-line outside
+// the offer's BUNDLE group with port 0 (its answer code matches MIDs against
+// the remote group, pion #2619), which rejected baresip 1.0's audio-only
+// offers. One m-line on one transport is exactly what a one-line bundle is,
+// so nothing changes on the wire; offers with several lines and no bundle
+// need one transport per line and are refused here. It reports whether it
+// added the group, so the answer can leave it out again (RFC 8843 §7.3.1:
+// no group in an answer to an offer without one).
+func bundleSingleLine(sd *sdp.SessionDescription) (added bool, err error) {
+	if hasBundleGroup(sd) {
+		return false, nil
+	}
+	var mids []string
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value == 0 {
+			continue
+		}
+		mid, _ := md.Attribute(sdp.AttrKeyMID)
+		mids = append(mids, mid)
+	}
+	if len(mids) > 1 {
+		return false, fmt.Errorf("%w: %d media lines without a BUNDLE group need one transport per line", media.ErrBadSDP, len(mids))
+	}
+	if len(mids) == 0 || mids[0] == "" {
+		return false, nil
+	}
+	sd.Attributes = append(sd.Attributes, sdp.Attribute{Key: sdp.AttrKeyGroup, Value: "BUNDLE " + mids[0]})
+	return true, nil
+}
+
+// dropBundleGroup removes a=group:BUNDLE from our answer.
+func dropBundleGroup(sd *sdp.SessionDescription) {
+	out := sd.Attributes[:0]
+	for _, a := range sd.Attributes {
+		if a.Key == sdp.AttrKeyGroup && strings.HasPrefix(a.Value, "BUNDLE") {
+			continue
+		}
+		out = append(out, a)
+	}
+	sd.Attributes = out
+}

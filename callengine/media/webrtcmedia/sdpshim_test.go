@@ -297,3 +297,45 @@ func TestPrepareIncomingKeepsPionSendrecv(t *testing.T) {
 		})
 	}
 }
+
+func TestBundleSingleLine(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	cases := []struct {
+		name    string
+		sdp     string
+		added   bool
+		wantErr bool
+	}{
+		{"baresip audio only, no group", head + "m=audio 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n", true, false},
+		{"already bundled", head + "a=group:BUNDLE 0\r\nm=audio 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n", false, false},
+		{"audio + rejected video", head + "m=audio 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\nm=video 0 UDP/TLS/RTP/SAVPF 97\r\na=mid:1\r\n", true, false},
+		{"audio + video, no group", head + "m=audio 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\nm=video 4002 UDP/TLS/RTP/SAVPF 97\r\na=mid:1\r\n", false, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sd, err := parseSDP([]byte(tc.sdp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			added, err := bundleSingleLine(sd)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v", err)
+			}
+			if tc.wantErr && !errors.Is(err, media.ErrBadSDP) {
+				t.Fatalf("error %v does not wrap ErrBadSDP", err)
+			}
+			if added != tc.added {
+				t.Fatalf("added %v, want %v", added, tc.added)
+			}
+			if !tc.wantErr && !hasBundleGroup(sd) {
+				t.Fatal("no BUNDLE group after the shim")
+			}
+			if added {
+				dropBundleGroup(sd)
+				if hasBundleGroup(sd) {
+					t.Fatal("dropBundleGroup left the group")
+				}
+			}
+		})
+	}
+}

@@ -281,6 +281,10 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 		current, _ = ld.Unmarshal()
 	}
 	remoteDir := prepareIncoming(remote, current)
+	addedBundle, err := bundleSingleLine(remote)
+	if err != nil {
+		return nil, err
+	}
 	raw, err := remote.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", media.ErrBadSDP, err)
@@ -305,6 +309,9 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 	}
 	// RFC 3264 §6.1: the answer's direction follows from the offer's.
 	negotiated := local.Intersect(remoteDir.Reverse())
+	if addedBundle {
+		dropBundleGroup(ld)
+	}
 	out, err := s.outgoing(ld, negotiated)
 	if err != nil {
 		return nil, err
