@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= parlo
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all deps deps-test build run test test-short bench vet fmt clean
+.PHONY: all deps deps-test build run test test-short bench vet fmt clean screenshots
 
 all: build
 
@@ -25,15 +25,24 @@ vet:
 
 # All tests, real peers included (Kamailio, baresip, Xvfb / Xorg dummy display
 # are started by the tests themselves on loopback).
+# The tests run in their own network namespace (scripts/isolated.sh): only
+# loopback and the namespace's own address exist there. Modules are fetched
+# and test binaries built first, outside it.
 test: deps-test
+	$(GO) mod download
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -count=1 -run '^$$' ./... >/dev/null
+	scripts/isolated.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 test-short: deps
 	$(GO) test -short -count=1 ./...
 
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Renders the GUI's windows (light and dark) into docs/screenshots/.
+screenshots: deps
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./ui/
 
 fmt:
 	gofmt -l -w .

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture"
 )
 
 // dialog is what a call needs of sipgo's client or server dialog session.
@@ -41,6 +42,12 @@ type call struct {
 	audioIn  audio.Source
 	audioOut audio.Sink
 	ended    bool
+
+	// Screen sharing: the running share and the monitor to share again on
+	// resume (hold stops a share and remembers it).
+	sharing     *screenSender
+	resumeShare *capture.Monitor
+	videoIn     *VideoReceiver
 
 	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
 	cancelInvite context.CancelFunc
@@ -146,11 +153,14 @@ func (c *call) newMedia() error {
 		in.Close()
 		return fmt.Errorf("audio output: %w", err)
 	}
+	vin := newVideoReceiver()
 	ms, err := c.p.opts.MediaFactory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,
+		VideoOut:        vin,
 		STUNServers:     c.p.opts.STUNServers,
-		IncludeLoopback: !c.p.opts.ExcludeLoopback,
+		IncludeLoopback: true,
+		LoopbackOnly:    c.p.loopbackOnly(),
 	}, media.Events{
 		OnConnected: c.onMediaConnected,
 		OnFailed:    c.onMediaFailed,
@@ -162,7 +172,7 @@ func (c *call) newMedia() error {
 		return fmt.Errorf("media session: %w", err)
 	}
 	c.mu.Lock()
-	c.media, c.audioIn, c.audioOut = ms, in, out
+	c.media, c.audioIn, c.audioOut, c.videoIn = ms, in, out, vin
 	c.mu.Unlock()
 	return nil
 }
@@ -185,7 +195,7 @@ func (c *call) onMediaFailed(err error) {
 }
 
 func (c *call) onTrack(t media.TrackInfo) {
-	payload := map[string]any{"kind": t.Kind, "codec": t.Codec, "id": t.ID}
+	payload := map[string]any{"kind": t.Kind, "codec": t.Codec, "trackId": t.ID}
 	c.emit(EventTrack, payload)
 	if t.Kind == "video" {
 		c.emit(EventVideoStream, payload)
@@ -195,10 +205,12 @@ func (c *call) onTrack(t media.TrackInfo) {
 }
 
 func (c *call) stats() media.Stats {
+	var st media.Stats
 	if m := c.mediaSession(); m != nil {
-		return m.Stats()
+		st = m.Stats()
 	}
-	return media.Stats{}
+	c.videoStats(&st)
+	return st
 }
 
 func (c *call) setMuted(muted bool) error {
@@ -226,10 +238,19 @@ func (c *call) terminate(first []string, payload map[string]any) {
 		return
 	}
 	c.ended = true
-	m, in, out := c.media, c.audioIn, c.audioOut
+	m, in, out, vin := c.media, c.audioIn, c.audioOut, c.videoIn
+	sharing := c.sharing != nil
+	c.sharing, c.resumeShare = nil, nil
 	c.mu.Unlock()
 	if m != nil {
+		// Closing the media stops any screen capture first.
 		_ = m.Close()
+	}
+	if vin != nil {
+		vin.close()
+	}
+	if sharing {
+		c.update(func(s *CallSession) { s.Screensharing = false }, []string{EventScreenShareEnded}, nil)
 	}
 	if in != nil {
 		_ = in.Close()

@@ -102,6 +102,7 @@ type testPhoneOpts struct {
 	listen  string
 	account *Account
 	auto    bool
+	display string
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -114,6 +115,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		Listen:     []string{o.listen},
 		Account:    o.account,
 		AutoAnswer: o.auto,
+		Display:    o.display,
 		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
 		NewAudioOut: func() (audio.Sink, error) {
 			d := audio.NewToneDetector(3 * time.Second)
@@ -183,4 +185,20 @@ func ctxT(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// waitCount polls until n events named name (for callID) were seen; events
+// arrive through the subscription asynchronously.
+func (r *recorder) waitCount(t testing.TB, name, callID string, n int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for r.count(name, callID) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d %s events within %s, want %d; events: %v", r.count(name, callID), name, timeout, n, r.names(callID))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := r.count(name, callID); got != n {
+		t.Fatalf("%d %s events, want exactly %d", got, name, n)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -50,9 +51,10 @@ type Options struct {
 	MediaFactory media.Factory
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
-	// ExcludeLoopback leaves 127.0.0.1 out of ICE candidates. By default
-	// loopback is included so two phones on one machine connect locally.
-	ExcludeLoopback bool
+	// Display is the X display screen sharing captures (default $DISPLAY).
+	Display string
+	// ShareFPS is the screen-share frame rate (default 30).
+	ShareFPS int
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -82,6 +84,23 @@ type Phone struct {
 	reg   *registration
 
 	closeOnce sync.Once
+
+	captured atomic.Uint64 // screen frames captured, all calls
+}
+
+// loopbackOnly: a phone that listens only on loopback can only be reached
+// by local peers, so its media stays on 127.0.0.1 too (no traffic to the
+// host's other addresses).
+func (p *Phone) loopbackOnly() bool {
+	if len(p.listeners) == 0 {
+		return false
+	}
+	for _, l := range p.listeners {
+		if ip := net.ParseIP(l.Host); ip == nil || !ip.IsLoopback() {
+			return false
+		}
+	}
+	return true
 }
 
 // NewPhone opens the listening sockets and starts serving SIP.

@@ -34,6 +34,19 @@ func (c *call) hold(ctx context.Context) error {
 	if s.Paused {
 		return nil
 	}
+	// Hold stops a running share and remembers it for resume (Wazo SDK).
+	c.mu.Lock()
+	sharing := c.sharing
+	c.mu.Unlock()
+	if sharing != nil {
+		mon := sharing.mon
+		if err := c.stopShare(ctx, false); err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.resumeShare = &mon
+		c.mu.Unlock()
+	}
 	if err := c.reinvite(ctx, media.SendOnly, nil); err != nil {
 		return err
 	}
@@ -59,6 +72,15 @@ func (c *call) resume(ctx context.Context) error {
 		m.SetMuted(false)
 	}
 	c.update(func(s *CallSession) { s.Paused = false; s.Muted = false }, []string{EventCallResumed}, nil)
+	c.mu.Lock()
+	mon := c.resumeShare
+	c.resumeShare = nil
+	c.mu.Unlock()
+	if mon != nil {
+		if err := c.startShare(ctx, *mon); err != nil {
+			c.emit(EventCallError, map[string]any{"error": "restoring the screen share after resume: " + err.Error()})
+		}
+	}
 	return nil
 }
 

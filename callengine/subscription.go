@@ -3,6 +3,7 @@ package callengine
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxQueuedEvents bounds one subscriber's backlog. Past it, new events are
@@ -13,15 +14,16 @@ const maxQueuedEvents = 4096
 // Each subscription has its own queue and pump goroutine, so a slow consumer
 // only delays itself.
 type Subscription struct {
-	ch      chan Event
-	mu      sync.Mutex
-	queue   []Event
-	wake    chan struct{}
-	done    chan struct{}
-	closed  atomic.Bool
-	dropped atomic.Uint64
-	bus     *eventBus
-	stopped chan struct{}
+	ch       chan Event
+	draining chan struct{} // closed by the phone's Close: deliver what is queued, then stop
+	mu       sync.Mutex
+	queue    []Event
+	wake     chan struct{}
+	done     chan struct{}
+	closed   atomic.Bool
+	dropped  atomic.Uint64
+	bus      *eventBus
+	stopped  chan struct{}
 }
 
 // C is the channel of events. It is closed after Close (or the phone's
@@ -82,6 +84,14 @@ func (s *Subscription) pump() {
 		case <-s.wake:
 		case <-s.done:
 			return
+		case <-s.draining:
+			// Queue empty and the phone is closed: nothing more will come.
+			s.mu.Lock()
+			empty := len(s.queue) == 0
+			s.mu.Unlock()
+			if empty {
+				return
+			}
 		}
 	}
 }
@@ -96,11 +106,12 @@ func newEventBus() *eventBus { return &eventBus{subs: map[*Subscription]struct{}
 
 func (b *eventBus) subscribe() *Subscription {
 	s := &Subscription{
-		ch:      make(chan Event),
-		wake:    make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		stopped: make(chan struct{}),
-		bus:     b,
+		ch:       make(chan Event),
+		draining: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		done:     make(chan struct{}),
+		stopped:  make(chan struct{}),
+		bus:      b,
 	}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
@@ -125,6 +136,10 @@ func (b *eventBus) emit(ev Event) {
 	}
 }
 
+// closeAll ends every subscription after it delivered what was queued
+// (the last onCallEnded and onUnRegistered of a Close must reach the
+// subscriber), waiting at most drainTimeout for a subscriber that stopped
+// reading.
 func (b *eventBus) closeAll() {
 	b.mu.Lock()
 	subs := make([]*Subscription, 0, len(b.subs))
@@ -133,6 +148,18 @@ func (b *eventBus) closeAll() {
 	}
 	b.mu.Unlock()
 	for _, s := range subs {
+		close(s.draining)
+	}
+	deadline := time.After(drainTimeout)
+	for _, s := range subs {
+		select {
+		case <-s.stopped:
+		case <-deadline:
+		}
 		s.Close()
 	}
 }
+
+// drainTimeout bounds how long Close waits for subscribers to take their
+// last events.
+const drainTimeout = 2 * time.Second

@@ -65,3 +65,25 @@ func TestSubscriptionCloseIsIdempotent(t *testing.T) {
 	}
 	b.emit(Event{Name: "after"}) // must not panic or block
 }
+
+// Events emitted just before the phone closes still reach a subscriber that
+// keeps reading.
+func TestCloseAllDeliversQueuedEvents(t *testing.T) {
+	b := newEventBus()
+	s := b.subscribe()
+	for i := range 100 {
+		b.emit(Event{Name: "e", Payload: map[string]any{"i": i}})
+	}
+	done := make(chan int)
+	go func() {
+		n := 0
+		for range s.C() {
+			n++
+		}
+		done <- n
+	}()
+	b.closeAll()
+	if n := <-done; n != 100 {
+		t.Fatalf("subscriber got %d of 100 events queued before close", n)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
+	"log"
 	"sync"
 
 	"github.com/jezek/xgb"
@@ -12,6 +14,11 @@ import (
 	"github.com/jezek/xgb/xproto"
 	"golang.org/x/sys/unix"
 )
+
+// xgb writes "Could not get authority info" to the standard logger on every
+// connection to a display without ~/.Xauthority (Xvfb, many desktops); the
+// connection works, and Parlo reports real failures itself.
+func init() { xgb.Logger = log.New(io.Discard, "", 0) }
 
 // X11Grabber captures rectangles of the X root window through one persistent
 // X connection and one reused MIT-SHM segment. The server writes the

@@ -9,6 +9,7 @@ package media
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 )
@@ -22,6 +23,8 @@ var (
 	ErrNoCommonCodec = errors.New("media: no common codec")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("media: session closed")
+	// ErrNoVideoSender is returned by RemoveVideoSender when none is set.
+	ErrNoVideoSender = errors.New("media: no video sender")
 )
 
 // Direction is an SDP media direction attribute (RFC 3264 §5.1, §6.1).
@@ -95,9 +98,14 @@ type Options struct {
 	AudioOut audio.Sink
 	// STUNServers are stun: URIs for server-reflexive candidates (optional).
 	STUNServers []string
-	// IncludeLoopback gathers 127.0.0.1 host candidates, so calls between
-	// processes on one machine (and the tests) stay on loopback.
+	// IncludeLoopback gathers 127.0.0.1 host candidates too.
 	IncludeLoopback bool
+	// LoopbackOnly gathers nothing but loopback candidates, so calls between
+	// processes on one machine (and the tests) stay on 127.0.0.1.
+	LoopbackOnly bool
+	// VideoOut receives the peer's video as complete encoded frames
+	// (optional; without it received video is dropped).
+	VideoOut VideoSink
 	// Logger-free by design: implementations log through slog.Default with
 	// a "component" attribute.
 }
@@ -130,6 +138,41 @@ type AudioStats struct {
 	PacketsLost     uint64 `json:"packetsLost"`
 }
 
+// VideoSentStats count what our video sender put on the wire. Frames,
+// Width, Height and FPS come from the sender (the engine fills them).
+type VideoSentStats struct {
+	Codec   string  `json:"codec"`
+	Frames  uint64  `json:"frames"`
+	Bytes   uint64  `json:"bytes"`
+	Packets uint64  `json:"packets"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	FPS     float64 `json:"fps"`
+	// KeyframeRequests counts PLI/FIR received from the peer.
+	KeyframeRequests uint64 `json:"keyframeRequests"`
+	// BitrateKbps is the current encoder target.
+	BitrateKbps int `json:"bitrateKbps"`
+}
+
+// VideoReceivedStats count the peer's video. FramesDecoded, Width, Height
+// and FPS come from the decoder (the engine fills them).
+type VideoReceivedStats struct {
+	Codec           string  `json:"codec"`
+	Packets         uint64  `json:"packets"`
+	Bytes           uint64  `json:"bytes"`
+	FramesAssembled uint64  `json:"framesAssembled"`
+	FramesDecoded   uint64  `json:"framesDecoded"`
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	FPS             float64 `json:"fps"`
+}
+
+// VideoStats are the video counters of one call.
+type VideoStats struct {
+	Sent     VideoSentStats     `json:"sent"`
+	Received VideoReceivedStats `json:"received"`
+}
+
 // Stats is a snapshot of a session's counters.
 type Stats struct {
 	// Path is "webrtc" (one bundled PeerConnection) or "classic" (per line).
@@ -137,6 +180,32 @@ type Stats struct {
 	// SRTP is "dtls", "sdes" or "none".
 	SRTP  string     `json:"srtp"`
 	Audio AudioStats `json:"audio"`
+	Video VideoStats `json:"video"`
+}
+
+// VideoSender produces the encoded video a session sends (a screen share).
+// The session starts it once a negotiation lets us send video, with the
+// negotiated codec, and stops it when the sender is removed or the session
+// closes.
+type VideoSender interface {
+	// Codecs lists the encoding names it can produce, preferred first
+	// ("VP8", "H264").
+	Codecs() []string
+	// Start begins producing frames of codec, calling write for each
+	// encoded frame (with its duration) until Stop. It returns at once.
+	Start(codec string, write func(frame []byte, duration time.Duration) error) error
+	// RequestKeyframe asks for a keyframe soon (the peer sent PLI or FIR).
+	RequestKeyframe()
+	// SetBitrate changes the encoder's target from receiver feedback.
+	SetBitrate(kbps int)
+	// Stop stops producing; idempotent; no write happens after it returns.
+	Stop()
+}
+
+// VideoSink receives the peer's video as complete encoded frames
+// (depacketised), from a media goroutine. It must not block for long.
+type VideoSink interface {
+	WriteVideoFrame(codec string, frame []byte) error
 }
 
 // Session carries the media of one call. Signalling calls it from one
@@ -162,6 +231,20 @@ type Session interface {
 	SetMuted(muted bool)
 	// Stats returns the current counters.
 	Stats() Stats
+	// SetVideoSender attaches v as our video. When a video line is already
+	// negotiated with us sending, v takes over the running sender at once
+	// and needsOffer is false (no re-INVITE, as the Wazo SDK replaces the
+	// camera track); otherwise the next CreateOffer adds or reopens a
+	// video line and v starts when the answer accepts it.
+	SetVideoSender(v VideoSender) (needsOffer bool, err error)
+	// RemoveVideoSender stops and detaches our video; it returns once the
+	// sender is stopped. The next offer marks the video line inactive.
+	RemoveVideoSender() error
+	// VideoSending reports whether the last negotiation lets our video
+	// sender send (false when the peer refused the line with port 0).
+	VideoSending() bool
+	// RequestKeyframe asks the peer for a keyframe of its video (PLI).
+	RequestKeyframe()
 	// Close stops everything; idempotent.
 	Close() error
 }

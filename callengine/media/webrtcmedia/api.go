@@ -61,6 +61,11 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 			return nil, fmt.Errorf("webrtcmedia: register %s: %w", c.MimeType, err)
 		}
 	}
+	for _, c := range videoCodecsOffered() {
+		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
+			return nil, fmt.Errorf("webrtcmedia: register %s: %w", c.MimeType, err)
+		}
+	}
 	// The useful part of pion's default interceptors: NACK (RFC 4585) and
 	// RTCP sender/receiver reports (RFC 3550 §6.4). The rest of the
 	// defaults add transport-cc feedback and header extensions (about 200
@@ -81,11 +86,14 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	// IPv4 UDP only: c= carries one IP4 address and every extra candidate
 	// costs SDP bytes.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if opts.IncludeLoopback {
+	switch {
+	case opts.LoopbackOnly:
 		// Loopback only, so processes on one machine (and the tests) talk
 		// over 127.0.0.1 whatever interfaces the host has.
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	case opts.IncludeLoopback:
+		se.SetIncludeLoopbackCandidate(true)
 	}
 	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),

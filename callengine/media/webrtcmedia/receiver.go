@@ -86,6 +86,10 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	if s.ev.OnTrack != nil {
 		s.ev.OnTrack(info)
 	}
+	if tr.Kind() == webrtc.RTPCodecTypeVideo {
+		s.receiveVideo(tr)
+		return
+	}
 	if tr.Kind() != webrtc.RTPCodecTypeAudio {
 		s.drain(tr)
 		return

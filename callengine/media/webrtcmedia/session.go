@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -59,6 +60,10 @@ type Session struct {
 	pendingDir   media.Direction
 	pendingLocal *sdp.SessionDescription // pion's own offer, for MIDs
 	recv         *receiver
+	video        *videoSend // our screen share, nil when none
+
+	remoteVideoSSRC uint32
+	lastPLI         time.Time
 
 	muted atomic.Bool
 	stats counters
@@ -76,6 +81,8 @@ type counters struct {
 	packetsSent, bytesSent         atomic.Uint64
 	packetsReceived, bytesReceived atomic.Uint64
 	sendCodec                      atomic.Value // string
+
+	videoPackets, videoBytes, videoFrames atomic.Uint64
 }
 
 // New creates a Session. It gathers nothing yet: gathering starts with the
@@ -245,7 +252,7 @@ func (s *Session) ApplyAnswer(ctx context.Context, answer []byte) error {
 	s.dir = offeredDir.Intersect(remoteDir.Reverse())
 	s.mu.Unlock()
 	s.log.Debug("answer applied", "remoteDir", remoteDir.String(), "dir", s.Direction().String())
-	return nil
+	return s.maybeStartVideo(remote)
 }
 
 // CreateAnswer implements media.Session.
@@ -320,6 +327,9 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 	s.localDir = local
 	s.dir = negotiated
 	s.mu.Unlock()
+	if err := s.maybeStartVideo(remote); err != nil {
+		return nil, err
+	}
 	s.log.Debug("answer created", "remoteDir", remoteDir.String(), "dir", negotiated.String(), "bytes", len(out))
 	return out, nil
 }
@@ -407,6 +417,7 @@ func (s *Session) Stats() media.Stats {
 	s.mu.Lock()
 	r := s.recv
 	s.mu.Unlock()
+	s.videoStats(&st)
 	if r != nil {
 		st.Audio.PacketsLost = r.lost()
 		if st.Audio.Codec == "" {
@@ -423,12 +434,23 @@ func (s *Session) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true
+		vs := s.video
+		s.video = nil
 		s.mu.Unlock()
 		close(s.done)
+		if vs != nil {
+			// Stop capturing before anything else (privacy: the share
+			// must not outlive the call).
+			vs.v.Stop()
+			close(vs.stop)
+		}
 		// pc.Close ends ReadRTP/Read in our readers; mu must not be held
 		// here, since pion may be inside one of our callbacks.
 		err = s.pc.Close()
 		s.wg.Wait()
+		if vs != nil {
+			vs.wg.Wait()
+		}
 	})
 	return err
 }

@@ -44,9 +44,9 @@ func newPeer(t *testing.T, name string, hz float64) *peer {
 	}
 	var once sync.Once
 	s, err := newSession(media.Options{
-		AudioIn:         audio.NewTone(hz, 0.5),
-		AudioOut:        p.det,
-		IncludeLoopback: true,
+		AudioIn:      audio.NewTone(hz, 0.5),
+		AudioOut:     p.det,
+		LoopbackOnly: true,
 	}, media.Events{
 		OnConnected: func() {
 			fired := false
@@ -519,7 +519,7 @@ func FuzzCreateAnswer(f *testing.F) {
 	f.Add([]byte(strings.Replace(baresipAnswer, "a=sendrecv", "a=inactive", 1)))
 	f.Add([]byte(strings.Replace(baresipAnswer, "m=audio 40000", "m=audio 40000/2", 1)))
 	f.Fuzz(func(t *testing.T, offer []byte) {
-		s, err := newSession(media.Options{AudioIn: audio.Silence(), AudioOut: audio.Null(), IncludeLoopback: true}, media.Events{})
+		s, err := newSession(media.Options{AudioIn: audio.Silence(), AudioOut: audio.Null(), LoopbackOnly: true}, media.Events{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,223 @@
+package callengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture"
+)
+
+// screenSender is a media.VideoSender fed by one monitor: capture.Source
+// (persistent MIT-SHM grab, change detection, pacing) → BGRA→I420 → libvpx
+// VP8. It captures only between Start and Stop.
+type screenSender struct {
+	mon     capture.Monitor
+	fps     int
+	log     *slog.Logger
+	counter *atomic.Uint64 // the phone's captured-frame counter
+
+	// onGone is called (from the capture goroutine's watcher) when the
+	// monitor disappears or the capture fails for good.
+	onGone func(error)
+
+	mu      sync.Mutex
+	src     *capture.Source
+	enc     *capture.VP8Encoder
+	cancel  context.CancelFunc
+	watch   sync.WaitGroup
+	stopped bool
+	kbps    int
+
+	first     chan struct{}
+	firstOnce sync.Once
+
+	frames        atomic.Uint64
+	width, height atomic.Int64
+	fps10s        fpsMeter
+}
+
+func newScreenSender(mon capture.Monitor, fps int, counter *atomic.Uint64, log *slog.Logger, onGone func(error)) *screenSender {
+	if fps <= 0 {
+		fps = 30
+	}
+	return &screenSender{mon: mon, fps: fps, counter: counter, log: log, onGone: onGone, first: make(chan struct{}), kbps: 2500}
+}
+
+// Codecs implements media.VideoSender.
+func (s *screenSender) Codecs() []string { return []string{"VP8"} }
+
+// Start implements media.VideoSender.
+func (s *screenSender) Start(codec string, write func([]byte, time.Duration) error) error {
+	if codec != "VP8" {
+		return fmt.Errorf("callengine: screen sender cannot encode %s", codec)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return media.ErrClosed
+	}
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{
+		Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps,
+		BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12,
+	})
+	if err != nil {
+		return fmt.Errorf("callengine: VP8 encoder: %w", err)
+	}
+	var last time.Time
+	frameDur := time.Second / time.Duration(s.fps)
+	src, err := capture.NewSource(s.mon, capture.SourceOptions{
+		FPS:    s.fps,
+		Logger: s.log,
+		OnFrame: func(f capture.Frame) {
+			s.counter.Add(1)
+			data, _, err := enc.Encode(f.Image, f.Refresh)
+			if err != nil {
+				s.log.Warn("VP8 encode failed", "error", err)
+				return
+			}
+			if len(data) == 0 {
+				return
+			}
+			// The RTP timestamp advances by wall time between frames, so
+			// skipped static frames read as a pause, not as slow motion.
+			d := frameDur
+			if !last.IsZero() {
+				d = f.Time.Sub(last)
+			}
+			last = f.Time
+			if err := write(data, d); err != nil {
+				s.log.Debug("video write", "error", err)
+				return
+			}
+			s.frames.Add(1)
+			s.width.Store(int64(f.Image.Width))
+			s.height.Store(int64(f.Image.Height))
+			s.fps10s.tick(f.Time)
+			s.firstOnce.Do(func() { close(s.first) })
+		},
+	})
+	if err != nil {
+		enc.Close()
+		return fmt.Errorf("callengine: capture %s: %w", s.mon.Name, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := src.Start(ctx); err != nil {
+		cancel()
+		src.Close()
+		enc.Close()
+		return fmt.Errorf("callengine: capture %s: %w", s.mon.Name, err)
+	}
+	s.src, s.enc, s.cancel = src, enc, cancel
+	s.watch.Add(1)
+	go func() {
+		defer s.watch.Done()
+		<-src.Done()
+		if err := src.Err(); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, capture.ErrClosed) {
+			s.mu.Lock()
+			stopped := s.stopped
+			s.mu.Unlock()
+			if !stopped && s.onGone != nil {
+				s.onGone(err)
+			}
+		}
+	}()
+	return nil
+}
+
+// RequestKeyframe implements media.VideoSender.
+func (s *screenSender) RequestKeyframe() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.enc != nil {
+		s.enc.RequestKeyframe()
+	}
+}
+
+// SetBitrate implements media.VideoSender.
+func (s *screenSender) SetBitrate(kbps int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.kbps = kbps
+	if s.enc != nil {
+		_ = s.enc.SetBitrate(kbps)
+	}
+}
+
+// Stop implements media.VideoSender: the capture goroutine has ended and the
+// shm segment is released when it returns.
+func (s *screenSender) Stop() {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	src, enc, cancel := s.src, s.enc, s.cancel
+	s.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if src != nil {
+		_ = src.Close()
+	}
+	s.watch.Wait()
+	if enc != nil {
+		_ = enc.Close()
+	}
+}
+
+// waitFirstFrame waits until one encoded frame went out.
+func (s *screenSender) waitFirstFrame(ctx context.Context) error {
+	select {
+	case <-s.first:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *screenSender) stats(st *media.VideoSentStats) {
+	st.Frames = s.frames.Load()
+	st.Width = int(s.width.Load())
+	st.Height = int(s.height.Load())
+	st.FPS = s.fps10s.rate()
+}
+
+// fpsMeter measures a frame rate over the last two seconds.
+type fpsMeter struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (m *fpsMeter) tick(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.times = append(m.times, t)
+	cut := 0
+	for cut < len(m.times) && t.Sub(m.times[cut]) > 2*time.Second {
+		cut++
+	}
+	m.times = m.times[cut:]
+}
+
+func (m *fpsMeter) rate() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.times) < 2 {
+		return 0
+	}
+	if time.Since(m.times[len(m.times)-1]) > 2*time.Second {
+		return 0
+	}
+	span := m.times[len(m.times)-1].Sub(m.times[0]).Seconds()
+	if span <= 0 {
+		return 0
+	}
+	return float64(len(m.times)-1) / span
+}

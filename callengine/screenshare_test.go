@@ -1,0 +1,273 @@
+package callengine
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+// sharePicture is a known picture: four colour quadrants and a white
+// square, so a wrong crop, a mirrored or shifted picture all fail.
+func sharePicture(w, h int, base color.RGBA) *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			c := base
+			if x >= w/2 {
+				c = color.RGBA{R: 20, G: 160, B: 170, A: 255}
+			}
+			if y >= h/2 {
+				c.R, c.B = c.B, c.R
+			}
+			if x > w/8 && x < w/4 && y > h/8 && y < h/4 {
+				c = color.RGBA{R: 250, G: 250, B: 250, A: 255}
+			}
+			img.Set(x, y, c)
+		}
+	}
+	return img
+}
+
+func writePNG(t *testing.T, img image.Image) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pic.png")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// meanDiff is the mean absolute difference per channel (0..255) between two
+// same-sized images, sampled on a grid.
+func meanDiff(a, b image.Image) float64 {
+	r := a.Bounds()
+	var sum float64
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y += 7 {
+		for x := r.Min.X; x < r.Max.X; x += 7 {
+			ar, ag, ab, _ := a.At(x, y).RGBA()
+			br, bg, bb, _ := b.At(x-r.Min.X+b.Bounds().Min.X, y-r.Min.Y+b.Bounds().Min.Y).RGBA()
+			sum += math.Abs(float64(ar>>8)-float64(br>>8)) + math.Abs(float64(ag>>8)-float64(bg>>8)) + math.Abs(float64(ab>>8)-float64(bb>>8))
+			n += 3
+		}
+	}
+	return sum / float64(n)
+}
+
+type shareRig struct {
+	d          *testpeers.Display
+	a, b       *testPhone
+	aID, bID   string
+	mon1       capture.Monitor
+	pic0, pic1 *image.RGBA
+}
+
+// newShareRig: a two-monitor display with a known picture on each monitor,
+// and an audio call from A (who will share) to B.
+func newShareRig(t *testing.T) *shareRig {
+	t.Helper()
+	d := testpeers.StartDummyTwoMonitors(t)
+	r := &shareRig{d: d}
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) != 2 {
+		t.Fatalf("monitors on %s: %v %v", d.Name(), mons, err)
+	}
+	r.mon1 = mons[1]
+	r.pic0 = sharePicture(mons[0].Width, mons[0].Height, color.RGBA{R: 140, G: 40, B: 200, A: 255})
+	r.pic1 = sharePicture(mons[1].Width, mons[1].Height, color.RGBA{R: 230, G: 120, B: 20, A: 255})
+	d.ShowImage(t, mons[0].X, mons[0].Y, writePNG(t, r.pic0))
+	d.ShowImage(t, mons[1].X, mons[1].Y, writePNG(t, r.pic1))
+	r.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
+	r.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	r.aID, r.bID = connect(t, r.a, r.b)
+	return r
+}
+
+// waitFrames polls B's decoded frame count until it passes n.
+func waitFrames(t *testing.T, p *testPhone, id string, n uint64, timeout time.Duration) uint64 {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var got uint64
+	for time.Now().Before(deadline) {
+		st, err := p.Stats(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = st.Video.Received.FramesDecoded; got >= n {
+			return got
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("decoded %d frames, want %d", got, n)
+	return got
+}
+
+// assertNoCapture checks the privacy invariant: within 100 ms of a stop no
+// frame is captured any more.
+func assertNoCapture(t *testing.T, p *testPhone, what string) {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond)
+	before := p.CapturedFrames()
+	time.Sleep(500 * time.Millisecond)
+	if after := p.CapturedFrames(); after != before {
+		t.Fatalf("after %s, %d frames were still captured", what, after-before)
+	}
+}
+
+func TestScreenShareParloToParloIntegration(t *testing.T) {
+	r := newShareRig(t)
+	a, b := r.a, r.b
+	ctx := ctxT(t, 60*time.Second)
+
+	start := time.Now()
+	if err := a.StartScreenSharing(ctx, r.aID, r.mon1.Index); err != nil {
+		t.Fatalf("StartScreenSharing: %v", err)
+	}
+	started := a.rec.wait(t, EventScreenShareStarted, r.aID, time.Second)
+	if !started.Session.Screensharing {
+		t.Fatal("onScreenShareStarted without screensharing=true")
+	}
+	// Only the sharer hears of it; the far end gets reinvite/onTrack/onVideoStream.
+	if n := b.rec.count(EventScreenShareStarted, ""); n != 0 {
+		t.Fatalf("the receiver got onScreenShareStarted %d times", n)
+	}
+	b.rec.wait(t, EventVideoStream, r.bID, 5*time.Second)
+	waitFrames(t, b, r.bID, 1, 10*time.Second)
+	t.Logf("share → first frame decoded at the peer: %s", time.Since(start))
+
+	// B's picture is monitor 1's, at its size, and not monitor 0's.
+	var snap image.Image
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		path := filepath.Join(t.TempDir(), "snap.png")
+		rv, ok := b.RemoteVideo(r.bID)
+		if !ok {
+			t.Fatal("no remote video at B")
+		}
+		if err := rv.SnapshotPNG(path); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.Open(path)
+		snap, _ = png.Decode(f)
+		f.Close()
+		if snap != nil && meanDiff(snap, r.pic1) < 12 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
+		t.Fatalf("snapshot %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
+	}
+	if d := meanDiff(snap, r.pic1); d >= 12 {
+		t.Fatalf("snapshot differs from monitor 1's picture by %.1f per channel", d)
+	}
+	if d := meanDiff(snap, r.pic0); d < 30 {
+		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
+	}
+	st, _ := a.Stats(r.aID)
+	if st.Video.Sent.Codec != "VP8" || st.Video.Sent.Width != r.mon1.Width || st.Video.Sent.Frames == 0 {
+		t.Fatalf("sender stats: %+v", st.Video.Sent)
+	}
+
+	// Stop: A gets onScreenShareEnded, capture stops, B's video stops, audio goes on.
+	if err := a.StopScreenSharing(ctx, r.aID); err != nil {
+		t.Fatalf("StopScreenSharing: %v", err)
+	}
+	ended := a.rec.wait(t, EventScreenShareEnded, r.aID, time.Second)
+	if ended.Session.Screensharing {
+		t.Fatal("onScreenShareEnded with screensharing=true")
+	}
+	assertNoCapture(t, a, "stop")
+	before, _ := b.Stats(r.bID)
+	time.Sleep(700 * time.Millisecond)
+	after, _ := b.Stats(r.bID)
+	if after.Video.Received.FramesDecoded != before.Video.Received.FramesDecoded {
+		t.Fatalf("B still decodes after stop: %d → %d", before.Video.Received.FramesDecoded, after.Video.Received.FramesDecoded)
+	}
+	b.waitTone(t, 440, 5*time.Second)
+
+	// Share again, then hold: the share stops; resume restores it.
+	if err := a.StartScreenSharing(ctx, r.aID, r.mon1.Index); err != nil {
+		t.Fatalf("second StartScreenSharing: %v", err)
+	}
+	n := waitFrames(t, b, r.bID, after.Video.Received.FramesDecoded+5, 10*time.Second)
+	if err := a.Hold(ctx, r.aID); err != nil {
+		t.Fatalf("Hold while sharing: %v", err)
+	}
+	a.rec.waitCount(t, EventScreenShareEnded, r.aID, 2, time.Second)
+	assertNoCapture(t, a, "hold")
+	if err := a.Resume(ctx, r.aID); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	// start, restart, and the restore on resume.
+	a.rec.waitCount(t, EventScreenShareStarted, r.aID, 3, time.Second)
+	waitFrames(t, b, r.bID, n+5, 10*time.Second)
+
+	// Hang up while sharing: capture stops with the call.
+	if err := a.Hangup(ctx, r.aID); err != nil {
+		t.Fatal(err)
+	}
+	assertNoCapture(t, a, "hangup")
+	a.rec.wait(t, EventCallEnded, r.aID, time.Second)
+	names := a.rec.names(r.aID)
+	if names[len(names)-1] != EventCallEnded || names[len(names)-2] != EventScreenShareEnded {
+		t.Fatalf("hangup while sharing: last events %v", names[len(names)-3:])
+	}
+}
+
+func TestScreenShareFrameRateIntegration(t *testing.T) {
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	aID, bID := connect(t, a, b)
+	ctx := ctxT(t, 30*time.Second)
+	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, b, bID, 1, 10*time.Second)
+	first, _ := b.Stats(bID)
+	t0 := time.Now()
+	time.Sleep(3 * time.Second)
+	last, _ := b.Stats(bID)
+	fps := float64(last.Video.Received.FramesDecoded-first.Video.Received.FramesDecoded) / time.Since(t0).Seconds()
+	sent, _ := a.Stats(aID)
+	t.Logf("moving 1280x720 picture: B decoded %.1f fps (sender %.1f fps, %d kbit/s target)", fps, sent.Video.Sent.FPS, sent.Video.Sent.BitrateKbps)
+	if fps < 20 {
+		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", fps)
+	}
+}
+
+func TestScreenShareMonitorUnpluggedIntegration(t *testing.T) {
+	r := newShareRig(t)
+	ctx := ctxT(t, 30*time.Second)
+	if err := r.a.StartScreenSharing(ctx, r.aID, r.mon1.Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, r.b, r.bID, 1, 10*time.Second)
+	if err := r.d.Unplug(r.mon1.Name); err != nil {
+		t.Fatal(err)
+	}
+	r.a.rec.wait(t, EventScreenShareEnding, r.aID, 5*time.Second)
+	r.a.rec.wait(t, EventScreenShareEnded, r.aID, 5*time.Second)
+	assertNoCapture(t, r.a, "unplug")
+	// The call itself goes on.
+	r.b.waitTone(t, 440, 5*time.Second)
+}

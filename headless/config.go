@@ -1,0 +1,270 @@
+package headless
+
+import (
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/parlo-voip/parlo/callengine"
+)
+
+// PasswordEnv is the environment variable holding the account's password.
+// There is deliberately no --password flag: a flag shows in ps(1) output and
+// in shell history.
+const PasswordEnv = "PARLO_PASSWORD"
+
+// Config is everything `parlo headless` was started with.
+type Config struct {
+	// Listen are the --listen addresses, validated.
+	Listen []string
+	// Account is set when --account is given (then Register runs at start).
+	Account *callengine.Account
+	// User is the user part of our Contact in direct mode (--username
+	// without --account); empty means the engine's default.
+	User string
+	// AudioIn and AudioOut say what every call sends and where what it
+	// receives goes.
+	AudioIn  AudioInSpec
+	AudioOut AudioOutSpec
+	// AutoAnswer accepts every incoming call at once.
+	AutoAnswer bool
+	// LogLevel of the slog JSON log on stderr.
+	LogLevel slog.Level
+}
+
+// listenFlag is the repeatable --listen.
+type listenFlag struct{ addrs *[]string }
+
+func (l listenFlag) String() string {
+	if l.addrs == nil {
+		return ""
+	}
+	return strings.Join(*l.addrs, ",")
+}
+
+func (l listenFlag) Set(s string) error {
+	if _, err := callengine.ParseListenAddr(s); err != nil {
+		return err
+	}
+	*l.addrs = append(*l.addrs, s)
+	return nil
+}
+
+type audioInFlag struct{ spec *AudioInSpec }
+
+func (f audioInFlag) String() string {
+	if f.spec == nil {
+		return ""
+	}
+	return f.spec.String()
+}
+
+func (f audioInFlag) Set(s string) (err error) {
+	*f.spec, err = ParseAudioIn(s)
+	return err
+}
+
+type audioOutFlag struct{ spec *AudioOutSpec }
+
+func (f audioOutFlag) String() string {
+	if f.spec == nil {
+		return ""
+	}
+	return f.spec.String()
+}
+
+func (f audioOutFlag) Set(s string) (err error) {
+	*f.spec, err = ParseAudioOut(s)
+	return err
+}
+
+type logLevelFlag struct{ level *slog.Level }
+
+func (f logLevelFlag) String() string {
+	if f.level == nil {
+		return ""
+	}
+	return strings.ToLower(f.level.String())
+}
+
+func (f logLevelFlag) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "debug":
+		*f.level = slog.LevelDebug
+	case "info":
+		*f.level = slog.LevelInfo
+	case "warn", "warning":
+		*f.level = slog.LevelWarn
+	case "error":
+		*f.level = slog.LevelError
+	default:
+		return fmt.Errorf("%q is not one of debug, info, warn, error", s)
+	}
+	return nil
+}
+
+// newFlagSet declares every flag of `parlo headless` into cfg and raw.
+func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("parlo headless", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Var(listenFlag{&cfg.Listen}, "listen", "local SIP socket `transport:ip:port` (udp, tcp, ws); repeatable; port 0 picks a free one")
+	fs.StringVar(&raw.account, "account", "", "address of record `URI` to register, e.g. sip:alice@example.com")
+	fs.StringVar(&raw.registrar, "registrar", "", "registrar and outbound proxy `URI` (sip:host:port;transport=tcp, ws://host:port/)")
+	fs.StringVar(&raw.username, "username", "", "digest auth user `NAME` (with --account), or our Contact's user part (without)")
+	fs.StringVar(&raw.transport, "transport", "", "override the registrar's transport: udp, tcp, tls, ws, wss")
+	fs.StringVar(&raw.caFile, "ca-file", "", "PEM `file` of extra CAs trusted for TLS/WSS")
+	fs.StringVar(&raw.passwordFile, "password-file", "", "file holding the password (else $"+PasswordEnv+")")
+	fs.Var(audioInFlag{&cfg.AudioIn}, "audio-in", "what calls send: tone:HZ, file:PATH.wav, silence, device (default silence)")
+	fs.Var(audioOutFlag{&cfg.AudioOut}, "audio-out", "where received audio goes: null, file:PATH.wav (call n>1 writes PATH-n.wav), device (default null)")
+	fs.BoolVar(&cfg.AutoAnswer, "auto-answer", false, "accept every incoming call at once")
+	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "stderr log level: debug, info, warn, error (default info)")
+	return fs
+}
+
+type rawAccountFlags struct {
+	account, registrar, username, transport, caFile, passwordFile string
+}
+
+// Usage writes the flag summary of `parlo headless` to w.
+func Usage(w io.Writer) {
+	var cfg Config
+	var raw rawAccountFlags
+	fs := newFlagSet(&cfg, &raw)
+	fs.SetOutput(w)
+	fmt.Fprintln(w, "usage: parlo headless [flags]   (JSON lines on stdin/stdout, see headless/README.md)")
+	fs.PrintDefaults()
+}
+
+// ParseArgs parses the flags of `parlo headless`. getenv reads the
+// environment (os.Getenv in production). Errors wrap ErrUsage and name the
+// offending flag; -h/--help returns flag.ErrHelp.
+func ParseArgs(args []string, getenv func(string) string) (Config, error) {
+	cfg := Config{
+		AudioIn:  AudioInSpec{Kind: AudioSilence},
+		AudioOut: AudioOutSpec{Kind: AudioNull},
+		LogLevel: slog.LevelInfo,
+	}
+	if err := refusePasswordFlag(args); err != nil {
+		return Config{}, err
+	}
+	var raw rawAccountFlags
+	fs := newFlagSet(&cfg, &raw)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("%w: unexpected argument %q (all options are flags)", ErrUsage, fs.Arg(0))
+	}
+	acct, err := raw.buildAccount(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Account = acct
+	if acct == nil {
+		cfg.User = raw.username
+		if len(cfg.Listen) == 0 {
+			return Config{}, fmt.Errorf("%w: --listen is required without --account (e.g. --listen udp:127.0.0.1:5071)", ErrUsage)
+		}
+	}
+	return cfg, nil
+}
+
+// refusePasswordFlag gives a useful message for --password without ever
+// echoing the value that came with it.
+func refusePasswordFlag(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			return nil
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "password" {
+			return fmt.Errorf("%w: there is no --password flag: put the password in $%s or in a file given with --password-file", ErrUsage, PasswordEnv)
+		}
+	}
+	return nil
+}
+
+// buildAccount builds and validates the account from its flags, naming the flag
+// at fault; nil when --account is not given.
+func (r rawAccountFlags) buildAccount(getenv func(string) string) (*callengine.Account, error) {
+	if r.account == "" {
+		for _, f := range [][2]string{{"registrar", r.registrar}, {"transport", r.transport}, {"ca-file", r.caFile}, {"password-file", r.passwordFile}} {
+			if f[1] != "" {
+				return nil, fmt.Errorf("%w: --%s needs --account", ErrUsage, f[0])
+			}
+		}
+		return nil, nil
+	}
+	// Validate each field alone, with stand-ins for the others, so the
+	// message names the right flag.
+	probe := callengine.Account{URI: r.account, Password: "x", Registrar: "sip:127.0.0.1"}
+	if err := probe.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: --account %q: %v", ErrUsage, r.account, err)
+	}
+	if r.registrar == "" {
+		return nil, fmt.Errorf("%w: --account needs --registrar", ErrUsage)
+	}
+	probe.Registrar = r.registrar
+	if err := probe.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: --registrar %q: %v", ErrUsage, r.registrar, err)
+	}
+	if r.transport != "" {
+		probe.Transport = r.transport
+		if err := probe.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: --transport %q is not one of udp, tcp, tls, ws, wss", ErrUsage, r.transport)
+		}
+	}
+	if r.caFile != "" {
+		if err := checkPEM(r.caFile); err != nil {
+			return nil, fmt.Errorf("%w: --ca-file: %v", ErrUsage, err)
+		}
+	}
+	password := getenv(PasswordEnv)
+	if r.passwordFile != "" {
+		b, err := os.ReadFile(r.passwordFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w: --password-file: %v", ErrUsage, err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+		if password == "" {
+			return nil, fmt.Errorf("%w: --password-file %s is empty", ErrUsage, r.passwordFile)
+		}
+	}
+	if password == "" {
+		return nil, fmt.Errorf("%w: --account needs a password: set $%s or give --password-file", ErrUsage, PasswordEnv)
+	}
+	return &callengine.Account{
+		URI:       r.account,
+		Username:  r.username,
+		Password:  password,
+		Registrar: r.registrar,
+		Transport: r.transport,
+		CAFile:    r.caFile,
+	}, nil
+}
+
+// checkPEM makes sure path holds at least one PEM certificate.
+func checkPEM(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			return fmt.Errorf("%s holds no PEM certificate", path)
+		}
+		if blk.Type == "CERTIFICATE" {
+			return nil
+		}
+	}
+}

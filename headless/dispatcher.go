@@ -1,0 +1,192 @@
+package headless
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// phoneAPI is the part of *callengine.Phone the commands use; tests give a
+// fake.
+type phoneAPI interface {
+	Call(ctx context.Context, target string, opts callengine.CallOptions) (*callengine.CallSession, error)
+	Accept(ctx context.Context, id string) error
+	Reject(ctx context.Context, id string, code int) error
+	Hangup(ctx context.Context, id string) error
+	Hold(ctx context.Context, id string) error
+	Resume(ctx context.Context, id string) error
+	Mute(id string) error
+	Unmute(id string) error
+	Calls() []*callengine.CallSession
+	Stats(id string) (media.Stats, error)
+	Register(ctx context.Context) error
+	Unregister(ctx context.Context) error
+}
+
+// commandTimeout bounds one network command: longer than an INVITE
+// transaction (64*T1 = 32 s, RFC 3261 §17.1.1.2) plus a few 491 retries.
+const commandTimeout = 45 * time.Second
+
+// commandSpec is one row of the dispatch table.
+type commandSpec struct {
+	required []string
+	optional []string
+	// network commands wait on SIP transactions, so they run in their own
+	// goroutine: a slow hold must not stop the next line from being read.
+	network bool
+	// account commands need --account.
+	account bool
+	// quit ends the session; the server replies once shut down.
+	quit bool
+	run  func(ctx context.Context, p phoneAPI, c command) (any, error)
+}
+
+// commandTable is the dispatch table: command name → fields and handler.
+func commandTable() map[string]commandSpec {
+	onCall := func(f func(ctx context.Context, p phoneAPI, id string) error) func(context.Context, phoneAPI, command) (any, error) {
+		return func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			if err := f(ctx, p, c.Call); err != nil {
+				return nil, err
+			}
+			return sessionResult(p, c.Call), nil
+		}
+	}
+	return map[string]commandSpec{
+		"call": {required: []string{fieldTo}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			s, err := p.Call(ctx, c.To, callengine.CallOptions{})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"session": s}, nil
+		}},
+		"accept": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.Accept(ctx, id)
+		})},
+		"reject": {required: []string{fieldCall}, optional: []string{fieldCode}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			code := c.Code
+			if code == 0 {
+				code = 486 // Busy Here, the SDK's default
+			}
+			if err := p.Reject(ctx, c.Call, code); err != nil {
+				return nil, err
+			}
+			return map[string]any{}, nil
+		}},
+		"hangup": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.Hangup(ctx, id)
+		})},
+		"hold": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.Hold(ctx, id)
+		})},
+		"resume": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.Resume(ctx, id)
+		})},
+		"mute": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.Mute(id)
+		})},
+		"unmute": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.Unmute(id)
+		})},
+		"calls": {run: func(_ context.Context, p phoneAPI, _ command) (any, error) {
+			calls := p.Calls()
+			if calls == nil {
+				calls = []*callengine.CallSession{}
+			}
+			return map[string]any{"calls": calls}, nil
+		}},
+		"stats": {required: []string{fieldCall}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
+			st, err := p.Stats(c.Call)
+			if err != nil {
+				return nil, err
+			}
+			return st, nil
+		}},
+		"register": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
+			return map[string]any{}, p.Register(ctx)
+		}},
+		"unregister": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
+			return map[string]any{}, p.Unregister(ctx)
+		}},
+		"quit": {quit: true},
+	}
+}
+
+// commandNames lists the table's commands, sorted, for error messages.
+func commandNames(table map[string]commandSpec) []string {
+	names := make([]string, 0, len(table))
+	for n := range table {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// sessionResult is the reply of a command on a call: the call's snapshot
+// after the command, when the call still exists (it does not after hangup).
+func sessionResult(p phoneAPI, id string) map[string]any {
+	for _, s := range p.Calls() {
+		if s.SipCallID == id {
+			return map[string]any{"session": s}
+		}
+	}
+	return map[string]any{}
+}
+
+// dispatcher turns lines into phone calls and exactly one reply per line.
+type dispatcher struct {
+	phone      phoneAPI
+	table      map[string]commandSpec
+	hasAccount bool
+	out        *lineWriter
+
+	// ctx is the parent of every network command; cancelled at the end of
+	// shutdown so in-flight commands reply before the process exits.
+	ctx context.Context
+	wg  sync.WaitGroup // in-flight network commands
+}
+
+func newDispatcher(ctx context.Context, p phoneAPI, hasAccount bool, out *lineWriter) *dispatcher {
+	return &dispatcher{phone: p, table: commandTable(), hasAccount: hasAccount, out: out, ctx: ctx}
+}
+
+// handleLine handles one stdin line. Every line gets exactly one reply:
+// written before handleLine returns, or, for a network command, by the
+// goroutine it starts (wait for those with wait). The one exception is
+// quit: handleLine returns it, and its reply is the caller's to write once
+// the phone is shut down.
+func (d *dispatcher) handleLine(line []byte) (quit *command) {
+	c, spec, err := parseCommand(line, d.table)
+	if err != nil {
+		d.out.reply(c.ID, nil, err)
+		return nil
+	}
+	switch {
+	case spec.quit:
+		return &c
+	case spec.account && !d.hasAccount:
+		d.out.reply(c.ID, nil, ErrNoAccount)
+	case spec.network:
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			ctx, cancel := context.WithTimeout(d.ctx, commandTimeout)
+			defer cancel()
+			res, err := spec.run(ctx, d.phone, c)
+			d.out.reply(c.ID, res, err)
+		}()
+	default:
+		res, err := spec.run(d.ctx, d.phone, c)
+		d.out.reply(c.ID, res, err)
+	}
+	return nil
+}
+
+// replyQuit answers quit, once the caller has shut the phone down.
+func (d *dispatcher) replyQuit(q *command) { d.out.reply(q.ID, map[string]any{}, nil) }
+
+// wait returns when every network command started so far has replied.
+func (d *dispatcher) wait() { d.wg.Wait() }

@@ -1,0 +1,248 @@
+package headless
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDispatchTable(t *testing.T) {
+	tests := []struct {
+		name       string
+		line       string
+		hasAccount bool
+		wantID     any    // nil: the reply must carry no id
+		wantErr    string // "" means ok:true
+		wantCalls  []string
+		check      func(t *testing.T, result map[string]any)
+	}{
+		{name: "call", line: `{"id":"7","cmd":"call","to":"sip:bob@127.0.0.1:5090"}`, wantID: "7",
+			wantCalls: []string{"Call sip:bob@127.0.0.1:5090"},
+			check: func(t *testing.T, r map[string]any) {
+				s, _ := r["session"].(map[string]any)
+				if s["sipCallId"] != "new-1" || s["isCaller"] != true {
+					t.Errorf("call result should hold the new session, got %v", r)
+				}
+			}},
+		{name: "call engine error", line: `{"id":"8","cmd":"call","to":"bob"}`, wantID: "8", wantErr: "bad SIP URI", wantCalls: []string{"Call bob"}},
+		{name: "numeric id echoed as number", line: `{"id":42,"cmd":"calls"}`, wantID: float64(42)},
+		{name: "accept", line: `{"id":"1","cmd":"accept","call":"c1"}`, wantID: "1", wantCalls: []string{"Accept c1"},
+			check: func(t *testing.T, r map[string]any) {
+				if s, _ := r["session"].(map[string]any); s["sipCallId"] != "c1" {
+					t.Errorf("accept result should hold the call's session, got %v", r)
+				}
+			}},
+		{name: "accept unknown call", line: `{"id":"1","cmd":"accept","call":"zz"}`, wantID: "1", wantErr: "no such call", wantCalls: []string{"Accept zz"}},
+		{name: "reject default code", line: `{"id":"2","cmd":"reject","call":"c1"}`, wantID: "2", wantCalls: []string{"Reject c1 486"}},
+		{name: "reject with code", line: `{"id":"2","cmd":"reject","call":"c1","code":603}`, wantID: "2", wantCalls: []string{"Reject c1 603"}},
+		{name: "reject code not a failure", line: `{"id":"2","cmd":"reject","call":"c1","code":200}`, wantID: "2", wantErr: `"code" 200 is not a 4xx`},
+		{name: "reject code not a number", line: `{"id":"2","cmd":"reject","call":"c1","code":"603"}`, wantID: "2", wantErr: `"code" must be an integer`},
+		{name: "hangup", line: `{"id":"3","cmd":"hangup","call":"c1"}`, wantID: "3", wantCalls: []string{"Hangup c1"},
+			check: func(t *testing.T, r map[string]any) {
+				if len(r) != 0 {
+					t.Errorf("hangup result should be empty once the call is gone, got %v", r)
+				}
+			}},
+		{name: "hold", line: `{"id":"4","cmd":"hold","call":"c1"}`, wantID: "4", wantCalls: []string{"Hold c1"}},
+		{name: "resume", line: `{"id":"5","cmd":"resume","call":"c1"}`, wantID: "5", wantCalls: []string{"Resume c1"}},
+		{name: "mute", line: `{"id":"6","cmd":"mute","call":"c1"}`, wantID: "6", wantCalls: []string{"Mute c1"}},
+		{name: "unmute", line: `{"id":"6","cmd":"unmute","call":"c1"}`, wantID: "6", wantCalls: []string{"Unmute c1"}},
+		{name: "calls", line: `{"id":"9","cmd":"calls"}`, wantID: "9",
+			check: func(t *testing.T, r map[string]any) {
+				calls, ok := r["calls"].([]any)
+				if !ok || len(calls) != 1 {
+					t.Errorf("calls result should list the one call, got %v", r)
+				}
+			}},
+		{name: "stats", line: `{"id":"10","cmd":"stats","call":"c1"}`, wantID: "10", wantCalls: []string{"Stats c1"},
+			check: func(t *testing.T, r map[string]any) {
+				a, _ := r["audio"].(map[string]any)
+				if r["path"] != "webrtc" || r["srtp"] != "dtls" || a["codec"] != "opus" || a["packetsReceived"] != float64(5) || a["bytesReceived"] != float64(400) || a["packetsSent"] != float64(7) {
+					t.Errorf("stats result should be media.Stats JSON, got %v", r)
+				}
+			}},
+		{name: "stats needs call", line: `{"id":"10","cmd":"stats"}`, wantID: "10", wantErr: `missing field "call" for stats`},
+		{name: "register without account", line: `{"id":"11","cmd":"register"}`, wantID: "11", wantErr: "no account"},
+		{name: "unregister without account", line: `{"id":"11","cmd":"unregister"}`, wantID: "11", wantErr: "no account"},
+		{name: "register with account", line: `{"id":"11","cmd":"register"}`, hasAccount: true, wantID: "11", wantCalls: []string{"Register"}},
+		{name: "unregister with account", line: `{"id":"12","cmd":"unregister"}`, hasAccount: true, wantID: "12", wantCalls: []string{"Unregister"}},
+		{name: "extra fields ignored", line: `{"id":"13","cmd":"mute","call":"c1","note":"x"}`, wantID: "13", wantCalls: []string{"Mute c1"}},
+		{name: "surrounding spaces and CR", line: " {\"id\":\"14\",\"cmd\":\"calls\"} \r", wantID: "14"},
+
+		// Malformed lines: an error reply, with the id when it could be read.
+		{name: "not JSON", line: `hello`, wantErr: "bad JSON"},
+		{name: "truncated JSON", line: `{"id":"1","cmd":"call"`, wantErr: "bad JSON"},
+		{name: "trailing garbage", line: `{"id":"1","cmd":"calls"} x`, wantErr: "bad JSON"},
+		{name: "array", line: `["calls"]`, wantErr: "bad JSON"},
+		{name: "null", line: `null`, wantErr: "bad JSON"},
+		{name: "empty line", line: ``, wantErr: "empty line"},
+		{name: "blank line", line: "  \t", wantErr: "empty line"},
+		{name: "missing cmd", line: `{"id":"20"}`, wantID: "20", wantErr: `missing field "cmd"`},
+		{name: "cmd not a string", line: `{"id":"21","cmd":5}`, wantID: "21", wantErr: `"cmd" must be a string`},
+		{name: "unknown cmd", line: `{"id":"22","cmd":"dance"}`, wantID: "22", wantErr: `unknown command "dance"`},
+		{name: "cmd is case-sensitive", line: `{"id":"23","cmd":"CALLS"}`, wantID: "23", wantErr: "unknown command"},
+		{name: "key is case-sensitive", line: `{"id":"24","CMD":"calls"}`, wantID: "24", wantErr: `missing field "cmd"`},
+		{name: "missing to", line: `{"id":"25","cmd":"call"}`, wantID: "25", wantErr: `missing field "to" for call`},
+		{name: "empty to", line: `{"id":"26","cmd":"call","to":"  "}`, wantID: "26", wantErr: `"to" is empty`},
+		{name: "call field not a string", line: `{"id":"27","cmd":"hangup","call":12}`, wantID: "27", wantErr: `"call" must be a string`},
+		{name: "id object", line: `{"id":{"a":1},"cmd":"calls"}`, wantErr: `"id" must be a string or a number`},
+		{name: "id bool", line: `{"id":true,"cmd":"calls"}`, wantErr: `"id" must be a string or a number`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			phone := newFakePhone("c1")
+			var out syncBuffer
+			d := newDispatcher(context.Background(), phone, tt.hasAccount, newLineWriter(&out))
+			if q := d.handleLine([]byte(tt.line)); q != nil {
+				t.Fatalf("handleLine returned quit for %q", tt.line)
+			}
+			d.wait()
+			lines := out.lines(t)
+			if len(lines) != 1 {
+				t.Fatalf("want exactly one reply, got %d: %v", len(lines), lines)
+			}
+			r := lines[0]
+			if !reflect.DeepEqual(r["id"], tt.wantID) {
+				t.Errorf("reply id = %#v, want %#v (reply %v)", r["id"], tt.wantID, r)
+			}
+			if tt.wantErr == "" {
+				if r["ok"] != true {
+					t.Fatalf("want ok, got %v", r)
+				}
+				res, ok := r["result"].(map[string]any)
+				if !ok {
+					t.Fatalf("ok reply without result object: %v", r)
+				}
+				if tt.check != nil {
+					tt.check(t, res)
+				}
+			} else {
+				if r["ok"] != false {
+					t.Fatalf("want ok:false, got %v", r)
+				}
+				if e, _ := r["error"].(string); !strings.Contains(e, tt.wantErr) {
+					t.Errorf("error %q does not contain %q", e, tt.wantErr)
+				}
+				if _, has := r["result"]; has {
+					t.Errorf("error reply carries a result: %v", r)
+				}
+			}
+			if got := phone.recorded(); !reflect.DeepEqual(got, tt.wantCalls) {
+				t.Errorf("phone calls = %q, want %q", got, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestDispatchQuitIsDeferred(t *testing.T) {
+	var out syncBuffer
+	d := newDispatcher(context.Background(), newFakePhone(), false, newLineWriter(&out))
+	q := d.handleLine([]byte(`{"id":"q","cmd":"quit"}`))
+	if q == nil || q.ID != "q" {
+		t.Fatalf("quit not returned to the caller: %+v", q)
+	}
+	if n := len(out.lines(t)); n != 0 {
+		t.Fatalf("quit must be answered by the server after shutdown, got %d lines early", n)
+	}
+	d.replyQuit(q)
+	if l := out.lines(t); len(l) != 1 || l[0]["id"] != "q" || l[0]["ok"] != true {
+		t.Fatalf("quit reply = %v", l)
+	}
+}
+
+// A slow network command must not hold up the next line, and its reply
+// keeps its own id when it finally comes.
+func TestDispatchNetworkCommandsDoNotBlock(t *testing.T) {
+	phone := newFakePhone("c1")
+	phone.block = make(chan struct{})
+	var out syncBuffer
+	d := newDispatcher(context.Background(), phone, false, newLineWriter(&out))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.handleLine([]byte(`{"id":"slow","cmd":"hold","call":"c1"}`))
+		d.handleLine([]byte(`{"id":"fast","cmd":"calls"}`))
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("handleLine blocked behind a pending hold")
+	}
+	lines := out.lines(t)
+	if len(lines) != 1 || lines[0]["id"] != "fast" {
+		t.Fatalf("want only the fast reply while hold is pending, got %v", lines)
+	}
+	close(phone.block)
+	d.wait()
+	lines = out.lines(t)
+	if len(lines) != 2 || lines[1]["id"] != "slow" || lines[1]["ok"] != true {
+		t.Fatalf("want the hold reply second with its id, got %v", lines)
+	}
+}
+
+// The parent context ending (shutdown) makes a pending command reply with
+// an error rather than never.
+func TestDispatchShutdownCancelsPending(t *testing.T) {
+	phone := newFakePhone("c1")
+	phone.block = make(chan struct{})
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	d := newDispatcher(ctx, phone, false, newLineWriter(&out))
+	d.handleLine([]byte(`{"id":"h","cmd":"hold","call":"c1"}`))
+	cancel()
+	d.wait()
+	lines := out.lines(t)
+	if len(lines) != 1 || lines[0]["id"] != "h" || lines[0]["ok"] != false {
+		t.Fatalf("want an error reply for the cancelled hold, got %v", lines)
+	}
+}
+
+// FuzzCommandLine: any line gives exactly one reply line (JSON, with "ok"),
+// never a panic.
+func FuzzCommandLine(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"7","cmd":"call","to":"sip:bob@127.0.0.1:5090"}`,
+		`{"id":"1","cmd":"accept","call":"c1"}`,
+		`{"id":2,"cmd":"reject","call":"c1","code":603}`,
+		`{"id":"3","cmd":"hangup","call":"nope"}`,
+		`{"id":"4","cmd":"stats","call":"c1"}`,
+		`{"cmd":"calls"}`,
+		`{"id":"5","cmd":"quit"}`,
+		`{"id":"6","cmd":"register"}`,
+		`{"id":1e999,"cmd":"calls"}`,
+		`{"id":"\ud800","cmd":"x"}`,
+		`{"cmd":"call","to":123}`,
+		`[]`, `null`, `"calls"`, ``, `{`, "\x00\xff",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var out syncBuffer
+		phone := newFakePhone("c1")
+		d := newDispatcher(context.Background(), phone, len(line)%2 == 0, newLineWriter(&out))
+		if q := d.handleLine(line); q != nil {
+			d.replyQuit(q)
+		}
+		d.wait()
+		out.mu.Lock()
+		text := out.buf.String()
+		out.mu.Unlock()
+		if strings.Count(text, "\n") != 1 || !strings.HasSuffix(text, "\n") {
+			t.Fatalf("want exactly one reply line for %q, got %q", line, text)
+		}
+		// UseNumber: an id like 1e999 is echoed as sent, valid JSON that
+		// does not fit a float64.
+		var r map[string]any
+		dec := json.NewDecoder(strings.NewReader(text))
+		dec.UseNumber()
+		if err := dec.Decode(&r); err != nil {
+			t.Fatalf("reply is not JSON: %q: %v", text, err)
+		}
+		if _, ok := r["ok"].(bool); !ok {
+			t.Fatalf("reply without ok: %q", text)
+		}
+	})
+}

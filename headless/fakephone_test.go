@@ -1,0 +1,175 @@
+package headless
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// fakePhone records what the dispatcher asked of it. Known call ids are in
+// calls; any other id fails like the engine does (ErrNoSuchCall).
+type fakePhone struct {
+	mu    sync.Mutex
+	log   []string
+	calls map[string]*callengine.CallSession
+	// block, when set, makes Hold wait until it is closed (or ctx ends).
+	block chan struct{}
+}
+
+func newFakePhone(ids ...string) *fakePhone {
+	f := &fakePhone{calls: map[string]*callengine.CallSession{}}
+	for _, id := range ids {
+		f.calls[id] = &callengine.CallSession{SipCallID: id, Type: "CallSession", SipStatus: callengine.SipStatusEstablished}
+	}
+	return f
+}
+
+func (f *fakePhone) record(format string, args ...any) {
+	f.mu.Lock()
+	f.log = append(f.log, fmt.Sprintf(format, args...))
+	f.mu.Unlock()
+}
+
+func (f *fakePhone) recorded() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.log...)
+}
+
+func (f *fakePhone) lookup(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls[id] == nil {
+		return fmt.Errorf("%w: %q", callengine.ErrNoSuchCall, id)
+	}
+	return nil
+}
+
+func (f *fakePhone) Call(_ context.Context, target string, _ callengine.CallOptions) (*callengine.CallSession, error) {
+	f.record("Call %s", target)
+	if !strings.HasPrefix(target, "sip:") {
+		return nil, fmt.Errorf("%w: %q", callengine.ErrBadURI, target)
+	}
+	s := &callengine.CallSession{SipCallID: "new-1", IsCaller: true, Type: "CallSession", SipStatus: callengine.SipStatusEstablishing}
+	f.mu.Lock()
+	f.calls[s.SipCallID] = s
+	f.mu.Unlock()
+	return s, nil
+}
+
+func (f *fakePhone) Accept(_ context.Context, id string) error {
+	f.record("Accept %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Reject(_ context.Context, id string, code int) error {
+	f.record("Reject %s %d", id, code)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Hangup(_ context.Context, id string) error {
+	f.record("Hangup %s", id)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.calls, id)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePhone) Hold(ctx context.Context, id string) error {
+	f.record("Hold %s", id)
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Resume(_ context.Context, id string) error {
+	f.record("Resume %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Mute(id string) error {
+	f.record("Mute %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Unmute(id string) error {
+	f.record("Unmute %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Calls() []*callengine.CallSession {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*callengine.CallSession
+	for _, s := range f.calls {
+		c := *s
+		out = append(out, &c)
+	}
+	return out
+}
+
+func (f *fakePhone) Stats(id string) (media.Stats, error) {
+	f.record("Stats %s", id)
+	if err := f.lookup(id); err != nil {
+		return media.Stats{}, err
+	}
+	return media.Stats{Path: "webrtc", SRTP: "dtls", Audio: media.AudioStats{Codec: "opus", PacketsSent: 7, PacketsReceived: 5, BytesReceived: 400}}, nil
+}
+
+func (f *fakePhone) Register(context.Context) error {
+	f.record("Register")
+	return nil
+}
+
+func (f *fakePhone) Unregister(context.Context) error {
+	f.record("Unregister")
+	return nil
+}
+
+// syncBuffer is a goroutine-safe output buffer.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines splits the output into decoded JSON objects, failing the test on a
+// line that is not one.
+func (b *syncBuffer) lines(t testing.TB) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	text := b.buf.String()
+	b.mu.Unlock()
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSuffix(text, "\n"), "\n") {
+		if l == "" && text == "" {
+			break
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("output line is not one JSON object: %q: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}

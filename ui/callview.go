@@ -1,0 +1,272 @@
+package ui
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	pwidget "github.com/parlo-voip/parlo/ui/internal/widget"
+)
+
+// framePeriod is how often the remote video is polled for a new frame:
+// about 30 fps, throttled like fyne-io/terminal's redraws.
+const framePeriod = 33 * time.Millisecond
+
+const shareUnavailable = "screen sharing not available"
+
+// callView is the active call: remote party, state, duration, the sharing
+// banner, the remote video and the call controls.
+type callView struct {
+	w *mainWindow
+
+	name      *widget.Label
+	detail    *widget.Label
+	banner    *shareBanner
+	video     *pwidget.VideoView
+	videoSlot *fyne.Container
+	mute      *pwidget.TipButton
+	hold      *pwidget.TipButton
+	share     *pwidget.TipButton
+	fit       *pwidget.TipButton
+	full      *pwidget.TipButton
+	hangup    *pwidget.TipButton
+	callBox   fyne.CanvasObject
+	idle      fyne.CanvasObject
+	root      *fyne.Container
+
+	// The frame poller of the shown call; owner: callView.
+	videoCall string
+	videoStop chan struct{}
+	videoWG   sync.WaitGroup
+}
+
+func newCallView(w *mainWindow) *callView {
+	v := &callView{w: w}
+	v.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	v.name.SizeName = theme.SizeNameSubHeadingText
+	v.name.Truncation = fyne.TextTruncateEllipsis
+	v.detail = widget.NewLabel("")
+	v.detail.Truncation = fyne.TextTruncateEllipsis
+	v.banner = newShareBanner(func() {
+		if a := w.active(); a != nil {
+			w.stopShare(a.id())
+		}
+	})
+	v.video = pwidget.NewVideoView("No video")
+	v.video.OnDoubleTapped = w.toggleFullscreen
+	v.videoSlot = container.NewStack(v.video)
+
+	v.mute = pwidget.NewTipButton("Mute", theme.VolumeMuteIcon(), "Mute microphone ("+shortcutLabel(actMute)+")", w.toggleMute)
+	v.hold = pwidget.NewTipButton("Hold", theme.MediaPauseIcon(), "Hold ("+shortcutLabel(actHold)+")", w.toggleHold)
+	v.share = pwidget.NewTipButton("Share screen", theme.ComputerIcon(), "Share a monitor ("+shortcutLabel(actShare)+")", w.toggleShare)
+	v.fit = pwidget.NewTipButton("1:1", theme.ZoomInIcon(), "Show video at 1:1 ("+shortcutLabel(actFit)+")", w.toggleFit)
+	v.full = pwidget.NewTipButton("", theme.ViewFullScreenIcon(), "Fullscreen video ("+shortcutLabel(actFullscreen)+", F11, double-click)", w.toggleFullscreen)
+	v.hangup = pwidget.NewTipButton("Hang up", theme.CancelIcon(), "Hang up ("+shortcutLabel(actHangup)+")", w.hangup)
+	v.hangup.Importance = widget.DangerImportance
+	if w.sharer == nil {
+		v.share.Disable()
+		v.share.SetTip(shareUnavailable)
+	}
+	controls := container.NewHBox(v.mute, v.hold, v.share, layout.NewSpacer(), v.fit, v.full, v.hangup)
+
+	header := container.NewVBox(v.name, v.detail)
+	v.callBox = container.NewBorder(
+		container.NewVBox(header, v.banner.object()),
+		container.NewPadded(controls), nil, nil,
+		v.videoSlot)
+
+	icon := canvas.NewImageFromResource(theme.MailForwardIcon())
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSquareSize(48))
+	hint := widget.NewLabelWithStyle("No active call", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	sub := widget.NewLabel("Dial a number or SIP URI (" + shortcutLabel(actFocusDial) + "), then press Call (" + shortcutLabel(actCall) + ").")
+	sub.Alignment = fyne.TextAlignCenter
+	v.idle = container.NewCenter(container.NewVBox(container.NewCenter(icon), hint, sub))
+	v.root = container.NewPadded(container.NewStack(v.callBox, v.idle))
+	return v
+}
+
+func (v *callView) object() fyne.CanvasObject { return v.root }
+
+// update shows call e (nil: nothing active).
+func (v *callView) update(e *callEntry) {
+	if e == nil {
+		v.callBox.Hide()
+		v.idle.Show()
+		v.watchVideo("")
+		return
+	}
+	v.idle.Hide()
+	v.callBox.Show()
+	st := stateOf(e.s)
+	v.name.SetText(e.remoteName())
+	parts := []string{}
+	if n := e.remoteNumber(); n != "" {
+		parts = append(parts, n)
+	}
+	parts = append(parts, e.direction(), st.String(), formatDuration(e.duration(v.w.opts.now())))
+	if e.s.Muted {
+		parts = append(parts, "muted")
+	}
+	v.detail.SetText(strings.Join(parts, " · "))
+
+	live := st != stateEnded && st != stateEnding
+	established := st == stateActive || st == stateHeld
+	setEnabled(v.hangup, live)
+	setEnabled(v.mute, established)
+	setEnabled(v.hold, established)
+	if e.s.Muted {
+		v.mute.SetText("Unmute")
+		v.mute.SetIcon(theme.VolumeUpIcon())
+		v.mute.SetTip("Unmute microphone (" + shortcutLabel(actMute) + ")")
+	} else {
+		v.mute.SetText("Mute")
+		v.mute.SetIcon(theme.VolumeMuteIcon())
+		v.mute.SetTip("Mute microphone (" + shortcutLabel(actMute) + ")")
+	}
+	if e.s.Paused {
+		v.hold.SetText("Resume")
+		v.hold.SetIcon(theme.MediaPlayIcon())
+		v.hold.SetTip("Resume (" + shortcutLabel(actHold) + ")")
+	} else {
+		v.hold.SetText("Hold")
+		v.hold.SetIcon(theme.MediaPauseIcon())
+		v.hold.SetTip("Hold (" + shortcutLabel(actHold) + ")")
+	}
+	if v.w.sharer != nil {
+		if e.sharing {
+			v.share.SetText("Stop sharing")
+			v.share.Importance = widget.DangerImportance
+			v.share.SetTip("Stop sharing your screen (" + shortcutLabel(actShare) + ")")
+			setEnabled(v.share, true)
+		} else {
+			v.share.SetText("Share screen")
+			v.share.Importance = widget.MediumImportance
+			v.share.SetTip("Share a monitor (" + shortcutLabel(actShare) + ")")
+			setEnabled(v.share, st == stateActive)
+		}
+		v.share.Refresh()
+	}
+	v.banner.update(e)
+
+	switch {
+	case st == stateHeld:
+		v.video.SetMessage("On hold")
+	case st == stateRinging || st == stateCalling:
+		v.video.SetMessage("Ringing…")
+	case st == stateEnded:
+		v.video.SetMessage("Call ended")
+	case e.sharing:
+		v.video.SetMessage("You are sharing your screen. " + e.remoteName() + " has not shared theirs.")
+	default:
+		v.video.SetMessage("No video. " + e.remoteName() + " can share a screen, and so can you.")
+	}
+	if live {
+		v.watchVideo(e.id())
+	} else {
+		v.watchVideo("")
+	}
+	if v.video.Original() {
+		v.fit.SetText("Fit")
+		v.fit.SetIcon(theme.ZoomFitIcon())
+		v.fit.SetTip("Fit video to the window (" + shortcutLabel(actFit) + ")")
+	} else {
+		v.fit.SetText("1:1")
+		v.fit.SetIcon(theme.ZoomInIcon())
+		v.fit.SetTip("Show video at 1:1 (" + shortcutLabel(actFit) + ")")
+	}
+	setEnabled(v.fit, v.video.HasFrame())
+	setEnabled(v.full, v.video.HasFrame() || v.w.fullscreen)
+}
+
+func setEnabled(b *pwidget.TipButton, on bool) {
+	if on {
+		b.Enable()
+	} else {
+		b.Disable()
+	}
+}
+
+// watchVideo polls callID's remote video (when the engine has one) and
+// shows new frames; "" stops polling.
+func (v *callView) watchVideo(callID string) {
+	if callID == v.videoCall {
+		return
+	}
+	v.stopVideo()
+	v.videoCall = callID
+	v.video.SetFrame(nil)
+	if callID == "" || v.w.video == nil {
+		return
+	}
+	stop := make(chan struct{})
+	v.videoStop = stop
+	v.videoWG.Add(1)
+	go func() { // owner: callView; ends on stopVideo
+		defer v.videoWG.Done()
+		t := time.NewTicker(framePeriod)
+		defer t.Stop()
+		var last uint64
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+			fs, ok := v.w.video(callID)
+			if !ok || fs == nil {
+				continue
+			}
+			img, seq := fs.Latest()
+			if img == nil || seq == last {
+				continue
+			}
+			last = seq
+			v.w.opts.do(func() {
+				if v.videoCall != callID {
+					return
+				}
+				had := v.video.HasFrame()
+				v.video.SetFrame(img)
+				if !had {
+					v.update(v.w.active())
+				}
+			})
+		}
+	}()
+}
+
+// stopVideo ends the frame poller.
+func (v *callView) stopVideo() {
+	if v.videoStop != nil {
+		close(v.videoStop)
+		v.videoStop = nil
+	}
+	v.videoCall = ""
+	v.videoWG.Wait()
+}
+
+func (v *callView) toggleFit() {
+	v.video.SetOriginal(!v.video.Original())
+	v.update(v.w.active())
+}
+
+// fullscreenContent moves the video out of the call view into a window
+// filling container; restoreVideo puts it back.
+func (v *callView) fullscreenContent() fyne.CanvasObject {
+	v.videoSlot.Objects = nil
+	v.videoSlot.Refresh()
+	return container.NewStack(canvas.NewRectangle(theme.Color(theme.ColorNameBackground)), v.video)
+}
+
+func (v *callView) restoreVideo() {
+	v.videoSlot.Objects = []fyne.CanvasObject{v.video}
+	v.videoSlot.Refresh()
+}

@@ -1,0 +1,94 @@
+package ui
+
+import (
+	"context"
+	"image"
+	"reflect"
+
+	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/capture"
+)
+
+// Engine is everything the GUI asks of the phone. *callengine.Phone provides
+// all of it except that its Subscribe returns the concrete
+// *callengine.Subscription; PhoneEngine adapts that one method so tests can
+// drive the GUI with a fake engine.
+type Engine interface {
+	Register(ctx context.Context) error
+	Unregister(ctx context.Context) error
+	Call(ctx context.Context, target string, opts callengine.CallOptions) (*callengine.CallSession, error)
+	Accept(ctx context.Context, callID string) error
+	Reject(ctx context.Context, callID string, code int) error
+	Hangup(ctx context.Context, callID string) error
+	Hold(ctx context.Context, callID string) error
+	Resume(ctx context.Context, callID string) error
+	Mute(callID string) error
+	Unmute(callID string) error
+	Calls() []*callengine.CallSession
+	ContactURI() string
+	Subscribe() EventStream
+}
+
+// EventStream is a subscription to the engine's events;
+// *callengine.Subscription is one.
+type EventStream interface {
+	C() <-chan callengine.Event
+	Close()
+}
+
+// Sharer is the screen-sharing part of the engine. When the engine given to
+// Run does not implement it, the Share button is disabled.
+type Sharer interface {
+	StartScreenSharing(ctx context.Context, callID string, monitorIndex int) error
+	StopScreenSharing(ctx context.Context, callID string) error
+	Monitors() ([]capture.Monitor, error)
+	Thumbnail(monitorIndex int, maxW, maxH int) (image.Image, error)
+}
+
+// FrameSource is a latest-frame sink of decoded remote video. seq grows by
+// one or more with every new frame, so a reader redraws only on change.
+type FrameSource interface {
+	Latest() (img image.Image, seq uint64)
+}
+
+// VideoReceiver gives the decoded remote video of a call, if it has any.
+type VideoReceiver interface {
+	RemoteVideo(callID string) (FrameSource, bool)
+}
+
+// PhoneEngine adapts a *callengine.Phone to Engine. The adapter embeds the
+// phone, so methods the phone gains later (StartScreenSharing, ...) are
+// promoted and found by Run's Sharer check.
+func PhoneEngine(p *callengine.Phone) Engine { return phoneEngine{p} }
+
+type phoneEngine struct{ *callengine.Phone }
+
+func (e phoneEngine) Subscribe() EventStream { return e.Phone.Subscribe() }
+
+// remoteVideoFunc finds the engine's RemoteVideo. It accepts the method with
+// the ui.FrameSource result and, through reflection, with any result type
+// that has Latest() (image.Image, uint64) — the engine is expected to declare
+// its own FrameSource type, which Go does not treat as identical to ours.
+func remoteVideoFunc(e any) func(callID string) (FrameSource, bool) {
+	if vr, ok := e.(VideoReceiver); ok {
+		return vr.RemoteVideo
+	}
+	m := reflect.ValueOf(e).MethodByName("RemoteVideo")
+	if !m.IsValid() {
+		return nil
+	}
+	t := m.Type()
+	if t.NumIn() != 1 || t.In(0).Kind() != reflect.String || t.NumOut() != 2 ||
+		t.Out(1).Kind() != reflect.Bool || !t.Out(0).Implements(reflect.TypeFor[FrameSource]()) {
+		return nil
+	}
+	return func(callID string) (FrameSource, bool) {
+		out := m.Call([]reflect.Value{reflect.ValueOf(callID)})
+		ok := out[1].Bool()
+		if !ok || !out[0].IsValid() || (out[0].Kind() == reflect.Interface || out[0].Kind() == reflect.Pointer) && out[0].IsNil() {
+			return nil, false
+		}
+		fs, isFS := out[0].Interface().(FrameSource)
+		return fs, isFS
+	}
+}

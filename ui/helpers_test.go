@@ -1,0 +1,116 @@
+package ui
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+)
+
+// harness is a main window on the Fyne test driver. UI updates that the
+// window's goroutines post (fyne.Do in production) are queued and run on
+// the test goroutine by pump, so the test never races the widgets.
+type harness struct {
+	t       *testing.T
+	app     fyne.App
+	w       *mainWindow
+	queue   chan func()
+	secrets *memSecrets
+	clock   *fakeClock
+}
+
+type harnessOpts struct {
+	theme      fyne.Theme
+	accountURI string
+	clock      *fakeClock
+}
+
+func newHarness(t *testing.T, eng Engine, o harnessOpts) *harness {
+	t.Helper()
+	h := &harness{t: t, app: test.NewTempApp(t), queue: make(chan func(), 4096), secrets: &memSecrets{}, clock: o.clock}
+	opts := windowOptions{
+		accountURI: o.accountURI,
+		secrets:    h.secrets,
+		do:         func(f func()) { h.queue <- f },
+	}
+	if o.theme != nil {
+		h.app.Settings().SetTheme(o.theme)
+	}
+	if o.clock != nil {
+		opts.now = o.clock.now
+	}
+	h.w = newMainWindow(h.app, eng, opts)
+	h.w.start()
+	t.Cleanup(func() {
+		done := make(chan struct{})
+		go func() { h.w.stop(); close(done) }()
+		for {
+			select {
+			case <-done:
+				h.w.win.Close()
+				return
+			case <-h.queue: // drop UI work posted while stopping
+			}
+		}
+	})
+	return h
+}
+
+// pump runs the queued UI work.
+func (h *harness) pump() {
+	for {
+		select {
+		case f := <-h.queue:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+// waitFor pumps UI work until cond holds or the deadline passes.
+func (h *harness) waitFor(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		h.pump()
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// settle pumps for a short while, for asserting that something does NOT
+// happen after all queued events are applied.
+func (h *harness) settle() {
+	end := time.Now().Add(150 * time.Millisecond)
+	for time.Now().Before(end) {
+		h.pump()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// shortcut types shortcut a on the window's canvas.
+func (h *harness) shortcut(a action) {
+	h.w.win.Canvas().(fyne.Shortcutable).TypedShortcut(defOf(a).shortcut())
+}
+
+// rowsText joins the call list's rows for error messages and matching.
+func (h *harness) rowsText() string {
+	var rows []string
+	for _, r := range h.w.list.rowTexts() {
+		rows = append(rows, strings.Join(r, " | "))
+	}
+	return strings.Join(rows, "\n")
+}
+
+// fakeClock is a settable clock for durations.
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) now() time.Time { return c.t }

@@ -1,0 +1,133 @@
+package widget
+
+import (
+	"image"
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+)
+
+// VideoView draws decoded remote video: scaled to fit with the aspect kept,
+// or at 1:1 in a scroll area, with a placeholder when there is no frame.
+// Double-click calls OnDoubleTapped (fullscreen).
+type VideoView struct {
+	widget.BaseWidget
+
+	OnDoubleTapped func()
+
+	bg          *canvas.Rectangle
+	fit         *canvas.Image
+	orig        *canvas.Image
+	scroll      *container.Scroll
+	placeholder *fyne.Container
+	message     *widget.Label
+	original    bool
+	hasFrame    bool
+}
+
+// NewVideoView makes an empty view showing the placeholder message.
+func NewVideoView(message string) *VideoView {
+	v := &VideoView{
+		bg:      canvas.NewRectangle(color.NRGBA{R: 0x11, G: 0x14, B: 0x18, A: 0xFF}),
+		fit:     &canvas.Image{FillMode: canvas.ImageFillContain, ScaleMode: canvas.ImageScaleSmooth},
+		orig:    &canvas.Image{FillMode: canvas.ImageFillOriginal, ScaleMode: canvas.ImageScaleFastest},
+		message: widget.NewLabelWithStyle(message, fyne.TextAlignCenter, fyne.TextStyle{}),
+	}
+	v.bg.CornerRadius = theme.InputRadiusSize()
+	v.bg.StrokeColor = color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x40}
+	v.bg.StrokeWidth = 1
+	v.message.Wrapping = fyne.TextWrapWord
+	icon := canvas.NewImageFromResource(theme.ComputerIcon())
+	icon.FillMode = canvas.ImageFillContain
+	icon.SetMinSize(fyne.NewSquareSize(64))
+	// A fixed-width box so the message wraps into lines, not words.
+	v.placeholder = container.NewCenter(container.NewGridWrap(fyne.NewSize(380, 150),
+		container.NewVBox(container.NewCenter(icon), v.message)))
+	v.scroll = container.NewScroll(container.NewCenter(v.orig))
+	v.fit.Hide()
+	v.scroll.Hide()
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// CreateRenderer implements fyne.Widget.
+func (v *VideoView) CreateRenderer() fyne.WidgetRenderer {
+	// The video area is always dark (like any player), whatever the app
+	// theme, so its text and icons use the dark variant.
+	return widget.NewSimpleRenderer(container.NewThemeOverride(
+		container.NewStack(v.bg, v.fit, v.scroll, v.placeholder), darkTheme{theme.DefaultTheme()}))
+}
+
+// MinSize keeps room for the placeholder and a usable picture.
+func (v *VideoView) MinSize() fyne.Size {
+	return fyne.NewSize(240, 160)
+}
+
+// SetFrame shows img (nil returns to the placeholder).
+func (v *VideoView) SetFrame(img image.Image) {
+	v.hasFrame = img != nil
+	v.fit.Image, v.orig.Image = img, img
+	if img != nil {
+		b := img.Bounds()
+		// 1:1 means one frame pixel per device pixel.
+		scale := float32(1)
+		if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+			scale = c.Scale()
+		}
+		v.orig.SetMinSize(fyne.NewSize(float32(b.Dx())/scale, float32(b.Dy())/scale))
+	}
+	v.show()
+}
+
+// SetMessage changes the placeholder text.
+func (v *VideoView) SetMessage(msg string) { v.message.SetText(msg) }
+
+// SetOriginal switches between 1:1 (true) and fit (false).
+func (v *VideoView) SetOriginal(on bool) {
+	v.original = on
+	v.show()
+}
+
+// Original reports whether the view is at 1:1.
+func (v *VideoView) Original() bool { return v.original }
+
+// HasFrame reports whether a frame is shown.
+func (v *VideoView) HasFrame() bool { return v.hasFrame }
+
+func (v *VideoView) show() {
+	switch {
+	case !v.hasFrame:
+		v.fit.Hide()
+		v.scroll.Hide()
+		v.placeholder.Show()
+	case v.original:
+		v.placeholder.Hide()
+		v.fit.Hide()
+		v.scroll.Show()
+		v.orig.Refresh()
+		v.scroll.Refresh()
+	default:
+		v.placeholder.Hide()
+		v.scroll.Hide()
+		v.fit.Show()
+		v.fit.Refresh()
+	}
+}
+
+// DoubleTapped implements fyne.DoubleTappable.
+func (v *VideoView) DoubleTapped(*fyne.PointEvent) {
+	if v.OnDoubleTapped != nil {
+		v.OnDoubleTapped()
+	}
+}
+
+// darkTheme is the default theme's dark variant.
+type darkTheme struct{ fyne.Theme }
+
+func (t darkTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, theme.VariantDark)
+}

@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/parlo-voip/parlo/callengine"
+)
+
+// variantTheme forces the default theme's light or dark variant.
+type variantTheme struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
+}
+
+// TestScreenshots renders the main scenes in light and dark theme with the
+// Fyne software renderer. With PARLO_SCREENSHOTS_DIR set (make screenshots)
+// the PNGs go there, else to a temporary directory.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("PARLO_SCREENSHOTS_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scenes := []struct {
+		name  string
+		setup func(h *harness, f *fakeEngine)
+	}{
+		{"idle", func(h *harness, f *fakeEngine) {}},
+		{"incoming", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { return len(h.w.calls) == 1 && stateOf(h.w.calls[0].s) == stateActive })
+			f.incoming("Bob Keller", "sip:bob@192.0.2.30")
+			h.waitFor("prompt", func() bool { return len(h.w.incoming.showing()) == 1 })
+		}},
+		{"sharing", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			f.emit(callengine.EventScreenShareStarted, a, map[string]any{"monitorName": "DP-1"})
+			h.waitFor("banner", func() bool { return h.w.view.banner.visible() })
+		}},
+		{"picker", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { e := h.w.active(); return e != nil && stateOf(e.s) == stateActive })
+			h.w.toggleShare()
+			h.waitFor("thumbnails", func() bool {
+				p := h.w.picker
+				return p != nil && len(p.cards) == 2 && p.cards[1].thumb.Image != nil
+			})
+		}},
+		{"receiving", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			fr := &fakeFrames{}
+			fr.put(testPicture(1280, 720, 1, 7))
+			f.setVideo(a, fr)
+			f.emit(callengine.EventVideoStream, a, map[string]any{"kind": "video"})
+			h.waitFor("frame", func() bool { return h.w.view.video.HasFrame() })
+		}},
+	}
+	for _, variant := range []struct {
+		name string
+		v    fyne.ThemeVariant
+	}{{"light", theme.VariantLight}, {"dark", theme.VariantDark}} {
+		for _, sc := range scenes {
+			t.Run(sc.name+"-"+variant.name, func(t *testing.T) {
+				f := newFakeEngine()
+				clock := &fakeClock{t: time.Now().Add(83 * time.Second)}
+				h := newHarness(t, f, harnessOpts{theme: variantTheme{theme.DefaultTheme(), variant.v}, clock: clock})
+				sc.setup(h, f)
+				h.w.tick()
+				h.settle()
+				img := h.w.win.Canvas().Capture()
+				checkNotBlank(t, img)
+				path := filepath.Join(dir, sc.name+"-"+variant.name+".png")
+				out, err := os.Create(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer out.Close()
+				if err := png.Encode(out, img); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// checkNotBlank fails on an image of one colour (nothing rendered).
+func checkNotBlank(t *testing.T, img image.Image) {
+	t.Helper()
+	b := img.Bounds()
+	if b.Dx() < 600 || b.Dy() < 400 {
+		t.Fatalf("capture is only %v", b)
+	}
+	first := img.At(b.Min.X, b.Min.Y)
+	for y := b.Min.Y; y < b.Max.Y; y += 7 {
+		for x := b.Min.X; x < b.Max.X; x += 7 {
+			if img.At(x, y) != first {
+				return
+			}
+		}
+	}
+	t.Fatal("capture is blank")
+}

@@ -1,0 +1,76 @@
+package ui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+)
+
+func TestSettingsSavePrefsAndPasswordInSecretStore(t *testing.T) {
+	h := newHarness(t, newFakeEngine(), harnessOpts{})
+	h.shortcut(actSettings)
+	f := h.w.settingsForm
+	if f == nil {
+		t.Fatal("settings dialog not open")
+	}
+	test.Type(f.uri, "sip:alice@parlo.test")
+	test.Type(f.pass, "s3cret")
+	test.Type(f.registrar, "sip:127.0.0.1:5060")
+	f.transport.SetText("tcp")
+	f.fps.SetSelected("30")
+	h.w.saveSettings(f.settings())
+
+	p := h.app.Preferences()
+	if p.String(prefAccountURI) != "sip:alice@parlo.test" || p.String(prefTransport) != "tcp" || p.Int(prefShareFPS) != 30 {
+		t.Errorf("prefs: uri %q transport %q fps %d", p.String(prefAccountURI), p.String(prefTransport), p.Int(prefShareFPS))
+	}
+	for _, k := range []string{prefAccountURI, prefUsername, prefRegistrar, prefTransport, prefCAFile, prefAudioIn, prefAudioOut, prefShareQuality} {
+		if strings.Contains(p.String(k), "s3cret") {
+			t.Fatalf("password leaked into preference %s", k)
+		}
+	}
+	if pw, _ := h.secrets.Get("sip:alice@parlo.test"); pw != "s3cret" {
+		t.Errorf("secret store holds %q", pw)
+	}
+	s, err := LoadSettings(p, h.secrets)
+	if err != nil || s.Password != "s3cret" || s.Account().Registrar != "sip:127.0.0.1:5060" {
+		t.Errorf("LoadSettings = %+v, %v", s, err)
+	}
+}
+
+func TestSettingsWithoutSecretStoreSaysSo(t *testing.T) {
+	h := newHarness(t, newFakeEngine(), harnessOpts{})
+	h.secrets.err = errors.Join(ErrNoSecretStore, errors.New("dbus: no session bus"))
+	s := Settings{AccountURI: "sip:alice@parlo.test", Password: "pw", Transport: "udp", ShareFPS: 15}
+	err := s.Save(h.app.Preferences(), h.secrets)
+	if !errors.Is(err, ErrNoSecretStore) {
+		t.Fatalf("Save error = %v, want ErrNoSecretStore", err)
+	}
+	msg := secretStoreMessage(err).Error()
+	if !strings.Contains(msg, "no system keyring") || !strings.Contains(msg, "never writes passwords to a file") {
+		t.Errorf("message = %q", msg)
+	}
+	if h.app.Preferences().String(prefAccountURI) != "sip:alice@parlo.test" {
+		t.Error("non-secret settings not saved when the keyring is missing")
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	tests := []struct {
+		uri string
+		ok  bool
+	}{
+		{"", true},
+		{"sip:alice@parlo.test", true},
+		{"sips:alice@parlo.test", true},
+		{"alice@parlo.test", false},
+		{"sip:parlo.test", false},
+	}
+	for _, tt := range tests {
+		if err := (Settings{AccountURI: tt.uri}).validate(); (err == nil) != tt.ok {
+			t.Errorf("validate(%q) = %v", tt.uri, err)
+		}
+	}
+}
