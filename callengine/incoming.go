@@ -77,12 +77,21 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			wantsVideo = true
 		}
 	}
+	if p.dnd.Load() {
+		p.addCall(c)
+		err := dss.Respond(sip.StatusBusyHere, "Busy Here", nil, warning("do not disturb"))
+		if err != nil {
+			c.log.Warn("486 failed", "error", err)
+		}
+		c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusBusyHere, "reason": "do not disturb"})
+		return
+	}
 	if err := dss.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 		c.log.Warn("180 failed", "error", err)
 	}
 	p.addCall(c)
 	c.emit(EventCallIncoming, map[string]any{"wantsVideo": wantsVideo})
-	if p.opts.AutoAnswer {
+	if p.autoAnswer.Load() || (c.s.AutoAnswer && p.answerMode.Load()) {
 		go func() {
 			if err := p.Accept(p.ctx, c.id); err != nil {
 				c.log.Warn("auto-answer failed", "error", err)

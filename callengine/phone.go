@@ -43,6 +43,12 @@ type Options struct {
 	DisplayName string
 	// AutoAnswer accepts every incoming call at once.
 	AutoAnswer bool
+	// HonourAnswerMode accepts at once an incoming call that asks for it
+	// with "Answer-Mode: Auto" (RFC 5373); off by default, since it lets the
+	// caller open our microphone.
+	HonourAnswerMode bool
+	// DoNotDisturb answers every new incoming call 486 Busy Here.
+	DoNotDisturb bool
 	// NewAudioIn makes what a call sends (default: silence).
 	NewAudioIn func() (audio.Source, error)
 	// NewAudioOut makes where a call's received audio goes (default: null).
@@ -86,6 +92,23 @@ type Phone struct {
 	closeOnce sync.Once
 
 	captured atomic.Uint64 // screen frames captured, all calls
+
+	dnd, autoAnswer, answerMode atomic.Bool
+}
+
+// SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
+// calls are answered 486 Busy Here and reported as onCallRejected with
+// reason "do not disturb" (no onCallIncoming, no ringing).
+func (p *Phone) SetDoNotDisturb(on bool) { p.dnd.Store(on) }
+
+// DoNotDisturb reports the do-not-disturb setting.
+func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
+
+// SetAutoAnswer sets whether every incoming call is accepted at once
+// (always), and whether a call carrying "Answer-Mode: Auto" is (honourHeader).
+func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
+	p.autoAnswer.Store(always)
+	p.answerMode.Store(honourHeader)
 }
 
 // loopbackOnly: a phone that listens only on loopback can only be reached
@@ -106,6 +129,9 @@ func (p *Phone) loopbackOnly() bool {
 // NewPhone opens the listening sockets and starts serving SIP.
 func NewPhone(opts Options) (*Phone, error) {
 	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}}
+	p.dnd.Store(opts.DoNotDisturb)
+	p.autoAnswer.Store(opts.AutoAnswer)
+	p.answerMode.Store(opts.HonourAnswerMode)
 	p.log = opts.Logger
 	if p.log == nil {
 		p.log = slog.Default()

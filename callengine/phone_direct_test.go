@@ -182,3 +182,51 @@ func TestDirectRejectIntegration(t *testing.T) {
 		b.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
 	}
 }
+
+func TestDoNotDisturbAndAnswerModeIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660})
+	ctx := ctxT(t, 15*time.Second)
+
+	b.SetDoNotDisturb(true)
+	s, err := a.Call(ctx, b.uri(), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rej := a.rec.wait(t, EventCallRejected, s.SipCallID, 5*time.Second)
+	if rej.Payload["status"] != 486 {
+		t.Fatalf("DND answered %v, want 486", rej.Payload["status"])
+	}
+	b.rec.wait(t, EventCallRejected, s.SipCallID, 2*time.Second)
+	if n := b.rec.count(EventCallIncoming, s.SipCallID); n != 0 {
+		t.Fatalf("DND still rang (%d onCallIncoming)", n)
+	}
+	b.SetDoNotDisturb(false)
+
+	// Answer-Mode: Auto is ignored unless honoured...
+	s2, err := a.Call(ctx, b.uri(), CallOptions{Headers: map[string]string{"Answer-Mode": "Auto"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := b.rec.wait(t, EventCallIncoming, s2.SipCallID, 5*time.Second)
+	if !in.Session.AutoAnswer {
+		t.Fatal("autoAnswer not set from Answer-Mode: Auto")
+	}
+	// Still ringing: B can reject it, and A sees the rejection.
+	if err := b.Reject(ctx, s2.SipCallID, 603); err != nil {
+		t.Fatalf("Answer-Mode: Auto was answered without being honoured: %v", err)
+	}
+	a.rec.wait(t, EventCallRejected, s2.SipCallID, 5*time.Second)
+	if n := a.rec.count(EventCallAccepted, s2.SipCallID); n != 0 {
+		t.Fatal("Answer-Mode: Auto answered without being honoured")
+	}
+
+	// ...and answers at once when it is.
+	b.SetAutoAnswer(false, true)
+	s3, err := a.Call(ctx, b.uri(), CallOptions{Headers: map[string]string{"Answer-Mode": "Auto"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventCallAccepted, s3.SipCallID, 5*time.Second)
+	b.waitTone(t, 440, 5*time.Second)
+}
