@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/parlo-voip/parlo/callengine/media"
 )
 
 // Transport names as they appear in Via and in ;transport= parameters.
@@ -38,6 +40,11 @@ type Account struct {
 	CAFile string
 	// Expires is the registration lifetime asked for (default 300 s).
 	Expires time.Duration
+	// Media is the path of calls placed on this account: "webrtc",
+	// "classic" or "auto" (default: webrtc over WS/WSS, classic otherwise).
+	Media string
+	// SRTP is the classic path's policy: required (default), optional, off.
+	SRTP media.SRTPPolicy
 }
 
 // registrarTarget is the parsed form of Account.Registrar.
@@ -149,8 +156,20 @@ func (a *Account) Validate() error {
 	if a.Password == "" {
 		return fmt.Errorf("%w: field Password is empty", ErrBadAccount)
 	}
-	_, err := a.registrar()
-	return err
+	if _, err := a.registrar(); err != nil {
+		return err
+	}
+	switch a.Media {
+	case "", "auto", string(media.PathWebRTC), string(media.PathClassic):
+	default:
+		return fmt.Errorf("%w: field Media %q is not one of webrtc, classic, auto", ErrBadAccount, a.Media)
+	}
+	switch a.SRTP {
+	case "", media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
+	default:
+		return fmt.Errorf("%w: field SRTP %q is not one of required, optional, off", ErrBadAccount, a.SRTP)
+	}
+	return nil
 }
 
 // ListenAddr is one local SIP listening socket, parsed from

@@ -142,8 +142,15 @@ func (c *call) remoteTarget() sip.Uri {
 	return sip.Uri{}
 }
 
-// newMedia opens the call's audio and media session.
-func (c *call) newMedia() error {
+// newMedia opens the call's audio and a media session on path.
+func (c *call) newMedia(path media.Path) error {
+	factory := c.p.opts.MediaFactory
+	if path == media.PathClassic {
+		factory = c.p.opts.ClassicMediaFactory
+		if factory == nil {
+			return fmt.Errorf("%w: this peer needs one transport per media line (no BUNDLE, plain RTP or SDES), which this build does not have", media.ErrBadSDP)
+		}
+	}
 	in, err := c.p.opts.NewAudioIn()
 	if err != nil {
 		return fmt.Errorf("audio input: %w", err)
@@ -154,13 +161,14 @@ func (c *call) newMedia() error {
 		return fmt.Errorf("audio output: %w", err)
 	}
 	vin := newVideoReceiver()
-	ms, err := c.p.opts.MediaFactory(media.Options{
+	ms, err := factory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,
 		VideoOut:        vin,
 		STUNServers:     c.p.opts.STUNServers,
 		IncludeLoopback: true,
 		LoopbackOnly:    c.p.loopbackOnly(),
+		SRTP:            c.p.srtpPolicy(),
 	}, media.Events{
 		OnConnected: c.onMediaConnected,
 		OnFailed:    c.onMediaFailed,

@@ -42,6 +42,15 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
 		return
 	}
+	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
+	// 488 for an unacceptable session description).
+	if path, err := media.ChoosePath(body); err != nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
+		return
+	} else if path == media.PathClassic && p.opts.ClassicMediaFactory == nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("needs one media transport per m-line (no BUNDLE, plain RTP or SDES), not in this build"))
+		return
+	}
 	dss, err := p.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		respond(tx, req, sip.StatusBadRequest, "Bad Request", warning(err.Error()))
@@ -133,7 +142,16 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 func (c *call) answer() error {
 	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
 	defer cancel()
-	if err := c.newMedia(); err != nil {
+	path, err := media.ChoosePath(c.offer)
+	if err == nil {
+		err = c.newMedia(path)
+	}
+	if errors.Is(err, media.ErrBadSDP) {
+		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return err
+	}
+	if err != nil {
 		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return err

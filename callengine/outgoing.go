@@ -49,7 +49,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	c.s.DialedExtension = target
 	c.s.DisplayName = c.s.Number
-	if err := c.newMedia(); err != nil {
+	if err := c.newMedia(p.outgoingPath()); err != nil {
 		return nil, err
 	}
 	offer, err := c.media.CreateOffer(ctx, media.SendRecv)

@@ -53,8 +53,19 @@ type Options struct {
 	NewAudioIn func() (audio.Source, error)
 	// NewAudioOut makes where a call's received audio goes (default: null).
 	NewAudioOut func() (audio.Sink, error)
-	// MediaFactory makes a call's media session (default: webrtcmedia.New).
+	// MediaFactory makes a call's media session on the WebRTC path
+	// (default: webrtcmedia.New).
 	MediaFactory media.Factory
+	// ClassicMediaFactory makes one on the per-m-line path (peers without
+	// BUNDLE, plain RTP, SDES-SRTP); nil means such offers get 488.
+	ClassicMediaFactory media.Factory
+	// Media is the path of calls we place without an account: "webrtc",
+	// "classic" or "auto" (default; classic when available). An account's
+	// Media overrides it.
+	Media string
+	// SRTP is the security policy of the classic path when no account says
+	// otherwise (default required).
+	SRTP media.SRTPPolicy
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
 	// Display is the X display screen sharing captures (default $DISPLAY).
@@ -109,6 +120,44 @@ func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
 func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
 	p.autoAnswer.Store(always)
 	p.answerMode.Store(honourHeader)
+}
+
+// srtpPolicy is the account's SRTP policy, else the phone's, else required.
+func (p *Phone) srtpPolicy() media.SRTPPolicy {
+	if a := p.opts.Account; a != nil && a.SRTP != "" {
+		return a.SRTP
+	}
+	if p.opts.SRTP != "" {
+		return p.opts.SRTP
+	}
+	return media.SRTPRequired
+}
+
+// outgoingPath is the media path of a call we place: the account's Media
+// setting, where "auto" means webrtc for WS/WSS accounts and classic
+// otherwise (as the issue tracker's design says), and classic only when it
+// is available.
+func (p *Phone) outgoingPath() media.Path {
+	choice := p.opts.Media
+	wsAccount := false
+	if a := p.opts.Account; a != nil {
+		if a.Media != "" {
+			choice = a.Media
+		}
+		if r, err := a.registrar(); err == nil {
+			wsAccount = r.transport == TransportWS || r.transport == TransportWSS
+		}
+	}
+	switch {
+	case choice == string(media.PathWebRTC), p.opts.ClassicMediaFactory == nil:
+		return media.PathWebRTC
+	case choice == string(media.PathClassic):
+		return media.PathClassic
+	case wsAccount:
+		return media.PathWebRTC
+	default:
+		return media.PathClassic
+	}
 }
 
 // loopbackOnly: a phone that listens only on loopback can only be reached

@@ -106,6 +106,9 @@ type Options struct {
 	// VideoOut receives the peer's video as complete encoded frames
 	// (optional; without it received video is dropped).
 	VideoOut VideoSink
+	// SRTP is the security policy (default SRTPRequired). The WebRTC path
+	// is always DTLS-SRTP; the classic path follows it.
+	SRTP SRTPPolicy
 	// Logger-free by design: implementations log through slog.Default with
 	// a "component" attribute.
 }
