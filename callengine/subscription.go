@@ -61,25 +61,28 @@ func (s *Subscription) push(ev Event) {
 	}
 }
 
-// pump moves queued events to the channel; it owns s.ch.
+// pump moves queued events to the channel one at a time, so the queue's
+// length is the real backlog that maxQueuedEvents bounds; it owns s.ch.
 func (s *Subscription) pump() {
 	defer close(s.stopped)
 	defer close(s.ch)
 	for {
 		s.mu.Lock()
-		batch := s.queue
-		s.queue = nil
-		s.mu.Unlock()
-		for _, ev := range batch {
+		if len(s.queue) > 0 {
+			ev := s.queue[0]
+			s.mu.Unlock()
 			select {
 			case s.ch <- ev:
 			case <-s.done:
 				return
 			}
-		}
-		if len(batch) > 0 {
+			s.mu.Lock()
+			s.queue[0] = Event{}
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
 			continue
 		}
+		s.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-s.done:
