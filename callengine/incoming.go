@@ -276,12 +276,6 @@ func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(res)
 }
 
-// onMessage answers SIP MESSAGE with 200 as the SDK does; chat events are a
-// later feature.
-func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusOK, "OK")
-}
-
 func (p *Phone) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 	respond(tx, req, sip.StatusOK, "OK")
 }

@@ -177,7 +177,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
 		// The digest is computed by sipgo (icholy/digest); the password
 		// never reaches a log line.
-		res, err = r.p.cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: r.acct.authUser(), Password: r.acct.Password})
+		res, err = r.p.cli.DoDigestAuth(ctx, req, res, digestFor(r.acct))
 		if err != nil {
 			return 0, fmt.Errorf("%w: REGISTER with auth to %s: %v", ErrRegistration, r.target.hostPort, err)
 		}
@@ -261,4 +261,9 @@ func (p *Phone) Unregister(ctx context.Context) error {
 	}
 	r.close(ctx)
 	return nil
+}
+
+// digestFor is the account's digest credentials (RFC 2617/8760 via sipgo).
+func digestFor(a *Account) sipgo.DigestAuth {
+	return sipgo.DigestAuth{Username: a.authUser(), Password: a.Password}
 }

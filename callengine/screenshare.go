@@ -138,6 +138,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	c.mu.Unlock()
 	c.update(func(s *CallSession) { s.Screensharing = true }, []string{EventScreenShareStarted},
 		map[string]any{"monitor": mon.Name, "width": mon.Width, "height": mon.Height})
+	c.signalTrackUpdate("upgrade")
 	return nil
 }
 
@@ -160,7 +161,24 @@ func (c *call) stopShare(ctx context.Context, renegotiate bool) error {
 		err = c.reinvite(ctx, localDirection(c.snapshot().Paused), nil)
 	}
 	c.update(func(s *CallSession) { s.Screensharing = false }, []string{EventScreenShareEnded}, nil)
+	if renegotiate {
+		c.signalTrackUpdate("downgrade")
+	}
 	return err
+}
+
+// signalTrackUpdate tells the peer, as the Wazo SDK does, that our video was
+// upgraded to a screen or downgraded, with an in-dialog MESSAGE. It runs in
+// the background: a peer that refuses MESSAGE must not fail the share.
+func (c *call) signalTrackUpdate(update string) {
+	content := map[string]any{"type": "onTrackUpdated", "update": update, "screenshare": true, "callId": c.id}
+	go func() {
+		ctx, cancel := context.WithTimeout(c.p.ctx, 5*time.Second)
+		defer cancel()
+		if err := c.p.SendSignal(ctx, c.id, content); err != nil {
+			c.log.Debug("onTrackUpdated signal not delivered", "error", err)
+		}
+	}()
 }
 
 // onShareSourceEnded handles a monitor that went away mid-share:

@@ -1,0 +1,69 @@
+package callengine
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestMessageChatAndSignalIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660})
+	ctx := ctxT(t, 15*time.Second)
+
+	// Out of dialog, plain text.
+	if err := a.SendMessage(ctx, "", b.uri(), "text/plain", []byte("hello bob")); err != nil {
+		t.Fatalf("out-of-dialog MESSAGE: %v", err)
+	}
+	m := b.rec.wait(t, EventMessage, "", 5*time.Second)
+	if m.Payload["body"] != "hello bob" || m.Payload["contentType"] != "text/plain" || m.Session != nil {
+		t.Fatalf("onMessage: %+v session=%v", m.Payload, m.Session)
+	}
+
+	aID, bID := connect(t, a, b)
+	// In dialog: chat both ways.
+	if err := a.SendChat(ctx, aID, "bonjour"); err != nil {
+		t.Fatalf("SendChat: %v", err)
+	}
+	chat := b.rec.wait(t, EventChat, bID, 5*time.Second)
+	if chat.Payload["content"] != "bonjour" {
+		t.Fatalf("chat content %v", chat.Payload["content"])
+	}
+	if err := b.SendChat(ctx, bID, "salut"); err != nil {
+		t.Fatalf("SendChat back: %v", err)
+	}
+	if got := a.rec.wait(t, EventChat, aID, 5*time.Second).Payload["content"]; got != "salut" {
+		t.Fatalf("chat back %v", got)
+	}
+
+	// A JSON signal round trip keeps its structure.
+	sig := map[string]any{"type": "custom", "n": 3.0, "list": []any{"x", true}}
+	if err := a.SendSignal(ctx, aID, sig); err != nil {
+		t.Fatalf("SendSignal: %v", err)
+	}
+	got := b.rec.wait(t, EventSignal, bID, 5*time.Second).Payload["content"]
+	if !reflect.DeepEqual(got, sig) {
+		t.Fatalf("signal %v, want %v", got, sig)
+	}
+
+	// onTrackUpdated downgrade marks the session.
+	if err := a.SendSignal(ctx, aID, map[string]any{"type": "onTrackUpdated", "update": "downgrade"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := b.Calls()[0]
+		if s.VideoRemotelyDowngraded != nil && *s.VideoRemotelyDowngraded {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("videoRemotelyDowngraded not set by the downgrade signal")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A MESSAGE for a call that does not exist fails cleanly.
+	if err := a.SendChat(ctx, "nope", "x"); err == nil {
+		t.Fatal("SendChat to an unknown call succeeded")
+	}
+}
