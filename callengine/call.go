@@ -173,6 +173,7 @@ func (c *call) newMedia(path media.Path) error {
 		OnConnected: c.onMediaConnected,
 		OnFailed:    c.onMediaFailed,
 		OnTrack:     c.onTrack,
+		OnDTMF:      func(tone string) { c.onDTMF(tone, "rfc4733") },
 	})
 	if err != nil {
 		in.Close()

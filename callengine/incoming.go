@@ -276,10 +276,6 @@ func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(res)
 }
 
-func (p *Phone) onInfo(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusOK, "OK")
-}
-
 func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string, headers ...sip.Header) {
 	res := sip.NewResponseFromRequest(req, code, reason, nil)
 	for _, h := range headers {

@@ -68,6 +68,9 @@ type Options struct {
 	SRTP media.SRTPPolicy
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
+	// DTMFMode is "auto" (RFC 4733 when negotiated, else SIP INFO; the
+	// default) or "info" (always SIP INFO application/dtmf-relay).
+	DTMFMode string
 	// Display is the X display screen sharing captures (default $DISPLAY).
 	Display string
 	// ShareFPS is the screen-share frame rate (default 30).

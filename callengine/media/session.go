@@ -122,6 +122,9 @@ type Events struct {
 	OnFailed func(err error)
 	// OnTrack fires when a remote track starts arriving.
 	OnTrack func(t TrackInfo)
+	// OnDTMF fires once per RFC 4733 event received (at its end), with the
+	// digit ("0"-"9", "*", "#", "A"-"D").
+	OnDTMF func(digit string)
 }
 
 // TrackInfo describes a remote track.
@@ -250,6 +253,49 @@ type Session interface {
 	RequestKeyframe()
 	// Close stops everything; idempotent.
 	Close() error
+}
+
+// ErrNoTelephoneEvent means the negotiation has no telephone-event (RFC
+// 4733) codec, so DTMF must go by SIP INFO.
+var ErrNoTelephoneEvent = errors.New("media: telephone-event not negotiated")
+
+// DTMFSender is implemented by sessions that can send RFC 4733 events.
+type DTMFSender interface {
+	// SendDTMF sends each tone for duration (with a short gap between
+	// tones) and returns once the last end packet is sent.
+	SendDTMF(ctx context.Context, tones string, duration time.Duration) error
+}
+
+// DTMFEvent maps a tone character to its RFC 4733 §3.2 event code.
+func DTMFEvent(tone rune) (uint8, bool) {
+	switch {
+	case tone >= '0' && tone <= '9':
+		return uint8(tone - '0'), true
+	case tone == '*':
+		return 10, true
+	case tone == '#':
+		return 11, true
+	case tone >= 'A' && tone <= 'D':
+		return uint8(12 + tone - 'A'), true
+	case tone >= 'a' && tone <= 'd':
+		return uint8(12 + tone - 'a'), true
+	}
+	return 0, false
+}
+
+// DTMFTone is the inverse of DTMFEvent ("" for codes above 15).
+func DTMFTone(event uint8) string {
+	switch {
+	case event <= 9:
+		return string(rune('0' + event))
+	case event == 10:
+		return "*"
+	case event == 11:
+		return "#"
+	case event <= 15:
+		return string(rune('A' + event - 12))
+	}
+	return ""
 }
 
 // Factory makes a Session. Signalling holds one per call.

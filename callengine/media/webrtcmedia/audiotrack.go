@@ -23,6 +23,10 @@ type audioTrack struct {
 	writer webrtc.TrackLocalWriter
 	codec  webrtc.RTPCodecParameters
 	ssrc   uint32
+	// te is the negotiated telephone-event at the voice codec's clock rate
+	// (RFC 4733 §2.1: events use the clock of the audio they replace);
+	// PayloadType 0 when none was negotiated.
+	te webrtc.RTPCodecParameters
 }
 
 func newAudioTrack(id, streamID string) *audioTrack {
@@ -40,7 +44,20 @@ func (t *audioTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 	t.writer = ctx.WriteStream()
 	t.codec = codec
 	t.ssrc = uint32(ctx.SSRC())
+	t.te = webrtc.RTPCodecParameters{}
+	for _, c := range ctx.CodecParameters() {
+		if strings.EqualFold(c.MimeType, mimeTelephoneEvent) && c.ClockRate == codec.ClockRate {
+			t.te = c
+		}
+	}
 	return codec, nil
+}
+
+// telephoneEvent returns the negotiated telephone-event codec, if any.
+func (t *audioTrack) telephoneEvent() (webrtc.RTPCodecParameters, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.te, t.te.PayloadType != 0
 }
 
 // Unbind is called when the sender stops.

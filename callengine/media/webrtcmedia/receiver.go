@@ -1,6 +1,7 @@
 package webrtcmedia
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,7 @@ func (r *receiver) lost() uint64 {
 
 // onTrack runs in a goroutine pion starts per remote track; the Session
 // owns it (wg) and pc.Close ends it by failing ReadRTP.
-func (s *Session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (s *Session) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -77,7 +78,15 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
+	// The track's codec is that of its first packet, which may be a
+	// telephone-event (a peer that starts with DTMF); the voice codec is
+	// the first negotiated one we can decode.
+	voice, tePT := voiceAndEventCodecs(recv.GetParameters().Codecs)
 	c := tr.Codec()
+	if tr.Kind() == webrtc.RTPCodecTypeAudio && voice.MimeType != "" &&
+		(tePT[uint8(c.PayloadType)] || codecName(c.MimeType) == "") {
+		c = voice
+	}
 	info := media.TrackInfo{Kind: tr.Kind().String(), Codec: codecName(c.MimeType), ID: tr.ID()}
 	if info.Codec == "" {
 		info.Codec = c.MimeType
@@ -101,6 +110,8 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		return
 	}
 	r := &receiver{codec: info.Codec, pt: uint8(c.PayloadType), jb: audio.NewJitterBuffer(), dec: dec}
+	var lastEventTS uint32
+	var haveEvent bool
 	s.mu.Lock()
 	s.recv = r
 	s.mu.Unlock()
@@ -112,7 +123,19 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		}
 		s.stats.packetsReceived.Add(1)
 		s.stats.bytesReceived.Add(uint64(len(pkt.Payload)))
-		// telephone-event (RFC 4733) shares the SSRC but is not voice.
+		// telephone-event (RFC 4733) shares the SSRC but is not voice: one
+		// event is reported once, at its first end packet (§2.5.2.2: the
+		// end is retransmitted, all with the event's timestamp).
+		if tePT[pkt.PayloadType] {
+			ev, end, ok := parseEvent(pkt.Payload)
+			if ok && end && (!haveEvent || pkt.Timestamp != lastEventTS) {
+				lastEventTS, haveEvent = pkt.Timestamp, true
+				if tone := media.DTMFTone(ev); tone != "" && s.ev.OnDTMF != nil {
+					s.ev.OnDTMF(tone)
+				}
+			}
+			continue
+		}
 		if pkt.PayloadType != r.pt {
 			continue
 		}
@@ -181,4 +204,21 @@ func (s *Session) playoutLoop() {
 			writeErred = true
 		}
 	}
+}
+
+// voiceAndEventCodecs splits a receiver's negotiated codecs into the first
+// voice codec we can decode and the set of telephone-event payload types
+// (RFC 4733 §7.1.1).
+func voiceAndEventCodecs(codecs []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, map[uint8]bool) {
+	var voice webrtc.RTPCodecParameters
+	te := map[uint8]bool{}
+	for _, c := range codecs {
+		switch {
+		case strings.EqualFold(c.MimeType, mimeTelephoneEvent):
+			te[uint8(c.PayloadType)] = true
+		case voice.MimeType == "" && codecName(c.MimeType) != "":
+			voice = c
+		}
+	}
+	return voice, te
 }

@@ -71,6 +71,7 @@ type Session struct {
 	connectedOnce sync.Once
 	failedOnce    sync.Once
 
+	dtmf      chan *dtmfJob
 	done      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -116,6 +117,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		pc:    pc,
 		track: newAudioTrack("audio", "parlo"),
 		done:  make(chan struct{}),
+		dtmf:  make(chan *dtmfJob),
 	}
 	s.stats.sendCodec.Store("")
 	// Adding the track before any description makes one sendrecv audio
@@ -393,6 +395,15 @@ func (s *Session) sending() bool {
 	if s.muted.Load() {
 		return false
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holding := s.localDir == media.SendOnly || s.localDir == media.Inactive
+	return !s.closed && s.dir.Sends() && !holding
+}
+
+// eventsAllowed reports whether DTMF may go out: like sending, but a muted
+// microphone does not stop keypad tones.
+func (s *Session) eventsAllowed() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	holding := s.localDir == media.SendOnly || s.localDir == media.Inactive
