@@ -2,6 +2,7 @@ package callengine
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,4 +90,43 @@ func TestBaresipCallsParloIntegration(t *testing.T) {
 	if math.Abs(hz-660) > 10 {
 		t.Fatalf("baresip heard %.1f Hz, want Parlo's 660 Hz (rms %.3f, %d samples at %d Hz)", hz, audio.RMS(pcm), len(pcm), rate)
 	}
+}
+
+// DTMF both ways with baresip 1.0 over ICE + DTLS-SRTP: RFC 4733 events,
+// checked against baresip's own "received DTMF" events and Parlo's onDTMF.
+func TestBaresipDTMFIntegration(t *testing.T) {
+	bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{
+		MediaEnc: "dtls_srtp", MediaNAT: "ice", AutoAnswer: true, ToneHz: 440,
+		ExtraConfig: []string{"rtcp_mux yes"},
+	})
+	a := newTestPhone(t, testPhoneOpts{toneHz: 660})
+	ctx := ctxT(t, 30*time.Second)
+	s, err := a.Call(ctx, bs.URI(), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventMediaConnected, s.SipCallID, 10*time.Second)
+	a.waitTone(t, 440, 5*time.Second)
+
+	if err := a.SendDTMF(ctx, s.SipCallID, "42#"); err != nil {
+		t.Fatalf("SendDTMF: %v", err)
+	}
+	var got string
+	for _, want := range "42#" {
+		ev, err := bs.WaitEventFunc(ctx, func(ev testpeers.BaresipEvent) bool {
+			return ev.Type == "CALL_DTMF_START" && !strings.Contains(got, ev.Param+"|")
+		})
+		if err != nil {
+			t.Fatalf("baresip received %q so far: %v", got, err)
+		}
+		if ev.Param != string(want) {
+			t.Fatalf("baresip received %q after %q, want %q", ev.Param, got, string(want))
+		}
+		got += ev.Param + "|"
+	}
+
+	if _, err := bs.Command(ctx, "sndcode", "7"); err != nil {
+		t.Fatalf("baresip sndcode: %v", err)
+	}
+	waitTones(t, a.rec, s.SipCallID, "rfc4733", "7")
 }

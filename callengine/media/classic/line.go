@@ -40,6 +40,10 @@ type line struct {
 	sendClock int
 	recvNames map[uint8]string
 	hasSend   bool
+	telPT     uint8 // the peer's telephone-event at sendClock (RFC 4733)
+	hasTel    bool
+
+	remoteFmts []string // for a refused line: echoed on port 0
 
 	dir       media.Direction // negotiated, our point of view
 	remoteDir media.Direction // the peer's view
@@ -62,3 +66,7 @@ func (l *line) closeTransport() {
 		_ = l.tr.close()
 	}
 }
+
+// telEvent is the telephone-event payload type we answer with, if the peer
+// offered one at our voice codec's clock rate.
+func (l *line) telEvent() (uint8, bool) { return l.telPT, l.hasTel }

@@ -1,0 +1,255 @@
+package classic
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// frameInterval is the packetisation time of every frame we send (ptime 20).
+const frameInterval = audio.FrameDurationMs * time.Millisecond
+
+// maxConcealed is how many missing frames in a row are concealed (PLC)
+// before playout falls back to silence, as on the WebRTC path.
+const maxConcealed = 5
+
+// receiver is the receive side of the audio line: RTP into the jitter
+// buffer from the transport's goroutine, out of it in the playout loop. The
+// decoder follows the payload type of what arrives (the peer may switch
+// between the negotiated codecs, RFC 3264 §6.1).
+type receiver struct {
+	mu   sync.Mutex
+	jb   *audio.JitterBuffer
+	dec  audio.Decoder
+	name string
+	pt   uint8
+}
+
+func newReceiver() *receiver { return &receiver{jb: audio.NewJitterBuffer()} }
+
+func (r *receiver) push(pt uint8, name string, seq uint16, ts uint32, payload []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dec == nil || r.name != name {
+		dec, err := audio.NewDecoder(name)
+		if err != nil {
+			return
+		}
+		if r.dec != nil {
+			r.jb.Reset()
+		}
+		r.dec, r.name, r.pt = dec, name, pt
+	}
+	r.jb.Push(seq, ts, payload)
+}
+
+func (r *receiver) reset() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jb.Reset()
+}
+
+func (r *receiver) next(frame []int16, conceal bool) (decoded, lost bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.dec == nil {
+		return false, false
+	}
+	payload, ok := r.jb.Pop()
+	if ok {
+		if _, err := r.dec.Decode(payload, frame); err != nil {
+			clear(frame)
+			return false, false
+		}
+		return true, false
+	}
+	if conceal {
+		if _, err := r.dec.Decode(nil, frame); err == nil {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+func (r *receiver) lost() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.jb.Stats().Lost
+}
+
+func (r *receiver) codecName() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.name
+}
+
+// onAudioRTP handles the audio line's RTP (transport goroutine).
+func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
+	var trackOnce sync.Once
+	return func(p *rtp.Packet) {
+		s.stats.packetsReceived.Add(1)
+		s.stats.bytesReceived.Add(uint64(len(p.Payload)))
+		s.mu.Lock()
+		name := l.recvNames[p.PayloadType]
+		if s.recv == nil {
+			s.recv = newReceiver()
+		}
+		r := s.recv
+		s.mu.Unlock()
+		if name == "" {
+			return // telephone-event, comfort noise or unknown
+		}
+		trackOnce.Do(func() {
+			if s.ev.OnTrack != nil {
+				s.ev.OnTrack(media.TrackInfo{Kind: "audio", Codec: name, ID: "audio"})
+			}
+		})
+		r.push(p.PayloadType, name, p.SequenceNumber, p.Timestamp, p.Payload)
+	}
+}
+
+// sending reports whether audio goes on the wire: the negotiated direction
+// sends, we are not muted and not holding (Parlo mutes on hold like the
+// WebRTC path and the Wazo SDK).
+func (s *Session) sending() (*line, bool) {
+	if s.muted.Load() {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holding := s.localDir == media.SendOnly || s.localDir == media.Inactive
+	a := s.audioLineLocked()
+	if s.closed || holding || a == nil || !a.hasSend || !a.dir.Sends() {
+		return nil, false
+	}
+	return a, true
+}
+
+// sendLoop ticks every 20 ms: one frame from the source (read even when not
+// sending, so a file or tone keeps wall-clock time), encoded with the
+// negotiated codec into one RTP packet.
+func (s *Session) sendLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(frameInterval)
+	defer t.Stop()
+	frame := make([]int16, audio.FrameSamples)
+	payload := make([]byte, 1500)
+	var (
+		enc       audio.Encoder
+		encName   string
+		h         = rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), SSRC: s.audioSSRC}
+		gap       = true
+		readErred bool
+	)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		if err := s.opts.AudioIn.ReadFrame(frame); err != nil {
+			if !readErred {
+				s.log.Warn("audio source failed, sending silence", "err", err)
+				readErred = true
+			}
+			clear(frame)
+		}
+		l, ok := s.sending()
+		if !ok {
+			// RTP time runs on (RFC 3550 §5.1) while we send nothing.
+			h.Timestamp += 960
+			gap = true
+			continue
+		}
+		s.mu.Lock()
+		name, pt, clock, tr := l.sendName, l.sendPT, l.sendClock, l.tr
+		s.mu.Unlock()
+		step := uint32(clock * audio.FrameDurationMs / 1000)
+		ts := h.Timestamp
+		h.Timestamp += step
+		if enc == nil || encName != name {
+			e, err := audio.NewEncoder(name)
+			if err != nil {
+				s.log.Error("no encoder for negotiated codec", "codec", name, "err", err)
+				continue
+			}
+			enc, encName = e, name
+			s.stats.sendCodec.Store(name)
+		}
+		n, err := enc.Encode(frame, payload)
+		if err != nil {
+			continue
+		}
+		pkt := rtp.Packet{Header: h, Payload: payload[:n]}
+		pkt.Timestamp = ts
+		pkt.PayloadType = pt
+		pkt.Marker = gap // RFC 3551 §4.1: first packet of a talkspurt
+		if err := tr.writeRTP(&pkt); err != nil {
+			continue
+		}
+		gap = false
+		h.SequenceNumber++
+		s.stats.packetsSent.Add(1)
+		s.stats.bytesSent.Add(uint64(n))
+	}
+}
+
+func (s *Session) receiving() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.dir.Receives()
+}
+
+// playoutLoop writes one frame to AudioOut every 20 ms: decoded audio,
+// concealment, or silence (which keeps a sound card fed at its pace).
+func (s *Session) playoutLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(frameInterval)
+	defer t.Stop()
+	frame := make([]int16, audio.FrameSamples)
+	var (
+		wasReceiving bool
+		missed       = maxConcealed
+		writeErred   bool
+	)
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+		}
+		clear(frame)
+		s.mu.Lock()
+		r := s.recv
+		s.mu.Unlock()
+		rx := s.receiving()
+		if r != nil {
+			if rx != wasReceiving {
+				r.reset()
+				missed = maxConcealed
+			}
+			if rx {
+				decoded, lost := r.next(frame, missed < maxConcealed)
+				switch {
+				case decoded && !lost:
+					missed = 0
+				case lost:
+					missed++
+				}
+				if !decoded {
+					clear(frame)
+				}
+			}
+		}
+		wasReceiving = rx
+		if err := s.opts.AudioOut.WriteFrame(frame); err != nil && !writeErred {
+			s.log.Warn("audio sink failed", "err", err)
+			writeErred = true
+		}
+	}
+}
