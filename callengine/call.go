@@ -49,6 +49,10 @@ type call struct {
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
+	// referProgress receives the sipfrag status codes of a transfer we
+	// started (nil when none is running).
+	referProgress chan int
+
 	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
 	cancelInvite context.CancelFunc
 	// Incoming, before answer: the INVITE handler waits for a decision.

@@ -147,7 +147,23 @@ func (tp *testPhone) lastEar(t testing.TB) *audio.ToneDetector {
 // waitTone polls until the last call hears hz (±10 Hz) at a real level.
 func (tp *testPhone) waitTone(t testing.TB, hz float64, timeout time.Duration) {
 	t.Helper()
-	ear := tp.lastEar(t)
+	waitToneOn(t, tp.lastEar(t), hz, timeout)
+}
+
+// ear returns the audio output of the i-th call this phone opened media for.
+func (tp *testPhone) earAt(t testing.TB, i int) *audio.ToneDetector {
+	t.Helper()
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	if i >= len(tp.ear) {
+		t.Fatalf("only %d call audio outputs", len(tp.ear))
+	}
+	return tp.ear[i]
+}
+
+// waitToneOn polls until ear hears hz (±10 Hz) at a real level.
+func waitToneOn(t testing.TB, ear *audio.ToneDetector, hz float64, timeout time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var got, rms float64
 	for time.Now().Before(deadline) {

@@ -95,12 +95,41 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusBusyHere, "reason": "do not disturb"})
 		return
 	}
-	if err := dss.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
-		c.log.Warn("180 failed", "error", err)
+	// RFC 3891: an INVITE with Replaces naming one of our calls takes its
+	// place at once (attended transfer), without ringing.
+	var replaced *call
+	if rv := headerValue(req, "Replaces"); rv != "" {
+		rc, ok := p.replacedCall(rv)
+		if !ok {
+			// RFC 3891 §3: 481 when no dialog matches.
+			p.addCall(c)
+			_ = dss.Respond(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+			c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusCallTransactionDoesNotExists, "reason": "Replaces names no call"})
+			return
+		}
+		replaced = rc
+	}
+	if replaced == nil {
+		if err := dss.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
+			c.log.Warn("180 failed", "error", err)
+		}
+	} else {
+		c.s.Ringing = false
 	}
 	p.addCall(c)
 	c.emit(EventCallIncoming, map[string]any{"wantsVideo": wantsVideo})
-	if p.autoAnswer.Load() || (c.s.AutoAnswer && p.answerMode.Load()) {
+	if replaced != nil {
+		go func() {
+			// No holdOthers: the call it replaces is about to end.
+			if err := c.accept(p.ctx); err != nil {
+				c.log.Warn("accepting the replacing call failed", "error", err)
+				return
+			}
+			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+			defer cancel()
+			_ = replaced.hangup(ctx)
+		}()
+	} else if p.autoAnswer.Load() || (c.s.AutoAnswer && p.answerMode.Load()) {
 		go func() {
 			if err := p.Accept(p.ctx, c.id); err != nil {
 				c.log.Warn("auto-answer failed", "error", err)

@@ -25,6 +25,10 @@ const headerAllowance = 300
 type CallOptions struct {
 	// Headers are extra SIP headers for the INVITE.
 	Headers map[string]string
+	// KeepOthers leaves the active call as it is instead of holding it
+	// (a transfer's new leg: the transferor already holds the old one,
+	// and it must come back as it was if the transfer fails).
+	KeepOthers bool
 }
 
 // Call places a call to target: a SIP URI ("sip:bob@127.0.0.1:5090"), or
@@ -39,7 +43,9 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	if err != nil {
 		return nil, err
 	}
-	p.holdOthers(ctx, "")
+	if !opts.KeepOthers {
+		p.holdOthers(ctx, "")
+	}
 
 	callID := sip.CallIDHeader(sip.GenerateTagN(32))
 	c := newCall(p, string(callID), true)

@@ -261,6 +261,8 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.srv.OnOptions(p.onOptions)
 	p.srv.OnMessage(p.onMessage)
 	p.srv.OnInfo(p.onInfo)
+	p.srv.OnRefer(p.onRefer)
+	p.srv.OnNotify(p.onNotify)
 	return p, nil
 }
 

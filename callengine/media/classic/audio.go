@@ -145,6 +145,7 @@ func (s *Session) sendLoop() {
 		h         = rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), SSRC: s.audioSSRC}
 		gap       = true
 		readErred bool
+		step      uint32 = 960
 	)
 	for {
 		select {
@@ -162,14 +163,14 @@ func (s *Session) sendLoop() {
 		l, ok := s.sending()
 		if !ok {
 			// RTP time runs on (RFC 3550 §5.1) while we send nothing.
-			h.Timestamp += 960
+			h.Timestamp += step
 			gap = true
 			continue
 		}
 		s.mu.Lock()
 		name, pt, clock, tr := l.sendName, l.sendPT, l.sendClock, l.tr
 		s.mu.Unlock()
-		step := uint32(clock * audio.FrameDurationMs / 1000)
+		step = uint32(clock * audio.FrameDurationMs / 1000)
 		ts := h.Timestamp
 		h.Timestamp += step
 		if enc == nil || encName != name {

@@ -426,7 +426,6 @@ func (s *Session) applyAnswerLine(l *line, r *remoteLine, offered media.Directio
 			// crypto): plain RTP, which the policy allows.
 			s.mu.Lock()
 			l.sec = secNone
-			l.tr.sec = secNone
 			l.tr.mu.Lock()
 			l.tr.sec = secNone
 			l.tr.mu.Unlock()

@@ -1,0 +1,31 @@
+package callengine
+
+import (
+	"testing"
+
+	"github.com/parlo-voip/parlo/capture"
+)
+
+// BenchmarkVideoReceiverLatest_1080p is what a UI pays each time it takes
+// the newest decoded 1080p frame (a copy, so the decoder can go on).
+func BenchmarkVideoReceiverLatest_1080p(b *testing.B) {
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 1920, Height: 1080, CPUUsed: 12, ScreenContent: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer enc.Close()
+	data, _, err := enc.Encode(capture.NewI420(1920, 1080), true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := newVideoReceiver()
+	defer r.close()
+	if err := r.WriteVideoFrame("VP8", data); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if img, _ := r.Latest(); img == nil {
+			b.Fatal("no frame")
+		}
+	}
+}
