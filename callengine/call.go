@@ -59,10 +59,12 @@ type call struct {
 	decision chan decision
 	offer    []byte
 
-	reinvitePending atomic.Bool
-	mediaUp         atomic.Bool
-	opMu            sync.Mutex
-	done            chan struct{}
+	reinvitePending  atomic.Bool  // one of our re-INVITEs is being negotiated (incl. 491 back-off)
+	reinviteInFlight atomic.Bool  // its INVITE transaction is open: a crossing one gets 491
+	glares           atomic.Int64 // 491s our re-INVITEs got (RFC 3261 §14.1)
+	mediaUp          atomic.Bool
+	opMu             sync.Mutex
+	done             chan struct{}
 }
 
 type decision struct {

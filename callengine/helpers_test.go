@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/webrtcmedia"
 )
 
 // recorder keeps every event of one phone for assertions.
@@ -103,6 +105,8 @@ type testPhoneOpts struct {
 	account *Account
 	auto    bool
 	display string
+	// wrap, when set, wraps each call's media session (test hooks).
+	wrap func(media.Session) media.Session
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -116,6 +120,13 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		Account:    o.account,
 		AutoAnswer: o.auto,
 		Display:    o.display,
+		MediaFactory: func(mo media.Options, ev media.Events) (media.Session, error) {
+			s, err := webrtcmedia.New(mo, ev)
+			if err != nil || o.wrap == nil {
+				return s, err
+			}
+			return o.wrap(s), nil
+		},
 		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
 		NewAudioOut: func() (audio.Sink, error) {
 			d := audio.NewToneDetector(3 * time.Second)

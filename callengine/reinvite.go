@@ -109,12 +109,30 @@ func (c *call) reinvite(ctx context.Context, dir media.Direction, headers []sip.
 			req.AppendHeader(h)
 		}
 		req.SetBody(offer)
+		c.reinviteInFlight.Store(true)
 		res, err := d.Do(ctx, req)
+		c.reinviteInFlight.Store(false)
 		if err != nil {
+			if oc, ok := m.(media.OfferCanceler); ok {
+				_ = oc.CancelOffer()
+			}
 			return fmt.Errorf("%w: re-INVITE: %v", ErrRequestFailed, err)
 		}
+		if !res.IsSuccess() {
+			// Back to the last negotiated state, so that during the back-off
+			// a crossing offer from the peer can be answered and our retry
+			// offers afresh from whatever that negotiation left.
+			if oc, ok := m.(media.OfferCanceler); ok {
+				if err := oc.CancelOffer(); err != nil {
+					c.log.Warn("abandoning the refused offer", "error", err)
+				}
+			}
+		}
 		if res.StatusCode == sip.StatusRequestPending && attempt < maxGlareRetries {
-			if err := sleepCtx(ctx, glareDelay(c.snapshot().IsCaller)); err != nil {
+			delay := glareDelay(c.snapshot().IsCaller)
+			c.log.Info("re-INVITE glare: 491, retrying", "after", delay, "attempt", attempt+1)
+			c.glares.Add(1)
+			if err := sleepCtx(ctx, delay); err != nil {
 				return err
 			}
 			continue
@@ -166,8 +184,10 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusRequestPending, "Request Pending")
 		return
 	}
-	// Glare: our own re-INVITE is in flight (RFC 3261 §14.2).
-	if c.reinvitePending.Load() {
+	// Glare: our own re-INVITE transaction is open (RFC 3261 §14.2). During
+	// our 491 back-off we answer the peer's offer normally; our retry then
+	// offers afresh from the new state.
+	if c.reinviteInFlight.Load() {
 		respond(tx, req, sip.StatusRequestPending, "Request Pending")
 		return
 	}
@@ -191,6 +211,7 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		if !errors.Is(err, media.ErrBadSDP) && !errors.Is(err, media.ErrNoCommonCodec) {
 			reason = "Media Error"
 		}
+		c.log.Warn("re-INVITE offer refused", "error", err)
 		respond(tx, req, sip.StatusNotAcceptableHere, reason, warning(err.Error()))
 		return
 	}

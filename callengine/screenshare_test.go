@@ -1,15 +1,19 @@
 package callengine
 
 import (
+	"context"
 	"image"
 	"image/color"
 	"image/png"
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
@@ -77,7 +81,7 @@ type shareRig struct {
 
 // newShareRig: a two-monitor display with a known picture on each monitor,
 // and an audio call from A (who will share) to B.
-func newShareRig(t *testing.T) *shareRig {
+func newShareRig(t *testing.T, wrap ...func(media.Session) media.Session) *shareRig {
 	t.Helper()
 	d := testpeers.StartDummyTwoMonitors(t)
 	r := &shareRig{d: d}
@@ -90,8 +94,12 @@ func newShareRig(t *testing.T) *shareRig {
 	r.pic1 = sharePicture(mons[1].Width, mons[1].Height, color.RGBA{R: 230, G: 120, B: 20, A: 255})
 	d.ShowImage(t, mons[0].X, mons[0].Y, writePNG(t, r.pic0))
 	d.ShowImage(t, mons[1].X, mons[1].Y, writePNG(t, r.pic1))
-	r.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
-	r.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	var w func(media.Session) media.Session
+	if len(wrap) > 0 {
+		w = wrap[0]
+	}
+	r.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), wrap: w})
+	r.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), wrap: w})
 	r.aID, r.bID = connect(t, r.a, r.b)
 	return r
 }
@@ -270,4 +278,74 @@ func TestScreenShareMonitorUnpluggedIntegration(t *testing.T) {
 	assertNoCapture(t, r.a, "unplug")
 	// The call itself goes on.
 	r.b.waitTone(t, 440, 5*time.Second)
+}
+
+// barrierSession holds back the first re-offer of each side until both
+// sides have built theirs, so that the two re-INVITEs leave together and
+// cross: the glare of RFC 3261 §14.2, every time rather than by luck.
+type barrierSession struct {
+	media.Session
+	armed   *atomic.Bool
+	barrier *sync.WaitGroup
+	once    sync.Once
+}
+
+func (b *barrierSession) CreateOffer(ctx context.Context, dir media.Direction) ([]byte, error) {
+	offer, err := b.Session.CreateOffer(ctx, dir)
+	if b.armed.Load() {
+		b.once.Do(func() {
+			b.barrier.Done()
+			b.barrier.Wait()
+		})
+	}
+	return offer, err
+}
+
+func (b *barrierSession) CancelOffer() error {
+	if oc, ok := b.Session.(media.OfferCanceler); ok {
+		return oc.CancelOffer()
+	}
+	return nil
+}
+
+// Glare: both ends start sharing at the same moment. The re-INVITEs cross,
+// 491 answers them (RFC 3261 §14.2), the refused side backs off (§14.1),
+// answers the other's offer meanwhile and retries; both shares start and
+// each side decodes the other's screen.
+func TestScreenShareGlareIntegration(t *testing.T) {
+	var armed atomic.Bool
+	var barrier sync.WaitGroup
+	barrier.Add(2)
+	r := newShareRig(t, func(s media.Session) media.Session {
+		return &barrierSession{Session: s, armed: &armed, barrier: &barrier}
+	})
+	armed.Store(true)
+	ctx := ctxT(t, 60*time.Second)
+	errs := make(chan error, 2)
+	go func() { errs <- r.a.StartScreenSharing(ctx, r.aID, r.mon1.Index) }()
+	go func() { errs <- r.b.StartScreenSharing(ctx, r.bID, 0) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("StartScreenSharing under glare: %v", err)
+		}
+	}
+	ca, _ := r.a.call(r.aID)
+	cb, _ := r.b.call(r.bID)
+	// Whichever INVITE reaches a side while its own transaction is open
+	// gets 491; on loopback one side's 491 often comes back before the
+	// other INVITE arrives, so one or both sides see it.
+	if ca.glares.Load()+cb.glares.Load() == 0 {
+		t.Fatalf("491 answers: A got %d, B got %d; the re-INVITEs did not cross", ca.glares.Load(), cb.glares.Load())
+	}
+	t.Logf("491 answers: A got %d, B got %d", ca.glares.Load(), cb.glares.Load())
+	r.a.rec.wait(t, EventScreenShareStarted, r.aID, time.Second)
+	r.b.rec.wait(t, EventScreenShareStarted, r.bID, time.Second)
+	waitFrames(t, r.b, r.bID, 1, 10*time.Second)
+	waitFrames(t, r.a, r.aID, 1, 10*time.Second)
+	sa, _ := r.a.Stats(r.aID)
+	sb, _ := r.b.Stats(r.bID)
+	if sa.Video.Received.Width != 1920 || sb.Video.Received.Width != r.mon1.Width {
+		t.Fatalf("A receives %dx%d (want monitor 0), B receives %dx%d (want monitor 1)",
+			sa.Video.Received.Width, sa.Video.Received.Height, sb.Video.Received.Width, sb.Video.Received.Height)
+	}
 }

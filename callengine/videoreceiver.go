@@ -70,15 +70,17 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 	return nil
 }
 
-// Latest returns a copy of the newest decoded frame and its sequence number
-// (0 and nil before the first frame).
+// Latest returns the newest decoded frame as RGBA and its sequence number
+// (nil and 0 before the first frame). The conversion is the limited-range
+// BT.601 one the encoder side used; image.YCbCr would read the planes as
+// full range and wash the colours out by about 8 %.
 func (r *VideoReceiver) Latest() (image.Image, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.latest == nil {
 		return nil, 0
 	}
-	return r.latest.Clone().ToImage(), r.seq
+	return r.latest.ToRGBA(), r.seq
 }
 
 // Updated is signalled (coalesced) after each new frame.

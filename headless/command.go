@@ -9,9 +9,11 @@ import (
 
 // Fields a command may carry besides "id" and "cmd".
 const (
-	fieldTo   = "to"   // call: the target URI or number
-	fieldCall = "call" // the sipCallId of the call a command acts on
-	fieldCode = "code" // reject: the SIP status code (default 486)
+	fieldTo      = "to"      // call: the target URI or number
+	fieldCall    = "call"    // the sipCallId of the call a command acts on
+	fieldCode    = "code"    // reject: the SIP status code (default 486)
+	fieldMonitor = "monitor" // share: the monitor's index, as listed by monitors
+	fieldPath    = "path"    // snapshot: where the PNG is written
 )
 
 // command is one parsed stdin line.
@@ -23,6 +25,11 @@ type command struct {
 	To   string
 	Call string
 	Code int // 0 when not given
+	// Monitor is share's monitor index (≥ 0).
+	Monitor int
+	// Path is snapshot's output file, relative to the working directory
+	// of the process unless absolute.
+	Path string
 }
 
 // parseCommand parses one line against the command table. On error the
@@ -94,7 +101,7 @@ func parseID(raw json.RawMessage) (any, error) {
 
 func (c *command) setField(name string, raw json.RawMessage) error {
 	switch name {
-	case fieldTo, fieldCall:
+	case fieldTo, fieldCall, fieldPath:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
@@ -102,11 +109,25 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 		if strings.TrimSpace(s) == "" {
 			return fmt.Errorf("%w: %q is empty", ErrBadField, name)
 		}
-		if name == fieldTo {
+		switch name {
+		case fieldTo:
 			c.To = s
-		} else {
+		case fieldCall:
 			c.Call = s
+		default:
+			if strings.ContainsRune(s, 0) {
+				return fmt.Errorf("%w: %q holds a NUL byte", ErrBadField, name)
+			}
+			c.Path = s
 		}
+	case fieldMonitor:
+		// An index from the monitors reply: a JSON integer, not "1" or 1.5.
+		// null would unmarshal to 0 and share monitor 0 unasked.
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("%w: %q must be a monitor index, an integer ≥ 0 (see the monitors command)", ErrBadField, name)
+		}
+		c.Monitor = n
 	case fieldCode:
 		var n int
 		if err := json.Unmarshal(raw, &n); err != nil {

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/parlo-voip/parlo/callengine"
@@ -35,6 +37,58 @@ type Config struct {
 	AutoAnswer bool
 	// LogLevel of the slog JSON log on stderr.
 	LogLevel slog.Level
+	// ShareFPS is the screen-share frame rate (--fps, 1–60, default 30).
+	ShareFPS int
+	// Display is the X display screen sharing captures (--display, else
+	// $DISPLAY; empty when neither is set, and then share fails).
+	Display string
+}
+
+// Bounds and default of --fps. Above 60 a 2-core machine spends its time
+// encoding frames no monitor refreshes that often anyway.
+const (
+	minShareFPS     = 1
+	maxShareFPS     = 60
+	defaultShareFPS = 30
+)
+
+type fpsFlag struct{ fps *int }
+
+func (f fpsFlag) String() string {
+	if f.fps == nil {
+		return ""
+	}
+	return strconv.Itoa(*f.fps)
+}
+
+func (f fpsFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < minShareFPS || n > maxShareFPS {
+		return fmt.Errorf("%q is not a frame rate from %d to %d", s, minShareFPS, maxShareFPS)
+	}
+	*f.fps = n
+	return nil
+}
+
+// xDisplayName is an X display name: [host]:display[.screen] (X(7),
+// "DISPLAY NAMES"), e.g. ":1", "unix:0", "localhost:10.0".
+var xDisplayName = regexp.MustCompile(`^[^:\s]*:[0-9]+(\.[0-9]+)?$`)
+
+type displayFlag struct{ name *string }
+
+func (f displayFlag) String() string {
+	if f.name == nil {
+		return ""
+	}
+	return *f.name
+}
+
+func (f displayFlag) Set(s string) error {
+	if !xDisplayName.MatchString(s) {
+		return fmt.Errorf("%q is not an X display name like :1 or host:0.0", s)
+	}
+	*f.name = s
+	return nil
 }
 
 // listenFlag is the repeatable --listen.
@@ -123,6 +177,8 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(audioOutFlag{&cfg.AudioOut}, "audio-out", "where received audio goes: null, file:PATH.wav (call n>1 writes PATH-n.wav), device (default null)")
 	fs.BoolVar(&cfg.AutoAnswer, "auto-answer", false, "accept every incoming call at once")
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "stderr log level: debug, info, warn, error (default info)")
+	fs.Var(fpsFlag{&cfg.ShareFPS}, "fps", "screen-share frame rate `N`, 1–60 (default 30)")
+	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
 	return fs
 }
 
@@ -148,6 +204,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		AudioIn:  AudioInSpec{Kind: AudioSilence},
 		AudioOut: AudioOutSpec{Kind: AudioNull},
 		LogLevel: slog.LevelInfo,
+		ShareFPS: defaultShareFPS,
 	}
 	if err := refusePasswordFlag(args); err != nil {
 		return Config{}, err
@@ -162,6 +219,11 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("%w: unexpected argument %q (all options are flags)", ErrUsage, fs.Arg(0))
+	}
+	if cfg.Display == "" {
+		// Not validated: a bad $DISPLAY must not stop an audio-only phone;
+		// share reports it when it is used.
+		cfg.Display = getenv("DISPLAY")
 	}
 	acct, err := raw.buildAccount(getenv)
 	if err != nil {

@@ -62,6 +62,33 @@ func TestParseArgs(t *testing.T) {
 				}
 			}},
 		{name: "account needs no listen", args: acct, env: map[string]string{PasswordEnv: "x"}},
+		{name: "share defaults", args: direct, env: map[string]string{"DISPLAY": ":7"}, check: func(t *testing.T, c Config) {
+			if c.ShareFPS != 30 || c.Display != ":7" {
+				t.Errorf("want 30 fps on $DISPLAY :7, got %d fps on %q", c.ShareFPS, c.Display)
+			}
+		}},
+		{name: "no display anywhere", args: direct, check: func(t *testing.T, c Config) {
+			if c.Display != "" {
+				t.Errorf("display = %q, want empty without --display and $DISPLAY", c.Display)
+			}
+		}},
+		{name: "fps and display", args: append(direct, "--fps", "15", "--display", ":3"), env: map[string]string{"DISPLAY": ":7"}, check: func(t *testing.T, c Config) {
+			if c.ShareFPS != 15 || c.Display != ":3" {
+				t.Errorf("want 15 fps on :3 (the flag beats $DISPLAY), got %d fps on %q", c.ShareFPS, c.Display)
+			}
+		}},
+		{name: "fps bounds", args: append(direct, "--fps", "1", "-fps=60", "--display", "localhost:10.0"), check: func(t *testing.T, c Config) {
+			if c.ShareFPS != 60 || c.Display != "localhost:10.0" {
+				t.Errorf("got %d fps on %q", c.ShareFPS, c.Display)
+			}
+		}},
+		{name: "fps zero", args: append(direct, "--fps", "0"), wantErr: "-fps"},
+		{name: "fps too high", args: append(direct, "--fps", "61"), wantErr: "-fps"},
+		{name: "fps not a number", args: append(direct, "--fps", "fast"), wantErr: "-fps"},
+		{name: "fps fractional", args: append(direct, "--fps", "29.97"), wantErr: "-fps"},
+		{name: "display empty", args: append(direct, "--display", ""), wantErr: "-display"},
+		{name: "display without number", args: append(direct, "--display", "localhost"), wantErr: "-display"},
+		{name: "display junk", args: append(direct, "--display", ":1; rm -rf"), wantErr: "-display"},
 
 		{name: "no listen in direct mode", args: nil, wantErr: "--listen is required"},
 		{name: "bad listen", args: []string{"--listen", "udp:localhost:5060"}, wantErr: "-listen"},
@@ -122,7 +149,7 @@ func TestParseArgsHelp(t *testing.T) {
 	}
 	var b bytes.Buffer
 	Usage(&b)
-	for _, f := range []string{"-listen", "-account", "-registrar", "-username", "-transport", "-ca-file", "-password-file", "-audio-in", "-audio-out", "-auto-answer", "-log-level"} {
+	for _, f := range []string{"-listen", "-account", "-registrar", "-username", "-transport", "-ca-file", "-password-file", "-audio-in", "-audio-out", "-auto-answer", "-log-level", "-fps", "-display"} {
 		if !strings.Contains(b.String(), f) {
 			t.Errorf("usage lacks %s", f)
 		}

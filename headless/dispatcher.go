@@ -8,6 +8,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture"
 )
 
 // phoneAPI is the part of *callengine.Phone the commands use; tests give a
@@ -25,6 +26,12 @@ type phoneAPI interface {
 	Stats(id string) (media.Stats, error)
 	Register(ctx context.Context) error
 	Unregister(ctx context.Context) error
+	Monitors() ([]capture.Monitor, error)
+	StartScreenSharing(ctx context.Context, id string, monitor int) error
+	StopScreenSharing(ctx context.Context, id string) error
+	// SnapshotPNG writes the call's newest decoded remote video frame to
+	// path and returns its size; an error when no frame was decoded yet.
+	SnapshotPNG(id, path string) (width, height int, err error)
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -105,6 +112,37 @@ func commandTable() map[string]commandSpec {
 			}
 			return st, nil
 		}},
+		// monitors opens one short X connection (a local socket), so it
+		// answers in order like the other local commands.
+		"monitors": {run: func(_ context.Context, p phoneAPI, _ command) (any, error) {
+			mons, err := p.Monitors()
+			if err != nil {
+				return nil, err
+			}
+			list := make([]monitorInfo, 0, len(mons))
+			for _, m := range mons {
+				list = append(list, monitorInfo{Index: m.Index, Name: m.Name, X: m.X, Y: m.Y, Width: m.Width, Height: m.Height, Primary: m.Primary})
+			}
+			return map[string]any{"monitors": list}, nil
+		}},
+		// share may send a re-INVITE and waits for the first captured
+		// frame, so it runs as a network command.
+		"share": {required: []string{fieldCall, fieldMonitor}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			if err := p.StartScreenSharing(ctx, c.Call, c.Monitor); err != nil {
+				return nil, err
+			}
+			return sessionResult(p, c.Call), nil
+		}},
+		"unshare": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.StopScreenSharing(ctx, id)
+		})},
+		"snapshot": {required: []string{fieldCall, fieldPath}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
+			w, h, err := p.SnapshotPNG(c.Call, c.Path)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"path": c.Path, "width": w, "height": h}, nil
+		}},
 		"register": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
 			return map[string]any{}, p.Register(ctx)
 		}},
@@ -134,6 +172,17 @@ func sessionResult(p phoneAPI, id string) map[string]any {
 		}
 	}
 	return map[string]any{}
+}
+
+// monitorInfo is one entry of the monitors reply.
+type monitorInfo struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	X       int    `json:"x"`
+	Y       int    `json:"y"`
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Primary bool   `json:"primary"`
 }
 
 // dispatcher turns lines into phone calls and exactly one reply per line.

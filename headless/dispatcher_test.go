@@ -17,6 +17,7 @@ func TestDispatchTable(t *testing.T) {
 		wantID     any    // nil: the reply must carry no id
 		wantErr    string // "" means ok:true
 		wantCalls  []string
+		setup      func(f *fakePhone)
 		check      func(t *testing.T, result map[string]any)
 	}{
 		{name: "call", line: `{"id":"7","cmd":"call","to":"sip:bob@127.0.0.1:5090"}`, wantID: "7",
@@ -63,7 +64,64 @@ func TestDispatchTable(t *testing.T) {
 				if r["path"] != "webrtc" || r["srtp"] != "dtls" || a["codec"] != "opus" || a["packetsReceived"] != float64(5) || a["bytesReceived"] != float64(400) || a["packetsSent"] != float64(7) {
 					t.Errorf("stats result should be media.Stats JSON, got %v", r)
 				}
+				// The video keys README.md documents, with the fake's values.
+				for path, want := range map[string]any{
+					"video.sent.codec": "VP8", "video.sent.frames": float64(90), "video.sent.bytes": float64(123456),
+					"video.sent.width": float64(1280), "video.sent.height": float64(720), "video.sent.fps": 29.5,
+					"video.received.codec": "VP8", "video.received.framesDecoded": float64(61),
+					"video.received.width": float64(1920), "video.received.height": float64(1080), "video.received.fps": float64(30),
+				} {
+					if got := digPath(r, path); got != want {
+						t.Errorf("stats %s = %#v, want %#v", path, got, want)
+					}
+				}
 			}},
+		{name: "monitors", line: `{"id":"m","cmd":"monitors"}`, wantID: "m", wantCalls: []string{"Monitors"},
+			check: func(t *testing.T, r map[string]any) {
+				want := []any{
+					map[string]any{"index": float64(0), "name": "DUMMY0", "x": float64(0), "y": float64(0), "width": float64(1920), "height": float64(1080), "primary": true},
+					map[string]any{"index": float64(1), "name": "DUMMY1", "x": float64(1920), "y": float64(0), "width": float64(1280), "height": float64(720), "primary": false},
+				}
+				if !reflect.DeepEqual(r["monitors"], want) {
+					t.Errorf("monitors = %v, want %v", r["monitors"], want)
+				}
+			}},
+		{name: "share", line: `{"id":"s","cmd":"share","call":"c1","monitor":1}`, wantID: "s", wantCalls: []string{"Share c1 1"},
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.screensharing") != true {
+					t.Errorf("share result should hold the session with screensharing=true, got %v", r)
+				}
+			}},
+		{name: "share unknown monitor", line: `{"id":"s","cmd":"share","call":"c1","monitor":5}`, wantID: "s", wantErr: "no monitor 5", wantCalls: []string{"Share c1 5"}},
+		{name: "share unknown call", line: `{"id":"s","cmd":"share","call":"zz","monitor":0}`, wantID: "s", wantErr: "no such call", wantCalls: []string{"Share zz 0"}},
+		{name: "share missing call", line: `{"id":"s","cmd":"share","monitor":1}`, wantID: "s", wantErr: `missing field "call" for share`},
+		{name: "share missing monitor", line: `{"id":"s","cmd":"share","call":"c1"}`, wantID: "s", wantErr: `missing field "monitor" for share`},
+		{name: "share monitor as string", line: `{"id":"s","cmd":"share","call":"c1","monitor":"1"}`, wantID: "s", wantErr: `"monitor" must be a monitor index`},
+		{name: "share monitor fractional", line: `{"id":"s","cmd":"share","call":"c1","monitor":1.5}`, wantID: "s", wantErr: `"monitor" must be a monitor index`},
+		{name: "share monitor negative", line: `{"id":"s","cmd":"share","call":"c1","monitor":-1}`, wantID: "s", wantErr: `"monitor" must be a monitor index`},
+		{name: "share monitor null", line: `{"id":"s","cmd":"share","call":"c1","monitor":null}`, wantID: "s", wantErr: `"monitor" must be a monitor index`},
+		{name: "unshare", line: `{"id":"u","cmd":"unshare","call":"c1"}`, wantID: "u", wantCalls: []string{"Unshare c1"},
+			setup: func(f *fakePhone) { f.calls["c1"].Screensharing = true },
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.screensharing") != false {
+					t.Errorf("unshare result should hold the session with screensharing=false, got %v", r)
+				}
+			}},
+		{name: "unshare missing call", line: `{"id":"u","cmd":"unshare"}`, wantID: "u", wantErr: `missing field "call" for unshare`},
+		{name: "snapshot", line: `{"id":"p","cmd":"snapshot","call":"c1","path":"/tmp/x.png"}`, wantID: "p", wantCalls: []string{"Snapshot c1 /tmp/x.png"},
+			check: func(t *testing.T, r map[string]any) {
+				want := map[string]any{"path": "/tmp/x.png", "width": float64(1280), "height": float64(720)}
+				if !reflect.DeepEqual(r, want) {
+					t.Errorf("snapshot result = %v, want %v", r, want)
+				}
+			}},
+		{name: "snapshot before any frame", line: `{"id":"p","cmd":"snapshot","call":"c1","path":"x.png"}`, wantID: "p", wantErr: "no remote video frame decoded yet",
+			setup: func(f *fakePhone) { f.noFrame["c1"] = true }, wantCalls: []string{"Snapshot c1 x.png"}},
+		{name: "snapshot missing path", line: `{"id":"p","cmd":"snapshot","call":"c1"}`, wantID: "p", wantErr: `missing field "path" for snapshot`},
+		{name: "snapshot missing call", line: `{"id":"p","cmd":"snapshot","path":"x.png"}`, wantID: "p", wantErr: `missing field "call" for snapshot`},
+		{name: "snapshot empty path", line: `{"id":"p","cmd":"snapshot","call":"c1","path":""}`, wantID: "p", wantErr: `"path" is empty`},
+		{name: "snapshot path not a string", line: `{"id":"p","cmd":"snapshot","call":"c1","path":7}`, wantID: "p", wantErr: `"path" must be a string`},
+		{name: "snapshot path with NUL", line: `{"id":"p","cmd":"snapshot","call":"c1","path":"a\u0000b"}`, wantID: "p", wantErr: `"path" holds a NUL byte`},
 		{name: "stats needs call", line: `{"id":"10","cmd":"stats"}`, wantID: "10", wantErr: `missing field "call" for stats`},
 		{name: "register without account", line: `{"id":"11","cmd":"register"}`, wantID: "11", wantErr: "no account"},
 		{name: "unregister without account", line: `{"id":"11","cmd":"unregister"}`, wantID: "11", wantErr: "no account"},
@@ -94,6 +152,9 @@ func TestDispatchTable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			phone := newFakePhone("c1")
+			if tt.setup != nil {
+				tt.setup(phone)
+			}
 			var out syncBuffer
 			d := newDispatcher(context.Background(), phone, tt.hasAccount, newLineWriter(&out))
 			if q := d.handleLine([]byte(tt.line)); q != nil {
@@ -212,6 +273,11 @@ func FuzzCommandLine(f *testing.F) {
 		`{"cmd":"calls"}`,
 		`{"id":"5","cmd":"quit"}`,
 		`{"id":"6","cmd":"register"}`,
+		`{"id":"m","cmd":"monitors"}`,
+		`{"id":"s","cmd":"share","call":"c1","monitor":1}`,
+		`{"id":"s","cmd":"share","call":"c1","monitor":"x"}`,
+		`{"id":"u","cmd":"unshare","call":"c1"}`,
+		`{"id":"p","cmd":"snapshot","call":"c1","path":"x.png"}`,
 		`{"id":1e999,"cmd":"calls"}`,
 		`{"id":"\ud800","cmd":"x"}`,
 		`{"cmd":"call","to":123}`,
@@ -245,4 +311,17 @@ func FuzzCommandLine(f *testing.F) {
 			t.Fatalf("reply without ok: %q", text)
 		}
 	})
+}
+
+// digPath reads a value out of a decoded JSON object by dotted path.
+func digPath(obj map[string]any, path string) any {
+	var v any = obj
+	for _, k := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
 }

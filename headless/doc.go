@@ -6,5 +6,6 @@
 // stderr as slog JSON, never to stdout.
 //
 // The protocol, flags and exit codes are described in README.md next to this
-// file, with a transcript of a real call in testdata/transcript.txt.
+// file, with transcripts of a real call in testdata/transcript.txt and of a
+// real screen share in testdata/share-transcript.txt.
 package headless

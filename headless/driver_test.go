@@ -326,7 +326,7 @@ func dig(obj map[string]any, path string) any {
 func writeTranscriptIfAsked(t *testing.T, tr *transcript) {
 	if p := os.Getenv("PARLO_TRANSCRIPT"); p != "" {
 		header := "# " + t.Name() + ": a real session of two `parlo headless` processes.\n" +
-			"# Regenerate: cd headless && PARLO_TRANSCRIPT=$PWD/testdata/transcript.txt go test -run '^" + t.Name() + "$' .\n" +
+			"# Regenerate: cd headless && PARLO_TRANSCRIPT=$PWD/testdata/" + filepath.Base(p) + " go test -run '^" + t.Name() + "$' .\n" +
 			"# Columns: seconds since start, process, direction: \"$\" command line, \">\" line written to its stdin,\n" +
 			"# \"<\" line read from its stdout, \"!\" signal or end of input.\n"
 		if err := os.WriteFile(p, []byte(header+tr.String()), 0o644); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture"
 )
 
 // fakePhone records what the dispatcher asked of it. Known call ids are in
@@ -21,10 +22,18 @@ type fakePhone struct {
 	calls map[string]*callengine.CallSession
 	// block, when set, makes Hold wait until it is closed (or ctx ends).
 	block chan struct{}
+	// noFrame lists calls that have decoded no remote video yet.
+	noFrame map[string]bool
+}
+
+// fakeMonitors is the fake's desktop: the two-monitor dummy layout.
+var fakeMonitors = []capture.Monitor{
+	{Index: 0, Name: "DUMMY0", Width: 1920, Height: 1080, Primary: true, Display: ":9"},
+	{Index: 1, Name: "DUMMY1", X: 1920, Width: 1280, Height: 720, Display: ":9"},
 }
 
 func newFakePhone(ids ...string) *fakePhone {
-	f := &fakePhone{calls: map[string]*callengine.CallSession{}}
+	f := &fakePhone{calls: map[string]*callengine.CallSession{}, noFrame: map[string]bool{}}
 	for _, id := range ids {
 		f.calls[id] = &callengine.CallSession{SipCallID: id, Type: "CallSession", SipStatus: callengine.SipStatusEstablished}
 	}
@@ -128,7 +137,59 @@ func (f *fakePhone) Stats(id string) (media.Stats, error) {
 	if err := f.lookup(id); err != nil {
 		return media.Stats{}, err
 	}
-	return media.Stats{Path: "webrtc", SRTP: "dtls", Audio: media.AudioStats{Codec: "opus", PacketsSent: 7, PacketsReceived: 5, BytesReceived: 400}}, nil
+	return media.Stats{
+		Path: "webrtc", SRTP: "dtls",
+		Audio: media.AudioStats{Codec: "opus", PacketsSent: 7, PacketsReceived: 5, BytesReceived: 400},
+		Video: media.VideoStats{
+			Sent:     media.VideoSentStats{Codec: "VP8", Frames: 90, Bytes: 123456, Width: 1280, Height: 720, FPS: 29.5},
+			Received: media.VideoReceivedStats{Codec: "VP8", FramesDecoded: 61, Width: 1920, Height: 1080, FPS: 30},
+		},
+	}, nil
+}
+
+func (f *fakePhone) Monitors() ([]capture.Monitor, error) {
+	f.record("Monitors")
+	return append([]capture.Monitor(nil), fakeMonitors...), nil
+}
+
+func (f *fakePhone) StartScreenSharing(_ context.Context, id string, monitor int) error {
+	f.record("Share %s %d", id, monitor)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	if monitor >= len(fakeMonitors) {
+		return fmt.Errorf("%w: no monitor %d (have %d)", capture.ErrMonitorGone, monitor, len(fakeMonitors))
+	}
+	f.mu.Lock()
+	f.calls[id].Screensharing = true
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePhone) StopScreenSharing(_ context.Context, id string) error {
+	f.record("Unshare %s", id)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.calls[id].Screensharing = false
+	f.mu.Unlock()
+	return nil
+}
+
+// SnapshotPNG writes no file (the fuzzer would scatter them), it only says
+// what the engine would.
+func (f *fakePhone) SnapshotPNG(id, path string) (int, int, error) {
+	f.record("Snapshot %s %s", id, path)
+	if err := f.lookup(id); err != nil {
+		return 0, 0, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noFrame[id] {
+		return 0, 0, fmt.Errorf("%w: no remote video frame decoded yet", callengine.ErrInvalidState)
+	}
+	return 1280, 720, nil
 }
 
 func (f *fakePhone) Register(context.Context) error {

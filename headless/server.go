@@ -43,12 +43,14 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		AutoAnswer:  cfg.AutoAnswer,
 		NewAudioIn:  cfg.AudioIn.NewSource(),
 		NewAudioOut: cfg.AudioOut.NewSink(),
+		Display:     cfg.Display,
+		ShareFPS:    cfg.ShareFPS,
 		Logger:      phoneLog,
 	})
 	if err != nil {
 		return err
 	}
-	s := newServer(phone, phone.Subscribe(), cfg.Account != nil, out, log)
+	s := newServer(enginePhone{phone}, phone.Subscribe(), cfg.Account != nil, out, log)
 	listen := make([]string, 0, len(phone.Listeners()))
 	for _, l := range phone.Listeners() {
 		listen = append(listen, l.String())
@@ -56,13 +58,13 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	// ready is the first line, before any other event, so a driver learns
 	// the bound ports (--listen …:0) before anything else happens.
 	s.out.event("ready", nil, map[string]any{"listen": listen, "contact": phone.ContactURI()})
-	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer}
+	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer, "display", cfg.Display, "shareFPS", cfg.ShareFPS}
 	if a := cfg.Account; a != nil {
 		// Never the password.
 		attrs = append(attrs, "account", a.URI, "registrar", a.Registrar)
 	}
 	log.Info("ready", attrs...)
-	return s.serve(ctx, phone, in)
+	return s.serve(ctx, enginePhone{phone}, in)
 }
 
 // probeDevices opens and closes the sound devices once when --audio-in or

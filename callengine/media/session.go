@@ -147,10 +147,12 @@ type AudioStats struct {
 // VideoSentStats count what our video sender put on the wire. Frames,
 // Width, Height and FPS come from the sender (the engine fills them).
 type VideoSentStats struct {
-	Codec   string  `json:"codec"`
-	Frames  uint64  `json:"frames"`
-	Bytes   uint64  `json:"bytes"`
-	Packets uint64  `json:"packets"`
+	Codec  string `json:"codec"`
+	Frames uint64 `json:"frames"`
+	Bytes  uint64 `json:"bytes"`
+	// Packets is filled by the classic path; the WebRTC path packetises
+	// inside pion's track and leaves it 0.
+	Packets uint64  `json:"packets,omitempty"`
 	Width   int     `json:"width"`
 	Height  int     `json:"height"`
 	FPS     float64 `json:"fps"`
@@ -296,6 +298,13 @@ func DTMFTone(event uint8) string {
 		return string(rune('A' + event - 12))
 	}
 	return ""
+}
+
+// OfferCanceler is implemented by sessions that can abandon a pending offer
+// the peer refused (491, 488, timeout) and return to the last negotiated
+// state, so the next CreateOffer starts from there.
+type OfferCanceler interface {
+	CancelOffer() error
 }
 
 // Factory makes a Session. Signalling holds one per call.

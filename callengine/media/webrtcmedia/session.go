@@ -277,13 +277,10 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 		return nil, err
 	}
 	if pending {
-		// Glare: the peer's offer wins only if pion can drop ours.
-		if err := s.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); err != nil {
-			return nil, fmt.Errorf("%w: rollback: %v", ErrOfferPending, err)
+		// Glare: the peer's offer wins; drop ours (CancelOffer).
+		if err := s.cancelOfferLocked(); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrOfferPending, err)
 		}
-		s.mu.Lock()
-		s.pendingOffer, s.pendingLocal = nil, nil
-		s.mu.Unlock()
 	}
 	var current *sdp.SessionDescription
 	if ld := s.pc.CurrentLocalDescription(); ld != nil {

@@ -101,6 +101,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 	go s.readVideoRTCP(vs)
 	s.mu.Lock()
 	s.video = vs
+	s.pendingOffer = nil // the next offer must carry the new line
 	s.mu.Unlock()
 	return true, nil
 }
@@ -113,6 +114,7 @@ func (s *Session) RemoveVideoSender() error {
 	s.mu.Lock()
 	vs := s.video
 	s.video = nil
+	s.pendingOffer = nil // the next offer must not carry the line as sending
 	s.mu.Unlock()
 	if vs == nil {
 		return media.ErrNoVideoSender
