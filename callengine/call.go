@@ -56,8 +56,9 @@ type call struct {
 	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
 	cancelInvite context.CancelFunc
 	// Incoming, before answer: the INVITE handler waits for a decision.
-	decision chan decision
-	offer    []byte
+	decision  chan decision
+	offer     []byte
+	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
 
 	reinvitePending  atomic.Bool  // one of our re-INVITEs is being negotiated (incl. 491 back-off)
 	reinviteInFlight atomic.Bool  // its INVITE transaction is open: a crossing one gets 491
@@ -68,6 +69,7 @@ type call struct {
 }
 
 type decision struct {
+	early  bool // 183 with SDP, keep ringing
 	accept bool
 	code   int
 	result chan error
@@ -102,6 +104,12 @@ func (c *call) snapshot() *CallSession {
 // update changes the state with f and emits the named events with the new
 // snapshot, all under mu. payload may be nil.
 func (c *call) update(f func(s *CallSession), names []string, payload map[string]any) {
+	others := false
+	for _, n := range names {
+		if n == EventCallIncoming {
+			others = c.p.otherEstablished(c.id) // before c.mu: it locks calls
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f != nil {
@@ -110,6 +118,9 @@ func (c *call) update(f func(s *CallSession), names []string, payload map[string
 	for _, n := range names {
 		s := c.s
 		c.p.emit(Event{Name: n, Session: &s, Payload: payload})
+		if sound := soundFor(n, &s, others); sound != "" {
+			c.p.emit(Event{Name: sound, Session: &s})
+		}
 	}
 }
 

@@ -144,25 +144,33 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // returns.
 func (c *call) serveInvite(tx sip.ServerTransaction) {
 	dctx := c.uas.Context()
-	select {
-	case d := <-c.decision:
-		if !d.accept {
-			err := c.uas.Respond(d.code, reasonPhrase(d.code), nil)
-			c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
-			d.result <- err
-			return
+	for {
+		select {
+		case d := <-c.decision:
+			switch {
+			case d.early:
+				d.result <- c.earlyMedia()
+				continue
+			case !d.accept:
+				err := c.uas.Respond(d.code, reasonPhrase(d.code), nil)
+				c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
+				d.result <- err
+			default:
+				d.result <- c.answer()
+			}
+		case <-dctx.Done():
+			// CANCEL before our final answer (RFC 3261 §9.2); the
+			// transaction already answered 487. TODO: read the CANCEL's
+			// Reason cause=26 ("answered elsewhere"); sipgo does not hand
+			// us the CANCEL here.
+			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+		case <-tx.Done():
+			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+		case <-c.p.ctx.Done():
+			_ = c.uas.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
+			c.terminate([]string{EventCallEnding}, nil)
 		}
-		d.result <- c.answer()
-	case <-dctx.Done():
-		// CANCEL before our final answer (RFC 3261 §9.2); the transaction
-		// already answered 487. TODO: read the CANCEL's Reason cause=26
-		// ("answered elsewhere"); sipgo does not hand us the CANCEL here.
-		c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
-	case <-tx.Done():
-		c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
-	case <-c.p.ctx.Done():
-		_ = c.uas.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
-		c.terminate([]string{EventCallEnding}, nil)
+		return
 	}
 }
 
@@ -171,25 +179,9 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 func (c *call) answer() error {
 	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
 	defer cancel()
-	path, err := media.ChoosePath(c.offer)
-	if err == nil {
-		err = c.newMedia(path)
-	}
-	if errors.Is(err, media.ErrBadSDP) {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
-		return err
-	}
+	ans, err := c.prepareAnswer(ctx)
 	if err != nil {
-		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return err
-	}
-	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
-	if err != nil {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
-		return fmt.Errorf("callengine: answer: %w", err)
 	}
 	now := time.Now()
 	c.update(func(s *CallSession) {
@@ -209,6 +201,83 @@ func (c *call) answer() error {
 		s.SipStatus = SipStatusEstablished
 	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
 	return nil
+}
+
+// earlyMedia sends 183 Session Progress with our answer (RFC 3261 §13.3.1.1,
+// RFC 3960 gateway model), so the caller hears us before the call is
+// answered: announcements, in-band ringback. The 200 OK later carries the
+// same answer.
+func (c *call) earlyMedia() error {
+	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
+	defer cancel()
+	ans, err := c.prepareAnswer(ctx)
+	if err != nil {
+		return err
+	}
+	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, ans)
+	res.StatusCode, res.Reason = sip.StatusSessionInProgress, "Session Progress"
+	return c.uas.WriteResponse(res)
+}
+
+// prepareAnswer opens the media and answers the INVITE's offer, once: a
+// 183 and the 200 that follows carry the same answer.
+func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
+	c.mu.Lock()
+	ready := c.answerSDP
+	c.mu.Unlock()
+	if ready != nil {
+		return ready, nil
+	}
+	path, err := media.ChoosePath(c.offer)
+	if err == nil {
+		err = c.newMedia(path)
+	}
+	if errors.Is(err, media.ErrBadSDP) {
+		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return nil, err
+	}
+	if err != nil {
+		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return nil, err
+	}
+	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
+	if err != nil {
+		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		return nil, fmt.Errorf("callengine: answer: %w", err)
+	}
+	c.mu.Lock()
+	c.answerSDP = ans
+	c.mu.Unlock()
+	return ans, nil
+}
+
+// EarlyMedia answers a ringing incoming call with 183 Session Progress and
+// media, without answering it: the caller hears this side (an announcement,
+// a ringback tone) until Accept or Reject.
+func (p *Phone) EarlyMedia(ctx context.Context, id string) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	s := c.snapshot()
+	if s.IsCaller || s.Answered || s.IsTerminated() {
+		return fmt.Errorf("%w: early media needs a ringing incoming call", ErrInvalidState)
+	}
+	d := decision{early: true, result: make(chan error, 1)}
+	select {
+	case c.decision <- d:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-d.result:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (c *call) accept(ctx context.Context) error {

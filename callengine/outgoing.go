@@ -1,6 +1,7 @@
 package callengine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -167,6 +168,7 @@ func (p *Phone) route(req *sip.Request, to sip.Uri) {
 func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *sipgo.DialogClientSession) {
 	defer cancel()
 	var answerOpts sipgo.AnswerOptions
+	var earlyAnswer []byte
 	if a := c.p.opts.Account; a != nil {
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
@@ -175,7 +177,16 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		case res.StatusCode == sip.StatusRinging:
 			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
 		case res.StatusCode == sip.StatusSessionInProgress:
-			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, nil)
+			// A 183 with SDP is the answer, early (RFC 3960): apply it so
+			// its media plays before the 200 OK, which repeats it.
+			if body := res.Body(); len(body) > 0 && earlyAnswer == nil {
+				if err := c.media.ApplyAnswer(ctx, body); err != nil {
+					c.log.Warn("early media SDP refused", "error", err)
+				} else {
+					earlyAnswer = body
+				}
+			}
+			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, map[string]any{"sdp": len(res.Body()) > 0})
 		}
 		return nil
 	}
@@ -194,7 +205,15 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		return
 	}
 	res := dcs.InviteResponse
-	if err := c.media.ApplyAnswer(ctx, res.Body()); err != nil {
+	var err2 error
+	if earlyAnswer == nil {
+		err2 = c.media.ApplyAnswer(ctx, res.Body())
+	} else if body := res.Body(); len(body) > 0 && !bytes.Equal(body, earlyAnswer) {
+		// RFC 6337 §3.1: the 2xx repeats the early answer; a different one
+		// cannot be applied twice to one offer.
+		c.log.Warn("the 200 OK SDP differs from the 183's; keeping the early answer")
+	}
+	if err := err2; err != nil {
 		// The dialog exists: confirm it, then end it with a reason
 		// (RFC 3261 §13.2.2.4: ACK every 2xx, then BYE).
 		_ = dcs.Ack(ctx)

@@ -230,3 +230,33 @@ func TestDoNotDisturbAndAnswerModeIntegration(t *testing.T) {
 	a.rec.wait(t, EventCallAccepted, s3.SipCallID, 5*time.Second)
 	b.waitTone(t, 440, 5*time.Second)
 }
+
+// B answers with 183 and media before accepting: A hears B's tone while the
+// call is still ringing (onEarlyMedia), then the 200 OK keeps the same media.
+func TestEarlyMediaIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660})
+	ctx := ctxT(t, 20*time.Second)
+	s, err := a.Call(ctx, b.uri(), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if err := b.EarlyMedia(ctx, s.SipCallID); err != nil {
+		t.Fatalf("EarlyMedia: %v", err)
+	}
+	em := a.rec.wait(t, EventEarlyMedia, s.SipCallID, 5*time.Second)
+	if em.Session.Answered || em.Payload["sdp"] != true {
+		t.Fatalf("onEarlyMedia: answered=%v sdp=%v", em.Session.Answered, em.Payload["sdp"])
+	}
+	a.waitTone(t, 660, 5*time.Second) // heard before the answer
+	if n := a.rec.count(EventCallAccepted, s.SipCallID); n != 0 {
+		t.Fatal("accepted before B answered")
+	}
+	if err := b.Accept(ctx, s.SipCallID); err != nil {
+		t.Fatalf("Accept after early media: %v", err)
+	}
+	a.rec.wait(t, EventCallAccepted, s.SipCallID, 5*time.Second)
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+}
