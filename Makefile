@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= parlo
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all deps deps-test build run test test-short bench vet fmt clean screenshots
+.PHONY: all deps deps-test build run test test-short bench vet fmt clean screenshots package install uninstall
 
 all: build
 
@@ -30,6 +30,7 @@ vet:
 # and test binaries built first, outside it.
 test: deps-test
 	$(GO) mod download
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 --version >/dev/null
 	$(GO) vet ./...
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
 	scripts/isolated.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -40,12 +41,24 @@ test-short: deps
 bench: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-# Renders the GUI's windows (light and dark) into docs/screenshots/.
-screenshots: deps
+# Renders the GUI's windows (light and dark, Fyne's test renderer) and the
+# real app window under a two-monitor X server into docs/screenshots/.
+screenshots: deps-test
 	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDesktopAppSharesScreenEndToEnd .
+
+# Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.
+package: deps
+	packaging/package.sh dist
+
+install: package
+	rm -rf dist/x && mkdir -p dist/x && tar -xJf dist/Parlo.tar.xz -C dist/x && $(MAKE) -C dist/x/parlo user-install
+
+uninstall:
+	rm -rf dist/x && mkdir -p dist/x && tar -xJf dist/Parlo.tar.xz -C dist/x && $(MAKE) -C dist/x/parlo user-uninstall
 
 fmt:
 	gofmt -l -w .
 
 clean:
-	rm -f $(BIN)
+	rm -rf $(BIN) dist

@@ -1,17 +1,43 @@
 package main
 
 import (
+	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
+	"sync"
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/internal/applog"
+	"github.com/parlo-voip/parlo/internal/history"
 	"github.com/parlo-voip/parlo/ui"
 )
+
+// fyneAppTOML is the app's metadata; About shows its version. Embedded
+// because only `fyne package` injects metadata, and a plain `go build` must
+// know its version too.
+//
+//go:embed FyneApp.toml
+var fyneAppTOML string
+
+// appVersion is "Version (build Build)" from FyneApp.toml.
+func appVersion() string {
+	v := regexp.MustCompile(`(?m)^Version\s*=\s*"([^"]+)"`).FindStringSubmatch(fyneAppTOML)
+	b := regexp.MustCompile(`(?m)^Build\s*=\s*(\d+)`).FindStringSubmatch(fyneAppTOML)
+	if v == nil {
+		return ""
+	}
+	if b == nil {
+		return v[1]
+	}
+	return v[1] + " (build " + b[1] + ")"
+}
 
 // guiFlags are the few start-up choices of the desktop app; everything else
 // is in Settings.
@@ -25,60 +51,132 @@ func parseGUIFlags(args []string, stderr io.Writer) (guiFlags, error) {
 	fs.SetOutput(stderr)
 	var f guiFlags
 	fs.StringVar(&f.listen, "listen", "udp:0.0.0.0:5060", "local SIP address (transport:ip:port); a busy port falls back to a free one")
-	fs.BoolVar(&f.debug, "debug", false, "debug logging")
+	fs.BoolVar(&f.debug, "debug", false, "debug logging, with a trace of every SIP message (credentials redacted)")
 	err := fs.Parse(args)
 	return f, err
 }
 
-// runGUI starts the desktop phone: settings → phone → window.
+// openLog opens the rotating log file (also to stderr with --debug); if the
+// state directory is not writable, logs go to stderr alone.
+func openLog(debug bool) (*slog.Logger, string, func()) {
+	var also io.Writer
+	if debug {
+		also = os.Stderr
+	}
+	l, err := applog.Open(applog.Options{Debug: debug, Also: also})
+	if err != nil {
+		level := slog.LevelInfo
+		if debug {
+			level = slog.LevelDebug
+		}
+		log := slog.New(applog.NewRedactingHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+		log.Warn("no log file, logging to stderr", "error", err)
+		return log, "", func() {}
+	}
+	return l.Logger, l.Path, func() { l.Close() }
+}
+
+// runGUI starts the desktop phone: logs → settings → phone → history →
+// window.
 func runGUI(args []string) int {
 	f, err := parseGUIFlags(args, os.Stderr)
 	if err != nil {
 		return 2
 	}
-	level := slog.LevelInfo
-	if f.debug {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, logPath, closeLog := openLog(f.debug)
+	defer closeLog()
 	slog.SetDefault(log)
+	if f.debug {
+		applog.EnableSIPTrace(log)
+	}
+	log.Info("Parlo starting", "version", appVersion(), "log", logPath)
 
 	a := ui.NewApp()
 	settings, err := ui.LoadSettings(a.Preferences(), ui.KeyringSecrets{})
 	if err != nil {
-		// The window still opens in direct mode; Settings shows the problem.
+		// The window still opens; Settings shows the problem.
 		log.Warn("loading settings", "error", err)
 	}
 	opts := callengine.Options{
-		Listen:      []string{f.listen},
-		Account:     settings.Account(),
-		NewAudioIn:  deviceOr(audio.OpenDefaultInput, func() (audio.Source, error) { return audio.Silence(), nil }, log),
-		NewAudioOut: deviceOr(audio.OpenDefaultOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
-		ShareFPS:    settings.ShareFPS,
-		Logger:      log,
+		Listen:           []string{f.listen},
+		Account:          settings.Account(),
+		DoNotDisturb:     settings.DoNotDisturb,
+		AutoAnswer:       settings.AutoAnswer,
+		HonourAnswerMode: settings.HonourAnswerMode,
+		NewAudioIn:       deviceOr(audio.OpenDefaultInput, func() (audio.Source, error) { return audio.Silence(), nil }, log),
+		NewAudioOut:      deviceOr(audio.OpenDefaultOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
+		ShareFPS:         settings.ShareFPS,
+		Logger:           log,
 	}
+	accountURI := settings.AccountURI
+	var accountProblem string
+	phone, err := newPhone(opts, f.listen, log)
+	if errors.Is(err, callengine.ErrBadAccount) {
+		// A bad saved account must not lock the user out: start in direct
+		// mode and say what is wrong, with the way to fix it.
+		log.Warn("account not usable, starting in direct mode", "error", err)
+		accountProblem = ui.ExplainAccountError(err)
+		opts.Account, accountURI = nil, ""
+		phone, err = newPhone(opts, f.listen, log)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parlo:", err)
+		return 1
+	}
+
+	var (
+		store   *history.Store
+		changed <-chan struct{}
+		recWG   sync.WaitGroup
+	)
+	if path, perr := history.DefaultPath(); perr != nil {
+		log.Warn("no call history", "error", perr)
+	} else if store, err = history.Open(path); err != nil {
+		log.Warn("no call history", "error", err)
+		store = nil
+	} else {
+		if n := store.Recovered(); n > 0 {
+			log.Info("calls open at the last exit marked interrupted", "count", n)
+		}
+		rec := history.NewRecorder(store, log)
+		changed = rec.Changed()
+		sub := phone.Subscribe()
+		recWG.Add(1)
+		go func() { // owner: runGUI; ends when phone.Close closes sub
+			defer recWG.Done()
+			rec.Run(context.Background(), sub.C())
+		}()
+	}
+
+	err = ui.Run(ui.Config{
+		Phone: phone, App: a, AccountURI: accountURI, Logger: log,
+		History: store, HistoryChanged: changed, LogPath: logPath,
+		Version: appVersion(), AccountProblem: accountProblem,
+	})
+	phone.Close() // hangs up: the recorder writes those ends, then its channel closes
+	recWG.Wait()
+	store.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "parlo:", err)
+		return 1
+	}
+	return 0
+}
+
+// newPhone makes the phone; when the SIP port is busy (another phone), any
+// free port will do in direct mode, and a registrar learns it from Contact.
+func newPhone(opts callengine.Options, listen string, log *slog.Logger) (*callengine.Phone, error) {
 	phone, err := callengine.NewPhone(opts)
 	if errors.Is(err, callengine.ErrBadListenAddr) {
-		// Port 5060 is often taken (another phone); any free port will do in
-		// direct mode, and a registrar learns it from our Contact.
-		l, perr := callengine.ParseListenAddr(f.listen)
+		l, perr := callengine.ParseListenAddr(listen)
 		if perr == nil && l.Port != 0 {
-			log.Warn("SIP port busy, using a free one", "listen", f.listen, "error", err)
+			log.Warn("SIP port busy, using a free one", "listen", listen, "error", err)
 			l.Port = 0
 			opts.Listen = []string{l.String()}
 			phone, err = callengine.NewPhone(opts)
 		}
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "parlo:", err)
-		return 1
-	}
-	defer phone.Close()
-	if err := ui.Run(ui.Config{Phone: phone, App: a, AccountURI: settings.AccountURI, Logger: log}); err != nil {
-		fmt.Fprintln(os.Stderr, "parlo:", err)
-		return 1
-	}
-	return 0
+	return phone, err
 }
 
 // deviceOr opens the real device for each call, and falls back (once

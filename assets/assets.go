@@ -17,3 +17,9 @@ var IconPNG []byte
 //
 //go:embed Icon.svg
 var IconSVG []byte
+
+// IconSharingPNG is the tray icon while a screen is shared: the app icon
+// with a red dot (rendered from IconSharing.svg at 256x256 the same way).
+//
+//go:embed IconSharing.png
+var IconSharingPNG []byte

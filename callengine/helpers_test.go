@@ -221,11 +221,24 @@ func (r *recorder) waitCount(t testing.TB, name, callID string, n int, timeout t
 	deadline := time.Now().Add(timeout)
 	for r.count(name, callID) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d %s events within %s, want %d; events: %v", r.count(name, callID), name, timeout, n, r.names(callID))
+			t.Fatalf("%d %s events within %s, want %d; events: %v; errors: %v", r.count(name, callID), name, timeout, n, r.names(callID), r.errors())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	if got := r.count(name, callID); got != n {
 		t.Fatalf("%d %s events, want exactly %d", got, name, n)
 	}
+}
+
+// errors lists the payloads of onCallError events, for failure messages.
+func (r *recorder) errors() []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []any
+	for _, ev := range r.events {
+		if ev.Name == EventCallError {
+			out = append(out, ev.Payload["error"])
+		}
+	}
+	return out
 }

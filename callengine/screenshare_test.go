@@ -230,7 +230,7 @@ func TestScreenShareParloToParloIntegration(t *testing.T) {
 	}
 	assertNoCapture(t, a, "hangup")
 	a.rec.wait(t, EventCallEnded, r.aID, time.Second)
-	names := a.rec.names(r.aID)
+	names := filter(a.rec.names(r.aID), []string{EventScreenShareEnded, EventCallEnded, EventCallEnding})
 	if names[len(names)-1] != EventCallEnded || names[len(names)-2] != EventScreenShareEnded {
 		t.Fatalf("hangup while sharing: last events %v", names[len(names)-3:])
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/parlo-voip/parlo/assets"
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/internal/history"
 )
 
 // AppID is Parlo's application ID (FyneApp.toml, preferences, keyring).
@@ -34,6 +36,22 @@ type Config struct {
 	// Secrets stores the account password (default: the OS keyring).
 	Secrets SecretStore
 	Logger  *slog.Logger
+
+	// History, when set, backs the History window; HistoryChanged (from
+	// history.Recorder.Changed) makes an open one reload. The recorder is
+	// the phone owner's: it must see the hangups of Phone.Close.
+	History        *history.Store
+	HistoryChanged <-chan struct{}
+	// SoundOutput opens the device the ringtone and call tones play on
+	// (default audio.OpenDefaultOutput; without a device they stay silent).
+	SoundOutput func() (audio.Sink, error)
+	// LogPath is shown in Settings and About.
+	LogPath string
+	// Version is shown in About (e.g. "0.1.0 (build 1)").
+	Version string
+	// AccountProblem, when set, says why the saved account is not in use;
+	// the window runs in direct mode and shows it with "Add account".
+	AccountProblem string
 }
 
 // NewApp makes the Fyne app with Parlo's ID and icon.
@@ -64,9 +82,18 @@ func Run(cfg Config) error {
 		accountURI: cfg.AccountURI,
 		secrets:    cfg.Secrets,
 		log:        cfg.Logger,
+		desktop: desktopOptions{
+			history: cfg.History, historyChanged: cfg.HistoryChanged, soundOut: cfg.SoundOutput, logPath: cfg.LogPath,
+			version: cfg.Version, accountProblem: cfg.AccountProblem,
+		},
 	})
 	mw.start()
 	mw.win.ShowAndRun()
 	mw.stop()
 	return nil
+}
+
+// SharingIcon is the tray icon while a screen is shared.
+func SharingIcon() fyne.Resource {
+	return fyne.NewStaticResource("IconSharing.png", assets.IconSharingPNG)
 }

@@ -64,6 +64,13 @@ type callEntry struct {
 	shareMonitor string
 	// remoteVideo is set by onVideoStream.
 	remoteVideo bool
+	// ignored: the user silenced this ringing call (it keeps ringing at the
+	// caller's end, without ringtone or prompt here).
+	ignored bool
+	// earlyMedia: the far end sends its own ringback (183 with SDP).
+	earlyMedia bool
+	// notified: the incoming-call notification was sent.
+	notified bool
 }
 
 func (e *callEntry) id() string { return e.s.SipCallID }

@@ -27,6 +27,26 @@ type fakeEngine struct {
 	video    map[string]*fakeFrames
 	// callErr, when set, is returned by Call.
 	callErr error
+	// dnd, autoAnswer, answerMode are what SetDoNotDisturb/SetAutoAnswer set.
+	dnd, autoAnswer, answerMode bool
+}
+
+func (f *fakeEngine) SetDoNotDisturb(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.dnd = on
+}
+
+func (f *fakeEngine) SetAutoAnswer(always, honour bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.autoAnswer, f.answerMode = always, honour
+}
+
+func (f *fakeEngine) dndOn() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.dnd
 }
 
 func newFakeEngine() *fakeEngine {

@@ -1,12 +1,15 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
 // harness is a main window on the Fyne test driver. UI updates that the
@@ -14,7 +17,8 @@ import (
 // the test goroutine by pump, so the test never races the widgets.
 type harness struct {
 	t       *testing.T
-	app     fyne.App
+	app     *trayApp
+	sink    *recordingSink
 	w       *mainWindow
 	queue   chan func()
 	secrets *memSecrets
@@ -25,15 +29,31 @@ type harnessOpts struct {
 	theme      fyne.Theme
 	accountURI string
 	clock      *fakeClock
+	desktop    desktopOptions
+	// noSoundDevice makes opening the sound output fail, as on a machine
+	// without a sound card.
+	noSoundDevice bool
+	// prefs are set before the window is built.
+	prefs func(fyne.Preferences)
 }
 
 func newHarness(t *testing.T, eng Engine, o harnessOpts) *harness {
 	t.Helper()
-	h := &harness{t: t, app: test.NewTempApp(t), queue: make(chan func(), 4096), secrets: &memSecrets{}, clock: o.clock}
+	h := &harness{t: t, app: newTrayApp(test.NewTempApp(t)), sink: &recordingSink{}, queue: make(chan func(), 4096), secrets: &memSecrets{}, clock: o.clock}
 	opts := windowOptions{
 		accountURI: o.accountURI,
 		secrets:    h.secrets,
 		do:         func(f func()) { h.queue <- f },
+		desktop:    o.desktop,
+	}
+	if opts.desktop.soundOut == nil {
+		opts.desktop.soundOut = h.sink.open
+		if o.noSoundDevice {
+			opts.desktop.soundOut = func() (audio.Sink, error) { return nil, fmt.Errorf("%w: test machine", audio.ErrNoDevice) }
+		}
+	}
+	if o.prefs != nil {
+		o.prefs(h.app.Preferences())
 	}
 	if o.theme != nil {
 		h.app.Settings().SetTheme(o.theme)

@@ -27,6 +27,7 @@ type incomingCard struct {
 	detail *widget.Label
 	accept *pwidget.TipButton
 	reject *pwidget.TipButton
+	ignore *pwidget.TipButton
 	root   fyne.CanvasObject
 }
 
@@ -51,6 +52,8 @@ func (p *incomingPrompts) add(id string) {
 	c.accept.Importance = widget.SuccessImportance
 	c.reject = pwidget.NewTipButton("Reject", theme.CancelIcon(), "Reject ("+shortcutLabel(actReject)+")", func() { p.w.reject(id) })
 	c.reject.Importance = widget.DangerImportance
+	c.ignore = pwidget.NewTipButton("Ignore", theme.VolumeMuteIcon(), "Silence the ringtone ("+shortcutLabel(actIgnore)+")", func() { p.w.ignore(id) })
+	c.ignore.Importance = widget.LowImportance
 	bg := canvas.NewRectangle(theme.Color(theme.ColorNamePrimary))
 	bg.FillColor = withAlpha(theme.Color(theme.ColorNamePrimary), 0x33)
 	bg.StrokeColor = theme.Color(theme.ColorNamePrimary)
@@ -58,7 +61,7 @@ func (p *incomingPrompts) add(id string) {
 	bg.CornerRadius = theme.InputRadiusSize()
 	icon := widget.NewIcon(theme.DownloadIcon())
 	text := container.New(&tightVBox{}, c.name, c.detail)
-	buttons := container.NewHBox(container.NewCenter(c.accept), container.NewCenter(c.reject))
+	buttons := container.NewHBox(container.NewCenter(c.accept), container.NewCenter(c.reject), container.NewCenter(c.ignore))
 	c.root = container.NewPadded(container.NewStack(bg,
 		container.NewPadded(container.NewBorder(nil, nil, container.NewCenter(icon), buttons, text))))
 	p.cards[id] = c
@@ -84,11 +87,17 @@ func (p *incomingPrompts) refresh() {
 			continue
 		}
 		c.name.SetText("Incoming call: " + e.remoteName())
+		if e.ignored {
+			c.ignore.Disable()
+		}
 		detail := e.remoteNumber()
 		if detail == "" {
 			detail = "Calling you"
 		}
 		detail += " · ringing " + formatDuration(e.duration(p.w.opts.now()))
+		if e.ignored {
+			detail += " · silenced"
+		}
 		if a := p.w.liveActive(); a != nil && a.id() != id {
 			detail += " · answering holds " + a.remoteName()
 		}

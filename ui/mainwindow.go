@@ -35,6 +35,8 @@ type windowOptions struct {
 	do func(f func())
 	// now is the clock for durations.
 	now func() time.Time
+	// desktop is the tray, sounds, history and first-run part.
+	desktop desktopOptions
 }
 
 // mainWindow is the main window and the GUI's state: the calls as the
@@ -80,6 +82,14 @@ type mainWindow struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	sub    EventStream
+
+	// Desktop integration (desktop.go): do-not-disturb as last set, the
+	// tones, the tray, the History window.
+	dnd        bool
+	sounds     *soundPlayer
+	tray       *trayState
+	history    *historyWindow
+	addAccount *widget.Button
 }
 
 func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
@@ -112,6 +122,7 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 	w.shortcuts.install(w.win.Canvas())
 	w.win.SetMainMenu(w.shortcuts.menu())
 	w.win.Resize(fyne.NewSize(980, 640))
+	w.initDesktop()
 	w.refresh()
 	return w
 }
@@ -127,7 +138,12 @@ func (w *mainWindow) build() {
 	copyBtn.Importance = widget.LowImportance
 	settingsBtn := pwidget.NewTipButton("", theme.SettingsIcon(), "Settings ("+shortcutLabel(actSettings)+")", w.openSettings)
 	settingsBtn.Importance = widget.LowImportance
-	top := container.NewBorder(nil, nil, w.statusIcon, container.NewHBox(copyBtn, settingsBtn), w.status)
+	historyBtn := pwidget.NewTipButton("", theme.HistoryIcon(), "Call history ("+shortcutLabel(actHistory)+")", w.openHistory)
+	historyBtn.Importance = widget.LowImportance
+	w.addAccount = widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), w.openSettings)
+	w.addAccount.Hide()
+	top := container.NewBorder(nil, nil, w.statusIcon,
+		container.NewHBox(w.addAccount, copyBtn, historyBtn, settingsBtn), w.status)
 
 	w.dial = newDialEntry(w)
 	w.dial.SetPlaceHolder("Number or SIP URI")
@@ -189,15 +205,18 @@ func (w *mainWindow) start() {
 			if err != nil {
 				// The engine also sends onRegistrationFailed; this covers
 				// errors before any request (bad account).
+				msg := ExplainAccountError(err)
 				w.opts.do(func() {
-					w.regStatus = "Registration failed: " + err.Error()
+					w.regStatus = msg
 					w.refresh()
 				})
+				return errors.New(msg)
 			}
-			return err
+			return nil
 		})
 	}
 	w.refresh()
+	w.watchHistory()
 	w.wg.Add(2)
 	sub := w.sub
 	go func() { // owner: mainWindow; ends when sub is closed in stop
@@ -232,6 +251,9 @@ func (w *mainWindow) stop() {
 	}
 	w.view.stopVideo()
 	w.wg.Wait()
+	if w.sounds != nil {
+		w.sounds.close()
+	}
 }
 
 // handle applies one engine event. It runs on the UI goroutine.
@@ -241,7 +263,7 @@ func (w *mainWindow) handle(ev callengine.Event) {
 	case callengine.EventRegistered:
 		w.regStatus = "Registered as " + w.opts.accountURI
 	case callengine.EventRegistrationFailed:
-		w.regStatus = "Registration failed: " + payloadString(ev.Payload, "error", "reason")
+		w.regStatus = explainRegistrationEvent(ev.Payload)
 	case callengine.EventUnregistered:
 		w.regStatus = "Not registered"
 		if r := payloadString(ev.Payload, "reason", "error"); r != "" {
@@ -250,6 +272,9 @@ func (w *mainWindow) handle(ev callengine.Event) {
 	}
 	if ev.Session != nil {
 		w.apply(ev)
+		e := w.find(ev.Session.SipCallID)
+		w.notifyEvent(ev, e)
+		w.soundEvent(ev, e)
 	}
 	w.refresh()
 }
@@ -278,6 +303,8 @@ func (w *mainWindow) apply(ev callengine.Event) {
 		delete(w.shareRequested, id)
 	case callengine.EventVideoStream:
 		e.remoteVideo = true
+	case callengine.EventEarlyMedia:
+		e.earlyMedia = true
 	case callengine.EventCallRejected:
 		if e.s.IsCaller {
 			w.action.info(fmt.Sprintf("%s declined the call %s", e.remoteName(), payloadString(ev.Payload, "status", "reason", "error")))
@@ -371,6 +398,7 @@ func (w *mainWindow) refresh() {
 		title += " — " + a.remoteName()
 	}
 	w.win.SetTitle(sharingTitle(w.sharingCall(), title))
+	w.refreshTray()
 	// Prompts, banner and badges change size; re-lay the whole tree.
 	if !w.fullscreen {
 		w.content.Refresh()
@@ -380,18 +408,38 @@ func (w *mainWindow) refresh() {
 func (w *mainWindow) refreshStatus() {
 	switch {
 	case w.opts.accountURI == "":
+		w.addAccount.SetText("Add account")
+		w.addAccount.Show()
+	case w.regFailed():
+		w.addAccount.SetText("Fix account")
+		w.addAccount.Show()
+	default:
+		w.addAccount.Hide()
+	}
+	switch {
+	case w.opts.accountURI == "":
 		w.statusIcon.SetResource(theme.ComputerIcon())
-		w.status.SetText("Direct mode — others can call you at " + w.eng.ContactURI())
+		msg := "Direct mode — others can call you at " + w.eng.ContactURI()
+		if p := w.opts.desktop.accountProblem; p != "" {
+			w.statusIcon.SetResource(theme.ErrorIcon())
+			msg = p + " — direct mode at " + w.eng.ContactURI()
+		}
+		w.status.SetText(msg)
 	case strings.HasPrefix(w.regStatus, "Registered"):
 		w.statusIcon.SetResource(theme.ConfirmIcon())
 		w.status.SetText(w.regStatus + " — " + w.eng.ContactURI())
-	case strings.Contains(w.regStatus, "failed") || strings.HasPrefix(w.regStatus, "Not"):
+	case w.regFailed():
 		w.statusIcon.SetResource(theme.ErrorIcon())
 		w.status.SetText(w.regStatus)
 	default:
 		w.statusIcon.SetResource(theme.ViewRefreshIcon())
 		w.status.SetText(w.regStatus)
 	}
+}
+
+// regFailed reports whether the registration status is a failure.
+func (w *mainWindow) regFailed() bool {
+	return w.regStatus != "" && !strings.HasPrefix(w.regStatus, "Registered") && !strings.HasPrefix(w.regStatus, "Registering")
 }
 
 // tick redraws durations once a second.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
@@ -24,6 +25,10 @@ const (
 	prefAudioOut     = "audio.output"
 	prefShareFPS     = "share.fps"
 	prefShareQuality = "share.quality"
+	prefDND          = "calls.doNotDisturb"
+	prefAutoAnswer   = "calls.autoAnswer"
+	prefAnswerMode   = "calls.honourAnswerMode"
+	prefCloseToTray  = "window.closeToTray"
 )
 
 // Choices offered by the settings dialog.
@@ -49,6 +54,15 @@ type Settings struct {
 	AudioOut     string
 	ShareFPS     int
 	ShareQuality string
+	// DoNotDisturb answers incoming calls 486 Busy Here.
+	DoNotDisturb bool
+	// AutoAnswer accepts every incoming call; HonourAnswerMode accepts one
+	// that asks with "Answer-Mode: Auto" (RFC 5373). Both off by default:
+	// they let a caller open the microphone.
+	AutoAnswer       bool
+	HonourAnswerMode bool
+	// CloseToTray hides the window to the tray instead of quitting.
+	CloseToTray bool
 }
 
 // LoadSettings reads the settings from prefs and the password from secrets
@@ -65,6 +79,11 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		AudioOut:     prefs.StringWithFallback(prefAudioOut, defaultDevice),
 		ShareFPS:     prefs.IntWithFallback(prefShareFPS, 15),
 		ShareQuality: prefs.StringWithFallback(prefShareQuality, "balanced"),
+
+		DoNotDisturb:     prefs.Bool(prefDND),
+		AutoAnswer:       prefs.Bool(prefAutoAnswer),
+		HonourAnswerMode: prefs.Bool(prefAnswerMode),
+		CloseToTray:      prefs.BoolWithFallback(prefCloseToTray, true),
 	}
 	if secrets == nil || s.AccountURI == "" {
 		return s, nil
@@ -86,6 +105,10 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetString(prefAudioOut, s.AudioOut)
 	prefs.SetInt(prefShareFPS, s.ShareFPS)
 	prefs.SetString(prefShareQuality, s.ShareQuality)
+	prefs.SetBool(prefDND, s.DoNotDisturb)
+	prefs.SetBool(prefAutoAnswer, s.AutoAnswer)
+	prefs.SetBool(prefAnswerMode, s.HonourAnswerMode)
+	prefs.SetBool(prefCloseToTray, s.CloseToTray)
 	if s.AccountURI == "" || secrets == nil {
 		return nil
 	}
@@ -123,18 +146,28 @@ type settingsForm struct {
 	uri, user, pass, registrar, caFile *widget.Entry
 	transport, audioIn, audioOut       *widget.SelectEntry
 	fps, quality                       *widget.Select
+	dnd, autoAnswer, answerMode, tray  *widget.Check
+	logPath                            string
 }
 
 func newSettingsForm(s Settings) *settingsForm {
 	f := &settingsForm{
 		uri: widget.NewEntry(), user: widget.NewEntry(), pass: widget.NewPasswordEntry(),
 		registrar: widget.NewEntry(), caFile: widget.NewEntry(),
-		transport: widget.NewSelectEntry(transportChoices),
-		audioIn:   widget.NewSelectEntry([]string{defaultDevice}),
-		audioOut:  widget.NewSelectEntry([]string{defaultDevice}),
-		fps:       widget.NewSelect(fpsChoices, nil),
-		quality:   widget.NewSelect(qualityChoices, nil),
+		transport:  widget.NewSelectEntry(transportChoices),
+		audioIn:    widget.NewSelectEntry([]string{defaultDevice}),
+		audioOut:   widget.NewSelectEntry([]string{defaultDevice}),
+		fps:        widget.NewSelect(fpsChoices, nil),
+		quality:    widget.NewSelect(qualityChoices, nil),
+		dnd:        widget.NewCheck("Do not disturb (incoming calls get busy)", nil),
+		autoAnswer: widget.NewCheck("Answer every incoming call at once", nil),
+		answerMode: widget.NewCheck(`Answer at once when the caller asks ("Answer-Mode: Auto", e.g. intercom)`, nil),
+		tray:       widget.NewCheck("Closing the window keeps Parlo running in the tray", nil),
 	}
+	f.dnd.SetChecked(s.DoNotDisturb)
+	f.autoAnswer.SetChecked(s.AutoAnswer)
+	f.answerMode.SetChecked(s.HonourAnswerMode)
+	f.tray.SetChecked(s.CloseToTray)
 	f.uri.SetPlaceHolder("sip:alice@example.com (empty: direct mode)")
 	f.user.SetPlaceHolder("defaults to the URI's user")
 	f.registrar.SetPlaceHolder("sip:pbx.example.com or wss://pbx.example.com/")
@@ -160,6 +193,8 @@ func (f *settingsForm) settings() Settings {
 		Transport: strings.TrimSpace(f.transport.Text), CAFile: strings.TrimSpace(f.caFile.Text),
 		AudioIn: f.audioIn.Text, AudioOut: f.audioOut.Text,
 		ShareFPS: fps, ShareQuality: f.quality.Selected,
+		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
+		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
 	}
 }
 
@@ -182,7 +217,17 @@ func (f *settingsForm) items() []*widget.FormItem {
 		widget.NewFormItem("Speaker", f.audioOut),
 		widget.NewFormItem("Share frame rate", f.fps),
 		widget.NewFormItem("Share quality", f.quality),
+		widget.NewFormItem("Calls", container.NewVBox(f.dnd, f.autoAnswer, f.answerMode)),
+		widget.NewFormItem("Window", f.tray),
+		note(f.logNote()),
 	}
+}
+
+func (f *settingsForm) logNote() string {
+	if f.logPath == "" {
+		return "Logs go to standard error."
+	}
+	return "Log file: " + f.logPath + " (start with --debug for a SIP trace; passwords and Authorization headers are redacted)"
 }
 
 // openSettings shows the settings dialog.
@@ -195,6 +240,7 @@ func (w *mainWindow) openSettings() {
 		w.action.fail(secretStoreMessage(err))
 	}
 	f := newSettingsForm(s)
+	f.logPath = w.opts.desktop.logPath
 	w.settingsForm = f
 	w.settingsOpen = true
 	d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
@@ -217,6 +263,12 @@ func (w *mainWindow) saveSettings(s Settings) {
 		dialog.ShowError(secretStoreMessage(err), w.win)
 		return
 	}
+	w.dnd = s.DoNotDisturb
+	w.applyAvailability(s)
+	if w.sounds != nil {
+		w.sounds.set(wantedSound(w.calls, w.dnd))
+	}
+	w.refresh()
 	w.action.info("Settings saved. Account changes apply when Parlo restarts.")
 }
 

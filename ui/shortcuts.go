@@ -27,6 +27,9 @@ const (
 	actFullscreen
 	actFit
 	actDialpad
+	actHistory
+	actIgnore
+	actDND
 )
 
 // shortcutDef binds an action to a key with the platform's default modifier
@@ -54,6 +57,9 @@ var shortcutDefs = []shortcutDef{
 	{actFullscreen, fyne.KeyF, true, "Fullscreen video"},
 	{actFit, fyne.Key0, false, "Video 1:1 / fit"},
 	{actDialpad, fyne.KeyP, true, "Dial pad"},
+	{actHistory, fyne.KeyR, false, "Call history…"},
+	{actIgnore, fyne.KeyI, true, "Ignore (silence the ringtone)"},
+	{actDND, fyne.KeyB, true, "Do not disturb"},
 }
 
 func (d shortcutDef) shortcut() *desktop.CustomShortcut {
@@ -115,6 +121,9 @@ func newShortcutTable(w *mainWindow) *shortcutTable {
 		actFullscreen: w.toggleFullscreen,
 		actFit:        w.toggleFit,
 		actDialpad:    w.toggleDialpad,
+		actHistory:    w.openHistory,
+		actIgnore:     func() { w.ignore("") },
+		actDND:        func() { w.setDND(!w.dnd) },
 	}}
 }
 
@@ -162,12 +171,13 @@ func (t *shortcutTable) menu() *fyne.MainMenu {
 		return it
 	}
 	return fyne.NewMainMenu(
-		fyne.NewMenu("Parlo", item(actSettings)),
+		fyne.NewMenu("Parlo", item(actSettings), item(actDND), fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem("About Parlo", t.w.showAbout)),
 		fyne.NewMenu("Call", item(actFocusDial), item(actCall), fyne.NewMenuItemSeparator(),
-			item(actAnswer), item(actReject), item(actHangup), fyne.NewMenuItemSeparator(),
+			item(actAnswer), item(actReject), item(actIgnore), item(actHangup), fyne.NewMenuItemSeparator(),
 			item(actMute), item(actHold), item(actShare), fyne.NewMenuItemSeparator(),
 			item(actNextCall), item(actPrevCall)),
-		fyne.NewMenu("View", item(actDialpad), item(actFullscreen), item(actFit)),
+		fyne.NewMenu("View", item(actHistory), item(actDialpad), item(actFullscreen), item(actFit)),
 	)
 }
 

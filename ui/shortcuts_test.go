@@ -33,6 +33,9 @@ func TestEveryShortcutTriggersItsAction(t *testing.T) {
 		}},
 		{actFit, established, func(h *harness, _ *fakeEngine, _ string) bool { return h.w.view.video.Original() }},
 		{actDialpad, nil, func(h *harness, _ *fakeEngine, _ string) bool { return h.w.dialpad.Visible() }},
+		{actHistory, nil, func(h *harness, _ *fakeEngine, _ string) bool { return h.w.history != nil }},
+		{actIgnore, ringing, func(h *harness, _ *fakeEngine, id string) bool { e := h.w.find(id); return e != nil && e.ignored }},
+		{actDND, nil, func(h *harness, f *fakeEngine, _ string) bool { return h.w.dnd && f.dndOn() }},
 	}
 	seen := map[action]bool{}
 	for _, tt := range tests {
