@@ -49,6 +49,9 @@ type call struct {
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
+	// monitorStop ends the network monitoring goroutine (nil when off).
+	monitorStop chan struct{}
+
 	// referProgress receives the sipfrag status codes of a transfer we
 	// started (nil when none is running).
 	referProgress chan int

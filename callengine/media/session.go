@@ -142,6 +142,11 @@ type AudioStats struct {
 	PacketsReceived uint64 `json:"packetsReceived"`
 	BytesReceived   uint64 `json:"bytesReceived"`
 	PacketsLost     uint64 `json:"packetsLost"`
+	// JitterMs is the interarrival jitter of what we receive (RFC 3550
+	// §6.4.1); RTTMs the round trip from the peer's receiver reports
+	// (§6.4.1 LSR/DLSR). 0 until measured.
+	JitterMs float64 `json:"jitterMs"`
+	RTTMs    float64 `json:"rttMs"`
 }
 
 // VideoSentStats count what our video sender put on the wire. Frames,

@@ -78,6 +78,10 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return nil, fmt.Errorf("webrtcmedia: rtcp report interceptor: %w", err)
 	}
+	// Jitter and round-trip time for Stats (no SDP cost).
+	if err := webrtc.ConfigureStatsInterceptor(ir); err != nil {
+		return nil, fmt.Errorf("webrtcmedia: stats interceptor: %w", err)
+	}
 
 	var se webrtc.SettingEngine
 	// mDNS host names (RFC 8839 draft-ietf-mmusic-mdns-ice-candidates) mean

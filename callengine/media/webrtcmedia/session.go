@@ -426,6 +426,7 @@ func (s *Session) Stats() media.Stats {
 	r := s.recv
 	s.mu.Unlock()
 	s.videoStats(&st)
+	s.transportStats(&st)
 	if r != nil {
 		st.Audio.PacketsLost = r.lost()
 		if st.Audio.Codec == "" {
@@ -461,4 +462,24 @@ func (s *Session) Close() error {
 		}
 	})
 	return err
+}
+
+// transportStats reads jitter and round-trip time of the audio stream from
+// pion's stats interceptor.
+func (s *Session) transportStats(st *media.Stats) {
+	if s.isClosed() {
+		return
+	}
+	for _, v := range s.pc.GetStats() {
+		switch x := v.(type) {
+		case webrtc.InboundRTPStreamStats:
+			if x.Kind == "audio" {
+				st.Audio.JitterMs = x.Jitter * 1000
+			}
+		case webrtc.RemoteInboundRTPStreamStats:
+			if x.Kind == "audio" && x.RoundTripTime > 0 {
+				st.Audio.RTTMs = x.RoundTripTime * 1000
+			}
+		}
+	}
 }
