@@ -49,6 +49,11 @@ type call struct {
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
+	// ICE restart: one restart loop at a time; iceBack wakes it when ICE
+	// is connected again.
+	iceRestarting atomic.Bool
+	iceBack       chan struct{}
+
 	// monitorStop ends the network monitoring goroutine (nil when off).
 	monitorStop chan struct{}
 
@@ -85,6 +90,7 @@ func newCall(p *Phone, id string, isCaller bool) *call {
 		log:      p.log.With("call", id),
 		decision: make(chan decision, 1),
 		done:     make(chan struct{}),
+		iceBack:  make(chan struct{}, 1),
 	}
 	c.s = CallSession{
 		CreationTime: now,
@@ -189,11 +195,17 @@ func (c *call) newMedia(path media.Path) error {
 		IncludeLoopback: true,
 		LoopbackOnly:    c.p.loopbackOnly(),
 		SRTP:            c.p.srtpPolicy(),
+		TURNServers:     c.p.opts.TURNServers,
+		RelayOnly:       c.p.opts.RelayOnly,
+
+		ICEDisconnectedTimeout: c.p.opts.ICEDisconnectedTimeout,
+		ICEFailedTimeout:       c.p.opts.ICEFailedTimeout,
 	}, media.Events{
 		OnConnected: c.onMediaConnected,
 		OnFailed:    c.onMediaFailed,
 		OnTrack:     c.onTrack,
 		OnDTMF:      func(tone string) { c.onDTMF(tone, "rfc4733") },
+		OnICEState:  c.onICEState,
 	})
 	if err != nil {
 		in.Close()

@@ -100,11 +100,13 @@ type testPhone struct {
 }
 
 type testPhoneOpts struct {
-	toneHz  float64
-	listen  string
-	account *Account
-	auto    bool
-	display string
+	toneHz     float64
+	listen     string
+	account    *Account
+	auto       bool
+	display    string
+	turn       []media.TURNServer
+	iceTimeout time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
 }
@@ -116,10 +118,14 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 	}
 	tp := &testPhone{}
 	p, err := NewPhone(Options{
-		Listen:     []string{o.listen},
-		Account:    o.account,
-		AutoAnswer: o.auto,
-		Display:    o.display,
+		Listen:                 []string{o.listen},
+		Account:                o.account,
+		AutoAnswer:             o.auto,
+		Display:                o.display,
+		TURNServers:            o.turn,
+		RelayOnly:              len(o.turn) > 0,
+		ICEDisconnectedTimeout: o.iceTimeout,
+		ICEFailedTimeout:       3 * o.iceTimeout,
 		MediaFactory: func(mo media.Options, ev media.Events) (media.Session, error) {
 			s, err := webrtcmedia.New(mo, ev)
 			if err != nil || o.wrap == nil {

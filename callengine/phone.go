@@ -68,6 +68,13 @@ type Options struct {
 	SRTP media.SRTPPolicy
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
+	// TURNServers relay media when no direct path works.
+	TURNServers []media.TURNServer
+	// RelayOnly sends media through TURN only (privacy, or tests).
+	RelayOnly bool
+	// ICEDisconnectedTimeout and ICEFailedTimeout tune how fast a lost
+	// media path is noticed (defaults 5 s and 15 s).
+	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
 	// DTMFMode is "auto" (RFC 4733 when negotiated, else SIP INFO; the
 	// default) or "info" (always SIP INFO application/dtmf-relay).
 	DTMFMode string

@@ -109,6 +109,15 @@ type Options struct {
 	// SRTP is the security policy (default SRTPRequired). The WebRTC path
 	// is always DTLS-SRTP; the classic path follows it.
 	SRTP SRTPPolicy
+	// TURNServers are relays for when no direct path works (RFC 8656),
+	// with long-term credentials.
+	TURNServers []TURNServer
+	// RelayOnly uses relay candidates only (iceTransportPolicy "relay").
+	RelayOnly bool
+	// ICEDisconnectedTimeout is how long without traffic before ICE says
+	// disconnected (default 5 s); ICEFailedTimeout before it gives up
+	// (default 15 s).
+	ICEDisconnectedTimeout, ICEFailedTimeout time.Duration
 	// Logger-free by design: implementations log through slog.Default with
 	// a "component" attribute.
 }
@@ -122,6 +131,9 @@ type Events struct {
 	OnFailed func(err error)
 	// OnTrack fires when a remote track starts arriving.
 	OnTrack func(t TrackInfo)
+	// OnICEState reports ICE connection state changes after the first
+	// connection: "disconnected", "failed", "connected" (again), "checking".
+	OnICEState func(state string)
 	// OnDTMF fires once per RFC 4733 event received (at its end), with the
 	// digit ("0"-"9", "*", "#", "A"-"D").
 	OnDTMF func(digit string)
@@ -132,6 +144,21 @@ type TrackInfo struct {
 	Kind  string // "audio" or "video"
 	Codec string // e.g. "opus", "PCMU", "VP8"
 	ID    string
+}
+
+// TURNServer is one TURN relay: "turn:host:port?transport=udp|tcp".
+type TURNServer struct {
+	URL        string
+	Username   string
+	Credential string
+}
+
+// TransportStats describe the selected ICE candidate pair.
+type TransportStats struct {
+	LocalAddress  string `json:"localAddress"`  // ip:port
+	RemoteAddress string `json:"remoteAddress"` // ip:port
+	LocalType     string `json:"localType"`     // host, srflx, prflx, relay
+	RemoteType    string `json:"remoteType"`
 }
 
 // AudioStats are the audio counters of one call.
@@ -191,9 +218,10 @@ type Stats struct {
 	// Path is "webrtc" (one bundled PeerConnection) or "classic" (per line).
 	Path string `json:"path"`
 	// SRTP is "dtls", "sdes" or "none".
-	SRTP  string     `json:"srtp"`
-	Audio AudioStats `json:"audio"`
-	Video VideoStats `json:"video"`
+	SRTP      string         `json:"srtp"`
+	Audio     AudioStats     `json:"audio"`
+	Video     VideoStats     `json:"video"`
+	Transport TransportStats `json:"transport"`
 }
 
 // VideoSender produces the encoded video a session sends (a screen share).
@@ -303,6 +331,13 @@ func DTMFTone(event uint8) string {
 		return string(rune('A' + event - 12))
 	}
 	return ""
+}
+
+// ICERestarter is implemented by sessions that can restart ICE: the next
+// CreateOffer carries new ICE credentials (RFC 8839 §4.4.1.1.1) and gathers
+// anew, so a call survives a lost path or a changed address.
+type ICERestarter interface {
+	RestartICE()
 }
 
 // OfferCanceler is implemented by sessions that can abandon a pending offer

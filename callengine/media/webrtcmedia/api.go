@@ -3,6 +3,7 @@ package webrtcmedia
 import (
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -90,8 +91,18 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	// IPv4 UDP only: c= carries one IP4 address and every extra candidate
 	// costs SDP bytes.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	disc, fail := opts.ICEDisconnectedTimeout, opts.ICEFailedTimeout
+	if disc <= 0 {
+		disc = 5 * time.Second
+	}
+	if fail <= 0 {
+		fail = 15 * time.Second
+	}
+	// Keepalives well inside the disconnected timeout, so a quiet but live
+	// path (hold, mute) is never taken for a dead one.
+	se.SetICETimeouts(disc, fail, min(disc/3, 2*time.Second))
 	switch {
-	case opts.LoopbackOnly:
+	case opts.LoopbackOnly && len(opts.TURNServers) == 0:
 		// Loopback only, so processes on one machine (and the tests) talk
 		// over 127.0.0.1 whatever interfaces the host has.
 		se.SetIncludeLoopbackCandidate(true)
@@ -108,8 +119,12 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 
 // iceServers turns the STUN URIs of the options into a pion configuration.
 func iceServers(opts media.Options) []webrtc.ICEServer {
-	if len(opts.STUNServers) == 0 {
-		return nil
+	var out []webrtc.ICEServer
+	if len(opts.STUNServers) > 0 {
+		out = append(out, webrtc.ICEServer{URLs: append([]string(nil), opts.STUNServers...)})
 	}
-	return []webrtc.ICEServer{{URLs: append([]string(nil), opts.STUNServers...)}}
+	for _, t := range opts.TURNServers {
+		out = append(out, webrtc.ICEServer{URLs: []string{t.URL}, Username: t.Username, Credential: t.Credential})
+	}
+	return out
 }

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,8 +67,10 @@ type Session struct {
 	remoteVideoSSRC uint32
 	lastPLI         time.Time
 
-	muted atomic.Bool
-	stats counters
+	muted      atomic.Bool
+	iceRestart atomic.Bool // the next offer restarts ICE
+	everUp     atomic.Bool // ICE was connected once
+	stats      counters
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -104,8 +108,9 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		ICEServers: iceServers(opts),
 		// One transport for everything (RFC 8843); rtcp-mux is mandatory
 		// in WebRTC (RFC 8834 §4.5) and pion always offers it.
-		BundlePolicy:  webrtc.BundlePolicyMaxBundle,
-		RTCPMuxPolicy: webrtc.RTCPMuxPolicyRequire,
+		BundlePolicy:       webrtc.BundlePolicyMaxBundle,
+		RTCPMuxPolicy:      webrtc.RTCPMuxPolicyRequire,
+		ICETransportPolicy: transportPolicy(opts),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webrtcmedia: new peer connection: %w", err)
@@ -129,6 +134,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		return nil, fmt.Errorf("webrtcmedia: add audio track: %w", err)
 	}
 	pc.OnConnectionStateChange(s.onConnectionState)
+	pc.OnICEConnectionStateChange(s.onICEState)
 	pc.OnTrack(s.onTrack)
 
 	s.wg.Add(3)
@@ -193,7 +199,11 @@ func (s *Session) CreateOffer(ctx context.Context, dir media.Direction) ([]byte,
 	}
 	s.mu.Unlock()
 
-	offer, err := s.pc.CreateOffer(nil)
+	var oo *webrtc.OfferOptions
+	if s.iceRestart.Swap(false) {
+		oo = &webrtc.OfferOptions{ICERestart: true}
+	}
+	offer, err := s.pc.CreateOffer(oo)
 	if err != nil {
 		return nil, fmt.Errorf("webrtcmedia: create offer: %w", err)
 	}
@@ -470,7 +480,15 @@ func (s *Session) transportStats(st *media.Stats) {
 	if s.isClosed() {
 		return
 	}
-	for _, v := range s.pc.GetStats() {
+	// The pair ICE selected now (after a restart, the new one).
+	if pair, err := s.pc.SCTP().Transport().ICETransport().GetSelectedCandidatePair(); err == nil && pair != nil {
+		st.Transport.LocalAddress = net.JoinHostPort(pair.Local.Address, strconv.Itoa(int(pair.Local.Port)))
+		st.Transport.LocalType = pair.Local.Typ.String()
+		st.Transport.RemoteAddress = net.JoinHostPort(pair.Remote.Address, strconv.Itoa(int(pair.Remote.Port)))
+		st.Transport.RemoteType = pair.Remote.Typ.String()
+	}
+	all := s.pc.GetStats()
+	for _, v := range all {
 		switch x := v.(type) {
 		case webrtc.InboundRTPStreamStats:
 			if x.Kind == "audio" {
@@ -483,3 +501,33 @@ func (s *Session) transportStats(st *media.Stats) {
 		}
 	}
 }
+
+func transportPolicy(opts media.Options) webrtc.ICETransportPolicy {
+	if opts.RelayOnly {
+		return webrtc.ICETransportPolicyRelay
+	}
+	return webrtc.ICETransportPolicyAll
+}
+
+// onICEState reports ICE changes after the first connection, which
+// signalling turns into onIceDisconnected / onIceReconnected and ICE
+// restarts.
+func (s *Session) onICEState(st webrtc.ICEConnectionState) {
+	if st == webrtc.ICEConnectionStateConnected && !s.everUp.Swap(true) {
+		return // the first connection is OnConnected's
+	}
+	if !s.everUp.Load() || s.isClosed() || s.ev.OnICEState == nil {
+		return
+	}
+	s.ev.OnICEState(st.String())
+}
+
+// RestartICE implements media.ICERestarter.
+func (s *Session) RestartICE() {
+	s.iceRestart.Store(true)
+	s.mu.Lock()
+	s.pendingOffer = nil
+	s.mu.Unlock()
+}
+
+var _ media.ICERestarter = (*Session)(nil)

@@ -1,0 +1,105 @@
+package callengine
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+// A call whose media may only use TURN relay candidates (iceTransportPolicy
+// relay) goes through a real coturn, over UDP and over TCP to the server,
+// with long-term credentials; audio is checked both ways and the selected
+// pair is a relay one.
+func TestTURNRelayCallIntegration(t *testing.T) {
+	turn := testpeers.StartCoturn(t)
+	for _, transport := range []string{"udp", "tcp"} {
+		t.Run(transport, func(t *testing.T) {
+			servers := []media.TURNServer{{URL: turn.URL(transport), Username: turn.User(), Credential: turn.Password()}}
+			a := newTestPhone(t, testPhoneOpts{toneHz: 440, turn: servers})
+			b := newTestPhone(t, testPhoneOpts{toneHz: 660, turn: servers})
+			aID, bID := connect(t, a, b)
+			b.waitTone(t, 440, 10*time.Second)
+			a.waitTone(t, 660, 10*time.Second)
+			sa, _ := a.Stats(aID)
+			sb, _ := b.Stats(bID)
+			if sa.Transport.LocalType != "relay" || sb.Transport.LocalType != "relay" {
+				t.Fatalf("selected pairs: A %+v, B %+v; want relay on both\n%s", sa.Transport, sb.Transport, turn.Log())
+			}
+		})
+	}
+	// Wrong credentials: no relay candidate, so no media; the call reports it.
+	bad := []media.TURNServer{{URL: turn.URL("udp"), Username: turn.User(), Credential: "wrong"}}
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, turn: bad})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, turn: bad})
+	s, err := a.Call(ctxT(t, 10*time.Second), b.uri(), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	_ = b.Accept(ctxT(t, 10*time.Second), s.SipCallID)
+	if n := a.rec.count(EventMediaConnected, s.SipCallID); n != 0 {
+		t.Fatal("media connected through a TURN server that refused our credentials")
+	}
+}
+
+// nftDrop drops UDP between two loopback ports inside the test's own
+// network namespace (scripts/isolated.sh), as a path that dies mid-call.
+func nftDrop(t *testing.T, ports ...string) {
+	t.Helper()
+	if _, err := net.InterfaceByName("pv0"); err != nil {
+		t.Fatal("this test changes firewall rules: run it inside the test network namespace (make test, or scripts/isolated.sh go test ...)")
+	}
+	if _, err := exec.LookPath("nft"); err != nil {
+		t.Fatal("nft missing: run `make deps-test` (nftables)")
+	}
+	table := fmt.Sprintf("parlo%d", time.Now().UnixNano()%1e6)
+	run := func(args ...string) {
+		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("add", "table", "inet", table)
+	run("add", "chain", "inet", table, "in", "{ type filter hook input priority 0 ; }")
+	for _, p := range ports {
+		run("add", "rule", "inet", table, "in", "udp", "dport", p, "drop")
+		run("add", "rule", "inet", table, "in", "udp", "sport", p, "drop")
+	}
+	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", table).Run() })
+}
+
+// The media path dies mid-call (its UDP ports are dropped): both sides see
+// ICE disconnect, the caller sends ICE-restart re-INVITEs, fresh candidates
+// connect, and audio comes back — onIceDisconnected, onIceReconnecting,
+// onIceReconnected, as the Wazo SDK reports them.
+func TestICERestartAfterPathLossIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, iceTimeout: time.Second})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, iceTimeout: time.Second})
+	aID, bID := connect(t, a, b)
+	b.waitTone(t, 440, 5*time.Second)
+	before, _ := a.Stats(aID)
+	_, pa, _ := net.SplitHostPort(before.Transport.LocalAddress)
+	_, pb, _ := net.SplitHostPort(before.Transport.RemoteAddress)
+	if pa == "" || pb == "" {
+		t.Fatalf("no selected pair: %+v", before.Transport)
+	}
+	nftDrop(t, pa, pb)
+	a.rec.wait(t, EventIceDisconnected, aID, 10*time.Second)
+	a.rec.wait(t, EventIceReconnecting, aID, 5*time.Second)
+	a.rec.wait(t, EventIceReconnected, aID, 20*time.Second)
+	after, _ := a.Stats(aID)
+	if after.Transport.LocalAddress == before.Transport.LocalAddress {
+		t.Fatalf("still on the dropped path %s", after.Transport.LocalAddress)
+	}
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+	if s := a.Calls(); len(s) != 1 || !s[0].IsEstablished() {
+		t.Fatalf("call after restart: %+v", s)
+	}
+	_ = bID
+}

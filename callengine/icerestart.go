@@ -1,0 +1,89 @@
+package callengine
+
+import (
+	"context"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+)
+
+// ICE events (phone-api.md: ON_ICE_DISCONNECTED / RECONNECTING / RECONNECTED).
+const (
+	EventIceDisconnected = "onIceDisconnected"
+	EventIceReconnecting = "onIceReconnecting"
+	EventIceReconnected  = "onIceReconnected"
+)
+
+// maxICERestarts is how many ICE-restart re-INVITEs are tried, as the SDK.
+const maxICERestarts = 5
+
+// iceWaitPerTry bounds the wait for ICE to reconnect after one restart.
+const iceWaitPerTry = 6 * time.Second
+
+// onICEState follows the media's ICE state after the first connection.
+func (c *call) onICEState(state string) {
+	switch state {
+	case "disconnected", "failed":
+		if c.snapshot().IsEstablished() && c.iceRestarting.CompareAndSwap(false, true) {
+			c.emit(EventIceDisconnected, map[string]any{"state": state})
+			go c.restartICE()
+		}
+	case "connected", "completed":
+		select {
+		case c.iceBack <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// restartICE sends ICE-restart re-INVITEs (new credentials, fresh
+// candidates, RFC 8839 §4.4.1.1.1) until ICE is connected again, at most
+// maxICERestarts times; then it ends the call with a reason. It is owned by
+// the call and stops when the call ends.
+func (c *call) restartICE() {
+	defer c.iceRestarting.Store(false)
+	m := c.mediaSession()
+	r, ok := m.(media.ICERestarter)
+	if !ok {
+		c.emit(EventCallError, map[string]any{"error": "media lost and this media path cannot restart ICE"})
+		return
+	}
+	// Drain a stale "connected" from before the loss.
+	select {
+	case <-c.iceBack:
+	default:
+	}
+	for attempt := 1; attempt <= maxICERestarts; attempt++ {
+		c.emit(EventIceReconnecting, map[string]any{"attempt": attempt})
+		ctx, cancel := context.WithTimeout(c.p.ctx, iceWaitPerTry)
+		c.opMu.Lock()
+		r.RestartICE()
+		err := c.reinvite(ctx, localDirection(c.snapshot().Paused), nil)
+		c.opMu.Unlock()
+		if err != nil {
+			c.log.Warn("ICE restart re-INVITE failed", "attempt", attempt, "error", err)
+		} else {
+			select {
+			case <-c.iceBack:
+				cancel()
+				c.emit(EventIceReconnected, map[string]any{"attempt": attempt})
+				return
+			case <-ctx.Done():
+			case <-c.done:
+				cancel()
+				return
+			}
+		}
+		cancel()
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+	}
+	c.log.Warn("ICE could not be restored, ending the call")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c.emit(EventCallError, map[string]any{"error": "media connection lost: ICE restart failed after 5 tries"})
+	_ = c.hangup(ctx)
+}
