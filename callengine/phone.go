@@ -185,6 +185,16 @@ func (p *Phone) loopbackOnly() bool {
 	return true
 }
 
+// udpMaxMessage lifts sipgo's UDP cap (1300 bytes for every message). Our
+// requests above 1300 bytes already move to TCP (route, RFC 3261 §18.1.1),
+// but a response must go back on the transport its request came on
+// (§18.2.2): a 200 OK with a WebRTC answer through a proxy that adds Vias
+// and Record-Routes passes 1300 bytes, and refusing to send it would fail
+// the call. IP fragments such a datagram; that is what other phones do.
+const udpMaxMessage = 8192
+
+func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
+
 // NewPhone opens the listening sockets and starts serving SIP.
 func NewPhone(opts Options) (*Phone, error) {
 	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}}

@@ -104,3 +104,42 @@ func TestKamailioCallByAORIntegration(t *testing.T) {
 	}
 	b.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
 }
+
+// A blind transfer through the proxy: alice calls bob, bob transfers her to
+// carol's address-of-record; the REFER, NOTIFYs and the new INVITE all go
+// through Kamailio.
+func TestKamailioBlindTransferIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "pa", "bob": "pb", "carol": "pc"}})
+	acct := func(user, pass string) *Account {
+		return &Account{URI: "sip:" + user + "@" + k.Domain(), Password: pass, Registrar: "sip:" + k.UDPAddr()}
+	}
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: acct("alice", "pa")})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: acct("bob", "pb")})
+	c := newTestPhone(t, testPhoneOpts{toneHz: 880, account: acct("carol", "pc"), auto: true})
+	ctx := ctxT(t, 30*time.Second)
+	for _, p := range []*testPhone{a, b, c} {
+		if err := p.Register(ctx); err != nil {
+			t.Fatalf("register: %v\n%s", err, k.Log())
+		}
+	}
+	s, err := a.Call(ctx, "bob", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if err := b.Accept(ctx, s.SipCallID); err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventMediaConnected, s.SipCallID, 5*time.Second)
+	if err := b.Transfer(ctx, s.SipCallID, "carol"); err != nil {
+		t.Fatalf("Transfer via Kamailio: %v\n%s", err, k.Log())
+	}
+	in := c.rec.wait(t, EventCallIncoming, "", 5*time.Second)
+	if in.Session.Number != "alice" {
+		t.Fatalf("carol sees %q calling, want alice", in.Session.Number)
+	}
+	a.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
+	c.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 880, 5*time.Second)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/pion/ice/v4"
@@ -27,6 +28,7 @@ type iceLink struct {
 	rem  net.Addr
 
 	ready  chan struct{} // closed once connected (or failed: see err)
+	stop   chan struct{} // closed by close
 	err    error
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -68,7 +70,7 @@ func newICELink(ctx context.Context, cfg iceConfig) (*iceLink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("classic: ICE agent: %w", err)
 	}
-	l := &iceLink{agent: agent, ready: make(chan struct{})}
+	l := &iceLink{agent: agent, ready: make(chan struct{}), stop: make(chan struct{})}
 	l.ufrag, l.pwd, err = agent.GetLocalUserCredentials()
 	if err != nil {
 		_ = agent.Close()
@@ -121,7 +123,12 @@ func newICELink(ctx context.Context, cfg iceConfig) (*iceLink, error) {
 func (l *iceLink) candidates() []string {
 	out := make([]string, 0, len(l.cands))
 	for _, c := range l.cands {
-		out = append(out, c.Marshal())
+		// Without pion's "ufrag … generation 0" extensions: bytes count.
+		v := c.Marshal()
+		if i := strings.Index(v, " ufrag "); i > 0 {
+			v = v[:i]
+		}
+		out = append(out, v)
 	}
 	return out
 }
@@ -168,7 +175,11 @@ func (l *iceLink) start(h func(comp int, b []byte, from *net.UDPAddr) bool) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
-		<-l.ready
+		select {
+		case <-l.ready:
+		case <-l.stop:
+			return
+		}
 		l.mu.Lock()
 		conn := l.conn
 		l.mu.Unlock()
@@ -190,6 +201,8 @@ func (l *iceLink) start(h func(comp int, b []byte, from *net.UDPAddr) bool) {
 func (l *iceLink) wait(ctx context.Context) error {
 	select {
 	case <-l.ready:
+	case <-l.stop:
+		return net.ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -224,6 +237,7 @@ func (l *iceLink) remoteAddr() net.Addr {
 
 func (l *iceLink) close() error {
 	l.once.Do(func() {
+		close(l.stop)
 		if l.cancel != nil {
 			l.cancel()
 		}

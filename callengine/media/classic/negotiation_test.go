@@ -13,7 +13,7 @@ const (
 	fpLine  = "a=fingerprint:sha-256 11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00\r\n"
 	iceLine = "a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n"
 	head    = "v=0\r\no=peer 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-	key     = "inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVzcyAoc2V"
+	key     = "inline:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk"
 )
 
 // One offer of each kind → the path ChoosePath picks and, on the classic

@@ -109,7 +109,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		opts:      opts,
 		ev:        ev,
 		log:       slog.Default().With("component", "classic"),
-		sessID:    rand.Uint64() >> 2,
+		sessID:    uint64(rand.Uint32()),
 		audioSSRC: rand.Uint32(),
 		ctx:       ctx,
 		cancel:    cancel,
@@ -315,6 +315,10 @@ func (s *Session) addVideoLine(ctx context.Context) error {
 			return err
 		}
 	case secDTLS:
+		if _, err := s.dtlsID(); err != nil {
+			l.closeTransport()
+			return err
+		}
 		l.setup = "actpass" // RFC 5763 §5: the offerer offers actpass
 	}
 	s.mu.Lock()
@@ -750,6 +754,9 @@ func (s *Session) answerLine(ctx context.Context, l *line, r *remoteLine, local 
 		}
 		l.localCrypto = []cryptoAttr{mine}
 	case secDTLS:
+		if _, err := s.dtlsID(); err != nil {
+			return cleanup(err)
+		}
 		if l.dtlsActive && l.remoteFP != "" && !strings.EqualFold(l.remoteFP, r.fp) {
 			return cleanup(fmt.Errorf("%w: the peer changed its DTLS fingerprint mid-call (not supported)", media.ErrBadSDP))
 		}
@@ -916,6 +923,12 @@ func (s *Session) writeSDP(dir media.Direction, offer bool) ([]byte, error) {
 	w.line("c=IN IP4 %s", addr)
 	w.line("t=0 0")
 	for _, l := range s.lines {
+		if !l.disabled && l.sec == secDTLS && s.identity != nil {
+			w.line("a=fingerprint:%s", s.identity.fp)
+			break
+		}
+	}
+	for _, l := range s.lines {
 		if l.disabled || l.tr == nil {
 			fmts := "0"
 			if l.kind == "video" {
@@ -942,7 +955,9 @@ func (s *Session) writeSDP(dir media.Direction, offer bool) ([]byte, error) {
 			want = l.dir
 		}
 		w.line("m=%s %d %s %s", l.kind, port, l.proto, strings.Join(s.formats(l, offer), " "))
-		w.line("c=IN IP4 %s", ip)
+		if !ip.Equal(addr) {
+			w.line("c=IN IP4 %s", ip)
+		}
 		s.writeCodecs(&w, l, offer)
 		if l.mid != "" {
 			w.line("a=mid:%s", l.mid)
@@ -968,7 +983,9 @@ func (s *Session) writeSDP(dir media.Direction, offer bool) ([]byte, error) {
 				w.line("a=crypto:%s", c.String())
 			}
 		case secDTLS:
-			w.line("a=fingerprint:%s", s.identity.fp)
+			// The fingerprint is at session level (RFC 8122 §5): one
+			// certificate for every line, and SIP over UDP must stay
+			// under 1300 bytes (RFC 3261 §18.1.1).
 			w.line("a=setup:%s", l.setup)
 		}
 		w.line("a=%s", want.String())
@@ -977,6 +994,9 @@ func (s *Session) writeSDP(dir media.Direction, offer bool) ([]byte, error) {
 }
 
 func (s *Session) formats(l *line, offer bool) []string {
+	// A re-offer for a negotiated line offers what was negotiated (RFC
+	// 3264 §8.3.2): the SDP then fits a SIP request over UDP.
+	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
 			return []string{"96"}
@@ -994,6 +1014,7 @@ func (s *Session) formats(l *line, offer bool) []string {
 }
 
 func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
+	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		pt := uint8(ptVP8)
 		if !offer && l.hasSend {
@@ -1002,7 +1023,9 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 		w.line("a=rtpmap:%d VP8/90000", pt)
 		// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
 		w.line("a=rtcp-fb:%d nack pli", pt)
-		w.line("a=rtcp-fb:%d ccm fir", pt)
+		if offer {
+			w.line("a=rtcp-fb:%d ccm fir", pt)
+		}
 		return
 	}
 	if offer || !l.hasSend {
