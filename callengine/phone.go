@@ -24,6 +24,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/classic"
 	"github.com/parlo-voip/parlo/callengine/media/webrtcmedia"
 )
 
@@ -59,9 +60,9 @@ type Options struct {
 	// ClassicMediaFactory makes one on the per-m-line path (peers without
 	// BUNDLE, plain RTP, SDES-SRTP); nil means such offers get 488.
 	ClassicMediaFactory media.Factory
-	// Media is the path of calls we place without an account: "webrtc",
-	// "classic" or "auto" (default; classic when available). An account's
-	// Media overrides it.
+	// Media is the path of calls we place: "webrtc", "classic" or "auto"
+	// (default: webrtc in direct mode; with an account see Account.Media,
+	// which overrides this).
 	Media string
 	// SRTP is the security policy of the classic path when no account says
 	// otherwise (default required).
@@ -98,7 +99,8 @@ type Phone struct {
 
 	listeners []ListenAddr // with the ports actually bound
 	closers   []func() error
-	contact   sip.Uri // our Contact URI
+	toServe   []func() error // serve loops waiting for NewPhone to finish
+	contact   sip.Uri        // our Contact URI
 	localAddr ListenAddr
 
 	ctx    context.Context
@@ -145,10 +147,15 @@ func (p *Phone) srtpPolicy() media.SRTPPolicy {
 
 // outgoingPath is the media path of a call we place: the account's Media
 // setting, where "auto" means webrtc for WS/WSS accounts and classic
-// otherwise (as the issue tracker's design says), and classic only when it
-// is available.
+// otherwise (what PBX trunks and desk phones speak), and classic only when
+// it is available. Without an account (direct mode) "auto" means webrtc:
+// ICE and DTLS-SRTP reach other Parlos, browsers' gateways and baresip with
+// ICE, and a classic peer that gets it answers 488 rather than a silent call.
 func (p *Phone) outgoingPath() media.Path {
 	choice := p.opts.Media
+	if p.opts.Account == nil && (choice == "" || choice == "auto") {
+		return media.PathWebRTC
+	}
 	wsAccount := false
 	if a := p.opts.Account; a != nil {
 		if a.Media != "" {
@@ -211,6 +218,9 @@ func NewPhone(opts Options) (*Phone, error) {
 	}
 	if p.opts.MediaFactory == nil {
 		p.opts.MediaFactory = webrtcmedia.New
+	}
+	if p.opts.ClassicMediaFactory == nil {
+		p.opts.ClassicMediaFactory = classic.New
 	}
 	if p.opts.NewAudioIn == nil {
 		p.opts.NewAudioIn = func() (audio.Source, error) { return audio.Silence(), nil }
@@ -280,6 +290,7 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.srv.OnInfo(p.onInfo)
 	p.srv.OnRefer(p.onRefer)
 	p.srv.OnNotify(p.onNotify)
+	p.startServing()
 	return p, nil
 }
 
@@ -356,7 +367,18 @@ func (p *Phone) listen(l ListenAddr) error {
 	return nil
 }
 
-func (p *Phone) serve(f func() error) {
+// serve queues a listener's serve loop; NewPhone starts them all once the
+// handlers and the dialog UA exist, so no request meets a half-built phone.
+func (p *Phone) serve(f func() error) { p.toServe = append(p.toServe, f) }
+
+func (p *Phone) startServing() {
+	for _, f := range p.toServe {
+		p.startServe(f)
+	}
+	p.toServe = nil
+}
+
+func (p *Phone) startServe(f func() error) {
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
