@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= parlo
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all deps deps-test build run test test-short bench vet fmt clean screenshots package install uninstall
+.PHONY: all deps deps-test deps-bench bench-go build run test test-short bench vet fmt clean screenshots package install uninstall
 
 all: build
 
@@ -38,8 +38,20 @@ test: deps-test
 test-short: deps
 	$(GO) test -short -count=1 ./...
 
-bench: deps-test
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+# Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
+# rewritten from the run; about 4 minutes on 2 cores). `make bench-go` runs
+# the in-function Go benchmarks only.
+bench: deps-bench
+	$(GO) mod download
+	$(GO) build -o $(BIN) .
+	$(GO) test -count=1 -run '^$$' ./internal/bench/ ./capture/ ./callengine/ >/dev/null
+	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 20m ./internal/bench/
+
+bench-go: deps-test
+	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./callengine/...
+
+deps-bench:
+	@scripts/deps.sh bench
 
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.

@@ -76,7 +76,12 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 		Logger: s.log,
 		OnFrame: func(f capture.Frame) {
 			s.counter.Add(1)
-			data, _, err := enc.Encode(f.Image, f.Refresh)
+			// A refresh of an unchanged screen goes as an ordinary inter
+			// frame: forcing a 1080p keyframe every second cost ~60 ms of
+			// CPU and ~200 kB/s for nothing (benchmarks.md). A receiver that
+			// lost packets asks with PLI; the encoder's periodic keyframe
+			// covers one that cannot.
+			data, _, err := enc.Encode(f.Image, false)
 			if err != nil {
 				s.log.Warn("VP8 encode failed", "error", err)
 				return

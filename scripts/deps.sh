@@ -10,13 +10,13 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables)
-bench_pkgs=(time)
+bench_pkgs=()
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
   build) ;;
   test) want+=("${test_pkgs[@]}") ;;
-  bench) want+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+  bench) want+=("${test_pkgs[@]}" ${bench_pkgs[@]+"${bench_pkgs[@]}"}) ;;
   *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 

@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The harness re-executes this test binary for the processes it measures
+// alone; childEnv names the role.
+const childEnv = "PARLO_BENCH_CHILD"
+
+func TestMain(m *testing.M) {
+	switch role := os.Getenv(childEnv); role {
+	case "":
+		os.Exit(m.Run())
+	case "pipeline":
+		err := RunPipelineChild(PipelineOptions{
+			Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
+		}, os.Stdin, os.Stdout)
+		exitChild(err)
+	case "sharer":
+		err := RunSharerChild(SharerOptions{
+			Display: os.Getenv("PARLO_BENCH_DISPLAY"), Target: os.Getenv("PARLO_BENCH_TARGET"),
+		}, os.Stdin, os.Stdout)
+		exitChild(err)
+	default:
+		fmt.Fprintf(os.Stderr, "bench: unknown child role %q\n", role)
+		os.Exit(2)
+	}
+}
+
+func exitChild(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench child:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// config holds the fixed durations of a run. The defaults make the whole
+// run take about five minutes on 2 cores; environment variables shorten them
+// for a smoke run (the table then says so through the sample counts).
+type config struct {
+	warmup     time.Duration // excluded from every timed window
+	measure    time.Duration // each capture/latency window
+	calls      int           // call set-ups per pair
+	shares     int           // share→first-frame runs
+	memWindow  time.Duration // how long the sharer shares before its RSS is read
+	out        string        // docs/benchmarks.md, or "-" for none
+	moduleRoot string
+}
+
+func loadConfig(b *testing.B) config {
+	dur := func(k string, d time.Duration) time.Duration {
+		if v := os.Getenv(k); v != "" {
+			s, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				b.Fatalf("%s=%q: %v", k, v, err)
+			}
+			return time.Duration(s * float64(time.Second))
+		}
+		return d
+	}
+	num := func(k string, n int) int {
+		if v := os.Getenv(k); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				b.Fatalf("%s=%q: %v", k, v, err)
+			}
+			return i
+		}
+		return n
+	}
+	root := moduleRoot(b)
+	c := config{
+		warmup:     dur("PARLO_BENCH_WARMUP", 2*time.Second),
+		measure:    dur("PARLO_BENCH_SECONDS", 10*time.Second),
+		calls:      num("PARLO_BENCH_CALLS", 20),
+		shares:     num("PARLO_BENCH_SHARES", 5),
+		memWindow:  dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
+		out:        os.Getenv("PARLO_BENCH_OUT"),
+		moduleRoot: root,
+	}
+	if c.out == "" {
+		c.out = filepath.Join(root, "docs", "benchmarks.md")
+	}
+	return c
+}
+
+func moduleRoot(tb testing.TB) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" {
+		tb.Fatalf("go env GOMOD: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// BenchmarkParlo is the whole `make bench` run. Run it once:
+//
+//	go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 20m ./internal/bench/
+//
+// Each sub-benchmark starts its own X server and peers, which its cleanup
+// stops, so no scenario's load leaks into the next one.
+func BenchmarkParlo(b *testing.B) {
+	cfg := loadConfig(b)
+	rep := NewReport(ThisMachine(), time.Now())
+	rep.Commands = []string{
+		"make bench   # = scripts/deps.sh bench, then scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 20m ./internal/bench/",
+		fmt.Sprintf("# durations: warm-up %s excluded, windows %s, %d calls per pair, %d shares, memory window %s",
+			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow),
+	}
+	scenarios := []struct {
+		name, section string
+		run           func(*testing.B, config, *Report)
+	}{
+		{"captureEncode/static", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneStatic) }},
+		{"captureEncode/typing", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneTyping) }},
+		{"captureEncode/fullMotion", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneFullMotion) }},
+		{"glassToGlass/typing", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, false) }},
+		{"glassToGlass/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, true) }},
+		{"shareToFirstFrame", "3", benchShareToFirstFrame},
+		{"callSetup", "4", benchCallSetup},
+		{"memory/sharing", "5", benchMemorySharing},
+		{"memory/idleGUI", "5", benchMemoryIdleGUI},
+		{"micro", "6", benchMicro},
+	}
+	for _, s := range scenarios {
+		ok := b.Run(s.name, func(b *testing.B) { s.run(b, cfg, rep) })
+		if !ok {
+			rep.Fail(s.section, s.name+" failed; see the `go test` log")
+		}
+	}
+	rep.Finished = time.Now()
+	fmt.Println()
+	fmt.Println(rep.Table())
+	if cfg.out != "-" {
+		if err := rep.WriteFile(cfg.out); err != nil {
+			b.Fatalf("write %s: %v", cfg.out, err)
+		}
+		fmt.Println("written to", cfg.out)
+	}
+}
+
+// child is a re-executed copy of this test binary in one of the TestMain
+// roles, talking JSON lines.
+type child struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Reader
+	stderr bytes.Buffer
+}
+
+func startChild(tb testing.TB, role string, env ...string) *child {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c := &child{cmd: exec.Command(exe, "-test.run=^$")}
+	c.cmd.Env = append(append(os.Environ(), childEnv+"="+role), env...)
+	c.cmd.Stderr = &c.stderr
+	if c.in, err = c.cmd.StdinPipe(); err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.out = bufio.NewReader(stdout)
+	if err := c.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(c.stop)
+	return c
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+// read decodes the child's next line into v, failing after timeout.
+func (c *child) read(tb testing.TB, v any, timeout time.Duration) {
+	tb.Helper()
+	type result struct {
+		line string
+		err  error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := c.out.ReadString('\n')
+		ch <- result{line, err}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			tb.Fatalf("child %s: %v\n%s", c.cmd.Env[len(c.cmd.Env)-1], r.err, c.stderr.String())
+		}
+		if err := json.Unmarshal([]byte(r.line), v); err != nil {
+			tb.Fatalf("child line %q: %v", r.line, err)
+		}
+	case <-time.After(timeout):
+		_ = c.cmd.Process.Kill()
+		tb.Fatalf("child did not answer within %s\n%s", timeout, c.stderr.String())
+	}
+}
+
+func (c *child) send(line string) { _, _ = io.WriteString(c.in, line+"\n") }
+
+// stop asks the child to quit and kills it if it does not within 10 s.
+func (c *child) stop() {
+	if c.cmd.ProcessState != nil {
+		return
+	}
+	c.send("quit")
+	_ = c.in.Close()
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func filepathExecutable() (string, error) { return os.Executable() }

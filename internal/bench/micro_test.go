@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// microBenchmarks are the in-function figures, by package; the regexp goes
+// to `go test -bench`.
+var microBenchmarks = `^Benchmark(BGRAToI420_1080p|DiffRows_1080p|X11Grab_1080pShm|CapturePipeline_1080pStatic|VP8EncodeEngine_1080p|VP8Decode_1080p|VideoReceiverLatest_1080p)`
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op`)
+
+// benchMicro runs the Go micro-benchmarks of capture/ and callengine/ once
+// (benchstat-friendly output goes into the report) and puts the per-frame
+// ones in the table against the 30-fps frame budget.
+func benchMicro(b *testing.B, cfg config, rep *Report) {
+	args := []string{"test", "-run", "^$", "-bench", microBenchmarks, "-benchtime", "1s", "-count", "1", "./capture/", "./callengine/"}
+	cmd := exec.Command("go", args...)
+	cmd.Dir = cfg.moduleRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	rep.Commands = append(rep.Commands, "go "+strings.Join(quoteArgs(args), " "))
+	var keep []string
+	nsop := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "goos:") || strings.HasPrefix(line, "goarch:") || strings.HasPrefix(line, "pkg:") ||
+			strings.HasPrefix(line, "cpu:") || strings.HasPrefix(line, "Benchmark") {
+			keep = append(keep, line)
+		}
+		if m := benchLine.FindStringSubmatch(line); m != nil {
+			v, _ := strconv.ParseFloat(m[3], 64)
+			nsop[m[1]] = v
+		}
+	}
+	rep.SetRaw(strings.Join(keep, "\n"))
+	const budgetMs = 1000.0 / 30
+	labels := []struct{ name, what string }{
+		{"BenchmarkX11Grab_1080pShm", "MIT-SHM grab of a 1080p frame"},
+		{"BenchmarkDiffRows_1080pStatic", "change detection, unchanged 1080p frame"},
+		{"BenchmarkCapturePipeline_1080pStatic", "grab + change detection, static screen (one Source tick)"},
+		{"BenchmarkBGRAToI420_1080p", "BGRA→I420 of a whole 1080p frame"},
+		{"BenchmarkVP8EncodeEngine_1080pMotion", "VP8 encode of one 1080p frame, engine settings, moving picture"},
+		{"BenchmarkVP8EncodeEngine_1080pTyping", "VP8 encode of one 1080p frame, engine settings, one glyph changed"},
+		{"BenchmarkVP8Decode_1080pMotion", "VP8 decode of one 1080p frame (receiver)"},
+		{"BenchmarkVideoReceiverLatest_1080p", "VideoReceiver.Latest (copy of a 1080p frame for the UI)"},
+	}
+	for _, l := range labels {
+		v, ok := nsop[l.name]
+		if !ok {
+			continue
+		}
+		ms := v / 1e6
+		rep.Add(Row{Section: "6", Measure: l.what + " (ms/op)", Parlo: fmt.Sprintf("%.3f", ms),
+			Reference: fmt.Sprintf("30-fps frame budget: %.1f", budgetMs), Ratio: Ratio(ms, budgetMs), Target: "—", Verdict: NoGoal})
+	}
+}
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if strings.ContainsAny(a, "^$|()") {
+			a = "'" + a + "'"
+		}
+		out[i] = a
+	}
+	return out
+}

@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parlo-voip/parlo/capture"
+)
+
+// PipelineSample is what the pipeline child reports on each "mark" line:
+// counters since it started, read at the moment the parent also reads the
+// child's CPU time.
+type PipelineSample struct {
+	Ready         bool    `json:"ready,omitempty"`
+	Captured      uint64  `json:"captured"`  // frames grabbed
+	Delivered     uint64  `json:"delivered"` // frames handed to the encoder
+	Frames        uint64  `json:"frames"`    // encoded frames that would be sent
+	Bytes         uint64  `json:"bytes"`     // their payload
+	EncodeSeconds float64 `json:"encodeSeconds"`
+}
+
+// PipelineOptions mirror the engine's screenSender (callengine/screensender.go):
+// 30 fps, VP8 at 2500 kbps, cpu-used 12, screen-content mode.
+type PipelineOptions struct {
+	Display    string
+	FPS        int
+	CPUProfile string // write a CPU profile of the run here when set
+}
+
+// RunPipelineChild runs the screen-share pipeline exactly as the engine's
+// screenSender builds it — capture.Source (MIT-SHM grab, change detection,
+// BGRA→I420 of the dirty rows) feeding capture.VP8Encoder with the same
+// options — on the first monitor of o.Display, without SIP or RTP. It is
+// meant to be its own process, so that the parent can read the pipeline's
+// CPU time alone from /proc. Protocol on in/out, one JSON object per line:
+// it writes {"ready":true,…} once capturing, answers each "mark" line with a
+// PipelineSample, and returns after a "quit" line or the end of in.
+func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
+	if o.FPS <= 0 {
+		o.FPS = 30
+	}
+	mons, err := capture.MonitorsOn(o.Display)
+	if err != nil || len(mons) == 0 {
+		return fmt.Errorf("bench: monitors on %s: %v (%d)", o.Display, err, len(mons))
+	}
+	mon := mons[0]
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{
+		Width: mon.Width, Height: mon.Height, FPS: o.FPS,
+		BitrateKbps: 2500, ScreenContent: true, CPUUsed: 12,
+	})
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	var frames, bytes, encNanos atomic.Uint64
+	src, err := capture.NewSource(mon, capture.SourceOptions{
+		FPS:    o.FPS,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		OnFrame: func(f capture.Frame) {
+			t0 := time.Now()
+			data, _, err := enc.Encode(f.Image, f.Refresh)
+			encNanos.Add(uint64(time.Since(t0)))
+			if err != nil || len(data) == 0 {
+				return
+			}
+			frames.Add(1)
+			bytes.Add(uint64(len(data)))
+		},
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := src.Start(ctx); err != nil {
+		src.Close()
+		return err
+	}
+	defer src.Close()
+
+	var mu sync.Mutex
+	enc2 := json.NewEncoder(out)
+	report := func(ready bool) error {
+		mu.Lock()
+		defer mu.Unlock()
+		st := src.Stats()
+		return enc2.Encode(PipelineSample{
+			Ready: ready, Captured: st.Captured, Delivered: st.Delivered,
+			Frames: frames.Load(), Bytes: bytes.Load(),
+			EncodeSeconds: float64(encNanos.Load()) / 1e9,
+		})
+	}
+	if err := report(true); err != nil {
+		return err
+	}
+	sc := bufio.NewScanner(in)
+	for sc.Scan() {
+		switch sc.Text() {
+		case "mark":
+			if err := report(false); err != nil {
+				return err
+			}
+		case "quit":
+			return nil
+		}
+		select {
+		case <-src.Done():
+			return fmt.Errorf("bench: capture stopped: %v", src.Err())
+		default:
+		}
+	}
+	return sc.Err()
+}
