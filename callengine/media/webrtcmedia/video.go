@@ -14,6 +14,7 @@ import (
 	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 // Video payload type and feedback. VP8 is WebRTC's mandatory codec
@@ -287,7 +288,7 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 	s.mu.Unlock()
 	// Ask for a keyframe at once: we are joining a stream mid-way.
 	s.RequestKeyframe()
-	fa := newFrameAssembler(&codecs.VP8Packet{})
+	fa := rtpmedia.NewFrameAssembler(&codecs.VP8Packet{})
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -295,7 +296,7 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 		}
 		s.stats.videoPackets.Add(1)
 		s.stats.videoBytes.Add(uint64(len(pkt.Payload)))
-		frame, dropped := fa.push(pkt)
+		frame, dropped := fa.Push(pkt)
 		if dropped {
 			s.RequestKeyframe()
 		}
