@@ -2,6 +2,7 @@ package callengine
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,4 +143,41 @@ func TestKamailioBlindTransferIntegration(t *testing.T) {
 	a.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
 	c.waitTone(t, 440, 5*time.Second)
 	a.waitTone(t, 880, 5*time.Second)
+}
+
+// SIP over TLS and over secure WebSocket, with the registrar's certificate
+// verified against a CA file: alice registers over TLS, bob over WSS, and
+// they talk; without the CA the certificate is refused.
+func TestKamailioTLSAndWSSIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{TLS: true, Users: map[string]string{"alice": "pa", "bob": "pb"}})
+	ca := k.CA().CAFile
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: &Account{URI: "sip:alice@" + k.Domain(), Password: "pa", Registrar: "sip:" + k.TLSAddr() + ";transport=tls", CAFile: ca}})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: &Account{URI: "sip:bob@" + k.Domain(), Password: "pb", Registrar: k.WSSURL(), CAFile: ca}})
+	ctx := ctxT(t, 20*time.Second)
+	if err := a.Register(ctx); err != nil {
+		t.Fatalf("register over TLS: %v\n%s", err, k.Log())
+	}
+	if err := b.Register(ctx); err != nil {
+		t.Fatalf("register over WSS: %v\n%s", err, k.Log())
+	}
+	s, err := a.Call(ctx, "bob", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if err := b.Accept(ctx, s.SipCallID); err != nil {
+		t.Fatal(err)
+	}
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+	_ = a.Hangup(ctx, s.SipCallID)
+	b.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
+
+	// No CA file: the self-made certificate is not trusted.
+	c := newTestPhone(t, testPhoneOpts{account: &Account{URI: "sip:alice@" + k.Domain(), Password: "pa", Registrar: "sip:" + k.TLSAddr() + ";transport=tls"}})
+	err = c.Register(ctxT(t, 10*time.Second))
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("register over TLS without the CA: %v, want a certificate error", err)
+	}
 }

@@ -41,11 +41,17 @@ type KamailioOptions struct {
 	Debug int
 	// ReadyTimeout bounds the wait for the first OPTIONS reply; 10 s when zero.
 	ReadyTimeout time.Duration
+	// TLS adds SIP over TLS and over secure WebSocket listeners with a
+	// certificate for 127.0.0.1 from a throw-away CA (Kamailio.CA).
+	TLS bool
 }
 
 // Kamailio is a running Kamailio 5.6 registrar and proxy.
 type Kamailio struct {
 	port, wsPort int
+	tlsPort      int
+	wssPort      int
+	ca           TestCA
 	realm        string
 	dir          string
 	proc         *process
@@ -59,6 +65,9 @@ type kamailioConfig struct {
 	DomainAlias  bool
 	Debug        int
 	Users        []kamailioUser
+	TLSPort      int
+	WSSPort      int
+	TLSConfig    string
 }
 
 // StartKamailio writes a Kamailio config into tb.TempDir(), starts Kamailio in
@@ -95,6 +104,18 @@ func StartKamailio(tb testing.TB, opts KamailioOptions) *Kamailio {
 	sort.Slice(cfg.Users, func(i, j int) bool { return cfg.Users[i].Name < cfg.Users[j].Name })
 
 	dir := tb.TempDir()
+	var ca TestCA
+	if opts.TLS {
+		ca = NewTestCA(tb, dir)
+		cfg.TLSPort = FreeTCPPort(tb)
+		cfg.WSSPort = FreeTCPPort(tb)
+		cfg.TLSConfig = filepath.Join(dir, "tls.cfg")
+		tlsCfg := "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n" +
+			"certificate = " + ca.CertFile + "\nprivate_key = " + ca.KeyFile + "\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n"
+		if err := os.WriteFile(cfg.TLSConfig, []byte(tlsCfg), 0o600); err != nil {
+			tb.Fatalf("testpeers: %v", err)
+		}
+	}
 	cfgPath := filepath.Join(dir, "kamailio.cfg")
 	if err := writeTemplate(cfgPath, "kamailio.cfg", kamailioTemplate, cfg); err != nil {
 		tb.Fatalf("testpeers: kamailio config: %v", err)
@@ -115,7 +136,8 @@ func StartKamailio(tb testing.TB, opts KamailioOptions) *Kamailio {
 	if err != nil {
 		tb.Fatalf("testpeers: %v", err)
 	}
-	k := &Kamailio{port: opts.Port, wsPort: opts.WSPort, realm: opts.Realm, dir: dir, proc: proc}
+	k := &Kamailio{port: opts.Port, wsPort: opts.WSPort, realm: opts.Realm, dir: dir, proc: proc,
+		tlsPort: cfg.TLSPort, wssPort: cfg.WSSPort, ca: ca}
 	tb.Cleanup(k.Close)
 
 	ctx, cancel := context.WithTimeout(context.Background(), opts.ReadyTimeout)
@@ -210,6 +232,17 @@ func writeTemplate(path, name, text string, data any) error {
 
 // UDPAddr is "127.0.0.1:port" of SIP over UDP.
 func (k *Kamailio) UDPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(k.port)) }
+
+// TLSAddr is the SIP over TLS listener (TLS option).
+func (k *Kamailio) TLSAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(k.tlsPort)) }
+
+// WSSURL is the secure WebSocket listener (TLS option).
+func (k *Kamailio) WSSURL() string {
+	return "wss://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(k.wssPort)) + "/"
+}
+
+// CA is the certificate authority of the TLS listeners (TLS option).
+func (k *Kamailio) CA() TestCA { return k.ca }
 
 // TCPAddr is "127.0.0.1:port" of SIP over TCP (the same port as UDP).
 func (k *Kamailio) TCPAddr() string { return k.UDPAddr() }

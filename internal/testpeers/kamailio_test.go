@@ -3,10 +3,13 @@ package testpeers
 import (
 	"bufio"
 	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -252,4 +255,27 @@ func TestKamailioInviteChallenge(t *testing.T) {
 	ack := strings.Replace(strings.SplitN(req, "\r\n", 2)[1], "CSeq: 1 INVITE", "CSeq: 1 ACK", 1)
 	ack = strings.Replace(ack, "To: <sip:bob@"+k.Domain()+">", "To: "+header(resp, "To"), 1)
 	_, _ = c.conn.Write([]byte("ACK sip:bob@" + k.Domain() + " SIP/2.0\r\n" + ack))
+}
+
+func TestKamailioTLSListens(t *testing.T) {
+	k := StartKamailio(t, KamailioOptions{TLS: true, Users: map[string]string{"alice": "a"}})
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(k.CA().CAFile)
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("CA: %v", err)
+	}
+	for _, addr := range []string{k.TLSAddr(), strings.TrimSuffix(strings.TrimPrefix(k.WSSURL(), "wss://"), "/")} {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+			if err == nil {
+				conn.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("TLS handshake with %s (certificate checked against the test CA): %v\n%s", addr, err, k.Log())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 }
