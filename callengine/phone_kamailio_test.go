@@ -181,3 +181,32 @@ func TestKamailioTLSAndWSSIntegration(t *testing.T) {
 		t.Fatalf("register over TLS without the CA: %v, want a certificate error", err)
 	}
 }
+
+// A registration of 3 s is refreshed before it runs out: 5 s later the
+// registrar still routes calls to it.
+func TestKamailioRegistrationRefreshIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "pa", "bob": "pb"}})
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: &Account{URI: "sip:alice@" + k.Domain(), Password: "pa", Registrar: "sip:" + k.UDPAddr(), Expires: 3 * time.Second}})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: &Account{URI: "sip:bob@" + k.Domain(), Password: "pb", Registrar: "sip:" + k.UDPAddr()}})
+	ctx := ctxT(t, 20*time.Second)
+	if err := a.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Register(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev := a.rec.wait(t, EventRegistered, "", time.Second)
+	if got := ev.Payload["expires"]; got != 3 {
+		t.Fatalf("registrar granted %v s, want 3", got)
+	}
+	time.Sleep(5 * time.Second) // the scenario: outlive the first registration
+	s, err := b.Call(ctx, "alice", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if n := a.rec.count(EventRegistrationFailed, ""); n != 0 {
+		t.Fatalf("%d refresh failures", n)
+	}
+}
