@@ -26,6 +26,11 @@ type VideoReceiver struct {
 	meter   fpsMeter
 	codec   string
 	notify  chan struct{}
+
+	// The RGBA picture of the frame numbered rgbaSeq, converted on demand
+	// and shared: a UI polling at 30 Hz converts each new frame once.
+	rgba    *image.RGBA
+	rgbaSeq uint64
 }
 
 func newVideoReceiver() *VideoReceiver { return &VideoReceiver{notify: make(chan struct{}, 1)} }
@@ -73,14 +78,18 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 // Latest returns the newest decoded frame as RGBA and its sequence number
 // (nil and 0 before the first frame). The conversion is the limited-range
 // BT.601 one the encoder side used; image.YCbCr would read the planes as
-// full range and wash the colours out by about 8 %.
+// full range and wash the colours out by about 8 %. Each frame is converted
+// once; the returned image is shared and must not be modified.
 func (r *VideoReceiver) Latest() (image.Image, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.latest == nil {
 		return nil, 0
 	}
-	return r.latest.ToRGBA(), r.seq
+	if r.rgba == nil || r.rgbaSeq != r.seq {
+		r.rgba, r.rgbaSeq = r.latest.ToRGBA(), r.seq
+	}
+	return r.rgba, r.seq
 }
 
 // Updated is signalled (coalesced) after each new frame.
