@@ -14,7 +14,19 @@ const (
 	fieldCode    = "code"    // reject: the SIP status code (default 486)
 	fieldMonitor = "monitor" // share: the monitor's index, as listed by monitors
 	fieldPath    = "path"    // snapshot: where the PNG is written
+
+	fieldTones       = "tones"       // dtmf: the keypad tones to send
+	fieldConsult     = "consult"     // atxfer-complete/-cancel: the consultation call's sipCallId
+	fieldContentType = "contentType" // message: the body's MIME type (default text/plain)
+	fieldBody        = "body"        // message: the body, as text
+	fieldText        = "text"        // chat: the chat text
+	fieldContent     = "content"     // signal: any JSON value
+	fieldIntervalMs  = "intervalMs"  // monitor: sample period in ms, 0 stops
 )
+
+// maxMonitorIntervalMs bounds monitor's intervalMs (an hour): far beyond any
+// useful period, and far from overflowing a time.Duration.
+const maxMonitorIntervalMs = 3_600_000
 
 // command is one parsed stdin line.
 type command struct {
@@ -30,6 +42,19 @@ type command struct {
 	// Path is snapshot's output file, relative to the working directory
 	// of the process unless absolute.
 	Path string
+	// Tones are dtmf's keypad tones, already checked to be 0-9 * # A-D.
+	Tones string
+	// Consult is the consultation call of an attended transfer.
+	Consult string
+	// ContentType and Body are message's; Body may be empty.
+	ContentType string
+	Body        string
+	// Text is chat's text.
+	Text string
+	// Content is signal's JSON value, passed on verbatim.
+	Content json.RawMessage
+	// IntervalMs is monitor's period; 0 (or absent) stops monitoring.
+	IntervalMs int
 }
 
 // parseCommand parses one line against the command table. On error the
@@ -101,7 +126,7 @@ func parseID(raw json.RawMessage) (any, error) {
 
 func (c *command) setField(name string, raw json.RawMessage) error {
 	switch name {
-	case fieldTo, fieldCall, fieldPath:
+	case fieldTo, fieldCall, fieldPath, fieldConsult, fieldText, fieldContentType:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
@@ -114,12 +139,51 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 			c.To = s
 		case fieldCall:
 			c.Call = s
+		case fieldConsult:
+			c.Consult = s
+		case fieldText:
+			c.Text = s
+		case fieldContentType:
+			// A header value: a line break would end the header and let
+			// the driver inject others (RFC 3261 §7.3.1).
+			if strings.ContainsAny(s, "\r\n\x00") || !strings.Contains(s, "/") {
+				return fmt.Errorf("%w: %q must be a MIME type like text/plain", ErrBadField, name)
+			}
+			c.ContentType = strings.TrimSpace(s)
 		default:
 			if strings.ContainsRune(s, 0) {
 				return fmt.Errorf("%w: %q holds a NUL byte", ErrBadField, name)
 			}
 			c.Path = s
 		}
+	case fieldTones:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
+		}
+		if s == "" {
+			return fmt.Errorf("%w: %q is empty", ErrBadField, name)
+		}
+		for _, r := range s {
+			if !strings.ContainsRune("0123456789*#ABCDabcd", r) {
+				return fmt.Errorf("%w: %q holds %q, not a DTMF tone (0-9 * # A-D)", ErrBadField, name, r)
+			}
+		}
+		c.Tones = strings.ToUpper(s)
+	case fieldBody:
+		// Any string, empty included: an empty MESSAGE is legal (RFC 3428 §4).
+		if err := json.Unmarshal(raw, &c.Body); err != nil || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
+		}
+	case fieldContent:
+		// Any JSON value; the line already parsed, so raw is valid JSON.
+		c.Content = append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
+	case fieldIntervalMs:
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > maxMonitorIntervalMs || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("%w: %q must be an integer number of milliseconds, 0 to %d", ErrBadField, name, maxMonitorIntervalMs)
+		}
+		c.IntervalMs = n
 	case fieldMonitor:
 		// An index from the monitors reply: a JSON integer, not "1" or 1.5.
 		// null would unmarshal to 0 and share monitor 0 unasked.

@@ -2,6 +2,7 @@ package headless
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -32,6 +33,20 @@ type phoneAPI interface {
 	// SnapshotPNG writes the call's newest decoded remote video frame to
 	// path and returns its size; an error when no frame was decoded yet.
 	SnapshotPNG(id, path string) (width, height int, err error)
+
+	// Call control of issue 7.
+	SendDTMF(ctx context.Context, id, tones string) error
+	Transfer(ctx context.Context, id, target string) error
+	StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error)
+	CompleteAttendedTransfer(ctx context.Context, id, consultID string) error
+	CancelAttendedTransfer(ctx context.Context, id, consultID string) error
+	SendMessage(ctx context.Context, id, target, contentType string, body []byte) error
+	SendChat(ctx context.Context, id, text string) error
+	SendSignal(ctx context.Context, id string, content any) error
+	EarlyMedia(ctx context.Context, id string) error
+	Ignore(id string) error
+	StartNetworkMonitoring(id string, interval time.Duration) error
+	StopNetworkMonitoring(id string) error
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -57,6 +72,14 @@ func commandTable() map[string]commandSpec {
 	onCall := func(f func(ctx context.Context, p phoneAPI, id string) error) func(context.Context, phoneAPI, command) (any, error) {
 		return func(ctx context.Context, p phoneAPI, c command) (any, error) {
 			if err := f(ctx, p, c.Call); err != nil {
+				return nil, err
+			}
+			return sessionResult(p, c.Call), nil
+		}
+	}
+	onCallCmd := func(f func(ctx context.Context, p phoneAPI, c command) error) func(context.Context, phoneAPI, command) (any, error) {
+		return func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			if err := f(ctx, p, c); err != nil {
 				return nil, err
 			}
 			return sessionResult(p, c.Call), nil
@@ -142,6 +165,71 @@ func commandTable() map[string]commandSpec {
 				return nil, err
 			}
 			return map[string]any{"path": c.Path, "width": w, "height": h}, nil
+		}},
+		// dtmf waits for the tones to go out (120 ms each in RTP, or one
+		// INFO transaction each).
+		"dtmf": {required: []string{fieldCall, fieldTones}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
+			return p.SendDTMF(ctx, c.Call, c.Tones)
+		})},
+		// transfer replies when the transferee's final NOTIFY arrived: the
+		// call is then over (result {}) or, when the target failed,
+		// resumed and the reply is an error.
+		"transfer": {required: []string{fieldCall, fieldTo}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
+			return p.Transfer(ctx, c.Call, c.To)
+		})},
+		"atxfer": {required: []string{fieldCall, fieldTo}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			s, err := p.StartAttendedTransfer(ctx, c.Call, c.To)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"session": s}, nil
+		}},
+		"atxfer-complete": {required: []string{fieldCall, fieldConsult}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
+			return p.CompleteAttendedTransfer(ctx, c.Call, c.Consult)
+		})},
+		"atxfer-cancel": {required: []string{fieldCall, fieldConsult}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
+			return p.CancelAttendedTransfer(ctx, c.Call, c.Consult)
+		})},
+		// message goes in the call's dialog with "call", out of dialog to
+		// "to" otherwise; exactly one of the two.
+		"message": {required: []string{fieldBody}, optional: []string{fieldTo, fieldCall, fieldContentType}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			switch {
+			case c.To == "" && c.Call == "":
+				return nil, fmt.Errorf("%w \"to\" or \"call\" for message", ErrMissingField)
+			case c.To != "" && c.Call != "":
+				return nil, fmt.Errorf("%w: message takes \"to\" or \"call\", not both", ErrBadField)
+			}
+			ct := c.ContentType
+			if ct == "" {
+				ct = "text/plain"
+			}
+			return map[string]any{}, p.SendMessage(ctx, c.Call, c.To, ct, []byte(c.Body))
+		}},
+		"chat": {required: []string{fieldCall, fieldText}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			return map[string]any{}, p.SendChat(ctx, c.Call, c.Text)
+		}},
+		"signal": {required: []string{fieldCall, fieldContent}, network: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+			return map[string]any{}, p.SendSignal(ctx, c.Call, c.Content)
+		}},
+		// early answers a ringing call with 183 and media (RFC 3960 early
+		// media, gateway model) and replies once the 183 went out.
+		"early": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.EarlyMedia(ctx, id)
+		})},
+		"ignore": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.Ignore(id)
+		})},
+		"monitor": {required: []string{fieldCall}, optional: []string{fieldIntervalMs}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
+			if c.IntervalMs == 0 {
+				if err := p.StopNetworkMonitoring(c.Call); err != nil {
+					return nil, err
+				}
+				return map[string]any{"monitoring": false}, nil
+			}
+			if err := p.StartNetworkMonitoring(c.Call, time.Duration(c.IntervalMs)*time.Millisecond); err != nil {
+				return nil, err
+			}
+			return map[string]any{"monitoring": true, "intervalMs": c.IntervalMs}, nil
 		}},
 		"register": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
 			return map[string]any{}, p.Register(ctx)

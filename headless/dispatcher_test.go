@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 func TestDispatchTable(t *testing.T) {
@@ -129,6 +131,110 @@ func TestDispatchTable(t *testing.T) {
 		{name: "unregister with account", line: `{"id":"12","cmd":"unregister"}`, hasAccount: true, wantID: "12", wantCalls: []string{"Unregister"}},
 		{name: "extra fields ignored", line: `{"id":"13","cmd":"mute","call":"c1","note":"x"}`, wantID: "13", wantCalls: []string{"Mute c1"}},
 		{name: "surrounding spaces and CR", line: " {\"id\":\"14\",\"cmd\":\"calls\"} \r", wantID: "14"},
+
+		// Call control (issue 7).
+		{name: "dtmf", line: `{"id":"d","cmd":"dtmf","call":"c1","tones":"12#*a"}`, wantID: "d", wantCalls: []string{"DTMF c1 12#*A"},
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.sipCallId") != "c1" {
+					t.Errorf("dtmf result should hold the call's session, got %v", r)
+				}
+			}},
+		{name: "dtmf unknown call", line: `{"id":"d","cmd":"dtmf","call":"zz","tones":"1"}`, wantID: "d", wantErr: "no such call", wantCalls: []string{"DTMF zz 1"}},
+		{name: "dtmf bad tone", line: `{"id":"d","cmd":"dtmf","call":"c1","tones":"12x"}`, wantID: "d", wantErr: `"tones" holds 'x', not a DTMF tone`},
+		{name: "dtmf empty tones", line: `{"id":"d","cmd":"dtmf","call":"c1","tones":""}`, wantID: "d", wantErr: `"tones" is empty`},
+		{name: "dtmf tones not a string", line: `{"id":"d","cmd":"dtmf","call":"c1","tones":12}`, wantID: "d", wantErr: `"tones" must be a string`},
+		{name: "dtmf missing tones", line: `{"id":"d","cmd":"dtmf","call":"c1"}`, wantID: "d", wantErr: `missing field "tones" for dtmf`},
+		{name: "transfer", line: `{"id":"t","cmd":"transfer","call":"c1","to":"sip:carol@127.0.0.1:5070"}`, wantID: "t", wantCalls: []string{"Transfer c1 sip:carol@127.0.0.1:5070"},
+			check: func(t *testing.T, r map[string]any) {
+				if len(r) != 0 {
+					t.Errorf("transfer result should be empty once the call is handed over, got %v", r)
+				}
+			}},
+		{name: "transfer engine error", line: `{"id":"t","cmd":"transfer","call":"c1","to":"carol"}`, wantID: "t", wantErr: "bad SIP URI", wantCalls: []string{"Transfer c1 carol"}},
+		{name: "transfer missing to", line: `{"id":"t","cmd":"transfer","call":"c1"}`, wantID: "t", wantErr: `missing field "to" for transfer`},
+		{name: "transfer missing call", line: `{"id":"t","cmd":"transfer","to":"sip:c@h"}`, wantID: "t", wantErr: `missing field "call" for transfer`},
+		{name: "atxfer", line: `{"id":"x","cmd":"atxfer","call":"c1","to":"sip:carol@127.0.0.1"}`, wantID: "x", wantCalls: []string{"Atxfer c1 sip:carol@127.0.0.1"},
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.sipCallId") != "consult-1" || digPath(r, "session.isCaller") != true {
+					t.Errorf("atxfer result should hold the consultation session, got %v", r)
+				}
+			}},
+		{name: "atxfer unknown call", line: `{"id":"x","cmd":"atxfer","call":"zz","to":"sip:c@h"}`, wantID: "x", wantErr: "no such call", wantCalls: []string{"Atxfer zz sip:c@h"}},
+		{name: "atxfer-complete", line: `{"id":"x","cmd":"atxfer-complete","call":"c1","consult":"k1"}`, wantID: "x", wantCalls: []string{"AtxferComplete c1 k1"},
+			setup: func(f *fakePhone) { f.calls["k1"] = &callengine.CallSession{SipCallID: "k1"} },
+			check: func(t *testing.T, r map[string]any) {
+				if len(r) != 0 {
+					t.Errorf("atxfer-complete result should be empty once the call is handed over, got %v", r)
+				}
+			}},
+		{name: "atxfer-complete unknown consult", line: `{"id":"x","cmd":"atxfer-complete","call":"c1","consult":"zz"}`, wantID: "x", wantErr: "no such call", wantCalls: []string{"AtxferComplete c1 zz"}},
+		{name: "atxfer-complete missing consult", line: `{"id":"x","cmd":"atxfer-complete","call":"c1"}`, wantID: "x", wantErr: `missing field "consult" for atxfer-complete`},
+		{name: "atxfer-cancel", line: `{"id":"x","cmd":"atxfer-cancel","call":"c1","consult":"k1"}`, wantID: "x", wantCalls: []string{"AtxferCancel c1 k1"},
+			setup: func(f *fakePhone) {
+				f.calls["k1"] = &callengine.CallSession{SipCallID: "k1"}
+				f.calls["c1"].Paused = true
+			},
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.sipCallId") != "c1" || digPath(r, "session.paused") != false {
+					t.Errorf("atxfer-cancel result should hold the resumed call, got %v", r)
+				}
+			}},
+		{name: "atxfer-cancel consult empty", line: `{"id":"x","cmd":"atxfer-cancel","call":"c1","consult":""}`, wantID: "x", wantErr: `"consult" is empty`},
+		{name: "message out of dialog", line: `{"id":"g","cmd":"message","to":"sip:bob@127.0.0.1","body":"hi"}`, wantID: "g",
+			wantCalls: []string{`Message call= to=sip:bob@127.0.0.1 text/plain "hi"`},
+			check: func(t *testing.T, r map[string]any) {
+				if len(r) != 0 {
+					t.Errorf("message result should be empty, got %v", r)
+				}
+			}},
+		{name: "message in dialog with type", line: `{"id":"g","cmd":"message","call":"c1","contentType":"application/json","body":"{\"a\":1}"}`, wantID: "g",
+			wantCalls: []string{`Message call=c1 to= application/json "{\"a\":1}"`}},
+		{name: "message empty body", line: `{"id":"g","cmd":"message","call":"c1","body":""}`, wantID: "g",
+			wantCalls: []string{`Message call=c1 to= text/plain ""`}},
+		{name: "message neither to nor call", line: `{"id":"g","cmd":"message","body":"hi"}`, wantID: "g", wantErr: `missing field "to" or "call" for message`},
+		{name: "message both to and call", line: `{"id":"g","cmd":"message","to":"sip:b@h","call":"c1","body":"hi"}`, wantID: "g", wantErr: `not both`},
+		{name: "message missing body", line: `{"id":"g","cmd":"message","to":"sip:b@h"}`, wantID: "g", wantErr: `missing field "body" for message`},
+		{name: "message body not a string", line: `{"id":"g","cmd":"message","to":"sip:b@h","body":{"a":1}}`, wantID: "g", wantErr: `"body" must be a string`},
+		{name: "message body null", line: `{"id":"g","cmd":"message","to":"sip:b@h","body":null}`, wantID: "g", wantErr: `"body" must be a string`},
+		{name: "message contentType with CRLF", line: `{"id":"g","cmd":"message","to":"sip:b@h","body":"x","contentType":"text/plain\r\nX-Evil: 1"}`, wantID: "g", wantErr: `"contentType" must be a MIME type`},
+		{name: "message contentType not a type", line: `{"id":"g","cmd":"message","to":"sip:b@h","body":"x","contentType":"plain"}`, wantID: "g", wantErr: `"contentType" must be a MIME type`},
+		{name: "chat", line: `{"id":"h","cmd":"chat","call":"c1","text":"hello Bob"}`, wantID: "h", wantCalls: []string{`Chat c1 "hello Bob"`}},
+		{name: "chat unknown call", line: `{"id":"h","cmd":"chat","call":"zz","text":"x"}`, wantID: "h", wantErr: "no such call", wantCalls: []string{`Chat zz "x"`}},
+		{name: "chat empty text", line: `{"id":"h","cmd":"chat","call":"c1","text":" "}`, wantID: "h", wantErr: `"text" is empty`},
+		{name: "chat missing text", line: `{"id":"h","cmd":"chat","call":"c1"}`, wantID: "h", wantErr: `missing field "text" for chat`},
+		{name: "signal object", line: `{"id":"i","cmd":"signal","call":"c1","content":{"type":"onTrackUpdated","update":"downgrade"}}`, wantID: "i",
+			wantCalls: []string{`Signal c1 {"type":"onTrackUpdated","update":"downgrade"}`}},
+		{name: "signal scalar", line: `{"id":"i","cmd":"signal","call":"c1","content":42}`, wantID: "i", wantCalls: []string{`Signal c1 42`}},
+		{name: "signal null", line: `{"id":"i","cmd":"signal","call":"c1","content":null}`, wantID: "i", wantCalls: []string{`Signal c1 null`}},
+		{name: "signal missing content", line: `{"id":"i","cmd":"signal","call":"c1"}`, wantID: "i", wantErr: `missing field "content" for signal`},
+		{name: "early", line: `{"id":"e","cmd":"early","call":"c1"}`, wantID: "e", wantCalls: []string{"Early c1"}},
+		{name: "early unknown call", line: `{"id":"e","cmd":"early","call":"zz"}`, wantID: "e", wantErr: "no such call", wantCalls: []string{"Early zz"}},
+		{name: "ignore", line: `{"id":"j","cmd":"ignore","call":"c1"}`, wantID: "j", wantCalls: []string{"Ignore c1"},
+			check: func(t *testing.T, r map[string]any) {
+				if digPath(r, "session.ignored") != true {
+					t.Errorf("ignore result should hold the session with ignored=true, got %v", r)
+				}
+			}},
+		{name: "ignore missing call", line: `{"id":"j","cmd":"ignore"}`, wantID: "j", wantErr: `missing field "call" for ignore`},
+		{name: "monitor start", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":2000}`, wantID: "k", wantCalls: []string{"Monitor c1 2s"},
+			check: func(t *testing.T, r map[string]any) {
+				if r["monitoring"] != true || r["intervalMs"] != float64(2000) {
+					t.Errorf("monitor result = %v, want monitoring and intervalMs 2000", r)
+				}
+			}},
+		{name: "monitor zero stops", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":0}`, wantID: "k", wantCalls: []string{"Unmonitor c1"},
+			check: func(t *testing.T, r map[string]any) {
+				if r["monitoring"] != false {
+					t.Errorf("monitor 0 result = %v, want monitoring false", r)
+				}
+			}},
+		{name: "monitor absent stops", line: `{"id":"k","cmd":"monitor","call":"c1"}`, wantID: "k", wantCalls: []string{"Unmonitor c1"}},
+		{name: "monitor below engine minimum", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":50}`, wantID: "k", wantErr: "below 100 ms", wantCalls: []string{"Monitor c1 50ms"}},
+		{name: "monitor negative", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":-1}`, wantID: "k", wantErr: `"intervalMs" must be an integer`},
+		{name: "monitor fractional", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":1.5}`, wantID: "k", wantErr: `"intervalMs" must be an integer`},
+		{name: "monitor string", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":"2000"}`, wantID: "k", wantErr: `"intervalMs" must be an integer`},
+		{name: "monitor huge", line: `{"id":"k","cmd":"monitor","call":"c1","intervalMs":99999999999999}`, wantID: "k", wantErr: `"intervalMs" must be an integer`},
+		{name: "monitor unknown call", line: `{"id":"k","cmd":"monitor","call":"zz","intervalMs":500}`, wantID: "k", wantErr: "no such call", wantCalls: []string{"Monitor zz 500ms"}},
 
 		// Malformed lines: an error reply, with the id when it could be read.
 		{name: "not JSON", line: `hello`, wantErr: "bad JSON"},
@@ -278,6 +384,17 @@ func FuzzCommandLine(f *testing.F) {
 		`{"id":"s","cmd":"share","call":"c1","monitor":"x"}`,
 		`{"id":"u","cmd":"unshare","call":"c1"}`,
 		`{"id":"p","cmd":"snapshot","call":"c1","path":"x.png"}`,
+		`{"id":"d","cmd":"dtmf","call":"c1","tones":"12#"}`,
+		`{"id":"t","cmd":"transfer","call":"c1","to":"sip:c@h"}`,
+		`{"id":"x","cmd":"atxfer","call":"c1","to":"sip:c@h"}`,
+		`{"id":"x","cmd":"atxfer-complete","call":"c1","consult":"k"}`,
+		`{"id":"x","cmd":"atxfer-cancel","call":"c1","consult":"k"}`,
+		`{"id":"g","cmd":"message","to":"sip:b@h","body":"hi","contentType":"text/plain"}`,
+		`{"id":"h","cmd":"chat","call":"c1","text":"hi"}`,
+		`{"id":"i","cmd":"signal","call":"c1","content":{"a":[1,2]}}`,
+		`{"id":"e","cmd":"early","call":"c1"}`,
+		`{"id":"j","cmd":"ignore","call":"c1"}`,
+		`{"id":"k","cmd":"monitor","call":"c1","intervalMs":2000}`,
 		`{"id":1e999,"cmd":"calls"}`,
 		`{"id":"\ud800","cmd":"x"}`,
 		`{"cmd":"call","to":123}`,

@@ -7,5 +7,6 @@
 //
 // The protocol, flags and exit codes are described in README.md next to this
 // file, with transcripts of a real call in testdata/transcript.txt and of a
-// real screen share in testdata/share-transcript.txt.
+// real screen share in testdata/share-transcript.txt, and of DTMF, chat and a
+// blind transfer between three processes in testdata/callcontrol-transcript.txt.
 package headless

@@ -300,6 +300,20 @@ func (d *driver) indexOf(match func(map[string]any) bool) int {
 	return -1
 }
 
+// events returns the lines seen so far of the named event about call id
+// ("" for any), in order.
+func (d *driver) events(name, callID string) []map[string]any {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []map[string]any
+	for _, o := range d.lines {
+		if o["event"] == name && (callID == "" || dig(o, "session.sipCallId") == callID) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // num reads a number out of a decoded JSON object by dotted path.
 func num(t *testing.T, obj map[string]any, path string) float64 {
 	t.Helper()
@@ -325,7 +339,7 @@ func dig(obj map[string]any, path string) any {
 
 func writeTranscriptIfAsked(t *testing.T, tr *transcript) {
 	if p := os.Getenv("PARLO_TRANSCRIPT"); p != "" {
-		header := "# " + t.Name() + ": a real session of two `parlo headless` processes.\n" +
+		header := "# " + t.Name() + ": a real session of `parlo headless` processes.\n" +
 			"# Regenerate: cd headless && PARLO_TRANSCRIPT=$PWD/testdata/" + filepath.Base(p) + " go test -run '^" + t.Name() + "$' .\n" +
 			"# Columns: seconds since start, process, direction: \"$\" command line, \">\" line written to its stdin,\n" +
 			"# \"<\" line read from its stdout, \"!\" signal or end of input.\n"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/media"
@@ -190,6 +191,122 @@ func (f *fakePhone) SnapshotPNG(id, path string) (int, int, error) {
 		return 0, 0, fmt.Errorf("%w: no remote video frame decoded yet", callengine.ErrInvalidState)
 	}
 	return 1280, 720, nil
+}
+
+func (f *fakePhone) SendDTMF(_ context.Context, id, tones string) error {
+	f.record("DTMF %s %s", id, tones)
+	return f.lookup(id)
+}
+
+// Transfer ends the call, as a successful blind transfer does.
+func (f *fakePhone) Transfer(_ context.Context, id, target string) error {
+	f.record("Transfer %s %s", id, target)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(target, "sip:") {
+		return fmt.Errorf("%w: %q", callengine.ErrBadURI, target)
+	}
+	f.mu.Lock()
+	delete(f.calls, id)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePhone) StartAttendedTransfer(_ context.Context, id, target string) (*callengine.CallSession, error) {
+	f.record("Atxfer %s %s", id, target)
+	if err := f.lookup(id); err != nil {
+		return nil, err
+	}
+	s := &callengine.CallSession{SipCallID: "consult-1", IsCaller: true, Type: "CallSession", SipStatus: callengine.SipStatusEstablishing}
+	f.mu.Lock()
+	f.calls[id].Paused = true
+	f.calls[s.SipCallID] = s
+	f.mu.Unlock()
+	c := *s
+	return &c, nil
+}
+
+func (f *fakePhone) CompleteAttendedTransfer(_ context.Context, id, consult string) error {
+	f.record("AtxferComplete %s %s", id, consult)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	if err := f.lookup(consult); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.calls, id)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePhone) CancelAttendedTransfer(_ context.Context, id, consult string) error {
+	f.record("AtxferCancel %s %s", id, consult)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	delete(f.calls, consult)
+	f.calls[id].Paused = false
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *fakePhone) SendMessage(_ context.Context, id, target, contentType string, body []byte) error {
+	f.record("Message call=%s to=%s %s %q", id, target, contentType, body)
+	if id != "" {
+		return f.lookup(id)
+	}
+	return nil
+}
+
+func (f *fakePhone) SendChat(_ context.Context, id, text string) error {
+	f.record("Chat %s %q", id, text)
+	return f.lookup(id)
+}
+
+// SendSignal records the content as the engine would encode it.
+func (f *fakePhone) SendSignal(_ context.Context, id string, content any) error {
+	b, err := json.Marshal(content)
+	if err != nil {
+		return err
+	}
+	f.record("Signal %s %s", id, b)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) EarlyMedia(_ context.Context, id string) error {
+	f.record("Early %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Ignore(id string) error {
+	f.record("Ignore %s", id)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.calls[id].Ignored = true
+	f.mu.Unlock()
+	return nil
+}
+
+// StartNetworkMonitoring checks the interval like the engine (≥ 100 ms).
+func (f *fakePhone) StartNetworkMonitoring(id string, interval time.Duration) error {
+	f.record("Monitor %s %s", id, interval)
+	if err := f.lookup(id); err != nil {
+		return err
+	}
+	if interval < 100*time.Millisecond {
+		return fmt.Errorf("%w: monitoring interval %s is below 100 ms", callengine.ErrInvalidState, interval)
+	}
+	return nil
+}
+
+func (f *fakePhone) StopNetworkMonitoring(id string) error {
+	f.record("Unmonitor %s", id)
+	return f.lookup(id)
 }
 
 func (f *fakePhone) Register(context.Context) error {

@@ -43,6 +43,62 @@ func TestEventLine(t *testing.T) {
 	}
 }
 
+// The events of issue 7, with the payloads the engine emits, come out as
+// flat JSON a driver can read without knowing Go types.
+func TestCallControlEventLines(t *testing.T) {
+	s := &callengine.CallSession{SipCallID: "c1", Type: "CallSession"}
+	prev := callengine.NetworkStats{RTTMs: 10}
+	tests := []struct {
+		event   string
+		payload map[string]any
+		want    map[string]any // dotted path → value
+	}{
+		{callengine.EventDTMF, map[string]any{"tone": "#", "method": "rfc4733"}, map[string]any{"tone": "#", "method": "rfc4733"}},
+		{callengine.EventTransferProgress, map[string]any{"status": 180, "reason": "Ringing"}, map[string]any{"status": float64(180), "reason": "Ringing"}},
+		{callengine.EventTransferRequested, map[string]any{"target": "sip:carol@127.0.0.1", "replaces": false}, map[string]any{"target": "sip:carol@127.0.0.1", "replaces": false}},
+		{callengine.EventMessage, map[string]any{"from": "sip:a@h", "contentType": "text/plain", "body": "hi"}, map[string]any{"from": "sip:a@h", "contentType": "text/plain", "body": "hi"}},
+		{callengine.EventChat, map[string]any{"from": "sip:a@h", "content": "hello"}, map[string]any{"content": "hello"}},
+		{callengine.EventSignal, map[string]any{"from": "sip:a@h", "content": map[string]any{"type": "onTrackUpdated", "update": "upgrade"}}, map[string]any{"content.type": "onTrackUpdated", "content.update": "upgrade"}},
+		{callengine.EventNetworkStats, map[string]any{
+			"stats":    callengine.NetworkStats{RTTMs: 42.5, JitterMs: 3, LossPercent: 1.5, AudioInKbps: 40, AudioOutKbps: 41, PacketsIn: 500, Quality: "fair"},
+			"previous": (*callengine.NetworkStats)(nil),
+		}, map[string]any{"stats.rttMs": 42.5, "stats.jitterMs": float64(3), "stats.lossPercent": 1.5, "stats.audioInKbps": float64(40), "stats.audioOutKbps": float64(41), "stats.packetsReceived": float64(500), "stats.quality": "fair", "previous": nil}},
+		{callengine.EventNetworkStats, map[string]any{"stats": callengine.NetworkStats{Quality: "good"}, "previous": &prev}, map[string]any{"stats.quality": "good", "previous.rttMs": float64(10)}},
+		{callengine.EventPlayRingingSound, nil, map[string]any{}},
+		{callengine.EventTerminateSound, nil, map[string]any{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.event, func(t *testing.T) {
+			var out syncBuffer
+			newLineWriter(&out).event(tt.event, s, tt.payload)
+			lines := out.lines(t)
+			if len(lines) != 1 {
+				t.Fatalf("want one line, got %v", lines)
+			}
+			ev := lines[0]
+			if ev["event"] != tt.event || digPath(ev, "session.sipCallId") != "c1" {
+				t.Fatalf("event line = %v", ev)
+			}
+			for path, want := range tt.want {
+				if got := digPath(ev, path); got != want {
+					t.Errorf("%s = %#v, want %#v (line %v)", path, got, want, ev)
+				}
+			}
+			if tt.event == callengine.EventNetworkStats {
+				st, _ := ev["stats"].(map[string]any)
+				if _, ok := st["at"].(string); !ok {
+					t.Errorf("stats.at should be an RFC 3339 time: %v", st)
+				}
+				for k := range st {
+					if k == "raw" || k == "RTTMs" {
+						t.Errorf("stats carries a Go field name %q: %v", k, st)
+					}
+				}
+			}
+		})
+	}
+}
+
 // Lines written from many goroutines stay whole (run with -race).
 func TestLineWriterConcurrent(t *testing.T) {
 	var out syncBuffer

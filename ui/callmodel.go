@@ -71,6 +71,17 @@ type callEntry struct {
 	earlyMedia bool
 	// notified: the incoming-call notification was sent.
 	notified bool
+
+	// Call control (callcontrol.go). dtmfSent and dtmfReceived are the
+	// last keypad tones each way; chat the call's messages, unread those
+	// not seen yet; quality the newest onNetworkStats sample (nil before
+	// the first); monitoring whether onNetworkStats was asked for.
+	dtmfSent     string
+	dtmfReceived string
+	chat         []chatLine
+	unread       int
+	quality      *callengine.NetworkStats
+	monitoring   bool
 }
 
 func (e *callEntry) id() string { return e.s.SipCallID }

@@ -1,6 +1,9 @@
 package ui
 
 import (
+	"image/color"
+
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -37,9 +40,24 @@ type callView struct {
 	fit       *pwidget.TipButton
 	full      *pwidget.TipButton
 	hangup    *pwidget.TipButton
-	callBox   fyne.CanvasObject
-	idle      fyne.CanvasObject
-	root      *fyne.Container
+	// Call control: the keypad (keypadBtn shows it; keys takes typed
+	// digits), transfer, chat, the quality mark, the attended-transfer bar.
+	keypadBtn  *pwidget.TipButton
+	transfer   *pwidget.TipButton
+	chatBtn    *pwidget.TipButton
+	keypad     *fyne.Container
+	keypadKeys []*widget.Button
+	keypadBox  *fyne.Container
+	keypadOpen bool
+	dtmfLine   *widget.Label
+	keys       *callKeys
+	quality    *qualityIndicator
+	xfer       *transferBanner
+	chat       *chatPanel
+	side       *fyne.Container
+	callBox    fyne.CanvasObject
+	idle       fyne.CanvasObject
+	root       *fyne.Container
 
 	// The frame poller of the shown call; owner: callView.
 	videoCall string
@@ -74,13 +92,41 @@ func newCallView(w *mainWindow) *callView {
 		v.share.Disable()
 		v.share.SetTip(shareUnavailable)
 	}
-	controls := container.NewHBox(v.mute, v.hold, v.share, layout.NewSpacer(), v.fit, v.full, v.hangup)
+	v.keypadBtn = pwidget.NewTipButton("Keypad", theme.GridIcon(), "Keypad: send tones (or type digits while the call has the keyboard)", w.toggleKeypad)
+	v.transfer = pwidget.NewTipButton("Transfer", theme.MailReplyIcon(), "Transfer the call ("+shortcutLabel(actTransfer)+")", w.openTransfer)
+	v.chatBtn = pwidget.NewTipButton("Chat", theme.MailComposeIcon(), "Chat in this call ("+shortcutLabel(actChat)+")", w.toggleChat)
+	if w.ctl.dtmf == nil {
+		v.keypadBtn.SetTip(dtmfUnavailable)
+	}
+	if w.ctl.xfer == nil {
+		v.transfer.SetTip(transferUnavailable)
+	}
+	if w.ctl.chat == nil {
+		v.chatBtn.SetTip(chatUnavailable)
+	}
+	row1 := container.NewHBox(v.mute, v.hold, v.keypadBtn, v.transfer, v.chatBtn, layout.NewSpacer(), v.hangup)
+	row2 := container.NewHBox(v.share, layout.NewSpacer(), v.fit, v.full)
+	controls := container.NewVBox(row1, row2)
 
-	header := container.NewVBox(v.name, v.detail)
+	v.quality = newQualityIndicator()
+	v.xfer = newTransferBanner(w)
+	v.keypad, v.keypadKeys = newKeypad(w)
+	v.dtmfLine = widget.NewLabel("")
+	v.dtmfLine.Wrapping = fyne.TextWrapBreak
+	v.keypadBox = container.NewVBox(v.keypad, v.dtmfLine)
+	v.keypadBox.Hide()
+	v.chat = newChatPanel(w)
+	width := canvas.NewRectangle(color.Transparent)
+	width.SetMinSize(fyne.NewSize(250, 0))
+	v.side = container.NewStack(width, container.NewBorder(v.keypadBox, nil, nil, nil, v.chat.object()))
+	v.side.Hide()
+
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, v.quality.object(), v.name), v.detail)
 	v.callBox = container.NewBorder(
-		container.NewVBox(header, v.banner.object()),
-		container.NewPadded(controls), nil, nil,
+		container.NewVBox(header, v.banner.object(), v.xfer.object()),
+		container.NewPadded(controls), nil, container.NewPadded(v.side),
 		v.videoSlot)
+	v.keys = newCallKeys(w, v.callBox)
 
 	icon := canvas.NewImageFromResource(theme.MailForwardIcon())
 	icon.FillMode = canvas.ImageFillContain
@@ -89,7 +135,7 @@ func newCallView(w *mainWindow) *callView {
 	sub := widget.NewLabel("Dial a number or SIP URI (" + shortcutLabel(actFocusDial) + "), then press Call (" + shortcutLabel(actCall) + ").")
 	sub.Alignment = fyne.TextAlignCenter
 	v.idle = container.NewCenter(container.NewVBox(container.NewCenter(icon), hint, sub))
-	v.root = container.NewPadded(container.NewStack(v.callBox, v.idle))
+	v.root = container.NewPadded(container.NewStack(v.keys, v.idle))
 	return v
 }
 
@@ -98,13 +144,14 @@ func (v *callView) object() fyne.CanvasObject { return v.root }
 // update shows call e (nil: nothing active).
 func (v *callView) update(e *callEntry) {
 	if e == nil {
-		v.callBox.Hide()
+		v.keys.Hide()
 		v.idle.Show()
 		v.watchVideo("")
+		v.chat.update(nil)
 		return
 	}
 	v.idle.Hide()
-	v.callBox.Show()
+	v.keys.Show()
 	st := stateOf(e.s)
 	v.name.SetText(e.remoteName())
 	parts := []string{}
@@ -155,6 +202,7 @@ func (v *callView) update(e *callEntry) {
 		v.share.Refresh()
 	}
 	v.banner.update(e)
+	v.updateCallControl(e, st)
 
 	switch {
 	case st == stateHeld:
@@ -184,6 +232,58 @@ func (v *callView) update(e *callEntry) {
 	}
 	setEnabled(v.fit, v.video.HasFrame())
 	setEnabled(v.full, v.video.HasFrame() || v.w.fullscreen)
+}
+
+// updateCallControl shows e's keypad, transfer, chat and quality state.
+func (v *callView) updateCallControl(e *callEntry, st callState) {
+	ctl := v.w.ctl
+	setEnabled(v.keypadBtn, ctl.dtmf != nil && st == stateActive)
+	for _, k := range v.keypadKeys {
+		if ctl.dtmf != nil && st == stateActive {
+			k.Enable()
+		} else {
+			k.Disable()
+		}
+	}
+	_, _, inXfer := v.w.transferOf(e)
+	setEnabled(v.transfer, ctl.xfer != nil && (st == stateActive || st == stateHeld) && !inXfer)
+	setEnabled(v.chatBtn, ctl.chat != nil && (st == stateActive || st == stateHeld || len(e.chat) > 0))
+	switch {
+	case ctl.chat == nil:
+	case v.chat.open:
+		v.chatBtn.SetText("Hide chat")
+	case e.unread > 0:
+		v.chatBtn.SetText(fmt.Sprintf("Chat (%d)", e.unread))
+	default:
+		v.chatBtn.SetText("Chat")
+	}
+	v.keypadBtn.SetText(map[bool]string{true: "Hide keypad", false: "Keypad"}[v.keypadOpen])
+
+	var dtmf []string
+	if e.dtmfSent != "" {
+		dtmf = append(dtmf, "Sent "+e.dtmfSent)
+	}
+	if e.dtmfReceived != "" {
+		dtmf = append(dtmf, "Received "+e.dtmfReceived)
+	}
+	v.dtmfLine.SetText(strings.Join(dtmf, "\n"))
+	if v.keypadOpen {
+		v.keypadBox.Show()
+	} else {
+		v.keypadBox.Hide()
+	}
+	v.chat.update(e)
+	if v.keypadOpen || v.chat.root.Visible() {
+		v.side.Show()
+	} else {
+		v.side.Hide()
+	}
+	if st == stateActive || st == stateHeld {
+		v.quality.update(e.quality)
+	} else {
+		v.quality.update(nil)
+	}
+	v.xfer.update(v.w, e)
 }
 
 func setEnabled(b *pwidget.TipButton, on bool) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"reflect"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/capture"
@@ -91,4 +92,35 @@ func remoteVideoFunc(e any) func(callID string) (FrameSource, bool) {
 		fs, isFS := out[0].Interface().(FrameSource)
 		return fs, isFS
 	}
+}
+
+// The call-control parts of the engine (*callengine.Phone has them all).
+// Each is optional: an engine without one leaves its button disabled with a
+// tooltip saying why, so older engines and test fakes keep working.
+
+// DTMFSender sends keypad tones in an established call.
+type DTMFSender interface {
+	SendDTMF(ctx context.Context, callID, tones string) error
+}
+
+// Transferer moves a call to someone else: blind (Transfer) or attended
+// (StartAttendedTransfer places the consultation call, Complete hands the
+// held party over to it, Cancel hangs it up and resumes).
+type Transferer interface {
+	Transfer(ctx context.Context, callID, target string) error
+	StartAttendedTransfer(ctx context.Context, callID, target string) (*callengine.CallSession, error)
+	CompleteAttendedTransfer(ctx context.Context, callID, consultID string) error
+	CancelAttendedTransfer(ctx context.Context, callID, consultID string) error
+}
+
+// Chatter sends a chat text in a call (received ones arrive as
+// phone/ON_CHAT events).
+type Chatter interface {
+	SendChat(ctx context.Context, callID, text string) error
+}
+
+// NetworkMonitor makes the engine emit onNetworkStats for a call.
+type NetworkMonitor interface {
+	StartNetworkMonitoring(callID string, interval time.Duration) error
+	StopNetworkMonitoring(callID string) error
 }

@@ -50,3 +50,15 @@ func TestRemoteVideoFuncAdaptsOtherFrameSourceTypes(t *testing.T) {
 		t.Error("fake engine's RemoteVideo not found")
 	}
 }
+
+// The real phone, through PhoneEngine, has every optional call-control
+// part, so the GUI enables them all with it.
+func TestPhoneEngineHasCallControl(t *testing.T) {
+	ctl := callControlOf(PhoneEngine(nil))
+	if ctl.dtmf == nil || ctl.xfer == nil || ctl.chat == nil || ctl.monitor == nil {
+		t.Fatalf("PhoneEngine lacks call control: %+v", ctl)
+	}
+	if _, ok := PhoneEngine(nil).(Sharer); !ok {
+		t.Error("PhoneEngine is not a Sharer")
+	}
+}

@@ -413,3 +413,53 @@ func testPicture(w, h, mon, n int) image.Image {
 	fill(image.Rect(x, win2.Min.Y+h/10, x+w/10, win2.Min.Y+h/10+h/8), color.NRGBA{0xFB, 0xBF, 0x24, 0xFF})
 	return img
 }
+
+// Call control (callcontrol.go): the fake records and changes state as the
+// real engine would; tests emit the events that follow.
+
+func (f *fakeEngine) SendDTMF(_ context.Context, id, tones string) error {
+	f.record("SendDTMF %s %s", id, tones)
+	return nil
+}
+
+// Transfer succeeds and ends the call, as a blind transfer does.
+func (f *fakeEngine) Transfer(_ context.Context, id, target string) error {
+	f.record("Transfer %s %s", id, target)
+	f.end(id)
+	return nil
+}
+
+// StartAttendedTransfer holds the call and places the consultation call.
+func (f *fakeEngine) StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error) {
+	f.record("StartAttendedTransfer %s %s", id, target)
+	f.change(id, callengine.EventCallHeld, func(s *callengine.CallSession) { s.Paused = true })
+	return f.Call(ctx, target, callengine.CallOptions{})
+}
+
+func (f *fakeEngine) CompleteAttendedTransfer(_ context.Context, id, consult string) error {
+	f.record("CompleteAttendedTransfer %s %s", id, consult)
+	f.end(id)
+	return nil
+}
+
+func (f *fakeEngine) CancelAttendedTransfer(ctx context.Context, id, consult string) error {
+	f.record("CancelAttendedTransfer %s %s", id, consult)
+	f.end(consult)
+	f.change(id, callengine.EventCallResumed, func(s *callengine.CallSession) { s.Paused = false })
+	return nil
+}
+
+func (f *fakeEngine) SendChat(_ context.Context, id, text string) error {
+	f.record("SendChat %s %s", id, text)
+	return nil
+}
+
+func (f *fakeEngine) StartNetworkMonitoring(id string, interval time.Duration) error {
+	f.record("StartNetworkMonitoring %s %s", id, interval)
+	return nil
+}
+
+func (f *fakeEngine) StopNetworkMonitoring(id string) error {
+	f.record("StopNetworkMonitoring %s", id)
+	return nil
+}

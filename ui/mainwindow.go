@@ -46,6 +46,7 @@ type mainWindow struct {
 	win    fyne.Window
 	eng    Engine
 	sharer Sharer // nil: the engine cannot share screens
+	ctl    callControl
 	video  func(callID string) (FrameSource, bool)
 	opts   windowOptions
 	log    *slog.Logger
@@ -78,6 +79,13 @@ type mainWindow struct {
 	content    fyne.CanvasObject
 	shortcuts  *shortcutTable
 
+	// Call control (callcontrol.go): the keypad's send queue, attended
+	// transfers under way (held call → consultation call), the open
+	// transfer dialog.
+	dtmfQueue   chan dtmfKey
+	xfers       map[string]string
+	transferDlg *transferDialog
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -109,12 +117,14 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 		app: a, eng: eng, opts: opts,
 		log:            opts.log.With("component", "ui"),
 		shareRequested: map[string]string{},
+		xfers:          map[string]string{},
 	}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if s, ok := eng.(Sharer); ok {
 		w.sharer = s
 	}
 	w.video = remoteVideoFunc(eng)
+	w.ctl = callControlOf(eng)
 	w.win = a.NewWindow("Parlo")
 	w.win.SetIcon(Icon())
 	w.build()
@@ -177,6 +187,11 @@ func (w *mainWindow) buildDialpad() *fyne.Container {
 	var buttons []fyne.CanvasObject
 	for _, k := range keys {
 		buttons = append(buttons, widget.NewButton(k, func() {
+			// During a call the pad is the call's keypad, as on a desk phone.
+			if w.dtmfCall() != nil && w.ctl.dtmf != nil {
+				w.sendDTMF(k)
+				return
+			}
 			w.dial.SetText(w.dial.Text + k)
 		}))
 	}
@@ -217,6 +232,7 @@ func (w *mainWindow) start() {
 	}
 	w.refresh()
 	w.watchHistory()
+	w.startDTMFSender()
 	w.wg.Add(2)
 	sub := w.sub
 	go func() { // owner: mainWindow; ends when sub is closed in stop
@@ -312,6 +328,7 @@ func (w *mainWindow) apply(ev callengine.Event) {
 	case callengine.EventCallError:
 		w.action.fail(fmt.Errorf("%s: %s", e.remoteName(), payloadString(ev.Payload, "error")))
 	}
+	w.applyCallControl(ev, e)
 	if stateOf(e.s) == stateEnded {
 		e.sharing = false
 		delete(w.shareRequested, id)

@@ -73,6 +73,39 @@ func TestScreenshots(t *testing.T) {
 			f.emit(callengine.EventVideoStream, a, map[string]any{"kind": "video"})
 			h.waitFor("frame", func() bool { return h.w.view.video.HasFrame() })
 		}},
+		// In a call with the keypad and the chat open and a quality reading.
+		{"call-tools", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			f.emit(callengine.EventNetworkStats, a, map[string]any{"stats": callengine.NetworkStats{Quality: "good", RTTMs: 38, JitterMs: 4}})
+			f.emit(callengine.EventChat, a, map[string]any{"content": "Can you press 2 for the support queue?"})
+			h.waitFor("chat and quality", func() bool { e := h.w.active(); return e != nil && len(e.chat) == 1 && e.quality != nil })
+			h.w.toggleKeypad()
+			for _, k := range []string{"2", "1", "#"} {
+				h.w.sendDTMF(k)
+			}
+			h.w.toggleChat()
+			h.w.view.chat.entry.SetText("Done, thanks")
+		}},
+		// The transfer dialog over an active call.
+		{"transfer-dialog", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { e := h.w.active(); return e != nil && stateOf(e.s) == stateActive })
+			h.w.openTransfer()
+			h.w.transferDlg.entry.SetText("sip:carol@192.0.2.40")
+		}},
+		// An attended transfer: the held call's view, target answered.
+		{"transfer-attended", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { e := h.w.active(); return e != nil && stateOf(e.s) == stateActive })
+			h.w.consultTransfer(a, "Carol Weber")
+			h.waitFor("consultation", func() bool { return h.w.xfers[a] != "" && h.w.find(h.w.xfers[a]) != nil })
+			f.establish(h.w.xfers[a])
+			h.waitFor("consultation answered", func() bool { return stateOf(h.w.find(h.w.xfers[a]).s) == stateActive })
+			h.w.setActive(a)
+		}},
 	}
 	for _, variant := range []struct {
 		name string

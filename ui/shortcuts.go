@@ -30,6 +30,8 @@ const (
 	actHistory
 	actIgnore
 	actDND
+	actTransfer
+	actChat
 )
 
 // shortcutDef binds an action to a key with the platform's default modifier
@@ -60,6 +62,8 @@ var shortcutDefs = []shortcutDef{
 	{actHistory, fyne.KeyR, false, "Call history…"},
 	{actIgnore, fyne.KeyI, true, "Ignore (silence the ringtone)"},
 	{actDND, fyne.KeyB, true, "Do not disturb"},
+	{actTransfer, fyne.KeyT, true, "Transfer…"},
+	{actChat, fyne.KeyC, true, "Chat"},
 }
 
 func (d shortcutDef) shortcut() *desktop.CustomShortcut {
@@ -124,6 +128,8 @@ func newShortcutTable(w *mainWindow) *shortcutTable {
 		actHistory:    w.openHistory,
 		actIgnore:     func() { w.ignore("") },
 		actDND:        func() { w.setDND(!w.dnd) },
+		actTransfer:   w.openTransfer,
+		actChat:       w.toggleChat,
 	}}
 }
 
@@ -134,6 +140,14 @@ func (t *shortcutTable) install(c fyne.Canvas) {
 		f := t.run[d.act]
 		c.AddShortcut(d.shortcut(), func(fyne.Shortcut) { f() })
 	}
+	// With nothing else focused, keypad characters go to the active call
+	// as tones, as on a desk phone (the call view itself takes them when
+	// focused: callKeys).
+	c.SetOnTypedRune(func(r rune) {
+		if isDTMF(r) && t.w.dtmfCall() != nil {
+			t.w.sendDTMF(string(r))
+		}
+	})
 	c.SetOnTypedKey(func(e *fyne.KeyEvent) {
 		switch e.Name {
 		case fyne.KeyF11:
@@ -175,7 +189,7 @@ func (t *shortcutTable) menu() *fyne.MainMenu {
 			fyne.NewMenuItem("About Parlo", t.w.showAbout)),
 		fyne.NewMenu("Call", item(actFocusDial), item(actCall), fyne.NewMenuItemSeparator(),
 			item(actAnswer), item(actReject), item(actIgnore), item(actHangup), fyne.NewMenuItemSeparator(),
-			item(actMute), item(actHold), item(actShare), fyne.NewMenuItemSeparator(),
+			item(actMute), item(actHold), item(actShare), item(actTransfer), item(actChat), fyne.NewMenuItemSeparator(),
 			item(actNextCall), item(actPrevCall)),
 		fyne.NewMenu("View", item(actHistory), item(actDialpad), item(actFullscreen), item(actFit)),
 	)

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -36,6 +37,12 @@ func TestEveryShortcutTriggersItsAction(t *testing.T) {
 		{actHistory, nil, func(h *harness, _ *fakeEngine, _ string) bool { return h.w.history != nil }},
 		{actIgnore, ringing, func(h *harness, _ *fakeEngine, id string) bool { e := h.w.find(id); return e != nil && e.ignored }},
 		{actDND, nil, func(h *harness, f *fakeEngine, _ string) bool { return h.w.dnd && f.dndOn() }},
+		{actTransfer, established, func(h *harness, _ *fakeEngine, id string) bool {
+			return h.w.transferDlg != nil && h.w.transferDlg.callID == id
+		}},
+		{actChat, established, func(h *harness, _ *fakeEngine, id string) bool {
+			return h.w.view.chat.showing(id) && h.w.win.Canvas().Focused() == h.w.view.chat.entry
+		}},
 	}
 	seen := map[action]bool{}
 	for _, tt := range tests {
@@ -126,9 +133,25 @@ func TestTooltipsNameShortcuts(t *testing.T) {
 		{h.w.view.mute.Tip(), actMute},
 		{h.w.view.hold.Tip(), actHold},
 		{h.w.view.share.Tip(), actShare},
+		{h.w.view.transfer.Tip(), actTransfer},
+		{h.w.view.chatBtn.Tip(), actChat},
 	} {
 		if !strings.Contains(c.tip, shortcutLabel(c.want)) {
 			t.Errorf("tooltip %q does not name %s", c.tip, shortcutLabel(c.want))
+		}
+	}
+}
+
+// SHORTCUTS.md lists every shortcut.
+func TestShortcutsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("SHORTCUTS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range shortcutDefs {
+		label := strings.Replace(shortcutLabel(d.act), "Cmd", "Ctrl", 1)
+		if !strings.Contains(string(doc), label+" ") && !strings.Contains(string(doc), label+",") {
+			t.Errorf("SHORTCUTS.md does not list %s (%s)", label, d.label)
 		}
 	}
 }

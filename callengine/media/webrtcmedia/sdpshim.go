@@ -7,6 +7,7 @@ package webrtcmedia
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -482,4 +483,48 @@ func dropBundleGroup(sd *sdp.SessionDescription) {
 		out = append(out, a)
 	}
 	sd.Attributes = out
+}
+
+// localizeCandidates points the peer's host candidates that carry one of
+// this machine's own addresses at 127.0.0.1. It is used only when the
+// session is loopback-only (a phone listening on 127.0.0.1 talks to local
+// peers only): baresip 1.0 gathers no loopback candidates, so its
+// candidates name the host's interface address; our loopback socket's
+// checks to that address are answered from 127.0.0.1, which ICE discards as
+// a mismatched transaction (RFC 8445 §7.2.5.2.1), and the call only
+// connected a second later over a peer-reflexive pair. The peer's socket
+// listens on all addresses, so loopback reaches it directly.
+func localizeCandidates(sd *sdp.SessionDescription, local map[string]bool) {
+	rewrite := func(attrs []sdp.Attribute) {
+		for i, a := range attrs {
+			if a.Key != "candidate" {
+				continue
+			}
+			f := strings.Fields(a.Value)
+			// foundation component transport priority address port typ host ...
+			if len(f) >= 8 && f[6] == "typ" && f[7] == "host" && local[f[4]] {
+				f[4] = "127.0.0.1"
+				attrs[i].Value = strings.Join(f, " ")
+			}
+		}
+	}
+	rewrite(sd.Attributes)
+	for _, md := range sd.MediaDescriptions {
+		rewrite(md.Attributes)
+	}
+}
+
+// hostAddresses is the set of this machine's own non-loopback addresses.
+func hostAddresses() map[string]bool {
+	out := map[string]bool{}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return out
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() {
+			out[n.IP.String()] = true
+		}
+	}
+	return out
 }

@@ -339,3 +339,31 @@ func TestBundleSingleLine(t *testing.T) {
 		})
 	}
 }
+
+func TestLocalizeCandidates(t *testing.T) {
+	sd, err := parseSDP([]byte("v=0\r\no=- 1 1 IN IP4 10.0.0.5\r\ns=-\r\nt=0 0\r\n" +
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\n" +
+		"a=candidate:1 1 UDP 2113929471 10.0.0.5 4000 typ host\r\n" +
+		"a=candidate:2 1 UDP 2113929471 203.0.113.7 4000 typ host\r\n" +
+		"a=candidate:3 1 UDP 1686052607 10.0.0.5 5000 typ srflx raddr 10.0.0.5 rport 4000\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	localizeCandidates(sd, map[string]bool{"10.0.0.5": true})
+	var got []string
+	for _, a := range sd.MediaDescriptions[0].Attributes {
+		if a.Key == "candidate" {
+			got = append(got, a.Value)
+		}
+	}
+	want := []string{
+		"1 1 UDP 2113929471 127.0.0.1 4000 typ host",                           // ours: via loopback
+		"2 1 UDP 2113929471 203.0.113.7 4000 typ host",                         // not this host's
+		"3 1 UDP 1686052607 10.0.0.5 5000 typ srflx raddr 10.0.0.5 rport 4000", // not host type
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("candidate %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}

@@ -251,6 +251,9 @@ func (s *Session) ApplyAnswer(ctx context.Context, answer []byte) error {
 		return err
 	}
 	remoteDir := prepareIncoming(remote, local)
+	if s.opts.LoopbackOnly {
+		localizeCandidates(remote, hostAddresses())
+	}
 	raw, err := remote.Marshal()
 	if err != nil {
 		return fmt.Errorf("%w: %v", media.ErrBadSDP, err)
@@ -297,6 +300,9 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 		current, _ = ld.Unmarshal()
 	}
 	remoteDir := prepareIncoming(remote, current)
+	if s.opts.LoopbackOnly {
+		localizeCandidates(remote, hostAddresses())
+	}
 	addedBundle, err := bundleSingleLine(remote)
 	if err != nil {
 		return nil, err
