@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 )
@@ -218,13 +217,16 @@ func TestJitterBufferPayloadOwnership(t *testing.T) {
 // TestJitterBufferConcurrent runs a pusher and a popper at once (run with
 // -race) with jittered, reordered arrival and checks every packet that came
 // out is in order.
+// One goroutine pushes (reordering pairs) while another pops, as the
+// network and playout goroutines do. Whatever the interleaving, packets come
+// out in sequence order and every packet received is either played or
+// accounted for as late (its slot was already given up) or dropped.
 func TestJitterBufferConcurrent(t *testing.T) {
 	jb := NewJitterBuffer()
 	const n = 3000
-	var wg sync.WaitGroup
-	wg.Add(1)
+	done := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(done)
 		for i := 0; i < n; i += 2 {
 			// Arrive about as fast as playout: wait while the buffer is
 			// well ahead (a network goroutine is paced by the sender).
@@ -238,10 +240,17 @@ func TestJitterBufferConcurrent(t *testing.T) {
 	}()
 	last := -1
 	played := 0
-	deadline := time.Now().Add(10 * time.Second)
-	for last != n-1 && time.Now().Before(deadline) {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
 		p, ok := jb.Pop()
 		if !ok {
+			select {
+			case <-done:
+				if jb.Stats().Depth == 0 {
+					deadline = time.Time{} // drained
+				}
+			default:
+			}
 			runtime.Gosched()
 			continue
 		}
@@ -252,10 +261,13 @@ func TestJitterBufferConcurrent(t *testing.T) {
 		last = s
 		played++
 	}
-	wg.Wait()
+	<-done
 	s := jb.Stats()
-	if last != n-1 || s.Received != n || s.Duplicates != 0 || uint64(played)+s.Lost+s.Dropped != n {
-		t.Errorf("last %d, played %d, stats %+v", last, played, s)
+	if s.Received != n || s.Duplicates != 0 || uint64(played)+s.Late+s.Dropped != n {
+		t.Errorf("played %d, stats %+v: received packets not all played, late or dropped", played, s)
+	}
+	if played < n/2 {
+		t.Errorf("only %d of %d played", played, n)
 	}
 }
 
