@@ -27,13 +27,15 @@ vet:
 # are started by the tests themselves on loopback).
 # The tests run in their own network namespace (scripts/isolated.sh): only
 # loopback and the namespace's own address exist there. Modules are fetched
-# and test binaries built first, outside it.
+# and test binaries built first, outside it. Packages run one at a time
+# (-p 1): the media tests measure frame rates and tones in real time, and two
+# packages at once on two cores made them fight for the CPU.
 test: deps-test
 	$(GO) mod download
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 --version >/dev/null
 	$(GO) vet ./...
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
-	scripts/isolated.sh $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	scripts/isolated.sh $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
 test-short: deps
 	$(GO) test -short -count=1 ./...
