@@ -9,84 +9,11 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 // frameInterval is the packetisation time of every frame we send (ptime 20).
 const frameInterval = audio.FrameDurationMs * time.Millisecond
-
-// maxConcealed is how many missing frames in a row are concealed (PLC)
-// before playout falls back to silence, as on the WebRTC path.
-const maxConcealed = 5
-
-// receiver is the receive side of the audio line: RTP into the jitter
-// buffer from the transport's goroutine, out of it in the playout loop. The
-// decoder follows the payload type of what arrives (the peer may switch
-// between the negotiated codecs, RFC 3264 §6.1).
-type receiver struct {
-	mu   sync.Mutex
-	jb   *audio.JitterBuffer
-	dec  audio.Decoder
-	name string
-	pt   uint8
-}
-
-func newReceiver() *receiver { return &receiver{jb: audio.NewJitterBuffer()} }
-
-func (r *receiver) push(pt uint8, name string, seq uint16, ts uint32, payload []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.dec == nil || r.name != name {
-		dec, err := audio.NewDecoder(name)
-		if err != nil {
-			return
-		}
-		if r.dec != nil {
-			r.jb.Reset()
-		}
-		r.dec, r.name, r.pt = dec, name, pt
-	}
-	r.jb.Push(seq, ts, payload)
-}
-
-func (r *receiver) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.jb.Reset()
-}
-
-func (r *receiver) next(frame []int16, conceal bool) (decoded, lost bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.dec == nil {
-		return false, false
-	}
-	payload, ok := r.jb.Pop()
-	if ok {
-		if _, err := r.dec.Decode(payload, frame); err != nil {
-			clear(frame)
-			return false, false
-		}
-		return true, false
-	}
-	if conceal {
-		if _, err := r.dec.Decode(nil, frame); err == nil {
-			return true, true
-		}
-	}
-	return false, true
-}
-
-func (r *receiver) lost() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.jb.Stats().Lost
-}
-
-func (r *receiver) codecName() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.name
-}
 
 // onAudioRTP handles the audio line's RTP (transport goroutine).
 func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
@@ -97,7 +24,7 @@ func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
 		s.mu.Lock()
 		name := l.recvNames[p.PayloadType]
 		if s.recv == nil {
-			s.recv = newReceiver()
+			s.recv = rtpmedia.NewAudioPlayout()
 		}
 		r := s.recv
 		s.mu.Unlock()
@@ -109,7 +36,7 @@ func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
 				s.ev.OnTrack(media.TrackInfo{Kind: "audio", Codec: name, ID: "audio"})
 			}
 		})
-		r.push(p.PayloadType, name, p.SequenceNumber, p.Timestamp, p.Payload)
+		r.Push(name, p.SequenceNumber, p.Timestamp, p.Payload)
 	}
 }
 
@@ -206,51 +133,12 @@ func (s *Session) receiving() bool {
 	return !s.closed && s.dir.Receives()
 }
 
-// playoutLoop writes one frame to AudioOut every 20 ms: decoded audio,
-// concealment, or silence (which keeps a sound card fed at its pace).
+// playoutLoop plays the received audio (rtpmedia.RunPlayout) until Close.
 func (s *Session) playoutLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(frameInterval)
-	defer t.Stop()
-	frame := make([]int16, audio.FrameSamples)
-	var (
-		wasReceiving bool
-		missed       = maxConcealed
-		writeErred   bool
-	)
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		clear(frame)
+	rtpmedia.RunPlayout(s.done, func() *rtpmedia.AudioPlayout {
 		s.mu.Lock()
-		r := s.recv
-		s.mu.Unlock()
-		rx := s.receiving()
-		if r != nil {
-			if rx != wasReceiving {
-				r.reset()
-				missed = maxConcealed
-			}
-			if rx {
-				decoded, lost := r.next(frame, missed < maxConcealed)
-				switch {
-				case decoded && !lost:
-					missed = 0
-				case lost:
-					missed++
-				}
-				if !decoded {
-					clear(frame)
-				}
-			}
-		}
-		wasReceiving = rx
-		if err := s.opts.AudioOut.WriteFrame(frame); err != nil && !writeErred {
-			s.log.Warn("audio sink failed", "err", err)
-			writeErred = true
-		}
-	}
+		defer s.mu.Unlock()
+		return s.recv
+	}, s.receiving, s.opts.AudioOut, s.log)
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 var (
@@ -60,7 +61,7 @@ type Session struct {
 	sessID       uint64
 	version      uint64
 	identity     *dtlsIdentity
-	recv         *receiver
+	recv         *rtpmedia.AudioPlayout
 	video        *videoSend
 	remoteVideo  uint32
 	lastPLI      time.Time
@@ -1080,9 +1081,9 @@ func (s *Session) Stats() media.Stats {
 	st.Audio.PacketsReceived = s.stats.packetsReceived.Load()
 	st.Audio.BytesReceived = s.stats.bytesReceived.Load()
 	if r != nil {
-		st.Audio.PacketsLost = r.lost()
+		st.Audio.PacketsLost = r.Lost()
 		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.codecName()
+			st.Audio.Codec = r.Codec()
 		}
 	}
 	if vs != nil {

@@ -2,69 +2,13 @@ package webrtcmedia
 
 import (
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
-
-// maxConcealed is how many missing frames in a row the decoder conceals
-// (PLC) before playout falls back to silence: a few frames hide a lost
-// packet, more would only smear a stream that has stopped (hold, mute).
-const maxConcealed = 5
-
-// receiver is the receive side of one remote audio track: RTP goes into the
-// jitter buffer from the track's reader, the playout loop takes it out.
-type receiver struct {
-	codec string
-	pt    uint8
-
-	mu  sync.Mutex
-	jb  *audio.JitterBuffer
-	dec audio.Decoder
-}
-
-func (r *receiver) push(seq uint16, ts uint32, payload []byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.jb.Push(seq, ts, payload)
-}
-
-func (r *receiver) reset() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.jb.Reset()
-}
-
-// next decodes the next frame into frame. It returns false when there was
-// nothing to play and concealment was not asked for.
-func (r *receiver) next(frame []int16, conceal bool) (decoded bool, lost bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	payload, ok := r.jb.Pop()
-	if ok {
-		if _, err := r.dec.Decode(payload, frame); err != nil {
-			clear(frame)
-			return false, false
-		}
-		return true, false
-	}
-	if conceal {
-		if _, err := r.dec.Decode(nil, frame); err == nil {
-			return true, true
-		}
-	}
-	return false, true
-}
-
-func (r *receiver) lost() uint64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.jb.Stats().Lost
-}
 
 // onTrack runs in a goroutine pion starts per remote track; the Session
 // owns it (wg) and pc.Close ends it by failing ReadRTP.
@@ -103,13 +47,14 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 		s.drain(tr)
 		return
 	}
-	dec, err := audio.NewDecoder(codecName(c.MimeType))
-	if err != nil {
+	voiceName := codecName(c.MimeType)
+	if _, err := audio.NewDecoder(voiceName); err != nil {
 		s.log.Error("no decoder for remote codec", "codec", c.MimeType, "err", err)
 		s.drain(tr)
 		return
 	}
-	r := &receiver{codec: info.Codec, pt: uint8(c.PayloadType), jb: audio.NewJitterBuffer(), dec: dec}
+	voicePT := uint8(c.PayloadType)
+	r := rtpmedia.NewAudioPlayout()
 	var lastEventTS uint32
 	var haveEvent bool
 	s.mu.Lock()
@@ -136,10 +81,10 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			}
 			continue
 		}
-		if pkt.PayloadType != r.pt {
+		if pkt.PayloadType != voicePT {
 			continue
 		}
-		r.push(pkt.SequenceNumber, pkt.Timestamp, pkt.Payload)
+		r.Push(voiceName, pkt.SequenceNumber, pkt.Timestamp, pkt.Payload)
 	}
 }
 
@@ -153,57 +98,14 @@ func (s *Session) drain(tr *webrtc.TrackRemote) {
 	}
 }
 
-// playoutLoop writes one frame to AudioOut every 20 ms: decoded audio,
-// concealment for a missing packet, or silence while nothing arrives or the
-// negotiated direction does not receive. Writing silence keeps the sink (a
-// sound card) fed at its own pace.
+// playoutLoop plays the received audio (rtpmedia.RunPlayout) until Close.
 func (s *Session) playoutLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(frameInterval)
-	defer t.Stop()
-	frame := make([]int16, audio.FrameSamples)
-	var (
-		wasReceiving bool
-		missed       = maxConcealed
-		writeErred   bool
-	)
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		clear(frame)
+	rtpmedia.RunPlayout(s.done, func() *rtpmedia.AudioPlayout {
 		s.mu.Lock()
-		r := s.recv
-		s.mu.Unlock()
-		rx := s.receiving()
-		if r != nil {
-			if rx != wasReceiving {
-				// Entering or leaving hold: what is buffered belongs to
-				// before, and the peer's sequence numbers jump.
-				r.reset()
-				missed = maxConcealed
-			}
-			if rx {
-				decoded, lost := r.next(frame, missed < maxConcealed)
-				switch {
-				case decoded && !lost:
-					missed = 0
-				case lost:
-					missed++
-				}
-				if !decoded {
-					clear(frame)
-				}
-			}
-		}
-		wasReceiving = rx
-		if err := s.opts.AudioOut.WriteFrame(frame); err != nil && !writeErred {
-			s.log.Warn("audio sink failed", "err", err)
-			writeErred = true
-		}
-	}
+		defer s.mu.Unlock()
+		return s.recv
+	}, s.receiving, s.opts.AudioOut, s.log)
 }
 
 // voiceAndEventCodecs splits a receiver's negotiated codecs into the first

@@ -20,6 +20,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 var (
@@ -61,7 +62,7 @@ type Session struct {
 	pendingOffer []byte          // our offer awaiting ApplyAnswer
 	pendingDir   media.Direction
 	pendingLocal *sdp.SessionDescription // pion's own offer, for MIDs
-	recv         *receiver
+	recv         *rtpmedia.AudioPlayout
 	video        *videoSend // our screen share, nil when none
 
 	remoteVideoSSRC uint32
@@ -444,9 +445,9 @@ func (s *Session) Stats() media.Stats {
 	s.videoStats(&st)
 	s.transportStats(&st)
 	if r != nil {
-		st.Audio.PacketsLost = r.lost()
+		st.Audio.PacketsLost = r.Lost()
 		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.codec
+			st.Audio.Codec = r.Codec()
 		}
 	}
 	return st

@@ -1,0 +1,127 @@
+package rtpmedia
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+)
+
+// maxConcealed is how many missing frames in a row are concealed (PLC)
+// before playout falls back to silence: a few frames hide a lost packet,
+// more would only smear a stream that has stopped (hold, mute).
+const maxConcealed = 5
+
+// frameInterval is the playout tick: one 20 ms frame (ptime 20).
+const frameInterval = audio.FrameDurationMs * time.Millisecond
+
+// AudioPlayout is the receive side of one audio stream, shared by both media
+// paths: RTP goes into a jitter buffer from the transport's goroutine and
+// comes out decoded, concealed or as silence in the playout loop. The
+// decoder follows the payload type of what arrives (the peer may switch
+// between the negotiated codecs, RFC 3264 §6.1).
+type AudioPlayout struct {
+	mu   sync.Mutex
+	jb   *audio.JitterBuffer
+	dec  audio.Decoder
+	name string
+
+	// Playout-loop state (only the loop touches these).
+	wasReceiving bool
+	missed       int
+}
+
+// NewAudioPlayout makes an empty playout.
+func NewAudioPlayout() *AudioPlayout {
+	return &AudioPlayout{jb: audio.NewJitterBuffer(), missed: maxConcealed}
+}
+
+// Push adds one voice packet of codec name ("opus", "PCMU", "PCMA").
+func (p *AudioPlayout) Push(name string, seq uint16, ts uint32, payload []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dec == nil || p.name != name {
+		dec, err := audio.NewDecoder(name)
+		if err != nil {
+			return
+		}
+		if p.dec != nil {
+			p.jb.Reset()
+		}
+		p.dec, p.name = dec, name
+	}
+	p.jb.Push(seq, ts, payload)
+}
+
+// Lost is the jitter buffer's count of lost packets.
+func (p *AudioPlayout) Lost() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.jb.Stats().Lost
+}
+
+// Codec is the name of the codec being decoded ("" before the first packet).
+func (p *AudioPlayout) Codec() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.name
+}
+
+// next fills frame with the next 20 ms: decoded audio, concealment for a
+// missing packet, or silence while nothing arrives or the negotiated
+// direction does not receive. Entering or leaving hold drops what is
+// buffered, since it belongs to before and the peer's sequence jumps.
+func (p *AudioPlayout) next(frame []int16, receiving bool) {
+	clear(frame)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if receiving != p.wasReceiving {
+		p.jb.Reset()
+		p.missed = maxConcealed
+	}
+	p.wasReceiving = receiving
+	if !receiving || p.dec == nil {
+		return
+	}
+	if payload, ok := p.jb.Pop(); ok {
+		if _, err := p.dec.Decode(payload, frame); err != nil {
+			clear(frame)
+			return
+		}
+		p.missed = 0
+		return
+	}
+	if p.missed < maxConcealed {
+		if _, err := p.dec.Decode(nil, frame); err != nil {
+			clear(frame)
+		}
+	}
+	p.missed++
+}
+
+// RunPlayout writes one frame to out every 20 ms until done is closed:
+// from the stream current() returns (nil: silence), gated by receiving().
+// Writing silence keeps a sound card fed at its own pace.
+func RunPlayout(done <-chan struct{}, current func() *AudioPlayout, receiving func() bool, out audio.Sink, log *slog.Logger) {
+	t := time.NewTicker(frameInterval)
+	defer t.Stop()
+	frame := make([]int16, audio.FrameSamples)
+	writeErred := false
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+		if p := current(); p != nil {
+			p.next(frame, receiving())
+		} else {
+			clear(frame)
+		}
+		if err := out.WriteFrame(frame); err != nil && !writeErred {
+			log.Warn("audio sink failed", "err", err)
+			writeErred = true
+		}
+	}
+}
