@@ -100,13 +100,14 @@ type testPhone struct {
 }
 
 type testPhoneOpts struct {
-	toneHz     float64
-	listen     string
-	account    *Account
-	auto       bool
-	display    string
-	turn       []media.TURNServer
-	iceTimeout time.Duration
+	toneHz       float64
+	listen       string
+	account      *Account
+	auto         bool
+	display      string
+	turn         []media.TURNServer
+	relayOnlyOff bool // with turn: gather every candidate, not relay only
+	iceTimeout   time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
 }
@@ -123,7 +124,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		AutoAnswer:             o.auto,
 		Display:                o.display,
 		TURNServers:            o.turn,
-		RelayOnly:              len(o.turn) > 0,
+		RelayOnly:              len(o.turn) > 0 && !o.relayOnlyOff,
 		ICEDisconnectedTimeout: o.iceTimeout,
 		ICEFailedTimeout:       3 * o.iceTimeout,
 		MediaFactory: func(mo media.Options, ev media.Events) (media.Session, error) {

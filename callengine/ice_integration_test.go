@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,28 @@ func TestTURNRelayCallIntegration(t *testing.T) {
 			}
 		})
 	}
+	// Direct path blocked for real: all UDP on this namespace is dropped
+	// except to and from coturn (its port and relay range) and the phones'
+	// SIP ports. ICE may use every candidate; only the relay pair works.
+	t.Run("direct path blocked", func(t *testing.T) {
+		servers := []media.TURNServer{{URL: turn.URL("udp"), Username: turn.User(), Credential: turn.Password()}}
+		a := newTestPhone(t, testPhoneOpts{toneHz: 440, turn: servers, relayOnlyOff: true})
+		b := newTestPhone(t, testPhoneOpts{toneHz: 660, turn: servers, relayOnlyOff: true})
+		lo, hi := turn.RelayPorts()
+		nftAllowOnly(t, fmt.Sprintf("%d-%d", lo, hi), strconv.Itoa(turn.Port()),
+			strconv.Itoa(a.Listeners()[0].Port), strconv.Itoa(b.Listeners()[0].Port))
+		aID, bID := connect(t, a, b)
+		b.waitTone(t, 440, 10*time.Second)
+		a.waitTone(t, 660, 10*time.Second)
+		sa, _ := a.Stats(aID)
+		sb, _ := b.Stats(bID)
+		if sa.Transport.LocalType != "relay" && sa.Transport.RemoteType != "relay" {
+			t.Fatalf("A's selected pair %+v does not go through the relay", sa.Transport)
+		}
+		if sb.Transport.LocalType != "relay" && sb.Transport.RemoteType != "relay" {
+			t.Fatalf("B's selected pair %+v does not go through the relay", sb.Transport)
+		}
+	})
 	// Wrong credentials: no relay candidate, so no media; the call reports it.
 	bad := []media.TURNServer{{URL: turn.URL("udp"), Username: turn.User(), Credential: "wrong"}}
 	a := newTestPhone(t, testPhoneOpts{toneHz: 440, turn: bad})
@@ -52,6 +75,17 @@ func TestTURNRelayCallIntegration(t *testing.T) {
 // network namespace (scripts/isolated.sh), as a path that dies mid-call.
 func nftDrop(t *testing.T, ports ...string) {
 	t.Helper()
+	table := nftTable(t)
+	for _, p := range ports {
+		nftRun(t, "add", "rule", "inet", table, "in", "udp", "dport", p, "drop")
+		nftRun(t, "add", "rule", "inet", table, "in", "udp", "sport", p, "drop")
+	}
+}
+
+// nftTable makes a table with an input chain, removed when the test ends.
+// It refuses to run outside the test network namespace.
+func nftTable(t *testing.T) string {
+	t.Helper()
 	if _, err := net.InterfaceByName("pv0"); err != nil {
 		t.Fatal("this test changes firewall rules: run it inside the test network namespace (make test, or scripts/isolated.sh go test ...)")
 	}
@@ -59,18 +93,29 @@ func nftDrop(t *testing.T, ports ...string) {
 		t.Fatal("nft missing: run `make deps-test` (nftables)")
 	}
 	table := fmt.Sprintf("parlo%d", time.Now().UnixNano()%1e6)
-	run := func(args ...string) {
-		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
-			t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	run("add", "table", "inet", table)
-	run("add", "chain", "inet", table, "in", "{ type filter hook input priority 0 ; }")
-	for _, p := range ports {
-		run("add", "rule", "inet", table, "in", "udp", "dport", p, "drop")
-		run("add", "rule", "inet", table, "in", "udp", "sport", p, "drop")
-	}
+	nftRun(t, "add", "table", "inet", table)
+	nftRun(t, "add", "chain", "inet", table, "in", "{ type filter hook input priority 0 ; }")
 	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "inet", table).Run() })
+	return table
+}
+
+func nftRun(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+		t.Fatalf("nft %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+}
+
+// nftAllowOnly drops every UDP datagram in the test's network namespace
+// whose source and destination ports are both outside allowed (ports or
+// "lo-hi" ranges).
+func nftAllowOnly(t *testing.T, allowed ...string) {
+	t.Helper()
+	table := nftTable(t)
+	set := "{ " + strings.Join(allowed, ", ") + " }"
+	nftRun(t, "add", "rule", "inet", table, "in", "udp", "sport", set, "accept")
+	nftRun(t, "add", "rule", "inet", table, "in", "udp", "dport", set, "accept")
+	nftRun(t, "add", "rule", "inet", table, "in", "meta", "l4proto", "udp", "drop")
 }
 
 // The media path dies mid-call (its UDP ports are dropped): the side that

@@ -14,6 +14,8 @@ import (
 // long-term-credential user (RFC 8489 §9.2).
 type Coturn struct {
 	port     int
+	minPort  int
+	maxPort  int
 	user     string
 	password string
 	realm    string
@@ -31,6 +33,7 @@ func StartCoturn(tb testing.TB) *Coturn {
 	dir := tb.TempDir()
 	c := &Coturn{port: port, user: "parlo", password: "turn-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), realm: "parlo.test"}
 	minPort, maxPort := 49152+port%8000, 49152+port%8000+400
+	c.minPort, c.maxPort = minPort, maxPort
 	conf := fmt.Sprintf(`listening-ip=127.0.0.1
 relay-ip=127.0.0.1
 listening-port=%d
@@ -85,6 +88,12 @@ func (c *Coturn) URL(transport string) string {
 // User and Password are the long-term credentials.
 func (c *Coturn) User() string     { return c.user }
 func (c *Coturn) Password() string { return c.password }
+
+// RelayPorts is the range coturn allocates relayed addresses from.
+func (c *Coturn) RelayPorts() (min, max int) { return c.minPort, c.maxPort }
+
+// Port is the TURN listening port (UDP and TCP).
+func (c *Coturn) Port() int { return c.port }
 
 // Log is coturn's output, for failure messages.
 func (c *Coturn) Log() string { return c.proc.log.String() }
