@@ -3,7 +3,12 @@ package callengine_test
 import (
 	"context"
 	"fmt"
+	"image"
+	"image/png"
 	"math"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -337,19 +342,39 @@ func TestClassicBaresipShareIntegration(t *testing.T) {
 	}
 	var st media.Stats
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		if st, _ = p.Stats(id); st.Video.Sent.Packets > 50 {
+		if st, _ = p.Stats(id); st.Video.Sent.Frames >= 2 {
 			break
 		}
 	}
 	out, _ := bs.Command(ctx, "callstat", "")
 	t.Logf("Parlo sent %+v\nbaresip callstat:\n%s", st.Video.Sent, out)
-	if st.Video.Sent.Packets <= 50 {
+	if st.Video.Sent.Frames < 2 {
 		t.Fatalf("Parlo sent no share: %+v", st.Video.Sent)
 	}
-	// baresip's fakevideo display keeps no counters and callstat has no
-	// receive statistics: what can be checked is that it keyed SRTP on the
-	// video line and built a VP8 decoder for it.
-	if log := bs.Log(); !strings.Contains(log, "DTLS-SRTP complete (video/RTP)") || !strings.Contains(log, "video rx pipeline:  fakevideo <--- VP8") {
+	if log := bs.Log(); !strings.Contains(log, "DTLS-SRTP complete (video/RTP)") || !regexp.MustCompile(`video rx pipeline: .*<--- VP8`).MatchString(log) {
 		t.Fatalf("baresip set up no VP8 receive pipeline:\n%s", log)
 	}
+	// baresip's snapshot module saves the next frame its decoder produced:
+	// the share really decodes at the far end, at the monitor's size.
+	prefix := filepath.Join(t.TempDir(), "bs")
+	if _, err := bs.Command(ctx, "snapshot_recv", prefix); err != nil {
+		t.Fatalf("baresip snapshot-recv: %v", err)
+	}
+	var snap image.Image
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && snap == nil; time.Sleep(100 * time.Millisecond) {
+		files, _ := filepath.Glob(prefix + "*") // baresip writes the name as given
+		for _, f := range files {
+			if fh, err := os.Open(f); err == nil {
+				snap, _ = png.Decode(fh)
+				fh.Close()
+			}
+		}
+	}
+	if snap == nil {
+		t.Fatalf("baresip wrote no snapshot of the received video\n%s", bs.Log())
+	}
+	if b := snap.Bounds(); b.Dx() != 1280 || b.Dy() != 720 {
+		t.Fatalf("baresip decoded a %v picture, the shared monitor is 1280x720", b)
+	}
+	t.Logf("baresip decoded Parlo's share: %v snapshot", snap.Bounds())
 }

@@ -193,6 +193,9 @@ func baresipConfig(o BaresipOptions, recDir string) string {
 			"module vp9.so",
 			"module avcodec.so",
 			"module fakevideo.so",
+			// snapshot-recv writes the next decoded frame as PNG: proof that
+			// baresip decodes what it receives.
+			"module snapshot.so",
 			"video_source fakevideo,nil",
 			"video_display fakevideo,nil",
 			"video_size 640x360",
