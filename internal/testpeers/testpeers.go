@@ -18,6 +18,8 @@
 //	xserver-xorg-core xserver-xorg-video-dummy     StartDummyTwoMonitors
 //	x11-xserver-utils                              xrandr
 //	ffmpeg                                         ShowImage, ShowTestPattern (ffplay)
+//	linphone-cli                                   StartLinphone (linphonec)
+//	coturn                                         StartCoturn
 //
 // Tests that use a display must pass Display.Env() to their children rather
 // than set DISPLAY in the test process: parallel tests would share it.
