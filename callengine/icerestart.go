@@ -48,6 +48,7 @@ func (c *call) restartICE() {
 		c.emit(EventCallError, map[string]any{"error": "media lost and this media path cannot restart ICE"})
 		return
 	}
+	// A network change may have queued a "connected" of its own; start clean.
 	// Drain a stale "connected" from before the loss.
 	select {
 	case <-c.iceBack:

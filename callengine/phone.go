@@ -291,6 +291,8 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.srv.OnRefer(p.onRefer)
 	p.srv.OnNotify(p.onNotify)
 	p.startServing()
+	p.wg.Add(1)
+	go p.watchAddresses()
 	return p, nil
 }
 

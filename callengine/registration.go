@@ -16,19 +16,22 @@ import (
 // registration keeps one account registered: REGISTER with digest auth,
 // refresh before expiry, un-REGISTER on close (RFC 3261 §10).
 type registration struct {
-	p       *Phone
-	acct    *Account
-	target  registrarTarget
-	aor     sip.Uri
-	callID  sip.CallIDHeader // one Call-ID for all refreshes (RFC 3261 §10.2.4)
-	cseq    uint32
-	log     *slog.Logger
-	cancel  context.CancelFunc
-	done    chan struct{}
-	mu      sync.Mutex
-	ok      bool
-	once    sync.Once
-	contact sip.ContactHeader
+	p      *Phone
+	acct   *Account
+	target registrarTarget
+	aor    sip.Uri
+	callID sip.CallIDHeader // one Call-ID for all refreshes (RFC 3261 §10.2.4)
+	cseq   uint32
+	log    *slog.Logger
+	cancel context.CancelFunc
+	done   chan struct{}
+	// refreshNow asks the refresh loop to re-register at once (the local
+	// addresses changed).
+	refreshNow chan struct{}
+	mu         sync.Mutex
+	ok         bool
+	once       sync.Once
+	contact    sip.ContactHeader
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -58,10 +61,11 @@ func (p *Phone) Register(ctx context.Context) error {
 	aor, _ := a.aor()
 	r := &registration{
 		p: p, acct: a, target: target, aor: aor,
-		callID: sip.CallIDHeader(sip.GenerateTagN(24)),
-		cseq:   1,
-		log:    p.log.With("aor", aor.String(), "registrar", target.hostPort, "transport", target.transport),
-		done:   make(chan struct{}),
+		callID:     sip.CallIDHeader(sip.GenerateTagN(24)),
+		cseq:       1,
+		log:        p.log.With("aor", aor.String(), "registrar", target.hostPort, "transport", target.transport),
+		done:       make(chan struct{}),
+		refreshNow: make(chan struct{}, 1),
 	}
 	contact := p.contact
 	contact.User = aor.User
@@ -137,11 +141,15 @@ func (r *registration) refreshLoop(ctx context.Context, expires time.Duration) {
 			wait = expires - 5*time.Second
 		}
 		t := time.NewTimer(wait)
+		now := false
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-t.C:
+		case <-r.refreshNow:
+			t.Stop()
+			now = true
 		}
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		got, err := r.register(rctx, r.acct.expires())
@@ -158,7 +166,12 @@ func (r *registration) refreshLoop(ctx context.Context, expires time.Duration) {
 			expires = 30 * time.Second // retry soon
 			continue
 		}
-		if !r.isOK() {
+		if now {
+			// Re-registered after a network change: say so, so front ends
+			// see the line is up on the new address.
+			r.setOK(true)
+			r.p.emit(Event{Name: EventRegistered, Payload: map[string]any{"expires": int(got / time.Second), "reason": "network change"}})
+		} else if !r.isOK() {
 			r.setOK(true)
 			r.p.emit(Event{Name: EventRegistered, Payload: map[string]any{"expires": int(got / time.Second)}})
 		}
