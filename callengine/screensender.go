@@ -81,7 +81,7 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 			// CPU and ~200 kB/s for nothing (benchmarks.md). A receiver that
 			// lost packets asks with PLI; the encoder's periodic keyframe
 			// covers one that cannot.
-			data, _, err := enc.Encode(f.Image, false)
+			data, _, err := enc.EncodeFrame(f, false)
 			if err != nil {
 				s.log.Warn("VP8 encode failed", "error", err)
 				return

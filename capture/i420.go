@@ -91,23 +91,31 @@ func clamp8(v int) byte {
 	return byte(v)
 }
 
-// parallelMinRows is the picture height from which BGRAToI420 splits the work
+// parallelMinRows is the picture height from which BGRAToI420Go splits the work
 // across GOMAXPROCS goroutines; below it, goroutine start-up costs more than
 // it saves. On the 2-core test machine 1080p went from about 3.6 ms to 3.0 ms.
 const parallelMinRows = 128
 
 // BGRAToI420 converts a w x h BGRX picture (stride bytes per row) to I420 with
-// the integer BT.601 limited-range matrix and 2x2 chroma averaging. dst is
-// resized if needed. Odd sizes replicate the last column/row into the chroma
-// average.
+// the BT.601 limited-range matrix and 2x2 chroma averaging. dst is resized if
+// needed. Odd sizes replicate the last column/row into the chroma average.
+// It uses libyuv's SIMD ARGBToI420 unless built with the parlo_nolibyuv tag
+// (see I420Converter); both agree with the float reference within 2.
 func BGRAToI420(dst *I420, src []byte, stride, w, h int) {
 	dst.ensure(w, h)
 	bgraToI420Rows(dst, src, stride, 0, h)
 }
 
-// bgraToI420Rows converts rows [y0, y1) (y0 even), in parallel when the span
-// is tall enough. Source uses it to convert only the rows that changed.
-func bgraToI420Rows(dst *I420, src []byte, stride, y0, y1 int) {
+// BGRAToI420Go is the portable Go conversion: the fallback when libyuv is
+// not built in and the reference the libyuv path is tested against.
+func BGRAToI420Go(dst *I420, src []byte, stride, w, h int) {
+	dst.ensure(w, h)
+	bgraToI420RowsGo(dst, src, stride, 0, h)
+}
+
+// bgraToI420RowsGo converts rows [y0, y1) (y0 even) in Go, in parallel when
+// the span is tall enough.
+func bgraToI420RowsGo(dst *I420, src []byte, stride, y0, y1 int) {
 	y0 &^= 1
 	if y1 > dst.Height {
 		y1 = dst.Height

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -54,7 +55,24 @@ func randomBGRA(w, h, stride int, seed uint64) []byte {
 	return b
 }
 
+// i420Converters are the implementations under test: the built-in one
+// (libyuv by default) and the Go fallback, which must both stay within 2 of
+// the float reference.
+var i420Converters = []struct {
+	name    string
+	convert func(dst *I420, src []byte, stride, w, h int)
+}{
+	{I420Converter, BGRAToI420},
+	{"go", BGRAToI420Go},
+}
+
 func TestBGRAToI420MatchesReference(t *testing.T) {
+	for _, conv := range i420Converters {
+		t.Run(conv.name, func(t *testing.T) { testBGRAToI420MatchesReference(t, conv.convert) })
+	}
+}
+
+func testBGRAToI420MatchesReference(t *testing.T, convert func(dst *I420, src []byte, stride, w, h int)) {
 	for _, tc := range []struct {
 		name    string
 		w, h    int
@@ -71,7 +89,7 @@ func TestBGRAToI420MatchesReference(t *testing.T) {
 			stride := tc.w*4 + tc.padding
 			src := randomBGRA(tc.w, tc.h, stride, uint64(tc.w*tc.h))
 			dst := &I420{}
-			BGRAToI420(dst, src, stride, tc.w, tc.h)
+			convert(dst, src, stride, tc.w, tc.h)
 			if dst.Width != tc.w || dst.Height != tc.h || dst.StrideUV != (tc.w+1)/2 {
 				t.Fatalf("geometry %dx%d uv stride %d", dst.Width, dst.Height, dst.StrideUV)
 			}
@@ -81,9 +99,11 @@ func TestBGRAToI420MatchesReference(t *testing.T) {
 				got  []byte
 				want []float64
 			}{{"Y", dst.Y, ry}, {"U", dst.U, ru}, {"V", dst.V, rv}} {
-				if d := maxAbsDiff(p.got, p.want); d > 2 {
+				d := maxAbsDiff(p.got, p.want)
+				if d > 2 {
 					t.Errorf("%s max abs error %.2f > 2", p.name, d)
 				}
+				t.Logf("%s max abs error %.2f", p.name, d)
 			}
 		})
 	}
@@ -145,19 +165,68 @@ func TestI420ToImage(t *testing.T) {
 	}
 }
 
-func benchmarkBGRAToI420(b *testing.B, parallel bool) {
+// TestBGRAToI420RowsMatchesWhole checks the Source's partial conversion:
+// converting only the changed rows over the previous picture gives exactly
+// what converting the whole new picture gives, including spans that start or
+// end on an odd row and spans touching the last (odd) row.
+func TestBGRAToI420RowsMatchesWhole(t *testing.T) {
+	const w, h = 37, 29
+	stride := w*4 + 8
+	for _, tc := range []struct {
+		name        string
+		first, last int // changed rows, inclusive
+	}{
+		{"one row", 10, 10},
+		{"odd first", 3, 6},
+		{"odd last", 4, 7},
+		{"top", 0, 1},
+		{"bottom odd height", 27, 28},
+		{"all", 0, h - 1},
+	} {
+		for _, conv := range []struct {
+			name string
+			rows func(dst *I420, src []byte, stride, y0, y1 int)
+		}{{I420Converter, bgraToI420Rows}, {"go", bgraToI420RowsGo}} {
+			t.Run(tc.name+"/"+conv.name, func(t *testing.T) {
+				before := randomBGRA(w, h, stride, 1)
+				after := append([]byte(nil), before...)
+				changed := randomBGRA(w, h, stride, 2)
+				copy(after[tc.first*stride:(tc.last+1)*stride], changed[tc.first*stride:(tc.last+1)*stride])
+				partial := NewI420(w, h)
+				conv.rows(partial, before, stride, 0, h)
+				conv.rows(partial, after, stride, tc.first, tc.last+1)
+				whole := NewI420(w, h)
+				conv.rows(whole, after, stride, 0, h)
+				for _, p := range []struct {
+					name      string
+					got, want []byte
+				}{{"Y", partial.Y, whole.Y}, {"U", partial.U, whole.U}, {"V", partial.V, whole.V}} {
+					if !bytes.Equal(p.got, p.want) {
+						t.Errorf("%s plane differs after converting rows %d..%d only", p.name, tc.first, tc.last)
+					}
+				}
+			})
+		}
+	}
+}
+
+func benchmarkBGRAToI420(b *testing.B, rows func(dst *I420, src []byte, stride, y0, y1 int)) {
 	w, h := 1920, 1080
 	src := randomBGRA(w, h, w*4, 7)
 	dst := NewI420(w, h)
 	b.SetBytes(int64(len(src)))
 	for b.Loop() {
-		if parallel {
-			bgraToI420Rows(dst, src, w*4, 0, h)
-		} else {
-			convertPairs(dst, src, w*4, 0, h)
-		}
+		rows(dst, src, w*4, 0, h)
 	}
 }
 
-func BenchmarkBGRAToI420_1080p(b *testing.B)       { benchmarkBGRAToI420(b, true) }
-func BenchmarkBGRAToI420_1080pSerial(b *testing.B) { benchmarkBGRAToI420(b, false) }
+// BenchmarkBGRAToI420_1080p is the built-in converter (libyuv by default).
+func BenchmarkBGRAToI420_1080p(b *testing.B) { benchmarkBGRAToI420(b, bgraToI420Rows) }
+
+// BenchmarkBGRAToI420_1080pGo is the Go fallback on all cores.
+func BenchmarkBGRAToI420_1080pGo(b *testing.B) { benchmarkBGRAToI420(b, bgraToI420RowsGo) }
+
+// BenchmarkBGRAToI420_1080pGoSerial is the Go fallback on one core.
+func BenchmarkBGRAToI420_1080pGoSerial(b *testing.B) {
+	benchmarkBGRAToI420(b, func(dst *I420, src []byte, stride, y0, y1 int) { convertPairs(dst, src, stride, y0, y1) })
+}

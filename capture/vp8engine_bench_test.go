@@ -34,7 +34,71 @@ func BenchmarkVP8EncodeEngine_1080pMotion(b *testing.B) {
 // 8x14 "glyph" changes per frame, as while typing.
 func BenchmarkVP8EncodeEngine_1080pTyping(b *testing.B) {
 	enc := engineEncoder(b)
-	const w, h = 1920, 1080
+	benchEncode(b, enc, typingFrames(1920, 1080))
+}
+
+// BenchmarkVP8EncodeEngine_1080pTypingActiveMap is the typing picture sent
+// as the Source delivers it: EncodeFrame with the changed rows (400..413), so
+// libvpx analyses one or two macroblock rows (and the whole picture once a
+// second).
+func BenchmarkVP8EncodeEngine_1080pTypingActiveMap(b *testing.B) {
+	enc := engineEncoder(b)
+	frames := typingFrames(1920, 1080)
+	if _, _, err := enc.EncodeFrame(Frame{Image: frames[0], Dirty: DirtyRows{0, 1079}}, true); err != nil {
+		b.Fatal(err)
+	}
+	var n int
+	seq := uint64(0)
+	for b.Loop() {
+		seq++
+		data, _, err := enc.EncodeFrame(Frame{Image: frames[seq%uint64(len(frames))], Seq: seq, Dirty: DirtyRows{First: 400, Last: 413}}, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(data)
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+	b.ReportMetric(float64(enc.PartialFrames())/float64(b.N), "partial/frame")
+}
+
+// BenchmarkVP8EncodeEngine_1080pRefresh is a refresh of a screen that did
+// not change, analysed whole (Encode, as before active maps).
+func BenchmarkVP8EncodeEngine_1080pRefresh(b *testing.B) {
+	enc := engineEncoder(b)
+	f := testI420(1920, 1080, 0)
+	benchEncode(b, enc, []*I420{f})
+}
+
+// BenchmarkVP8EncodeEngine_1080pRefreshSettled is the Source's once-a-second
+// refresh of a screen that has not changed for a few seconds, through
+// EncodeFrame: no macroblock row is analysed, so this is libvpx's fixed cost
+// of a 1080p frame.
+func BenchmarkVP8EncodeEngine_1080pRefreshSettled(b *testing.B) {
+	enc := engineEncoder(b)
+	f := testI420(1920, 1080, 0)
+	seq := uint64(0)
+	send := func() int {
+		data, _, err := enc.EncodeFrame(Frame{Image: f, Seq: seq, Refresh: seq > 0, Dirty: DirtyRows{0, 1079}}, false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		seq++
+		return len(data)
+	}
+	for range settlePasses + 1 {
+		send()
+	}
+	var n int
+	for b.Loop() {
+		n += send()
+	}
+	b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
+	b.ReportMetric(float64(enc.PartialFrames())/float64(b.N), "partial/frame")
+}
+
+// typingFrames are the typing benchmark's pictures: a still screen where
+// picture i has glyph i (8x14 at row 400) drawn.
+func typingFrames(w, h int) []*I420 {
 	base := testPicture(w, h, 0)
 	var frames []*I420
 	for i := 0; i < 8; i++ {
@@ -44,7 +108,7 @@ func BenchmarkVP8EncodeEngine_1080pTyping(b *testing.B) {
 		BGRAToI420(f, img.Pix, w*4, w, h)
 		frames = append(frames, f)
 	}
-	benchEncode(b, enc, frames)
+	return frames
 }
 
 func benchEncode(b *testing.B, enc *VP8Encoder, frames []*I420) {

@@ -78,7 +78,9 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnFrame: func(f capture.Frame) {
 			t0 := time.Now()
-			data, _, err := enc.Encode(f.Image, f.Refresh)
+			// As screenSender: a refresh is an ordinary inter frame, and
+			// EncodeFrame restricts libvpx to the rows that changed.
+			data, _, err := enc.EncodeFrame(f, false)
 			encNanos.Add(uint64(time.Since(t0)))
 			if err != nil || len(data) == 0 {
 				return

@@ -1,0 +1,11 @@
+//go:build parlo_nolibyuv
+
+package capture
+
+// I420Converter names the BGRA→I420 implementation built in: "go" here
+// (built with -tags parlo_nolibyuv), "libyuv" by default.
+const I420Converter = "go"
+
+func bgraToI420Rows(dst *I420, src []byte, stride, y0, y1 int) {
+	bgraToI420RowsGo(dst, src, stride, y0, y1)
+}
