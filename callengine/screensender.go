@@ -15,7 +15,8 @@ import (
 
 // screenSender is a media.VideoSender fed by one monitor: capture.Source
 // (persistent MIT-SHM grab, change detection, pacing) → BGRA→I420 → libvpx
-// VP8. It captures only between Start and Stop.
+// VP8, or x264 H.264 when the peer negotiated only that. It captures only
+// between Start and Stop.
 type screenSender struct {
 	mon     capture.Monitor
 	fps     int
@@ -28,7 +29,8 @@ type screenSender struct {
 
 	mu      sync.Mutex
 	src     *capture.Source
-	enc     *capture.VP8Encoder
+	enc     frameEncoder
+	codec   string
 	cancel  context.CancelFunc
 	watch   sync.WaitGroup
 	stopped bool
@@ -49,25 +51,45 @@ func newScreenSender(mon capture.Monitor, fps int, counter *atomic.Uint64, log *
 	return &screenSender{mon: mon, fps: fps, counter: counter, log: log, onGone: onGone, first: make(chan struct{}), kbps: 2500}
 }
 
-// Codecs implements media.VideoSender.
-func (s *screenSender) Codecs() []string { return []string{"VP8"} }
+// frameEncoder is what the sender needs of capture.VP8Encoder and
+// capture.H264Encoder.
+type frameEncoder interface {
+	EncodeFrame(f capture.Frame, forceKeyframe bool) (data []byte, keyframe bool, err error)
+	RequestKeyframe()
+	SetBitrate(kbps int) error
+	Close() error
+}
+
+// Codecs implements media.VideoSender: VP8 first (WebRTC's mandatory
+// codec, with screen-content tuning), H.264 for peers that only take that.
+func (s *screenSender) Codecs() []string { return []string{"VP8", "H264"} }
+
+// newEncoder builds the encoder for codec at the monitor's size.
+func (s *screenSender) newEncoder(codec string) (frameEncoder, error) {
+	switch codec {
+	case "VP8":
+		return capture.NewVP8Encoder(capture.VP8Options{
+			Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps,
+			BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12,
+		})
+	case "H264":
+		return capture.NewH264Encoder(capture.H264Options{
+			Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps,
+		})
+	}
+	return nil, fmt.Errorf("callengine: screen sender cannot encode %s", codec)
+}
 
 // Start implements media.VideoSender.
 func (s *screenSender) Start(codec string, write func([]byte, time.Duration) error) error {
-	if codec != "VP8" {
-		return fmt.Errorf("callengine: screen sender cannot encode %s", codec)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return media.ErrClosed
 	}
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{
-		Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps,
-		BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12,
-	})
+	enc, err := s.newEncoder(codec)
 	if err != nil {
-		return fmt.Errorf("callengine: VP8 encoder: %w", err)
+		return fmt.Errorf("callengine: %s encoder: %w", codec, err)
 	}
 	var last time.Time
 	frameDur := time.Second / time.Duration(s.fps)
@@ -83,7 +105,7 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 			// covers one that cannot.
 			data, _, err := enc.EncodeFrame(f, false)
 			if err != nil {
-				s.log.Warn("VP8 encode failed", "error", err)
+				s.log.Warn("encode failed", "codec", codec, "error", err)
 				return
 			}
 			if len(data) == 0 {
@@ -118,7 +140,7 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 		enc.Close()
 		return fmt.Errorf("callengine: capture %s: %w", s.mon.Name, err)
 	}
-	s.src, s.enc, s.cancel = src, enc, cancel
+	s.src, s.enc, s.cancel, s.codec = src, enc, cancel, codec
 	s.watch.Add(1)
 	go func() {
 		defer s.watch.Done()
@@ -188,6 +210,11 @@ func (s *screenSender) waitFirstFrame(ctx context.Context) error {
 }
 
 func (s *screenSender) stats(st *media.VideoSentStats) {
+	s.mu.Lock()
+	if s.codec != "" {
+		st.Codec = s.codec
+	}
+	s.mu.Unlock()
 	st.Frames = s.frames.Load()
 	st.Width = int(s.width.Load())
 	st.Height = int(s.height.Load())

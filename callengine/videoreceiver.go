@@ -17,7 +17,8 @@ import (
 // media.VideoSink.
 type VideoReceiver struct {
 	mu      sync.Mutex
-	dec     *capture.VP8Decoder
+	dec     frameDecoder
+	decName string // the codec dec decodes
 	latest  *capture.I420
 	spare   *capture.I420
 	seq     uint64
@@ -33,6 +34,24 @@ type VideoReceiver struct {
 	rgbaSeq uint64
 }
 
+// frameDecoder is what the receiver needs of capture.VP8Decoder and
+// capture.H264Decoder.
+type frameDecoder interface {
+	DecodeInto(dst *capture.I420, data []byte) (bool, error)
+	Close() error
+}
+
+// newFrameDecoder makes a decoder for a codec name of media.VideoSink.
+func newFrameDecoder(codec string) (frameDecoder, error) {
+	switch codec {
+	case "VP8":
+		return capture.NewVP8Decoder(1)
+	case "H264":
+		return capture.NewH264Decoder(1)
+	}
+	return nil, fmt.Errorf("callengine: no decoder for %s", codec)
+}
+
 func newVideoReceiver() *VideoReceiver { return &VideoReceiver{notify: make(chan struct{}, 1)} }
 
 // WriteVideoFrame implements media.VideoSink. An error makes the media
@@ -43,15 +62,16 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 	if r.closed {
 		return nil
 	}
-	if codec != "VP8" {
-		return fmt.Errorf("callengine: no decoder for %s", codec)
-	}
-	if r.dec == nil {
-		d, err := capture.NewVP8Decoder(1)
+	if r.dec == nil || r.decName != codec {
+		// First frame, or the peer switched codecs in a re-INVITE.
+		d, err := newFrameDecoder(codec)
 		if err != nil {
 			return err
 		}
-		r.dec = d
+		if r.dec != nil {
+			r.dec.Close()
+		}
+		r.dec, r.decName = d, codec
 	}
 	if r.spare == nil {
 		r.spare = &capture.I420{}

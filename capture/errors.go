@@ -16,6 +16,7 @@ var (
 	ErrUnsupportedFormat = errors.New("capture: unsupported pixel format")
 	// ErrFrameSize means a frame does not match the size the codec was set up for.
 	ErrFrameSize = errors.New("capture: frame size mismatch")
-	// ErrCodec wraps an error reported by libvpx.
+	// ErrCodec wraps an error reported by a codec library (libvpx, x264,
+	// libavcodec).
 	ErrCodec = errors.New("capture: codec error")
 )

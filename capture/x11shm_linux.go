@@ -20,6 +20,12 @@ import (
 // connection works, and Parlo reports real failures itself.
 func init() { xgb.Logger = log.New(io.Discard, "", 0) }
 
+// extInitMu serialises xgb extension set-up: randr.Init and shm.Init write
+// xgb's package-level extension tables, so two grabbers opening at once (a
+// share starting while the picker lists monitors, or two calls sharing)
+// raced and could crash with "concurrent map writes".
+var extInitMu sync.Mutex
+
 // X11Grabber captures rectangles of the X root window through one persistent
 // X connection and one reused MIT-SHM segment. The server writes the
 // requested rectangle straight into the segment (crop on the server side), so a
@@ -80,7 +86,10 @@ func newX11Grabber(display string, withShm bool) (*X11Grabber, error) {
 		conn.Close()
 		return nil, err
 	}
-	if randr.Init(conn) == nil {
+	extInitMu.Lock()
+	randrErr := randr.Init(conn)
+	extInitMu.Unlock()
+	if randrErr == nil {
 		if v, err := randr.QueryVersion(conn, 1, 5).Reply(); err == nil {
 			g.randr = v.MajorVersion > 1 || v.MinorVersion >= 2
 			g.randr15 = v.MajorVersion > 1 || v.MinorVersion >= 5
@@ -122,7 +131,10 @@ func checkPixelFormat(setup *xproto.SetupInfo, scr *xproto.ScreenInfo) error {
 // it on the server. The segment is marked for removal as soon as the server
 // has attached it, so the kernel frees it even if Parlo crashes.
 func (g *X11Grabber) initShm(w, h int) error {
-	if err := shm.Init(g.conn); err != nil {
+	extInitMu.Lock()
+	err := shm.Init(g.conn)
+	extInitMu.Unlock()
+	if err != nil {
 		return err
 	}
 	size := w * h * 4

@@ -5,7 +5,7 @@
 #   scripts/deps.sh bench   — test + what the benchmarks compare against
 set -euo pipefail
 
-build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libopusfile-dev libyuv-dev)
+build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libopusfile-dev libyuv-dev libx264-dev libavcodec-dev libavutil-dev)
 test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils

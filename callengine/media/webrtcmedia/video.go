@@ -8,18 +8,31 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
-	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
-// Video payload type and feedback. VP8 is WebRTC's mandatory codec
-// (RFC 7742 §5); PT 96 is what Chrome and baresip use for it.
-const ptVP8 = 96
+// Video payload types and feedback. VP8 is WebRTC's mandatory codec
+// (RFC 7742 §5) and stays preferred; H.264 constrained baseline
+// (RFC 7742 §6.2, RFC 6184) is offered second for peers that only decode
+// that. PT 96 is what Chrome and baresip use for VP8; 102 is Chrome's for
+// this H.264 profile.
+const (
+	ptVP8  = 96
+	ptH264 = 102
+)
+
+// h264Fmtp: packetization-mode 1 (FU-A and STAP-A, RFC 6184 §6.3), the
+// constrained baseline profile at level 3.1 (profile-level-id 42e01f,
+// RFC 6184 §8.1), and level-asymmetry-allowed so the peer may send at
+// another level than it receives (RFC 6184 §8.1). x264 signals the level its
+// picture size needs in the SPS; decoders go by that.
+const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
 func videoCodecsOffered() []webrtc.RTPCodecParameters {
 	fb := []webrtc.RTCPFeedback{
@@ -32,6 +45,10 @@ func videoCodecsOffered() []webrtc.RTPCodecParameters {
 		{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: fb,
 		}, PayloadType: ptVP8},
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
+			SDPFmtpLine: h264Fmtp,
+		}, PayloadType: ptH264},
 	}
 }
 
@@ -47,9 +64,10 @@ const (
 // videoSend is our video sender on the PeerConnection.
 type videoSend struct {
 	v       media.VideoSender
-	track   *webrtc.TrackLocalStaticSample
+	track   *videoTrack
 	sender  *webrtc.RTPSender
 	started bool
+	codec   string // what v was started with
 	kbps    int
 
 	frames, bytes, keyReqs atomic.Uint64
@@ -74,8 +92,9 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 		cur.v.Stop()
 		s.mu.Lock()
 		cur.v = v
+		codec := cur.codec
 		s.mu.Unlock()
-		if err := v.Start("VP8", s.writeVideo(cur)); err != nil {
+		if err := v.Start(codec, s.writeVideo(cur, codec)); err != nil {
 			return false, fmt.Errorf("webrtcmedia: start video: %w", err)
 		}
 		return false, nil
@@ -87,10 +106,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 		s.mu.Unlock()
 		return true, nil
 	}
-	track, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "screen", "parlo")
-	if err != nil {
-		return false, fmt.Errorf("webrtcmedia: video track: %w", err)
-	}
+	track := newVideoTrack("screen", "parlo")
 	// AddTrack reuses a video transceiver the peer opened or an earlier
 	// share left (RFC 8829 §5.2.2: m-lines are never removed), else adds one.
 	sender, err := s.pc.AddTrack(track)
@@ -150,11 +166,16 @@ func (s *Session) maybeStartVideo(remote *sdp.SessionDescription) error {
 	if !videoAccepted(remote) {
 		return nil
 	}
+	codec, err := sendCodec(vs.track, remote, vs.v.Codecs())
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	vs.started = true
+	vs.codec = codec
 	v := vs.v
 	s.mu.Unlock()
-	if err := v.Start("VP8", s.writeVideo(vs)); err != nil {
+	if err := v.Start(codec, s.writeVideo(vs, codec)); err != nil {
 		return fmt.Errorf("webrtcmedia: start video: %w", err)
 	}
 	v.SetBitrate(vs.kbps)
@@ -186,9 +207,52 @@ func videoAccepted(sd *sdp.SessionDescription) bool {
 	return false
 }
 
-func (s *Session) writeVideo(vs *videoSend) func([]byte, time.Duration) error {
+// sendCodec is the codec our video goes out in: the one pion bound the
+// track to (the first of the negotiated list we can packetise), which
+// SetLocalDescription/SetRemoteDescription did before we get here. If
+// pion has not bound it, the first codec of the peer's video line that the
+// sender encodes. It must be one the sender can encode.
+func sendCodec(track *videoTrack, remote *sdp.SessionDescription, can []string) (string, error) {
+	codec := track.boundCodec()
+	if codec == "" {
+		codec = firstRemoteVideoCodec(remote, can)
+	}
+	for _, c := range can {
+		if c == codec {
+			return codec, nil
+		}
+	}
+	return "", fmt.Errorf("%w (bound %q, sender encodes %v)", errNoVideoCodec, codec, can)
+}
+
+// firstRemoteVideoCodec returns the first codec of the accepted video line
+// that is in can, in the peer's order.
+func firstRemoteVideoCodec(sd *sdp.SessionDescription, can []string) string {
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Media != "video" || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		for _, f := range md.MediaName.Formats {
+			for _, a := range md.Attributes {
+				if a.Key != "rtpmap" || !strings.HasPrefix(a.Value, f+" ") {
+					continue
+				}
+				enc, _, _ := strings.Cut(strings.TrimPrefix(a.Value, f+" "), "/")
+				name := videoCodecName("video/" + enc)
+				for _, c := range can {
+					if name != "" && c == name {
+						return name
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func (s *Session) writeVideo(vs *videoSend, codec string) func([]byte, time.Duration) error {
 	return func(frame []byte, d time.Duration) error {
-		if err := vs.track.WriteSample(pionmedia.Sample{Data: frame, Duration: d}); err != nil {
+		if err := vs.track.writeFrame(codec, frame, d); err != nil {
 			return err
 		}
 		vs.frames.Add(1)
@@ -278,7 +342,15 @@ func (s *Session) RequestKeyframe() {
 // opts.VideoOut. It runs in the track's goroutine.
 func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 	codec := tr.Codec()
-	if !strings.EqualFold(codec.MimeType, webrtc.MimeTypeVP8) {
+	name := videoCodecName(codec.MimeType)
+	var depack rtp.Depacketizer
+	switch name {
+	case "VP8":
+		depack = &codecs.VP8Packet{}
+	case "H264":
+		// Annex-B output (start codes), what the decoder takes.
+		depack = &codecs.H264Packet{}
+	default:
 		s.log.Warn("remote video codec not supported, dropping", "codec", codec.MimeType)
 		s.drain(tr)
 		return
@@ -288,7 +360,7 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 	s.mu.Unlock()
 	// Ask for a keyframe at once: we are joining a stream mid-way.
 	s.RequestKeyframe()
-	fa := rtpmedia.NewFrameAssembler(&codecs.VP8Packet{})
+	fa := rtpmedia.NewFrameAssembler(depack)
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
@@ -305,7 +377,7 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 		}
 		s.stats.videoFrames.Add(1)
 		if out := s.opts.VideoOut; out != nil {
-			if err := out.WriteVideoFrame("VP8", frame); err != nil {
+			if err := out.WriteVideoFrame(name, frame); err != nil {
 				s.RequestKeyframe()
 			}
 		}
@@ -316,18 +388,37 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 func (s *Session) videoStats(st *media.Stats) {
 	s.mu.Lock()
 	vs := s.video
+	var sentCodec string
+	if vs != nil {
+		sentCodec = vs.codec
+	}
 	s.mu.Unlock()
 	if vs != nil {
-		st.Video.Sent.Codec = "VP8"
+		st.Video.Sent.Codec = sentCodec
 		st.Video.Sent.Frames = vs.frames.Load()
 		st.Video.Sent.Bytes = vs.bytes.Load()
 		st.Video.Sent.KeyframeRequests = vs.keyReqs.Load()
 		st.Video.Sent.BitrateKbps = vs.kbps
 	}
 	if n := s.stats.videoPackets.Load(); n > 0 {
-		st.Video.Received.Codec = "VP8"
+		st.Video.Received.Codec = s.remoteVideoCodec()
 		st.Video.Received.Packets = n
 		st.Video.Received.Bytes = s.stats.videoBytes.Load()
 		st.Video.Received.FramesAssembled = s.stats.videoFrames.Load()
 	}
+}
+
+// remoteVideoCodec names the codec of the peer's video track ("" when none).
+func (s *Session) remoteVideoCodec() string {
+	for _, t := range s.pc.GetTransceivers() {
+		if t.Kind() != webrtc.RTPCodecTypeVideo || t.Receiver() == nil {
+			continue
+		}
+		if tr := t.Receiver().Track(); tr != nil {
+			if name := videoCodecName(tr.Codec().MimeType); name != "" {
+				return name
+			}
+		}
+	}
+	return ""
 }

@@ -1,0 +1,227 @@
+package callengine
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+var rtpmapVP8 = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r?$`)
+
+// stripVP8 removes VP8 from the video line of an SDP: its payload type on
+// the m= line and its rtpmap, fmtp and rtcp-fb attributes (RFC 4566 §5.14).
+func stripVP8(sdp string) string {
+	m := rtpmapVP8.FindStringSubmatch(sdp)
+	if m == nil {
+		return sdp
+	}
+	pt := m[1]
+	lines := strings.SplitAfter(sdp, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		trim := strings.TrimRight(l, "\r\n")
+		switch {
+		case strings.HasPrefix(trim, "m=video "):
+			f := strings.Fields(trim)
+			keep := f[:3]
+			for _, x := range f[3:] {
+				if x != pt {
+					keep = append(keep, x)
+				}
+			}
+			l = strings.Join(keep, " ") + l[len(trim):]
+		case strings.HasPrefix(trim, "a=rtpmap:"+pt+" "), strings.HasPrefix(trim, "a=fmtp:"+pt+" "),
+			strings.HasPrefix(trim, "a=rtcp-fb:"+pt+" "):
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "")
+}
+
+// h264OnlySession plays a peer that decodes H.264 only: it takes VP8 out
+// of every offer it receives before answering, so its answer keeps H.264.
+type h264OnlySession struct {
+	media.Session
+	mu     sync.Mutex
+	offers []string // video offers received, unmodified
+}
+
+func (h *h264OnlySession) CreateAnswer(ctx context.Context, offer []byte, local media.Direction) ([]byte, error) {
+	if strings.Contains(string(offer), "m=video") {
+		h.mu.Lock()
+		h.offers = append(h.offers, string(offer))
+		h.mu.Unlock()
+	}
+	return h.Session.CreateAnswer(ctx, []byte(stripVP8(string(offer))), local)
+}
+
+func (h *h264OnlySession) CancelOffer() error {
+	if oc, ok := h.Session.(media.OfferCanceler); ok {
+		return oc.CancelOffer()
+	}
+	return nil
+}
+
+func TestStripVP8(t *testing.T) {
+	in := "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\n" +
+		"a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\na=fmtp:102 packetization-mode=1\r\n"
+	want := "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n" +
+		"a=rtpmap:102 H264/90000\r\na=rtcp-fb:102 nack\r\na=fmtp:102 packetization-mode=1\r\n"
+	if got := stripVP8(in); got != want {
+		t.Fatalf("stripVP8:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// A shares monitor 1 to a B that answers the video line with H.264 only:
+// A offers VP8 first and H.264 second, encodes with x264 once B's answer
+// picks H.264, and B decodes monitor 1's picture with libavcodec.
+func TestScreenShareH264Integration(t *testing.T) {
+	var mu sync.Mutex
+	var sessions []*h264OnlySession
+	r := newShareRig(t, func(s media.Session) media.Session {
+		h := &h264OnlySession{Session: s}
+		mu.Lock()
+		sessions = append(sessions, h)
+		mu.Unlock()
+		return h
+	})
+	a, b := r.a, r.b
+	ctx := ctxT(t, 60*time.Second)
+
+	start := time.Now()
+	if err := a.StartScreenSharing(ctx, r.aID, r.mon1.Index); err != nil {
+		t.Fatalf("StartScreenSharing: %v", err)
+	}
+	a.rec.wait(t, EventScreenShareStarted, r.aID, time.Second)
+	b.rec.wait(t, EventVideoStream, r.bID, 5*time.Second)
+	waitFrames(t, b, r.bID, 1, 10*time.Second)
+	t.Logf("share → first H.264 frame decoded at the peer: %s", time.Since(start))
+
+	// The offer B received had VP8 preferred and H.264 second.
+	mu.Lock()
+	var offer string
+	for _, s := range sessions {
+		s.mu.Lock()
+		if len(s.offers) > 0 {
+			offer = s.offers[0]
+		}
+		s.mu.Unlock()
+	}
+	mu.Unlock()
+	mline := regexp.MustCompile(`(?m)^m=video .*$`).FindString(offer)
+	if f := strings.Fields(mline); len(f) < 5 || f[3] != "96" || f[4] != "102" ||
+		!strings.Contains(offer, "a=rtpmap:102 H264/90000") || !strings.Contains(offer, "profile-level-id=42e01f") {
+		t.Fatalf("video offer does not put VP8 (96) first and H.264 (102) second:\n%s", offer)
+	}
+
+	var snap image.Image
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		path := filepath.Join(t.TempDir(), "snap.png")
+		rv, ok := b.RemoteVideo(r.bID)
+		if !ok {
+			t.Fatal("no remote video at B")
+		}
+		if err := rv.SnapshotPNG(path); err != nil {
+			t.Fatal(err)
+		}
+		f, _ := os.Open(path)
+		snap, _ = png.Decode(f)
+		f.Close()
+		if snap != nil && meanDiff(snap, r.pic1) < 12 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
+		t.Fatalf("snapshot %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
+	}
+	if d := meanDiff(snap, r.pic1); d >= 12 {
+		t.Fatalf("snapshot differs from monitor 1's picture by %.1f per channel", d)
+	}
+	if d := meanDiff(snap, r.pic0); d < 30 {
+		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
+	}
+	sa, _ := a.Stats(r.aID)
+	if sa.Video.Sent.Codec != "H264" || sa.Video.Sent.Width != r.mon1.Width || sa.Video.Sent.Frames == 0 {
+		t.Fatalf("sender stats: %+v", sa.Video.Sent)
+	}
+	sb, _ := b.Stats(r.bID)
+	if sb.Video.Received.Codec != "H264" || sb.Video.Received.Width != r.mon1.Width || sb.Video.Received.FramesDecoded == 0 {
+		t.Fatalf("receiver stats: %+v", sb.Video.Received)
+	}
+	t.Logf("H.264 share: A sent %d frames (%d bytes), B decoded %d", sa.Video.Sent.Frames, sa.Video.Sent.Bytes, sb.Video.Received.FramesDecoded)
+
+	// A change on the monitor goes as H.264 P-frames and B follows it.
+	pic2 := sharePicture(r.mon1.Width, r.mon1.Height, color.RGBA{R: 30, G: 200, B: 60, A: 255})
+	r.d.ShowImage(t, r.mon1.X, r.mon1.Y, writePNG(t, pic2))
+	var d2 float64
+	deadline = time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		rv, _ := b.RemoteVideo(r.bID)
+		img, _ := rv.Latest()
+		if d2 = meanDiff(img, pic2); d2 < 12 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if d2 >= 12 {
+		t.Fatalf("after the picture changed, B's frame differs from it by %.1f per channel", d2)
+	}
+	sb2, _ := b.Stats(r.bID)
+	if sb2.Video.Received.FramesDecoded <= sb.Video.Received.FramesDecoded {
+		t.Fatalf("no new frame decoded after the change: %d", sb2.Video.Received.FramesDecoded)
+	}
+
+	if err := a.StopScreenSharing(ctx, r.aID); err != nil {
+		t.Fatalf("StopScreenSharing: %v", err)
+	}
+	a.rec.wait(t, EventScreenShareEnded, r.aID, time.Second)
+	assertNoCapture(t, a, "stop")
+}
+
+// An H.264 share of a moving picture keeps up: B decodes ≥ 20 fps.
+func TestScreenShareH264FrameRateIntegration(t *testing.T) {
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
+	wrap := func(s media.Session) media.Session { return &h264OnlySession{Session: s} }
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), wrap: wrap})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), wrap: wrap})
+	aID, bID := connect(t, a, b)
+	ctx := ctxT(t, 30*time.Second)
+	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, b, bID, 1, 10*time.Second)
+	first, _ := b.Stats(bID)
+	t0 := time.Now()
+	time.Sleep(3 * time.Second)
+	last, _ := b.Stats(bID)
+	fps := float64(last.Video.Received.FramesDecoded-first.Video.Received.FramesDecoded) / time.Since(t0).Seconds()
+	sent, _ := a.Stats(aID)
+	t.Logf("moving %dx%d picture over H.264: B decoded %.1f fps (sender %.1f fps, %d kbit/s target)",
+		mons[1].Width, mons[1].Height, fps, sent.Video.Sent.FPS, sent.Video.Sent.BitrateKbps)
+	if last.Video.Received.Codec != "H264" || sent.Video.Sent.Codec != "H264" {
+		t.Fatalf("codecs: sent %q, received %q", sent.Video.Sent.Codec, last.Video.Received.Codec)
+	}
+	if fps < 20 {
+		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", fps)
+	}
+}
