@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,8 +31,8 @@ func (s *xserver) stop() { s.stopFn() }
 // startX starts an X server on a free display number: it tries random numbers
 // whose lock file and socket are absent, and waits until a client connects.
 func startX(argsFor func(display string) (string, []string)) (*xserver, error) {
-	var lastErr error
-	for attempt := 0; attempt < 6; attempt++ {
+	lastErr := fmt.Errorf("no free display number among 300-899 after 100 tries (stale /tmp/.X*-lock files?)")
+	for attempt := 0; attempt < 100; attempt++ {
 		n := 300 + rand.IntN(600)
 		if _, err := os.Stat(fmt.Sprintf("/tmp/.X%d-lock", n)); err == nil {
 			continue
@@ -50,7 +51,17 @@ func startX(argsFor func(display string) (string, []string)) (*xserver, error) {
 		}
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
-		kill := func() { _ = cmd.Process.Kill(); <-exited }
+		// SIGTERM lets the server remove its lock file and socket; stale ones
+		// pile up otherwise and crowd out the display numbers.
+		kill := func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(3 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		}
 		if err := waitX(display, sock, exited); err != nil {
 			kill()
 			lastErr = fmt.Errorf("%s %s: %w: %s", bin, display, err, out.String())
