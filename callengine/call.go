@@ -68,6 +68,7 @@ type call struct {
 	offer     []byte
 	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
 
+	mediaReady       bool         // transport up (under mu), see onMediaConnected
 	reinvitePending  atomic.Bool  // one of our re-INVITEs is being negotiated (incl. 491 back-off)
 	reinviteInFlight atomic.Bool  // its INVITE transaction is open: a crossing one gets 491
 	glares           atomic.Int64 // 491s our re-INVITEs got (RFC 3261 §14.1)
@@ -224,7 +225,31 @@ func (c *call) mediaSession() media.Session {
 	return c.media
 }
 
+// onMediaConnected reports the transport up once. ICE and DTLS often finish
+// before the dialog is confirmed (our ACK, or the peer's, is still on its
+// way), so the event waits for onCallAccepted: a front end always sees a
+// call accepted before its media is connected.
 func (c *call) onMediaConnected() {
+	c.mu.Lock()
+	c.mediaReady = true
+	ready := c.s.SipStatus == SipStatusEstablished
+	c.mu.Unlock()
+	if ready {
+		c.emitMediaConnectedOnce()
+	}
+}
+
+// afterAccepted emits a media connection that happened before the accept.
+func (c *call) afterAccepted() {
+	c.mu.Lock()
+	ready := c.mediaReady
+	c.mu.Unlock()
+	if ready {
+		c.emitMediaConnectedOnce()
+	}
+}
+
+func (c *call) emitMediaConnectedOnce() {
 	if c.mediaUp.CompareAndSwap(false, true) {
 		c.emit(EventMediaConnected, nil)
 	}

@@ -200,6 +200,7 @@ func (c *call) answer() error {
 		s.StartTime = &start
 		s.SipStatus = SipStatusEstablished
 	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	c.afterAccepted()
 	return nil
 }
 

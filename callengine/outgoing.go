@@ -246,4 +246,5 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 			s.DisplayName = to.DisplayName
 		}
 	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	c.afterAccepted()
 }

@@ -337,16 +337,11 @@ func (p *Phone) listen(l ListenAddr) error {
 	addr := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
 	switch l.Transport {
 	case TransportUDP:
-		pc, err := net.ListenPacket("udp", addr)
+		pc, tl, err := listenUDPAndTCP(l)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+			return err
 		}
 		l.Port = pc.LocalAddr().(*net.UDPAddr).Port
-		tl, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
-		if err != nil {
-			pc.Close()
-			return fmt.Errorf("%w: %s (tcp beside udp): %v", ErrBadListenAddr, l, err)
-		}
 		p.closers = append(p.closers, pc.Close, tl.Close)
 		p.serve(func() error { return p.srv.ServeUDP(pc) })
 		p.serve(func() error { return p.srv.ServeTCP(tl) })
@@ -371,6 +366,30 @@ func (p *Phone) listen(l ListenAddr) error {
 
 // serve queues a listener's serve loop; NewPhone starts them all once the
 // handlers and the dialog UA exist, so no request meets a half-built phone.
+// listenUDPAndTCP binds UDP and TCP on one port. With port 0 the kernel
+// picks the UDP port, which TCP may already use (an outgoing connection's
+// local port): then another port is tried.
+func listenUDPAndTCP(l ListenAddr) (net.PacketConn, net.Listener, error) {
+	var lastErr error
+	for attempt := 0; attempt < 20; attempt++ {
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+		}
+		port := pc.LocalAddr().(*net.UDPAddr).Port
+		tl, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(port)))
+		if err == nil {
+			return pc, tl, nil
+		}
+		pc.Close()
+		lastErr = fmt.Errorf("%w: %s (tcp beside udp): %v", ErrBadListenAddr, l, err)
+		if l.Port != 0 {
+			break // the user asked for this port: say it is taken
+		}
+	}
+	return nil, nil, lastErr
+}
+
 func (p *Phone) serve(f func() error) { p.toServe = append(p.toServe, f) }
 
 func (p *Phone) startServing() {
