@@ -246,9 +246,9 @@ func TestJitterBufferConcurrent(t *testing.T) {
 		if !ok {
 			select {
 			case <-done:
-				if jb.Stats().Depth == 0 {
-					deadline = time.Time{} // drained
-				}
+				// Nothing more arrives: what is left stays buffered below
+				// the playout target (it would play as more came in).
+				deadline = time.Time{}
 			default:
 			}
 			runtime.Gosched()
@@ -263,8 +263,8 @@ func TestJitterBufferConcurrent(t *testing.T) {
 	}
 	<-done
 	s := jb.Stats()
-	if s.Received != n || s.Duplicates != 0 || uint64(played)+s.Late+s.Dropped != n {
-		t.Errorf("played %d, stats %+v: received packets not all played, late or dropped", played, s)
+	if s.Received != n || s.Duplicates != 0 || uint64(played)+s.Late+s.Dropped+uint64(s.Depth) != n {
+		t.Errorf("played %d, stats %+v: received packets not all played, late, dropped or still buffered", played, s)
 	}
 	if played < n/2 {
 		t.Errorf("only %d of %d played", played, n)
