@@ -81,17 +81,19 @@ func (p *Phone) onInfo(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	respond(tx, req, sip.StatusOK, "OK")
 	ct := ""
 	if h := req.ContentType(); h != nil {
 		ct = strings.ToLower(strings.TrimSpace(h.Value()))
 	}
-	if ct != "application/dtmf-relay" && ct != "application/dtmf" {
-		return
+	// The event is queued before the 200 goes out: the sender waits for the
+	// 200 before its next tone, and requests are handled on separate
+	// goroutines, so answering first could report tones out of order.
+	if ct == "application/dtmf-relay" || ct == "application/dtmf" {
+		if tone := parseDTMFRelay(string(req.Body()), ct); tone != "" {
+			c.onDTMF(tone, "info")
+		}
 	}
-	if tone := parseDTMFRelay(string(req.Body()), ct); tone != "" {
-		c.onDTMF(tone, "info")
-	}
+	respond(tx, req, sip.StatusOK, "OK")
 }
 
 // parseDTMFRelay reads "Signal=5\r\nDuration=160" (dtmf-relay) or a bare

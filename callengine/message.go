@@ -101,7 +101,9 @@ func (p *Phone) sendEnvelope(ctx context.Context, callID, typ string, content an
 // reports it: onMessage always, and phone/ON_CHAT or phone/ON_SIGNAL for the
 // Wazo JSON envelope.
 func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusOK, "OK")
+	// Events first, 200 last: a sender waiting for the 200 before its next
+	// MESSAGE then never sees its messages reported out of order.
+	defer respond(tx, req, sip.StatusOK, "OK")
 	var s *CallSession
 	if cid := req.CallID(); cid != nil {
 		if c, err := p.call(cid.Value()); err == nil {

@@ -189,7 +189,9 @@ func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 489, "Bad Event")
 		return
 	}
-	respond(tx, req, sip.StatusOK, "OK")
+	// Report before answering: the transferee sends its next NOTIFY only
+	// after our 200, so progress is reported in order.
+	defer respond(tx, req, sip.StatusOK, "OK")
 	status, reason, ok := parseSipfrag(string(req.Body()))
 	if !ok {
 		return
