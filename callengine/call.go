@@ -67,6 +67,9 @@ type call struct {
 	decision  chan decision
 	offer     []byte
 	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
+	// Late offer (lateoffer.go): the offer of ours whose answer the next
+	// ACK brings, and that of an offerless INVITE (kept for its 200).
+	late, lateInvite *lateOffer
 
 	mediaReady       bool         // transport up (under mu), see onMediaConnected
 	reinvitePending  atomic.Bool  // one of our re-INVITEs is being negotiated (incl. 491 back-off)
