@@ -73,6 +73,16 @@ func TestInteropMatrixIntegration(t *testing.T) {
 				return matrixLinphone(t, d, v.srtp)
 			}})
 		}
+		// A Kamailio PBX with rtpengine anchoring media: "Parlo → peer" is
+		// the UDP account calling, "peer → Parlo" the other party calling it.
+		cells = append(cells,
+			matrixCell{"Kamailio+rtpengine", "Parlo UDP ↔ Parlo WS", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
+				return rtpengineParlo(t, startPBX(t), !d)
+			}},
+			matrixCell{"Kamailio+rtpengine", "Parlo UDP ↔ baresip SDES", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
+				return rtpengineBaresip(t, startPBX(t), d)
+			}},
+		)
 	}
 	for _, c := range cells {
 		dir := "Parlo → peer"

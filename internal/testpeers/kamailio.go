@@ -44,6 +44,12 @@ type KamailioOptions struct {
 	// TLS adds SIP over TLS and over secure WebSocket listeners with a
 	// certificate for 127.0.0.1 from a throw-away CA (Kamailio.CA).
 	TLS bool
+	// RTPEngine is the ng control address ("127.0.0.1:port") of a running
+	// rtpengine (StartRTPEngine). When set, Kamailio anchors every call's
+	// media there and converts it between the WebRTC profile (for clients
+	// on WebSocket) and the classic one (for the others), as a PBX bridging
+	// browsers and desk phones does.
+	RTPEngine string
 }
 
 // Kamailio is a running Kamailio 5.6 registrar and proxy.
@@ -68,6 +74,7 @@ type kamailioConfig struct {
 	TLSPort      int
 	WSSPort      int
 	TLSConfig    string
+	RTPEngine    string
 }
 
 // StartKamailio writes a Kamailio config into tb.TempDir(), starts Kamailio in
@@ -94,6 +101,7 @@ func StartKamailio(tb testing.TB, opts KamailioOptions) *Kamailio {
 		Realm:       opts.Realm,
 		DomainAlias: net.ParseIP(opts.Realm) == nil,
 		Debug:       opts.Debug,
+		RTPEngine:   opts.RTPEngine,
 	}
 	for name, pass := range opts.Users {
 		if strings.ContainsAny(name+pass, "\"\\\n") {

@@ -101,6 +101,12 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	// Keepalives well inside the disconnected timeout, so a quiet but live
 	// path (hold, mute) is never taken for a dead one.
 	se.SetICETimeouts(disc, fail, min(disc/3, 2*time.Second))
+	// SIP answerers rarely declare a=ssrc (RFC 5576 is optional) and media
+	// gateways such as rtpengine, bridging a classic phone, never do; with
+	// one audio section and no MID header extension pion would otherwise
+	// drop the answerer's stream ("early media without SDP answer") and the
+	// caller hears nothing.
+	se.SetHandleUndeclaredSSRCWithoutAnswer(true)
 	switch {
 	case opts.LoopbackOnly && len(opts.TURNServers) == 0:
 		// Loopback only, so processes on one machine (and the tests) talk

@@ -1,0 +1,153 @@
+package callengine_test
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+// pbx is Kamailio with rtpengine anchoring the media, the usual way a
+// Kamailio PBX bridges WebRTC (WebSocket) clients and classic phones.
+type pbx struct {
+	k   *testpeers.Kamailio
+	rtp *testpeers.RTPEngine
+}
+
+var pbxUsers = map[string]string{"alice": "pa", "bob": "pb", "carol": "pc"}
+
+func startPBX(t *testing.T) *pbx {
+	t.Helper()
+	testpeers.Require(t, "kamailio")
+	rtp := testpeers.StartRTPEngine(t, testpeers.RTPEngineOptions{})
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: pbxUsers, RTPEngine: rtp.NGAddr()})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- rtpengine log ---\n%s", rtp.Log())
+		}
+	})
+	return &pbx{k: k, rtp: rtp}
+}
+
+// phone is a registered Parlo on default settings; ws picks the WebSocket
+// transport (the WebRTC side of the PBX), else UDP.
+func (x *pbx) phone(t *testing.T, user string, ws bool, hz float64, auto bool) *classicPhone {
+	t.Helper()
+	reg := "sip:" + x.k.UDPAddr()
+	if ws {
+		reg = x.k.WSURL()
+	}
+	p := newEventPhone(t, hz, callengine.Options{
+		Listen:     []string{"udp:127.0.0.1:0"},
+		AutoAnswer: auto,
+		Account:    &callengine.Account{URI: "sip:" + user + "@" + x.k.Domain(), Password: pbxUsers[user], Registrar: reg},
+	})
+	if err := p.Register(ctxFor(t, 10*time.Second)); err != nil {
+		t.Fatalf("register %s: %v\n%s", user, err, x.k.Log())
+	}
+	return p
+}
+
+// relayed fails unless rtpengine relayed media from both legs of the call
+// (its ng query counts RTP packets per SIP tag): the media went through the
+// PBX, not around it.
+func (x *pbx) relayed(t *testing.T, callID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		legs, err := x.rtp.RTPLegs(ctx, callID)
+		if err != nil {
+			t.Fatalf("rtpengine query %s: %v\n%s", callID, err, x.k.Log())
+		}
+		enough := len(legs) == 2
+		for _, n := range legs {
+			enough = enough && n >= 50
+		}
+		if enough {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("rtpengine relayed too little: RTP packets per leg %v, want 2 legs with ≥ 50 each", legs)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// rtpengineParlo: Parlo on UDP and Parlo on WebSocket, both on default
+// settings, through Kamailio + rtpengine; callerWS picks who dials. When the
+// WebSocket side dials, rtpengine turns its WebRTC offer into SDES RTP/SAVP
+// for the UDP side and the answer back.
+func rtpengineParlo(t *testing.T, x *pbx, callerWS bool) (time.Duration, string) {
+	a := x.phone(t, "alice", callerWS, 660, false)
+	b := x.phone(t, "bob", !callerWS, 440, true)
+	ctx := ctxFor(t, 30*time.Second)
+	start := time.Now()
+	s, err := a.Call(ctx, "bob", callengine.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.waitFor(t, callengine.EventCallAccepted, s.SipCallID, 15*time.Second)
+	setup := time.Since(start)
+	a.waitTone(t, 440, 10*time.Second)
+	b.waitTone(t, 660, 10*time.Second)
+	x.relayed(t, s.SipCallID)
+	m := mediaOf(a, s.SipCallID) + " ↔ " + mediaOf(b, s.SipCallID) // caller ↔ callee
+	if err := a.Hangup(ctx, s.SipCallID); err != nil {
+		t.Fatal(err)
+	}
+	return setup, m
+}
+
+// rtpengineBaresip: Parlo (UDP account) and baresip (a classic phone with
+// SDES, registered over UDP) through Kamailio + rtpengine.
+func rtpengineBaresip(t *testing.T, x *pbx, parloDials bool) (time.Duration, string) {
+	bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{
+		User: "carol", Registrar: x.k.UDPAddr(), Domain: x.k.Domain(), Password: pbxUsers["carol"],
+		MediaEnc: "srtp-mand", ToneHz: 440, AutoAnswer: parloDials,
+	})
+	ctx := ctxFor(t, 30*time.Second)
+	if err := bs.WaitRegistered(ctx); err != nil {
+		t.Fatalf("baresip register: %v\n%s", err, bs.Log())
+	}
+	p := x.phone(t, "alice", false, 660, !parloDials)
+	var (
+		setup time.Duration
+		id    string
+	)
+	if parloDials {
+		start := time.Now()
+		s, err := p.Call(ctx, "carol", callengine.CallOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = s.SipCallID
+		p.waitFor(t, callengine.EventCallAccepted, id, 15*time.Second)
+		setup = time.Since(start)
+	} else {
+		var err error
+		setup, err = bs.DialAndWaitEstablished(ctx, "sip:alice@"+x.k.Domain())
+		if err != nil {
+			t.Fatalf("baresip dial: %v\n%s\n%s", err, bs.Log(), x.k.Log())
+		}
+		id = p.wait(t, callengine.EventCallAccepted, 5*time.Second)
+	}
+	p.waitTone(t, 440, 10*time.Second)
+	sendFor(t, p, id, 100)
+	x.relayed(t, id)
+	m := mediaOf(p, id)
+	if err := p.Hangup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bs.WaitEvent(ctx, "CALL_CLOSED"); err != nil {
+		t.Fatal(err)
+	}
+	if hz := baresipHeard(t, bs); math.Abs(hz-660) > 10 {
+		t.Fatalf("baresip heard %.1f Hz, want 660", hz)
+	}
+	return setup, m
+}
