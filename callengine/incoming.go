@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,20 +38,25 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
+	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
+	// 488 for an unacceptable session description): the whole offer is
+	// checked now, so nothing rings that accepting would then refuse.
+	if _, err := media.CheckOffer(body, media.OfferCheck{SRTP: p.srtpPolicy(), Classic: p.opts.ClassicMediaFactory != nil}); err != nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
+		return
+	}
 	var parsed sdp.SessionDescription
 	if err := parsed.UnmarshalString(string(body)); err != nil {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
 		return
 	}
-	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
-	// 488 for an unacceptable session description).
-	if path, err := media.ChoosePath(body); err != nil {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		return
-	} else if path == media.PathClassic && p.opts.ClassicMediaFactory == nil {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("needs one media transport per m-line (no BUNDLE, plain RTP or SDES), not in this build"))
+	// Bounded ringing: a stranger's INVITE flood must not ring the user 300
+	// times. 486 with Retry-After (RFC 3261 §21.4.24, §20.33).
+	if !p.tryRing() {
+		respond(tx, req, sip.StatusBusyHere, "Busy Here", warning("too many calls ringing"), sip.NewHeader("Retry-After", strconv.Itoa(retryAfterSeconds)))
 		return
 	}
+	defer p.ringing.Add(-1)
 	dss, err := p.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		respond(tx, req, sip.StatusBadRequest, "Bad Request", warning(err.Error()))
@@ -139,13 +145,46 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.serveInvite(tx)
 }
 
+// tryRing takes one of the MaxRinging places of incoming calls waiting for
+// an answer; the INVITE handler gives it back when it returns.
+func (p *Phone) tryRing() bool {
+	limit := int32(p.opts.MaxRinging)
+	if limit <= 0 {
+		limit = defaultMaxRinging
+	}
+	for {
+		n := p.ringing.Load()
+		if n >= limit {
+			return false
+		}
+		if p.ringing.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (p *Phone) ringTimeout() time.Duration {
+	if p.opts.RingTimeout > 0 {
+		return p.opts.RingTimeout
+	}
+	return defaultRingTimeout
+}
+
 // serveInvite blocks in the INVITE's server transaction until the call is
-// accepted, rejected or canceled; sipgo ends the transaction when the handler
-// returns.
+// accepted, rejected or canceled, or rings unanswered for RingTimeout; sipgo
+// ends the transaction when the handler returns.
 func (c *call) serveInvite(tx sip.ServerTransaction) {
 	dctx := c.uas.Context()
+	ring := time.NewTimer(c.p.ringTimeout())
+	defer ring.Stop()
 	for {
 		select {
+		case <-ring.C:
+			// Nobody answered: 480 (RFC 3261 §21.4.18), and the call ends
+			// unanswered, which history records as missed.
+			_ = c.uas.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil, warning("no answer"))
+			c.terminate(nil, map[string]any{"reason": "no answer", "status": sip.StatusTemporarilyUnavailable})
+
 		case d := <-c.decision:
 			switch {
 			case d.early:
@@ -366,6 +405,12 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // transaction layer handles those that match).
 func (p *Phone) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 	respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+}
+
+// onUnsupported answers methods we do not implement: 405 with Allow
+// (RFC 3261 §21.4.6 requires it), behind the same guard as the rest.
+func (p *Phone) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
 }
 
 func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
