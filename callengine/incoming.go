@@ -64,6 +64,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := newCall(p, req.CallID().Value(), false)
 	c.uas = dss
+	c.inviteTx = tx
 	c.offer = body
 	if from := req.From(); from != nil {
 		c.s.Number = from.Address.User
@@ -94,7 +95,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if p.dnd.Load() {
 		p.addCall(c)
-		err := dss.Respond(sip.StatusBusyHere, "Busy Here", nil, warning("do not disturb"))
+		err := c.respondFinal(sip.StatusBusyHere, "Busy Here", warning("do not disturb"))
 		if err != nil {
 			c.log.Warn("486 failed", "error", err)
 		}
@@ -109,7 +110,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if !ok {
 			// RFC 3891 §3: 481 when no dialog matches.
 			p.addCall(c)
-			_ = dss.Respond(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+			_ = c.respondFinal(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 			c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusCallTransactionDoesNotExists, "reason": "Replaces names no call"})
 			return
 		}
@@ -143,6 +144,19 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}()
 	}
 	c.serveInvite(tx)
+}
+
+// respondFinal answers the INVITE with a non-2xx final response without
+// waiting for its ACK: the INVITE server transaction retransmits it and
+// absorbs the ACK (RFC 3261 §17.2.1), while sipgo's dialog Respond would
+// block until the ACK or Timer H (32 s). A caller that never ACKs (a
+// scanner) must not keep a refused call in the call table that long.
+func (c *call) respondFinal(code int, reason string, headers ...sip.Header) error {
+	res := sip.NewResponseFromRequest(c.uas.InviteRequest, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	return c.inviteTx.Respond(res)
 }
 
 // tryRing takes one of the MaxRinging places of incoming calls waiting for
@@ -182,7 +196,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 		case <-ring.C:
 			// Nobody answered: 480 (RFC 3261 §21.4.18), and the call ends
 			// unanswered, which history records as missed.
-			_ = c.uas.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil, warning("no answer"))
+			_ = c.respondFinal(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", warning("no answer"))
 			c.terminate(nil, map[string]any{"reason": "no answer", "status": sip.StatusTemporarilyUnavailable})
 
 		case d := <-c.decision:
@@ -191,7 +205,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 				d.result <- c.earlyMedia()
 				continue
 			case !d.accept:
-				err := c.uas.Respond(d.code, reasonPhrase(d.code), nil)
+				err := c.respondFinal(d.code, reasonPhrase(d.code))
 				c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
 				d.result <- err
 			default:
@@ -206,7 +220,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 		case <-tx.Done():
 			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
 		case <-c.p.ctx.Done():
-			_ = c.uas.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
+			_ = c.respondFinal(sip.StatusServiceUnavailable, "Shutting Down")
 			c.terminate([]string{EventCallEnding}, nil)
 		}
 		return
@@ -273,18 +287,18 @@ func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
 		err = c.newMedia(path)
 	}
 	if errors.Is(err, media.ErrBadSDP) {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	if err != nil {
-		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusInternalServerError, "Media Error", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
 	if err != nil {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, fmt.Errorf("callengine: answer: %w", err)
 	}

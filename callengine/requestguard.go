@@ -174,7 +174,7 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 		// transaction; one that reaches us without a To tag matches nothing.
 		return nil, false
 	}
-	if !g.limiter.allow(req.Source(), time.Now()) {
+	if !g.limiter.allow(req.Source()) {
 		g.refuse(req, tx, sip.StatusServiceUnavailable, "Service Unavailable", "too many requests from this address", sip.NewHeader("Retry-After", strconv.Itoa(retryAfterSeconds)))
 		return nil, false
 	}

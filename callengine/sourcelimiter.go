@@ -51,7 +51,7 @@ func newSourceLimiter(perSecond float64, burst int) *sourceLimiter {
 }
 
 // allow takes one token for the request's source address ("ip:port").
-func (l *sourceLimiter) allow(source string, now time.Time) bool {
+func (l *sourceLimiter) allow(source string) bool {
 	if l == nil {
 		return true
 	}
@@ -61,6 +61,9 @@ func (l *sourceLimiter) allow(source string, now time.Time) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// The clock is read under the lock: handlers run concurrently, and a
+	// bucket fed times out of order refills twice for the same interval.
+	now := time.Now()
 	b := l.sources[ip]
 	if b == nil {
 		if len(l.sources) >= maxTrackedSources {
