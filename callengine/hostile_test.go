@@ -43,6 +43,12 @@ func newHostile(t testing.TB, p *testPhone) *hostile {
 	}
 }
 
+// with returns the same stranger reporting to t (inside a fuzz function,
+// the fuzz target's own T must not be used).
+func (h *hostile) with(t testing.TB) *hostile {
+	return &hostile{t: t, conn: h.conn, target: h.target, ip: h.ip, port: h.port}
+}
+
 // rawReq describes one request the stranger sends.
 type rawReq struct {
 	method     string
@@ -231,4 +237,22 @@ func parseResponse(t testing.TB, b []byte) *sip.Response {
 		t.Fatalf("a request came back: %q", b)
 	}
 	return res
+}
+
+// probe sends msg and waits for the final response carrying callID,
+// skipping stale ones (retransmitted finals of earlier probes).
+func (h *hostile) probe(msg, callID string, timeout time.Duration) *sip.Response {
+	h.t.Helper()
+	h.send(msg)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		res, _ := h.await(time.Until(deadline))
+		if res == nil {
+			return nil
+		}
+		if res.CallID() != nil && res.CallID().Value() == callID {
+			return res
+		}
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,6 +135,48 @@ func validate(req *sip.Request) string {
 	return ""
 }
 
+// singleValued are the header fields a request carries at most once (RFC
+// 3261 §7.3.1, §20): two Call-IDs or CSeqs make dialog and transaction
+// matching ambiguous (RFC 4475 §3.3.8, §3.3.9 expect 400).
+var singleValued = []string{"Call-ID", "From", "To", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
+
+// supportedOptionTags are the SIP extensions we implement (RFC 3891).
+var supportedOptionTags = map[string]bool{"replaces": true}
+
+// checkRequestLine checks the Request-URI and the header fields a UAS must
+// refuse: 416 for a scheme we do not speak (§8.2.2.1), 400 for headers in
+// the Request-URI (§19.1.1, Table 1: not allowed there) and for repeated
+// single-valued fields, 420 with Unsupported for a Require naming an
+// extension we lack (§8.2.2.3; ACK and CANCEL ignore Require).
+func checkRequestLine(req *sip.Request) (code int, reason, why string, extra []sip.Header) {
+	switch scheme := strings.ToLower(req.Recipient.Scheme); {
+	case scheme != "sip" && scheme != "sips":
+		return 416, "Unsupported URI Scheme", "Request-URI scheme " + scheme, nil
+	case req.Recipient.Headers.Length() > 0:
+		return sip.StatusBadRequest, "Bad Request", "headers in the Request-URI", nil
+	}
+	for _, name := range singleValued {
+		if len(req.GetHeaders(name)) > 1 {
+			return sip.StatusBadRequest, "Bad Request", "more than one " + name, nil
+		}
+	}
+	if req.IsAck() || req.IsCancel() {
+		return 0, "", "", nil
+	}
+	var unsupported []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, tag := range strings.Split(h.Value(), ",") {
+			if tag = strings.TrimSpace(tag); tag != "" && !supportedOptionTags[strings.ToLower(tag)] {
+				unsupported = append(unsupported, tag)
+			}
+		}
+	}
+	if len(unsupported) > 0 {
+		return sip.StatusBadExtension, "Bad Extension", "unsupported extension", []sip.Header{sip.NewHeader("Unsupported", strings.Join(unsupported, ", "))}
+	}
+	return 0, "", "", nil
+}
+
 // inDialogOnly are the methods that only make sense inside a dialog: with
 // no To tag they match nothing (RFC 3261 §12.2.2; RFC 6086 §4.2 for INFO,
 // RFC 3515 §2.4.2 for REFER, RFC 6665 §4.1.3 for NOTIFY).
@@ -150,6 +193,10 @@ func inDialogOnly(m sip.RequestMethod) bool {
 func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (release func(), ok bool) {
 	if why := validate(req); why != "" {
 		g.refuse(req, tx, sip.StatusBadRequest, "Bad Request", why)
+		return nil, false
+	}
+	if code, reason, why, extra := checkRequestLine(req); code != 0 {
+		g.refuse(req, tx, code, reason, why, extra...)
 		return nil, false
 	}
 	if n := len(req.Body()); n > g.maxBody {
