@@ -48,6 +48,8 @@ type Options struct {
 	// with "Answer-Mode: Auto" (RFC 5373); off by default, since it lets the
 	// caller open our microphone.
 	HonourAnswerMode bool
+	// TransferPolicy decides REFERs from the far end (default ask).
+	TransferPolicy TransferPolicy
 	// DoNotDisturb answers every new incoming call 486 Busy Here.
 	DoNotDisturb bool
 	// NewAudioIn makes what a call sends (default: silence).

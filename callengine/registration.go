@@ -188,6 +188,9 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		return 0, fmt.Errorf("%w: REGISTER to %s: %v", ErrRegistration, r.target.hostPort, err)
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
+		if err := r.p.challengeAllowed(req, res); err != nil {
+			return 0, fmt.Errorf("%w: REGISTER: %w", ErrRegistration, err)
+		}
 		// The digest is computed by sipgo (icholy/digest); the password
 		// never reaches a log line.
 		res, err = r.p.cli.DoDigestAuth(ctx, req, res, digestFor(r.acct))
@@ -223,8 +226,14 @@ func (r *registration) newRequest(expires time.Duration) *sip.Request {
 }
 
 // grantedExpires reads the lifetime from our Contact's expires parameter or
-// the Expires header (RFC 3261 §10.2.4), falling back to what we asked.
+// the Expires header (RFC 3261 §10.2.4), falling back to what we asked,
+// clamped to MinExpires..MaxExpires: a registrar granting 1 s would make us
+// re-register in a loop, one granting years would never see us refresh.
 func grantedExpires(res *sip.Response, asked time.Duration) time.Duration {
+	return clampExpires(rawGrantedExpires(res, asked))
+}
+
+func rawGrantedExpires(res *sip.Response, asked time.Duration) time.Duration {
 	for _, h := range res.GetHeaders("Contact") {
 		v := h.Value()
 		if i := strings.Index(strings.ToLower(v), "expires="); i >= 0 {
