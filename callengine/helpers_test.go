@@ -108,6 +108,7 @@ type testPhoneOpts struct {
 	turn         []media.TURNServer
 	relayOnlyOff bool // with turn: gather every candidate, not relay only
 	iceTimeout   time.Duration
+	xferPolicy   TransferPolicy
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
 }
@@ -122,6 +123,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		Listen:                 []string{o.listen},
 		Account:                o.account,
 		AutoAnswer:             o.auto,
+		TransferPolicy:         o.xferPolicy,
 		Display:                o.display,
 		TURNServers:            o.turn,
 		RelayOnly:              len(o.turn) > 0 && !o.relayOnlyOff,
