@@ -27,6 +27,12 @@ type challenger struct {
 
 func startChallenger(t *testing.T, realm string, code int) *challenger {
 	t.Helper()
+	return startChallengerAt(t, "127.0.0.1", realm, code)
+}
+
+// startChallengerAt starts one listening on ip.
+func startChallengerAt(t *testing.T, ip, realm string, code int) *challenger {
+	t.Helper()
 	ua, err := sipgo.NewUA(sipgo.WithUserAgent("challenger"))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +41,7 @@ func startChallenger(t *testing.T, realm string, code int) *challenger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	pc, err := net.ListenPacket("udp", ip+":0")
 	if err != nil {
 		t.Fatal(err)
 	}

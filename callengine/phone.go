@@ -113,6 +113,8 @@ type Phone struct {
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+	// origin caches the registrar's addresses for trustOrigin.
+	origin originCheck
 
 	closeOnce sync.Once
 
@@ -283,15 +285,15 @@ func NewPhone(opts Options) (*Phone, error) {
 	}
 	p.dialogUA = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact}}
 
-	p.srv.OnInvite(p.onInvite)
+	p.srv.OnInvite(p.trustOrigin(p.onInvite))
 	p.srv.OnAck(p.onAck)
 	p.srv.OnBye(p.onBye)
 	p.srv.OnCancel(p.onCancel)
-	p.srv.OnOptions(p.onOptions)
-	p.srv.OnMessage(p.onMessage)
+	p.srv.OnOptions(p.trustOrigin(p.onOptions))
+	p.srv.OnMessage(p.trustOrigin(p.onMessage))
 	p.srv.OnInfo(p.onInfo)
-	p.srv.OnRefer(p.onRefer)
-	p.srv.OnNotify(p.onNotify)
+	p.srv.OnRefer(p.trustOrigin(p.onRefer))
+	p.srv.OnNotify(p.trustOrigin(p.onNotify))
 	p.startServing()
 	p.wg.Add(1)
 	go p.watchAddresses()

@@ -32,6 +32,8 @@ type registration struct {
 	ok         bool
 	once       sync.Once
 	contact    sip.ContactHeader
+	// token is the random value of our Contact's x-parlo parameter.
+	token string
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -69,10 +71,16 @@ func (p *Phone) Register(ctx context.Context) error {
 	}
 	contact := p.contact
 	contact.User = aor.User
+	contact.UriParams = p.contact.UriParams.Clone()
 	if target.transport != TransportUDP {
 		contact.UriParams = sip.NewParams()
 		contact.UriParams.Add("transport", target.transport)
 	}
+	if contact.UriParams == nil {
+		contact.UriParams = sip.NewParams()
+	}
+	r.token = sip.GenerateTagN(16)
+	contact.UriParams.Add(contactTokenParam, r.token)
 	if target.transport == TransportWS || target.transport == TransportWSS {
 		// A WebSocket client cannot be reached at its own address; the
 		// registrar routes to us over our connection (RFC 7118 §5).
