@@ -50,6 +50,10 @@ type Options struct {
 	HonourAnswerMode bool
 	// TransferPolicy decides REFERs from the far end (default ask).
 	TransferPolicy TransferPolicy
+	// TransferConsentTimeout is how long an asked transfer waits for
+	// AcceptTransfer before it is declined (default and maximum 25 s:
+	// the transferor's REFER transaction times out at 32 s).
+	TransferConsentTimeout time.Duration
 	// DoNotDisturb answers every new incoming call 486 Busy Here.
 	DoNotDisturb bool
 	// NewAudioIn makes what a call sends (default: silence).

@@ -28,6 +28,7 @@ func TestReferConsentIntegration(t *testing.T) {
 	}{
 		{name: "ask, accepted", referTo: target, consent: 1, wantStatus: sip.StatusAccepted, wantInvite: true, wantAsked: true},
 		{name: "ask, declined", referTo: target, consent: -1, wantStatus: 603, wantAsked: true},
+		{name: "ask, nobody answers", opts: testPhoneOpts{xferWait: time.Second}, referTo: target, wantStatus: 603, wantAsked: true},
 		{name: "refuse policy", opts: testPhoneOpts{xferPolicy: TransferRefuse}, referTo: target, wantStatus: sip.StatusForbidden},
 		{name: "target outside the account's domain", opts: testPhoneOpts{account: acct}, referTo: target, wantStatus: sip.StatusForbidden},
 		{name: "accept-same-domain in direct mode still asks", opts: testPhoneOpts{xferPolicy: TransferAcceptSameDomain}, referTo: target, consent: -1, wantStatus: 603, wantAsked: true},

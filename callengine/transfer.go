@@ -318,7 +318,11 @@ const referConsentTimeout = 25 * time.Second
 
 // awaitReferDecision waits for AcceptTransfer / DeclineTransfer.
 func (c *call) awaitReferDecision(decided <-chan bool) (bool, string) {
-	t := time.NewTimer(referConsentTimeout)
+	wait := c.p.opts.TransferConsentTimeout
+	if wait <= 0 || wait > referConsentTimeout {
+		wait = referConsentTimeout
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case ok := <-decided:
