@@ -159,6 +159,10 @@ type TransportStats struct {
 	RemoteAddress string `json:"remoteAddress"` // ip:port
 	LocalType     string `json:"localType"`     // host, srflx, prflx, relay
 	RemoteType    string `json:"remoteType"`
+	// ForeignDropped counts media packets dropped as a stranger's: from an
+	// address the media is not latched to, or failing SRTP authentication
+	// (symmetric RTP never follows them).
+	ForeignDropped uint64 `json:"foreignDropped,omitempty"`
 }
 
 // AudioStats are the audio counters of one call.
