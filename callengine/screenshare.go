@@ -215,5 +215,6 @@ func (c *call) videoStats(st *media.Stats) {
 		st.Video.Received.FramesDecoded = frames
 		st.Video.Received.Width, st.Video.Received.Height = w, h
 		st.Video.Received.FPS = fps
+		st.Video.Received.FramesRefused = recv.refused.Load()
 	}
 }

@@ -201,14 +201,17 @@ type VideoSentStats struct {
 // VideoReceivedStats count the peer's video. FramesDecoded, Width, Height
 // and FPS come from the decoder (the engine fills them).
 type VideoReceivedStats struct {
-	Codec           string  `json:"codec"`
-	Packets         uint64  `json:"packets"`
-	Bytes           uint64  `json:"bytes"`
-	FramesAssembled uint64  `json:"framesAssembled"`
-	FramesDecoded   uint64  `json:"framesDecoded"`
-	Width           int     `json:"width"`
-	Height          int     `json:"height"`
-	FPS             float64 `json:"fps"`
+	Codec           string `json:"codec"`
+	Packets         uint64 `json:"packets"`
+	Bytes           uint64 `json:"bytes"`
+	FramesAssembled uint64 `json:"framesAssembled"`
+	FramesDecoded   uint64 `json:"framesDecoded"`
+	// FramesRefused counts frames the decoder refused unread because they
+	// claimed a picture over the size cap (a keyframe was asked for).
+	FramesRefused uint64  `json:"framesRefused,omitempty"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	FPS           float64 `json:"fps"`
 }
 
 // VideoStats are the video counters of one call.
