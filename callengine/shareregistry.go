@@ -86,4 +86,3 @@ func (p *Phone) ScreenSharingChanged() <-chan struct{} {
 	p.shares.init()
 	return p.shares.changed
 }
-
