@@ -46,10 +46,13 @@ type mainWindow struct {
 	win    fyne.Window
 	eng    Engine
 	sharer Sharer // nil: the engine cannot share screens
-	ctl    callControl
-	video  func(callID string) (FrameSource, bool)
-	opts   windowOptions
-	log    *slog.Logger
+	// shareState, when the engine has it, is what the sharing indicators
+	// follow (see ShareState).
+	shareState ShareState
+	ctl        callControl
+	video      func(callID string) (FrameSource, bool)
+	opts       windowOptions
+	log        *slog.Logger
 
 	calls    []*callEntry // oldest first
 	activeID string
@@ -122,6 +125,9 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if s, ok := eng.(Sharer); ok {
 		w.sharer = s
+	}
+	if s, ok := eng.(ShareState); ok {
+		w.shareState = s
 	}
 	w.video = remoteVideoFunc(eng)
 	w.ctl = callControlOf(eng)
@@ -245,12 +251,19 @@ func (w *mainWindow) start() {
 		defer w.wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		changed := w.shareChanged()
 		for {
 			select {
 			case <-w.ctx.Done():
 				return
 			case <-t.C:
 				w.opts.do(w.tick)
+			case <-changed:
+				w.opts.do(func() {
+					if w.reconcileSharing() {
+						w.refresh()
+					}
+				})
 			}
 		}
 	}()
@@ -292,6 +305,7 @@ func (w *mainWindow) handle(ev callengine.Event) {
 		w.notifyEvent(ev, e)
 		w.soundEvent(ev, e)
 	}
+	w.reconcileSharing()
 	w.refresh()
 }
 
@@ -461,6 +475,11 @@ func (w *mainWindow) regFailed() bool {
 
 // tick redraws durations once a second.
 func (w *mainWindow) tick() {
+	if w.reconcileSharing() {
+		// The title and tray follow sharing too: a full refresh.
+		w.refresh()
+		return
+	}
 	w.list.refresh()
 	w.view.update(w.active())
 	w.incoming.refresh()
