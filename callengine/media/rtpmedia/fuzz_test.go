@@ -24,7 +24,9 @@ func datagrams(data []byte) [][]byte {
 	return out
 }
 
-func withLen(b []byte) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(b))), b...) }
+func withLen(b []byte) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(b))), b...)
+}
 
 func rtpBytes(seq uint16, ts uint32, marker bool, payload []byte) []byte {
 	b, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, Timestamp: ts, Marker: marker, SSRC: 1}, Payload: payload}).Marshal()
