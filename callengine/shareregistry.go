@@ -81,7 +81,8 @@ func (p *Phone) Sharing(callID string) (monitor string, capturing bool) {
 
 // ScreenSharingChanged is signalled (coalesced: one pending signal stands
 // for any number of changes) whenever ScreenSharing changes. Unlike the
-// event bus it cannot lose a change: a reader re-reads ScreenSharing.
+// event bus it cannot lose a change: its reader re-reads ScreenSharing.
+// It has room for one reader (the GUI); others poll ScreenSharing.
 func (p *Phone) ScreenSharingChanged() <-chan struct{} {
 	p.shares.init()
 	return p.shares.changed
