@@ -147,6 +147,7 @@ type Phone struct {
 	closeOnce sync.Once
 
 	captured atomic.Uint64 // screen frames captured, all calls
+	shares   shareRegistry // which calls capture right now (ScreenSharing)
 
 	dnd, autoAnswer, answerMode atomic.Bool
 
