@@ -1,14 +1,20 @@
 package callengine
 
 import (
+	"bytes"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/emiago/sipgo/siptest"
 )
 
 // A request lacking a header a handler needs, or whose CSeq names another
@@ -501,4 +507,55 @@ func TestRFC4475TortureIntegration(t *testing.T) {
 	}
 	waitNoCalls(t, p, 5*time.Second)
 	realCallWorks(t, p)
+}
+
+// lockedBuffer is a log sink several goroutines write to.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// A handler that panics answers 500, logs the panic with its stack at
+// error level, and the phone keeps serving.
+func TestGuardRecoversPanic(t *testing.T) {
+	var logs lockedBuffer
+	p := newTestPhone(t, testPhoneOpts{tune: func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelError}))
+	}})
+	h := newHostile(t, p)
+	msg, err := sip.ParseMessage([]byte(h.build(rawReq{method: "INFO", callID: "panic-1"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := msg.(*sip.Request)
+	tx := siptest.NewServerTxRecorder(req)
+	var calls map[string]*call
+	p.guard.wrap(func(req *sip.Request, tx sip.ServerTransaction) {
+		calls["x"].id = "boom" // a nil map entry: the kind of bug the guard contains
+	})(req, tx)
+	if res := tx.Result(); len(res) != 1 || res[0].StatusCode != 500 {
+		t.Fatalf("responses %v, want one 500", res)
+	}
+	if n := p.guard.panics.Load(); n != 1 {
+		t.Fatalf("%d panics counted, want 1", n)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "SIP request handler panicked") || !strings.Contains(out, "TestGuardRecoversPanic") {
+		t.Fatalf("no error log with the stack: %q", out)
+	}
+	if res := h.probe(h.build(rawReq{method: "OPTIONS", callID: "after-panic"}), "after-panic", 5*time.Second); status(res) != 200 {
+		t.Fatalf("OPTIONS after the panic answered %d", status(res))
+	}
 }
