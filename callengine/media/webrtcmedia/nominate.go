@@ -27,10 +27,12 @@ import (
 // pairs it with nothing, sends nothing to it, and it can never become the
 // selected pair; its only effect is that immediate check round.
 const (
-	// nominatePoll is how often pion's candidate-pair states are read while
-	// waiting for the first successful check. A check on a LAN takes a few
-	// milliseconds; pion's own tick is 200 ms.
-	nominatePoll = 5 * time.Millisecond
+	// nominatePoll is the first wait between two reads of pion's candidate
+	// pair states; each wait is a quarter longer than the one before, up to
+	// nominatePollMax. A check on a LAN takes a few milliseconds, across the
+	// Internet tens; pion's own tick is 200 ms. About 30 reads in all.
+	nominatePoll    = 2 * time.Millisecond
+	nominatePollMax = 25 * time.Millisecond
 	// nominateWatch bounds the watch. Past it a tick has come anyway, and a
 	// slow path (TURN, lossy link) gains little from a few ms.
 	nominateWatch = 600 * time.Millisecond
@@ -47,7 +49,8 @@ func (s *Session) nominateEarly() {
 	defer s.wg.Done()
 	deadline := time.NewTimer(nominateWatch)
 	defer deadline.Stop()
-	tick := time.NewTicker(nominatePoll)
+	wait := nominatePoll
+	tick := time.NewTimer(wait)
 	defer tick.Stop()
 	for {
 		select {
@@ -57,6 +60,8 @@ func (s *Session) nominateEarly() {
 			return
 		case <-tick.C:
 		}
+		wait = min(wait+wait/4, nominatePollMax)
+		tick.Reset(wait)
 		switch s.pc.ICEConnectionState() {
 		case webrtc.ICEConnectionStateConnected, webrtc.ICEConnectionStateCompleted,
 			webrtc.ICEConnectionStateFailed, webrtc.ICEConnectionStateClosed:
