@@ -70,6 +70,7 @@ type call struct {
 	cancelInvite context.CancelFunc
 	// Incoming, before answer: the INVITE handler waits for a decision.
 	decision  chan decision
+	inviteTx  sip.ServerTransaction // the INVITE's, for non-2xx finals
 	offer     []byte
 	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
 	// Late offer (lateoffer.go): the offer of ours whose answer the next

@@ -112,6 +112,8 @@ type testPhoneOpts struct {
 	xferWait     time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
+	// tune, when set, changes the Options before NewPhone.
+	tune func(*Options)
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -120,7 +122,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		o.listen = "udp:127.0.0.1:0"
 	}
 	tp := &testPhone{}
-	p, err := NewPhone(Options{
+	opts := Options{
 		Listen:                 []string{o.listen},
 		Account:                o.account,
 		AutoAnswer:             o.auto,
@@ -146,7 +148,11 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 			tp.mu.Unlock()
 			return d, nil
 		},
-	})
+	}
+	if o.tune != nil {
+		o.tune(&opts)
+	}
+	p, err := NewPhone(opts)
 	if err != nil {
 		t.Fatalf("NewPhone: %v", err)
 	}

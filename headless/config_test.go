@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 )
@@ -64,6 +65,12 @@ func TestParseArgs(t *testing.T) {
 				}
 			}},
 		{name: "account needs no listen", args: acct, env: map[string]string{PasswordEnv: "x"}},
+		{name: "ring limits", args: append(direct, "--ring-timeout", "45s", "--max-ringing", "3"), check: func(t *testing.T, c Config) {
+			if c.RingTimeout != 45*time.Second || c.MaxRinging != 3 {
+				t.Errorf("ring timeout %s, max ringing %d", c.RingTimeout, c.MaxRinging)
+			}
+		}},
+		{name: "negative ring timeout", args: append(direct, "--ring-timeout", "-1s"), wantErr: "--ring-timeout"},
 		{name: "transfer policy defaults to ask", args: direct, check: func(t *testing.T, c Config) {
 			if c.TransferPolicy != callengine.TransferAsk {
 				t.Errorf("transfer policy %q, want ask", c.TransferPolicy)

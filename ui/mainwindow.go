@@ -46,10 +46,13 @@ type mainWindow struct {
 	win    fyne.Window
 	eng    Engine
 	sharer Sharer // nil: the engine cannot share screens
-	ctl    callControl
-	video  func(callID string) (FrameSource, bool)
-	opts   windowOptions
-	log    *slog.Logger
+	// shareState, when the engine has it, is what the sharing indicators
+	// follow (see ShareState).
+	shareState ShareState
+	ctl        callControl
+	video      func(callID string) (FrameSource, bool)
+	opts       windowOptions
+	log        *slog.Logger
 
 	calls    []*callEntry // oldest first
 	activeID string
@@ -124,6 +127,9 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if s, ok := eng.(Sharer); ok {
 		w.sharer = s
+	}
+	if s, ok := eng.(ShareState); ok {
+		w.shareState = s
 	}
 	w.video = remoteVideoFunc(eng)
 	w.ctl = callControlOf(eng)
@@ -248,12 +254,19 @@ func (w *mainWindow) start() {
 		defer w.wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		changed := w.shareChanged()
 		for {
 			select {
 			case <-w.ctx.Done():
 				return
 			case <-t.C:
 				w.opts.do(w.tick)
+			case <-changed:
+				w.opts.do(func() {
+					if w.reconcileSharing() {
+						w.refresh()
+					}
+				})
 			}
 		}
 	}()
@@ -295,6 +308,7 @@ func (w *mainWindow) handle(ev callengine.Event) {
 		w.notifyEvent(ev, e)
 		w.soundEvent(ev, e)
 	}
+	w.reconcileSharing()
 	w.refresh()
 }
 
@@ -464,6 +478,11 @@ func (w *mainWindow) regFailed() bool {
 
 // tick redraws durations once a second.
 func (w *mainWindow) tick() {
+	if w.reconcileSharing() {
+		// The title and tray follow sharing too: a full refresh.
+		w.refresh()
+		return
+	}
 	w.list.refresh()
 	w.view.update(w.active())
 	w.incoming.refresh()
