@@ -52,6 +52,9 @@ func (a *desktopApp) typeText(s string) {
 }
 
 func (a *desktopApp) title() string {
+	if a.win == "" {
+		return "(no window yet)"
+	}
 	out := a.x("xprop", "-id", a.win, "_NET_WM_NAME")
 	if i := strings.Index(out, "= \""); i >= 0 {
 		return strings.TrimSuffix(out[i+3:], "\"")
@@ -137,7 +140,9 @@ func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *strin
 		_ = a.cmd.Process.Kill()
 		_ = a.cmd.Wait()
 	})
-	a.waitFor("the Parlo window", 20*time.Second, func() bool {
+	// A first start under load (the CI machine runs other tests' peers)
+	// can take tens of seconds: GL context, fonts, the phone's sockets.
+	a.waitFor("the Parlo window", 90*time.Second, func() bool {
 		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Parlo")
 		cmd.Env = d.Env()
 		out, err := cmd.Output()
