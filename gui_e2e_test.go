@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,14 +103,31 @@ func (a *desktopApp) screenshot(name string) image.Image {
 	return img
 }
 
-// buildParlo builds the real binary once per test.
+// buildParlo builds the real binary once for all the tests of this
+// package (a Fyne link takes a minute on a loaded machine).
 func buildParlo(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "parlo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	parloBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "parlo-e2e-")
+		if err != nil {
+			parloBuild.err = err
+			return
+		}
+		parloBuild.bin = filepath.Join(dir, "parlo")
+		if out, err := exec.Command("go", "build", "-o", parloBuild.bin, ".").CombinedOutput(); err != nil {
+			parloBuild.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if parloBuild.err != nil {
+		t.Fatal(parloBuild.err)
 	}
-	return bin
+	return parloBuild.bin
+}
+
+var parloBuild struct {
+	once sync.Once
+	bin  string
+	err  error
 }
 
 // appEnv is the environment of a desktop app under test: its own home,
