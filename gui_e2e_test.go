@@ -259,3 +259,12 @@ func TestDesktopAppSharesScreenEndToEnd(t *testing.T) {
 	a.keys("ctrl+shift+e") // hang up
 	a.waitFor("the call to end at the peer", 10*time.Second, func() bool { return len(peer.Calls()) == 0 })
 }
+
+// TestMain removes the shared build of buildParlo after the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if parloBuild.bin != "" {
+		os.RemoveAll(filepath.Dir(parloBuild.bin))
+	}
+	os.Exit(code)
+}
