@@ -110,6 +110,10 @@ type testPhoneOpts struct {
 	iceTimeout   time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
+	// audioIn, when set, replaces the tone as what calls send.
+	audioIn func() (audio.Source, error)
+	// earHistory is how much received audio each call keeps (default 3 s).
+	earHistory time.Duration
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -118,6 +122,9 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		o.listen = "udp:127.0.0.1:0"
 	}
 	tp := &testPhone{}
+	if o.audioIn == nil {
+		o.audioIn = func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil }
+	}
 	p, err := NewPhone(Options{
 		Listen:                 []string{o.listen},
 		Account:                o.account,
@@ -134,9 +141,9 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 			}
 			return o.wrap(s), nil
 		},
-		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
+		NewAudioIn: o.audioIn,
 		NewAudioOut: func() (audio.Sink, error) {
-			d := audio.NewToneDetector(3 * time.Second)
+			d := audio.NewToneDetector(max(o.earHistory, 3*time.Second))
 			tp.mu.Lock()
 			tp.ear = append(tp.ear, d)
 			tp.mu.Unlock()

@@ -33,7 +33,7 @@ extern "C" parlo_apm *parlo_apm_new(int rate) {
   apm->high_pass_filter()->Enable(true);
   apm->echo_cancellation()->enable_drift_compensation(false);
   apm->echo_cancellation()->set_suppression_level(
-      webrtc::EchoCancellation::kModerateSuppression);
+      webrtc::EchoCancellation::kHighSuppression);
   apm->echo_cancellation()->enable_delay_logging(true);
   apm->noise_suppression()->set_level(webrtc::NoiseSuppression::kHigh);
   apm->gain_control()->set_mode(webrtc::GainControl::kAdaptiveDigital);

@@ -151,3 +151,6 @@ func cbool(b bool) C.int {
 	}
 	return 0
 }
+
+// cFree releases C memory allocated for a call into C (C.CBytes).
+func cFree(p unsafe.Pointer) { C.free(p) }

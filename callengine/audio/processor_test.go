@@ -67,11 +67,17 @@ func runEcho(t *testing.T, cfg Processing, seconds, delayMs, reportedDelay int, 
 	defer p.Close()
 	far := NewSpeechLike(1, 0.6)
 	room := &echoPath{delay: delayMs * SampleRate / 1000, gain: 0.5}
+	// A quiet room's noise floor at the microphone, -70 dBFS.
+	floor := NewHiss(9, 0.0003)
 	f := make([]int16, ProcessFrameSamples)
 	n := make([]int16, ProcessFrameSamples)
 	for range seconds * 100 {
 		far.ReadFrame(f)
 		m := room.step(f)
+		floor.ReadFrame(n)
+		for i := range m {
+			m[i] = clamp16(float64(m[i]) + float64(n[i]))
+		}
 		if near != nil {
 			near.ReadFrame(n)
 			for i := range m {

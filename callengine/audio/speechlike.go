@@ -7,11 +7,13 @@ import (
 )
 
 // SpeechLike is a Source of speech-shaped noise: noise band-limited to the
-// voice band (about 200-3400 Hz) under a syllabic envelope (bursts of
-// 100-300 ms, with pauses), the classic stand-in for talk when measuring an
-// echo canceller (ITU-T P.501 uses the same idea). Unlike a tone it excites
-// the whole band the canceller must model, and its pauses let one see how
-// fast residual echo dies. The same seed gives the same signal.
+// voice band (about 200-3400 Hz) under a syllabic envelope (syllables of
+// 100-300 ms with short gaps, grouped in phrases of 1-2.5 s separated by
+// pauses of 0.4-1.2 s, close to ITU-T P.59's talkspurts), the classic
+// stand-in for talk when measuring an echo canceller (ITU-T P.501 uses the
+// same idea). Unlike a tone it excites the whole band the canceller must
+// model, and its pauses let the canceller learn the room's noise floor, as
+// real talk does. The same seed gives the same signal.
 type SpeechLike struct {
 	mu        sync.Mutex
 	rng       *rand.Rand
@@ -21,6 +23,7 @@ type SpeechLike struct {
 	// Envelope state: samples left in the current burst or pause, and its
 	// target gain, approached smoothly to avoid clicks.
 	left        int
+	phraseLeft  int // samples left in the current phrase
 	target, env float64
 	closed      bool
 }
@@ -48,7 +51,12 @@ func (s *SpeechLike) ReadFrame(frame []int16) error {
 	const smooth = 1.0 / (0.010 * SampleRate)
 	for i := range frame {
 		if s.left <= 0 {
-			if s.target > 0 {
+			if s.phraseLeft <= 0 && s.target > 0 {
+				// The end of a phrase: a pause of 0.4-1.2 s.
+				s.target = 0
+				s.left = (400 + s.rng.IntN(800)) * SampleRate / 1000
+				s.phraseLeft = (1000 + s.rng.IntN(1500)) * SampleRate / 1000
+			} else if s.target > 0 {
 				// A pause of 50-250 ms.
 				s.target = 0
 				s.left = (50 + s.rng.IntN(200)) * SampleRate / 1000
@@ -59,6 +67,7 @@ func (s *SpeechLike) ReadFrame(frame []int16) error {
 			}
 		}
 		s.left--
+		s.phraseLeft--
 		s.env += (s.target - s.env) * smooth
 		// Noise with unit-ish variance, then the voice band. The band
 		// keeps about 1/7 of white noise's power, hence the gain of 2.
