@@ -21,6 +21,9 @@ const defaultEchoDelayMs = 40
 // speaker runs ahead of the microphone and old reference is useless.
 const maxRefBacklog = 30 * ProcessFrameSamples
 
+// abandonWait bounds how long Close waits for a lost device to close.
+const abandonWait = 2 * time.Second
+
 // watchInterval is how often VoiceIO checks that its devices still exist
 // and still run.
 const watchInterval = 250 * time.Millisecond
@@ -87,6 +90,9 @@ type VoiceIO struct {
 	spkLvl  atomic.Uint32
 	mixBuf  []int16 // playback-callback scratch
 	sinkBuf []int16
+
+	// abandoned closes of lost devices, each done when its close returns.
+	abandoned []chan struct{}
 
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -265,8 +271,16 @@ func (v *VoiceIO) Close() error {
 	v.closeDeviceLocked(Speaker)
 	v.sources.Store(nil)
 	v.sinks.Store(nil)
+	abandoned := v.abandoned
 	v.mu.Unlock()
 	v.wg.Wait()
+	for _, done := range abandoned {
+		select {
+		case <-done:
+		case <-time.After(abandonWait):
+			v.log.Warn("a lost audio device did not close; leaving it")
+		}
+	}
 	if v.proc != nil {
 		v.proc.Close()
 	}
@@ -336,6 +350,29 @@ func (v *VoiceIO) closeDeviceLocked(kind DeviceKind) {
 	// Uninit waits for a running callback; callbacks never take v.mu.
 	(*d).dev.close()
 	*d = nil
+}
+
+// abandonDeviceLocked closes a device that is gone without waiting for it:
+// miniaudio's PulseAudio backend can block for ever uninitialising a stream
+// the server killed (its sink was unloaded), and the phone must not freeze
+// with it. Close waits a bounded time for such closes.
+func (v *VoiceIO) abandonDeviceLocked(kind DeviceKind) {
+	d := &v.mic
+	if kind == Speaker {
+		d = &v.spk
+	}
+	if *d == nil {
+		return
+	}
+	old := *d
+	*d = nil
+	old.closing.Store(true)
+	done := make(chan struct{})
+	v.abandoned = append(v.abandoned, done)
+	go func() { // owner: VoiceIO.Close, which waits for it a bounded time
+		defer close(done)
+		old.dev.close()
+	}()
 }
 
 func (v *VoiceIO) notice(n DeviceNotice) {
@@ -425,7 +462,7 @@ func (v *VoiceIO) checkDevice(kind DeviceKind) {
 		return // changed meanwhile
 	}
 	v.log.Warn("audio device lost, moving to the default", "kind", kind.String(), "id", id, "stalled", stalled, "listed", !gone)
-	v.closeDeviceLocked(kind)
+	v.abandonDeviceLocked(kind)
 	nd, err := v.openLocked(kind, "")
 	if err != nil {
 		v.log.Error("no audio device to fall back to", "kind", kind.String(), "err", err)
@@ -483,7 +520,7 @@ func (v *VoiceIO) onCapture(in []byte, frames uint32) {
 			_ = v.proc.Render(v.refBuf)
 			_ = v.proc.Capture(v.chunk, defaultEchoDelayMs)
 		}
-		v.micLvl.Store(math.Float32bits(float32(RMS(v.chunk) / math.MaxInt16)))
+		v.micLvl.Store(math.Float32bits(float32(RMS(v.chunk))))
 		for _, s := range deref(v.sources.Load()) {
 			s.ring.write(v.chunk)
 		}
@@ -510,7 +547,7 @@ func (v *VoiceIO) onPlayback(out []byte, frames uint32) {
 		binary.LittleEndian.PutUint16(out[2*i:], uint16(x))
 	}
 	v.ref.write(mix)
-	v.spkLvl.Store(math.Float32bits(float32(RMS(mix) / math.MaxInt16)))
+	v.spkLvl.Store(math.Float32bits(float32(RMS(mix))))
 }
 
 // voiceSource is one call's view of the processed microphone.

@@ -162,15 +162,16 @@ func (p *Pulse) UnloadModule(tb testing.TB, idx int) {
 func (p *Pulse) SinkModule(tb testing.TB, name string) int {
 	tb.Helper()
 	var list []struct {
-		Name        string `json:"name"`
-		OwnerModule string `json:"owner_module"`
+		Name string `json:"name"`
+		// A number here, a string in sink-inputs.
+		OwnerModule json.RawMessage `json:"owner_module"`
 	}
 	if err := json.Unmarshal([]byte(p.Pactl(tb, "-f", "json", "list", "sinks")), &list); err != nil {
 		tb.Fatal(err)
 	}
 	for _, s := range list {
 		if s.Name == name {
-			idx, err := strconv.Atoi(s.OwnerModule)
+			idx, err := strconv.Atoi(strings.Trim(string(s.OwnerModule), `"`))
 			if err != nil {
 				tb.Fatalf("sink %s owner %q", name, s.OwnerModule)
 			}
