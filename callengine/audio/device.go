@@ -46,14 +46,15 @@ type device struct {
 // hardware has), with onData as its callback. Every failure wraps
 // ErrNoDevice.
 func openDevice(kind malgo.DeviceType, onData malgo.DataProc) (*device, error) {
-	return openDeviceID(kind, "", onData, nil)
+	return openDeviceID(kind, "", 0, onData, nil)
 }
 
-// openDeviceID opens the device with id ("" for the default); onStop, if
-// set, runs when the backend stops the device by itself (it was unplugged).
-func openDeviceID(kind malgo.DeviceType, id string, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
+// openDeviceID opens the device with id ("" for the default) with a buffer
+// of periods 10 ms periods (0: miniaudio's default, 3); onStop, if set,
+// runs when the backend stops the device by itself (it was unplugged).
+func openDeviceID(kind malgo.DeviceType, id string, periods uint32, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
 	return openWithTimeout(deviceOpenTimeout, kindName(kind),
-		func() (*device, error) { return openDeviceNow(kind, id, onData, onStop) },
+		func() (*device, error) { return openDeviceNow(kind, id, periods, onData, onStop) },
 		func(d *device) { d.close() })
 }
 
@@ -90,7 +91,7 @@ func openWithTimeout[T any](timeout time.Duration, what string, open func() (T, 
 	}
 }
 
-func openDeviceNow(kind malgo.DeviceType, id string, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
+func openDeviceNow(kind malgo.DeviceType, id string, periods uint32, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
 	logProc := func(msg string) {
 		// miniaudio logs every symbol it loads; keep the lines that explain
 		// a failure.
@@ -105,6 +106,7 @@ func openDeviceNow(kind malgo.DeviceType, id string, onData malgo.DataProc, onSt
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = SampleRate
 	cfg.PeriodSizeInMilliseconds = 10
+	cfg.Periods = periods
 	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
 	if id != "" {
 		d, err := parseDeviceID(id)

@@ -30,7 +30,7 @@ func OpenDefaultOutput() (Sink, error) {
 // (DeviceInfo.ID; "" for the default), e.g. a separate ringing device.
 func OpenOutputDevice(id string) (Sink, error) {
 	s := newDeviceSink()
-	dev, err := openDeviceID(malgo.Playback, id, s.onData, nil)
+	dev, err := openDeviceID(malgo.Playback, id, 0, s.onData, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"os"
+	"strconv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,12 @@ const defaultEchoDelayMs = 40
 // maxRefBacklog bounds the reference FIFO (300 ms): more means the
 // speaker runs ahead of the microphone and old reference is useless.
 const maxRefBacklog = 30 * ProcessFrameSamples
+
+// speakerPeriods is the speaker's buffer in 10 ms periods. A late speaker
+// thread (a busy machine) makes the server play a gap, which shifts the
+// echo and costs the canceller a second of re-convergence; a deeper buffer
+// rides out such stalls for a little latency.
+var speakerPeriods = uint32(envInt("PARLO_SPK_PERIODS", 8))
 
 // abandonWait bounds how long Close waits for a lost device to close.
 const abandonWait = 2 * time.Second
@@ -304,12 +312,16 @@ func (v *VoiceIO) openLocked(kind DeviceKind, id string) (*voiceDevice, error) {
 			d.stopped.Store(true)
 		}
 	}
-	dev, err := openDeviceID(kind.malgo(), id, onData, onStop)
+	periods := uint32(0)
+	if kind == Speaker {
+		periods = speakerPeriods
+	}
+	dev, err := openDeviceID(kind.malgo(), id, periods, onData, onStop)
 	if err != nil && id != "" {
 		v.log.Warn("audio device failed, using the default", "kind", kind.String(), "id", id, "err", err)
 		v.notice(DeviceNotice{Kind: kind, Lost: id, Err: err})
 		d.id = ""
-		dev, err = openDeviceID(kind.malgo(), "", onData, onStop)
+		dev, err = openDeviceID(kind.malgo(), "", periods, onData, onStop)
 	}
 	if err != nil {
 		return nil, err
@@ -609,3 +621,10 @@ func deref[T any](p *[]T) []T {
 }
 
 func ptrTo[T any](s []T) *[]T { return &s }
+
+func envInt(k string, d int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
+		return v
+	}
+	return d
+}
