@@ -5,8 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"os"
-	"strconv"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -27,7 +25,7 @@ const maxRefBacklog = 30 * ProcessFrameSamples
 // thread (a busy machine) makes the server play a gap, which shifts the
 // echo and costs the canceller a second of re-convergence; a deeper buffer
 // rides out such stalls for a little latency.
-var speakerPeriods = uint32(envInt("PARLO_SPK_PERIODS", 8))
+const speakerPeriods = 8
 
 // abandonWait bounds how long Close waits for a lost device to close.
 const abandonWait = 2 * time.Second
@@ -621,10 +619,3 @@ func deref[T any](p *[]T) []T {
 }
 
 func ptrTo[T any](s []T) *[]T { return &s }
-
-func envInt(k string, d int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil {
-		return v
-	}
-	return d
-}
