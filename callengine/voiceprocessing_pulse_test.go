@@ -239,3 +239,95 @@ func TestNoiseSuppressionAtThePeerPulseIntegration(t *testing.T) {
 		t.Errorf("noise suppression gained %.1f dB of SNR at the peer, want >= 10", on-off)
 	}
 }
+
+func deviceNamed(t *testing.T, kind audio.DeviceKind, name string) string {
+	t.Helper()
+	list, err := audio.ListDevices(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list {
+		if d.BackendName() == name {
+			return d.ID
+		}
+	}
+	t.Fatalf("no %s %s", kind, name)
+	return ""
+}
+
+// waitMonitor waits until rec's last 400 ms carry hz at a real level, or
+// with hz 0 near silence.
+func waitMonitor(t *testing.T, rec *testpeers.PulseRecording, what string, hz float64, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var f, rms float64
+	for time.Now().Before(deadline) {
+		pcm := rec.Last(400 * time.Millisecond)
+		f, _ = audio.DominantFrequency(pcm, audio.SampleRate)
+		rms = audio.RMS(pcm)
+		if (hz == 0 && len(pcm) > 0 && rms < 0.003) || (hz != 0 && math.Abs(f-hz) < 15 && rms > 0.05) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: heard %.0f Hz at rms %.3f, want %.0f Hz", what, f, rms, hz)
+}
+
+// Mid-call: the speaker moves to the headset (the headset plays, the old
+// speaker stops), the microphone moves while muted and stays muted, and
+// unplugging the headset moves the call back to the default speaker
+// without ending it.
+func TestDevicesChangeMidCallPulseIntegration(t *testing.T) {
+	r := newEchoRig(t, audio.DefaultProcessing())
+	r.pa.UnloadModule(t, r.pa.SinkModule(t, testpeers.SinkMicWire)) // no echo, no hiss: clean tones
+	r.pa.LoadModule(t, "module-null-sink", "sink_name="+testpeers.SinkMicWire, "rate=48000", "channels=1")
+	r.bTalk.mu.Lock()
+	r.bTalk.src = audio.NewTone(440, 0.3)
+	r.bTalk.mu.Unlock()
+	spk := r.pa.Record(t, testpeers.SinkSpeaker+".monitor")
+	headset := r.pa.Record(t, testpeers.SinkSpeaker2+".monitor")
+	waitMonitor(t, spk, "default speaker", 440, 10*time.Second)
+
+	headsetID := deviceNamed(t, audio.Speaker, testpeers.SinkSpeaker2)
+	if err := r.vio.SetDevices("", headsetID); err != nil {
+		t.Fatal(err)
+	}
+	waitMonitor(t, headset, "headset after the switch", 440, 10*time.Second)
+	waitMonitor(t, spk, "old speaker after the switch", 0, 5*time.Second)
+
+	// Mute, then move the microphone to another source carrying a tone:
+	// B must still hear nothing; unmuted, it hears the tone.
+	if err := r.a.Mute(r.aID); err != nil {
+		t.Fatal(err)
+	}
+	r.pa.Play(t, testpeers.SinkSpeaker2, &pcmReader{src: audio.NewTone(1200, 0.3)})
+	micID := deviceNamed(t, audio.Microphone, testpeers.SinkSpeaker2+".monitor")
+	if err := r.vio.SetDevices(micID, headsetID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second) // what B hears now must stay silence
+	if _, rms := r.b.lastEar(t).Frequency(1500 * time.Millisecond); rms > 0.003 {
+		t.Fatalf("muted, yet B hears rms %.3f after the microphone changed", rms)
+	}
+	if err := r.a.Unmute(r.aID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f, rms := r.b.lastEar(t).Frequency(400 * time.Millisecond)
+		if math.Abs(f-1200) < 15 && rms > 0.02 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("unmuted, B hears %.0f Hz at rms %.3f, want the new microphone's 1200 Hz", f, rms)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// Unplug the headset: the call goes on, on the default speaker.
+	r.pa.UnloadModule(t, r.pa.SinkModule(t, testpeers.SinkSpeaker2))
+	waitMonitor(t, spk, "default speaker after the unplug", 440, 15*time.Second)
+	if n := r.a.rec.count(EventCallEnded, r.aID); n != 0 {
+		t.Fatal("the call ended with the unplug")
+	}
+}
