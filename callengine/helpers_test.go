@@ -114,6 +114,8 @@ type testPhoneOpts struct {
 	audioIn func() (audio.Source, error)
 	// earHistory is how much received audio each call keeps (default 3 s).
 	earHistory time.Duration
+	// tune, when set, changes the Options before NewPhone.
+	tune func(*Options)
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -125,7 +127,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 	if o.audioIn == nil {
 		o.audioIn = func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil }
 	}
-	p, err := NewPhone(Options{
+	opts := Options{
 		Listen:                 []string{o.listen},
 		Account:                o.account,
 		AutoAnswer:             o.auto,
@@ -149,7 +151,11 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 			tp.mu.Unlock()
 			return d, nil
 		},
-	})
+	}
+	if o.tune != nil {
+		o.tune(&opts)
+	}
+	p, err := NewPhone(opts)
 	if err != nil {
 		t.Fatalf("NewPhone: %v", err)
 	}

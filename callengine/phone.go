@@ -83,8 +83,30 @@ type Options struct {
 	Display string
 	// ShareFPS is the screen-share frame rate (default 30).
 	ShareFPS int
+	// ProfileMemoryFile, when set, keeps the media profile that last
+	// worked per destination across restarts (small JSON; see
+	// outgoingProfiles). Empty: remembered in memory only.
+	ProfileMemoryFile string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+
+	// Limits on what the network can make the phone do (zero means the
+	// default). MaxRinging caps incoming calls ringing at once (default 8);
+	// beyond it a new call gets 486 Busy Here with Retry-After.
+	MaxRinging int
+	// RingTimeout ends an unanswered incoming call with 480 Temporarily
+	// Unavailable, reported as missed (default 120 s).
+	RingTimeout time.Duration
+	// SourceRate and SourceBurst bound the out-of-dialog requests (new
+	// calls, MESSAGE, OPTIONS…) one source IP address may send: a token
+	// bucket of SourceBurst (default 20) refilled at SourceRate per second
+	// (default 10); beyond it 503 with Retry-After. A negative SourceRate
+	// turns the limit off.
+	SourceRate  float64
+	SourceBurst int
+	// MaxBodySize is the largest request body accepted (default 32 KiB);
+	// larger ones get 413.
+	MaxBodySize int
 }
 
 // Phone is one SIP user agent with its calls.
@@ -112,11 +134,16 @@ type Phone struct {
 	order []string
 	reg   *registration
 
+	profiles *profileMemory // what each destination last connected with
+
 	closeOnce sync.Once
 
 	captured atomic.Uint64 // screen frames captured, all calls
 
 	dnd, autoAnswer, answerMode atomic.Bool
+
+	guard   *requestGuard
+	ringing atomic.Int32 // incoming calls waiting for an answer
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
@@ -143,38 +170,6 @@ func (p *Phone) srtpPolicy() media.SRTPPolicy {
 		return p.opts.SRTP
 	}
 	return media.SRTPRequired
-}
-
-// outgoingPath is the media path of a call we place: the account's Media
-// setting, where "auto" means webrtc for WS/WSS accounts and classic
-// otherwise (what PBX trunks and desk phones speak), and classic only when
-// it is available. Without an account (direct mode) "auto" means webrtc:
-// ICE and DTLS-SRTP reach other Parlos, browsers' gateways and baresip with
-// ICE, and a classic peer that gets it answers 488 rather than a silent call.
-func (p *Phone) outgoingPath() media.Path {
-	choice := p.opts.Media
-	if p.opts.Account == nil && (choice == "" || choice == "auto") {
-		return media.PathWebRTC
-	}
-	wsAccount := false
-	if a := p.opts.Account; a != nil {
-		if a.Media != "" {
-			choice = a.Media
-		}
-		if r, err := a.registrar(); err == nil {
-			wsAccount = r.transport == TransportWS || r.transport == TransportWSS
-		}
-	}
-	switch {
-	case choice == string(media.PathWebRTC), p.opts.ClassicMediaFactory == nil:
-		return media.PathWebRTC
-	case choice == string(media.PathClassic):
-		return media.PathClassic
-	case wsAccount:
-		return media.PathWebRTC
-	default:
-		return media.PathClassic
-	}
 }
 
 // loopbackOnly: a phone that listens only on loopback can only be reached
@@ -204,7 +199,7 @@ func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
 
 // NewPhone opens the listening sockets and starts serving SIP.
 func NewPhone(opts Options) (*Phone, error) {
-	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}}
+	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}, profiles: newProfileMemory(opts.ProfileMemoryFile)}
 	p.dnd.Store(opts.DoNotDisturb)
 	p.autoAnswer.Store(opts.AutoAnswer)
 	p.answerMode.Store(opts.HonourAnswerMode)
@@ -281,15 +276,19 @@ func NewPhone(opts Options) (*Phone, error) {
 	}
 	p.dialogUA = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact}}
 
-	p.srv.OnInvite(p.onInvite)
-	p.srv.OnAck(p.onAck)
-	p.srv.OnBye(p.onBye)
-	p.srv.OnCancel(p.onCancel)
-	p.srv.OnOptions(p.onOptions)
-	p.srv.OnMessage(p.onMessage)
-	p.srv.OnInfo(p.onInfo)
-	p.srv.OnRefer(p.onRefer)
-	p.srv.OnNotify(p.onNotify)
+	p.guard = newRequestGuard(p)
+	p.srv.OnInvite(p.guard.wrap(p.onInvite))
+	p.srv.OnAck(p.guard.wrap(p.onAck))
+	p.srv.OnBye(p.guard.wrap(p.onBye))
+	p.srv.OnCancel(p.guard.wrap(p.onCancel))
+	p.srv.OnOptions(p.guard.wrap(p.onOptions))
+	p.srv.OnMessage(p.guard.wrap(p.onMessage))
+	p.srv.OnInfo(p.guard.wrap(p.onInfo))
+	p.srv.OnRefer(p.guard.wrap(p.onRefer))
+	p.srv.OnNotify(p.guard.wrap(p.onNotify))
+	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.UPDATE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
+		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
+	}
 	p.startServing()
 	p.wg.Add(1)
 	go p.watchAddresses()

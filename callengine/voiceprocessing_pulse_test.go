@@ -102,10 +102,9 @@ func newEchoRig(t *testing.T, p audio.Processing) *echoRig {
 	vio := audio.NewVoiceIO(audio.VoiceIOOptions{Processing: p})
 	t.Cleanup(func() { vio.Close() })
 	r := &echoRig{pa: pa, vio: vio, bTalk: &talker{src: audio.NewSpeechLike(1, 0.5)}}
-	r.a = newTestPhone(t, testPhoneOpts{audioIn: vio.OpenInput, earHistory: 10 * time.Second})
-	// A's received audio must reach the speaker: swap the test ear for the
-	// device, keeping B's ear a detector that records.
-	r.a.Phone.opts.NewAudioOut = vio.OpenOutput
+	// A's received audio goes to the speaker; B's ear is a detector that
+	// records.
+	r.a = newTestPhone(t, testPhoneOpts{audioIn: vio.OpenInput, tune: func(o *Options) { o.NewAudioOut = vio.OpenOutput }})
 	r.b = newTestPhone(t, testPhoneOpts{audioIn: func() (audio.Source, error) { return r.bTalk, nil }, earHistory: 10 * time.Second})
 	r.aID, _ = connect(t, r.a, r.b)
 	return r

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 )
@@ -42,6 +43,12 @@ type Config struct {
 	// Display is the X display screen sharing captures (--display, else
 	// $DISPLAY; empty when neither is set, and then share fails).
 	Display string
+	// RingTimeout ends an unanswered incoming call with 480 (--ring-timeout;
+	// zero means the engine's default, 120 s).
+	RingTimeout time.Duration
+	// MaxRinging caps incoming calls ringing at once (--max-ringing; zero
+	// means the engine's default, 8).
+	MaxRinging int
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -179,6 +186,8 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "stderr log level: debug, info, warn, error (default info)")
 	fs.Var(fpsFlag{&cfg.ShareFPS}, "fps", "screen-share frame rate `N`, 1–60 (default 30)")
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
+	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 0, "answer an unanswered incoming call 480 after `DURATION` (default 2m0s)")
+	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
 	return fs
 }
 
@@ -216,6 +225,9 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if cfg.RingTimeout < 0 || cfg.MaxRinging < 0 {
+		return Config{}, fmt.Errorf("%w: --ring-timeout and --max-ringing must not be negative", ErrUsage)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("%w: unexpected argument %q (all options are flags)", ErrUsage, fs.Arg(0))

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -62,6 +63,12 @@ func TestParseArgs(t *testing.T) {
 				}
 			}},
 		{name: "account needs no listen", args: acct, env: map[string]string{PasswordEnv: "x"}},
+		{name: "ring limits", args: append(direct, "--ring-timeout", "45s", "--max-ringing", "3"), check: func(t *testing.T, c Config) {
+			if c.RingTimeout != 45*time.Second || c.MaxRinging != 3 {
+				t.Errorf("ring timeout %s, max ringing %d", c.RingTimeout, c.MaxRinging)
+			}
+		}},
+		{name: "negative ring timeout", args: append(direct, "--ring-timeout", "-1s"), wantErr: "--ring-timeout"},
 		{name: "share defaults", args: direct, env: map[string]string{"DISPLAY": ":7"}, check: func(t *testing.T, c Config) {
 			if c.ShareFPS != 30 || c.Display != ":7" {
 				t.Errorf("want 30 fps on $DISPLAY :7, got %d fps on %q", c.ShareFPS, c.Display)

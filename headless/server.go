@@ -54,6 +54,8 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		Display:     cfg.Display,
 		ShareFPS:    cfg.ShareFPS,
 		Logger:      phoneLog,
+		RingTimeout: cfg.RingTimeout,
+		MaxRinging:  cfg.MaxRinging,
 	})
 	if err != nil {
 		return err
