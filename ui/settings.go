@@ -427,6 +427,31 @@ func (w *mainWindow) saveSettings(s Settings) {
 	w.action.info("Settings saved. Account changes apply when Parlo restarts.")
 }
 
+// watchDevices tells the user when a device went and the default took
+// over (unplugged headset), so a change of sound is never a mystery.
+func (w *mainWindow) watchDevices() {
+	d, ok := w.opts.desktop.devices.(interface {
+		SetOnNotice(func(audio.DeviceNotice))
+	})
+	if !ok {
+		return
+	}
+	d.SetOnNotice(func(n audio.DeviceNotice) {
+		w.opts.do(func() {
+			w.action.info(deviceNoticeText(n))
+		})
+	})
+}
+
+// deviceNoticeText words a device notice for the user.
+func deviceNoticeText(n audio.DeviceNotice) string {
+	name := (audio.DeviceInfo{ID: n.Lost}).BackendName()
+	if name == "" {
+		return fmt.Sprintf("The %s stopped; it was opened again on the system default.", n.Kind)
+	}
+	return fmt.Sprintf("The %s %s is gone; using the system default %s.", n.Kind, name, n.Kind)
+}
+
 // applyAudio gives the engine's devices the saved choice, live.
 func (w *mainWindow) applyAudio(s Settings) {
 	d := w.opts.desktop.devices

@@ -18,6 +18,7 @@ import (
 // fakeDevices is a machine with two microphones and two speakers.
 type fakeDevices struct {
 	mu         sync.Mutex
+	onNotice   func(audio.DeviceNotice)
 	mic, spk   string
 	processing audio.Processing
 	sets       int
@@ -43,6 +44,12 @@ func (d *fakeDevices) SetProcessing(p audio.Processing) error {
 	defer d.mu.Unlock()
 	d.processing = p
 	return nil
+}
+
+func (d *fakeDevices) SetOnNotice(f func(audio.DeviceNotice)) {
+	d.mu.Lock()
+	d.onNotice = f
+	d.mu.Unlock()
 }
 
 func (d *fakeDevices) MicLevel() float64                { return 0.1 }
@@ -142,4 +149,19 @@ func TestSettingsFitsTheWindow(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestUnpluggedDeviceIsShown(t *testing.T) {
+	dev := &fakeDevices{}
+	h := newHarness(t, newFakeEngine(), harnessOpts{desktop: desktopOptions{devices: dev}})
+	dev.mu.Lock()
+	on := dev.onNotice
+	dev.mu.Unlock()
+	if on == nil {
+		t.Fatal("the window does not listen for device notices")
+	}
+	on(audio.DeviceNotice{Kind: audio.Speaker, Lost: "7061726c6f5f68656164736574", Err: audio.ErrNoDevice})
+	h.waitFor("notice", func() bool {
+		return h.w.action.label.Text == "The speaker parlo_headset is gone; using the system default speaker."
+	})
 }

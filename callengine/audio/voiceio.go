@@ -74,6 +74,7 @@ type DeviceNotice struct {
 // Sinks. A device that disappears is replaced by the default one.
 type VoiceIO struct {
 	log      *slog.Logger
+	noticeMu sync.Mutex
 	onNotice func(DeviceNotice)
 	proc     *Processor // nil if the processor failed to start
 
@@ -385,13 +386,24 @@ func (v *VoiceIO) abandonDeviceLocked(kind DeviceKind) {
 	}()
 }
 
+// SetOnNotice replaces the OnNotice handler (a front end that starts after
+// the devices do).
+func (v *VoiceIO) SetOnNotice(f func(DeviceNotice)) {
+	v.noticeMu.Lock()
+	v.onNotice = f
+	v.noticeMu.Unlock()
+}
+
 func (v *VoiceIO) notice(n DeviceNotice) {
-	if v.onNotice != nil {
+	v.noticeMu.Lock()
+	on := v.onNotice
+	v.noticeMu.Unlock()
+	if on != nil {
 		// Off the caller's lock and thread.
 		v.wg.Add(1)
 		go func() {
 			defer v.wg.Done()
-			v.onNotice(n)
+			on(n)
 		}()
 	}
 }
