@@ -60,6 +60,11 @@ type call struct {
 	// referProgress receives the sipfrag status codes of a transfer we
 	// started (nil when none is running).
 	referProgress chan int
+	// referBusy is set while a REFER from the peer is being decided or
+	// followed; referDecision receives the user's answer (nil when no
+	// one is asked).
+	referBusy     atomic.Bool
+	referDecision chan bool
 
 	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
 	cancelInvite context.CancelFunc

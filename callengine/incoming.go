@@ -449,8 +449,10 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 	_ = tx.Respond(res)
 }
 
+// warning is a Warning header (RFC 3261 §20.43) whose text, often quoting
+// what a stranger sent, is made safe inside its quoted string.
 func warning(text string) sip.Header {
-	text = strings.ReplaceAll(text, `"`, "'")
+	text = displayName(text)
 	if len(text) > 200 {
 		text = text[:200]
 	}

@@ -48,6 +48,12 @@ type Options struct {
 	// with "Answer-Mode: Auto" (RFC 5373); off by default, since it lets the
 	// caller open our microphone.
 	HonourAnswerMode bool
+	// TransferPolicy decides REFERs from the far end (default ask).
+	TransferPolicy TransferPolicy
+	// TransferConsentTimeout is how long an asked transfer waits for
+	// AcceptTransfer before it is declined (default and maximum 25 s:
+	// the transferor's REFER transaction times out at 32 s).
+	TransferConsentTimeout time.Duration
 	// DoNotDisturb answers every new incoming call 486 Busy Here.
 	DoNotDisturb bool
 	// NewAudioIn makes what a call sends (default: silence).
@@ -133,12 +139,15 @@ type Phone struct {
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+	// origin caches the registrar's addresses for trustOrigin.
+	origin originCheck
 
 	profiles *profileMemory // what each destination last connected with
 
 	closeOnce sync.Once
 
 	captured atomic.Uint64 // screen frames captured, all calls
+	shares   shareRegistry // which calls capture right now (ScreenSharing)
 
 	dnd, autoAnswer, answerMode atomic.Bool
 
@@ -277,15 +286,15 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.dialogUA = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact}}
 
 	p.guard = newRequestGuard(p)
-	p.srv.OnInvite(p.guard.wrap(p.onInvite))
+	p.srv.OnInvite(p.guard.wrap(p.trustOrigin(p.onInvite)))
 	p.srv.OnAck(p.guard.wrap(p.onAck))
 	p.srv.OnBye(p.guard.wrap(p.onBye))
 	p.srv.OnCancel(p.guard.wrap(p.onCancel))
-	p.srv.OnOptions(p.guard.wrap(p.onOptions))
-	p.srv.OnMessage(p.guard.wrap(p.onMessage))
+	p.srv.OnOptions(p.guard.wrap(p.trustOrigin(p.onOptions)))
+	p.srv.OnMessage(p.guard.wrap(p.trustOrigin(p.onMessage)))
 	p.srv.OnInfo(p.guard.wrap(p.onInfo))
-	p.srv.OnRefer(p.guard.wrap(p.onRefer))
-	p.srv.OnNotify(p.guard.wrap(p.onNotify))
+	p.srv.OnRefer(p.guard.wrap(p.trustOrigin(p.onRefer)))
+	p.srv.OnNotify(p.guard.wrap(p.trustOrigin(p.onNotify)))
 	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.UPDATE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
 		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
 	}

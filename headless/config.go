@@ -36,6 +36,9 @@ type Config struct {
 	AudioOut AudioOutSpec
 	// AutoAnswer accepts every incoming call at once.
 	AutoAnswer bool
+	// TransferPolicy decides the far end's REFERs (--transfer-policy,
+	// default ask: reported, and declined unless the driver accepts).
+	TransferPolicy callengine.TransferPolicy
 	// LogLevel of the slog JSON log on stderr.
 	LogLevel slog.Level
 	// ShareFPS is the screen-share frame rate (--fps, 1–60, default 30).
@@ -95,6 +98,25 @@ func (f displayFlag) Set(s string) error {
 		return fmt.Errorf("%q is not an X display name like :1 or host:0.0", s)
 	}
 	*f.name = s
+	return nil
+}
+
+// transferPolicyFlag is --transfer-policy.
+type transferPolicyFlag struct{ p *callengine.TransferPolicy }
+
+func (f transferPolicyFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return string(*f.p)
+}
+
+func (f transferPolicyFlag) Set(s string) error {
+	pol, err := callengine.ParseTransferPolicy(s)
+	if err != nil {
+		return err
+	}
+	*f.p = pol
 	return nil
 }
 
@@ -183,6 +205,7 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(audioInFlag{&cfg.AudioIn}, "audio-in", "what calls send: tone:HZ, file:PATH.wav, silence, device (default silence)")
 	fs.Var(audioOutFlag{&cfg.AudioOut}, "audio-out", "where received audio goes: null, file:PATH.wav (call n>1 writes PATH-n.wav), device (default null)")
 	fs.BoolVar(&cfg.AutoAnswer, "auto-answer", false, "accept every incoming call at once")
+	fs.Var(transferPolicyFlag{&cfg.TransferPolicy}, "transfer-policy", "the far end's transfer requests (REFER): ask (report onTransferRequested, declined unless transfer-accept comes within 25 s), accept-same-domain (accept targets in the account's domain, ask otherwise), refuse (default ask)")
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "stderr log level: debug, info, warn, error (default info)")
 	fs.Var(fpsFlag{&cfg.ShareFPS}, "fps", "screen-share frame rate `N`, 1–60 (default 30)")
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
@@ -214,6 +237,8 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		AudioOut: AudioOutSpec{Kind: AudioNull},
 		LogLevel: slog.LevelInfo,
 		ShareFPS: defaultShareFPS,
+		// Ask is safe unattended: a REFER nobody accepts is declined.
+		TransferPolicy: callengine.TransferAsk,
 	}
 	if err := refusePasswordFlag(args); err != nil {
 		return Config{}, err
