@@ -78,9 +78,11 @@ type mainWindow struct {
 	list       *callList
 	view       *callView
 	incoming   *incomingPrompts
-	action     *actionBar
-	content    fyne.CanvasObject
-	shortcuts  *shortcutTable
+	// xferRequests are the far end's transfer requests awaiting consent.
+	xferRequests *transferRequests
+	action       *actionBar
+	content      fyne.CanvasObject
+	shortcuts    *shortcutTable
 
 	// Call control (callcontrol.go): the keypad's send queue, attended
 	// transfers under way (held call → consultation call), the open
@@ -181,9 +183,10 @@ func (w *mainWindow) build() {
 	split.Offset = 0.36
 
 	w.incoming = newIncomingPrompts(w)
+	w.xferRequests = newTransferRequests(w)
 	w.action = newActionBar(w)
 	w.content = container.NewBorder(
-		container.NewVBox(top, widget.NewSeparator(), w.incoming.object()),
+		container.NewVBox(top, widget.NewSeparator(), w.incoming.object(), w.xferRequests.object()),
 		w.action.object(), nil, nil, split)
 	w.win.SetContent(w.content)
 }
