@@ -16,6 +16,16 @@ import (
 // not a call.
 const MaxMediaLines = 16
 
+// MaxCandidates bounds the ICE candidates of one m-line. Browsers offer a
+// handful per line (host, server-reflexive, relay, per interface); each one
+// becomes connectivity checks we send, so thousands of them would make us
+// send STUN to thousands of addresses a stranger chose.
+const MaxCandidates = 64
+
+// MaxLineAttributes bounds the attributes of one m-line (a browser's video
+// line with every codec and feedback type has about 150).
+const MaxLineAttributes = 512
+
 // OfferCheck says what the answerer can do, so that CheckOffer refuses
 // exactly what answering would refuse later.
 type OfferCheck struct {
@@ -64,6 +74,12 @@ func CheckOffer(offer []byte, c OfferCheck) (Path, error) {
 			// answers them and we would have to open that many sockets.
 			return "", fmt.Errorf("%w: %s: port range /%d", ErrBadSDP, where, *port.Range)
 		}
+		if len(md.Attributes) > MaxLineAttributes {
+			return "", fmt.Errorf("%w: %s: %d attributes, at most %d", ErrBadSDP, where, len(md.Attributes), MaxLineAttributes)
+		}
+		if n := countAttr(md.Attributes, "candidate"); n > MaxCandidates {
+			return "", fmt.Errorf("%w: %s: %d ICE candidates, at most %d", ErrBadSDP, where, n, MaxCandidates)
+		}
 		if err := checkAttrs(md.Attributes, where); err != nil {
 			return "", err
 		}
@@ -77,6 +93,14 @@ func CheckOffer(offer []byte, c OfferCheck) (Path, error) {
 		if (ufrag == "") != (pwd == "") {
 			// RFC 8839 §5.4: both or none.
 			return "", fmt.Errorf("%w: %s: a=ice-ufrag and a=ice-pwd must come together", ErrBadSDP, where)
+		}
+		if port.Value > 0 && port.Value < 1024 && ufrag == "" {
+			// Without ICE the m-line port is where RTP goes (RFC 4566
+			// §5.14). No RTP stack uses a well-known port; sending media
+			// at one (DNS, a web server) is acting for a stranger. With
+			// ICE the port is a placeholder (JSEP uses 9) and candidates
+			// decide.
+			return "", fmt.Errorf("%w: %s: RTP to well-known port %d", ErrBadSDP, where, port.Value)
 		}
 		if port.Value == 0 || md.MediaName.Media != "audio" || usable != "" {
 			continue
@@ -331,6 +355,16 @@ func hasSupportedCrypto(attrs []sdp.Attribute) bool {
 		}
 	}
 	return false
+}
+
+func countAttr(attrs []sdp.Attribute, key string) int {
+	n := 0
+	for _, a := range attrs {
+		if a.Key == key {
+			n++
+		}
+	}
+	return n
 }
 
 func attrValue(attrs []sdp.Attribute, key string) string {

@@ -32,6 +32,11 @@ func TestCheckOffer(t *testing.T) {
 		{"MKI on the only crypto line", strings.Replace(sdesOffer, "|2^20", "|1:4", 1), "", "", ErrNoCommonCodec},
 		{"16 lines", sdesOffer + strings.Repeat("m=video 0 RTP/AVP 96\r\n", 15), "", PathClassic, nil},
 		{"17 lines", sdesOffer + strings.Repeat("m=video 0 RTP/AVP 96\r\n", 16), "", "", ErrBadSDP},
+		{"65 candidates", strings.Replace(webrtcOffer, "a=rtcp-mux\r\n", "a=rtcp-mux\r\n"+strings.Repeat("a=candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\n", 65), 1), "", "", ErrBadSDP},
+		{"64 candidates", strings.Replace(webrtcOffer, "a=rtcp-mux\r\n", "a=rtcp-mux\r\n"+strings.Repeat("a=candidate:1 1 udp 1 192.0.2.1 5000 typ host\r\n", 64), 1), "", PathWebRTC, nil},
+		{"513 attributes", sdesOffer + strings.Repeat("a=x\r\n", 512), "", "", ErrBadSDP},
+		{"RTP to port 53 without ICE", strings.Replace(sdesOffer, "m=audio 40000", "m=audio 53", 1), "", "", ErrBadSDP},
+		{"port 9 with ICE (JSEP placeholder)", webrtcOffer, "", PathWebRTC, nil},
 		{"no media", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", "", "", ErrBadSDP},
 	}
 	for _, tc := range cases {
