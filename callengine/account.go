@@ -234,9 +234,9 @@ func (a *Account) Validate() error {
 		return fmt.Errorf("%w: field Media %q is not one of webrtc, classic, auto", ErrBadAccount, a.Media)
 	}
 	switch a.SRTP {
-	case "", media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
+	case "", media.SRTPPreferred, media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
 	default:
-		return fmt.Errorf("%w: field SRTP %q is not one of required, optional, off", ErrBadAccount, a.SRTP)
+		return fmt.Errorf("%w: field SRTP %q is not one of preferred, required, optional, off", ErrBadAccount, a.SRTP)
 	}
 	return nil
 }

@@ -109,6 +109,7 @@ type testPhoneOpts struct {
 	relayOnlyOff bool // with turn: gather every candidate, not relay only
 	iceTimeout   time.Duration
 	xferPolicy   TransferPolicy
+	srtp         media.SRTPPolicy // "" = the default (preferred)
 	xferWait     time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
@@ -134,6 +135,7 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		Account:                o.account,
 		AutoAnswer:             o.auto,
 		TransferPolicy:         o.xferPolicy,
+		SRTP:                   o.srtp,
 		TransferConsentTimeout: o.xferWait,
 		Display:                o.display,
 		TURNServers:            o.turn,

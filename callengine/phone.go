@@ -71,7 +71,8 @@ type Options struct {
 	// which overrides this).
 	Media string
 	// SRTP is the security policy of the classic path when no account says
-	// otherwise (default required).
+	// otherwise (default media.SRTPPreferred: SRTP first, plain RTP only
+	// with peers that have no SRTP).
 	SRTP media.SRTPPolicy
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
@@ -170,7 +171,8 @@ func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
 	p.answerMode.Store(honourHeader)
 }
 
-// srtpPolicy is the account's SRTP policy, else the phone's, else required.
+// srtpPolicy is the account's SRTP policy, else the phone's, else
+// preferred (media.SRTPPreferred).
 func (p *Phone) srtpPolicy() media.SRTPPolicy {
 	if a := p.opts.Account; a != nil && a.SRTP != "" {
 		return a.SRTP
@@ -178,7 +180,7 @@ func (p *Phone) srtpPolicy() media.SRTPPolicy {
 	if p.opts.SRTP != "" {
 		return p.opts.SRTP
 	}
-	return media.SRTPRequired
+	return media.SRTPPreferred
 }
 
 // loopbackOnly: a phone that listens only on loopback can only be reached

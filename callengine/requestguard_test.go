@@ -15,6 +15,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/emiago/sipgo/siptest"
+
+	"github.com/parlo-voip/parlo/callengine/media"
 )
 
 // A request lacking a header a handler needs, or whose CSeq names another
@@ -75,7 +77,9 @@ func TestGuardMissingHeadersIntegration(t *testing.T) {
 // An offer Parlo cannot answer gets 488 with a Warning before anything
 // rings: no 180, no call, no event (so no history entry).
 func TestGuardOfferCheckedBeforeRingingIntegration(t *testing.T) {
-	p := newTestPhone(t, testPhoneOpts{})
+	// SRTP required, so that a plain offer is one more thing to refuse; the
+	// default (preferred) answers plain RTP, see TestInteropMatrixIntegration.
+	p := newTestPhone(t, testPhoneOpts{srtp: media.SRTPRequired})
 	manyLines := func(n int) func(string) string {
 		return func(s string) string {
 			return s + strings.Repeat("m=audio 40002 RTP/AVP 0\r\n", n-1)
@@ -391,11 +395,11 @@ var tortureAnswers = map[string][]int{
 	// §3.1.1 valid messages.
 	"wsinv":      {400}, // in-dialog (To tag) INVITE, RFC 2543 branch; sipgo cannot key its transaction (tag "= 98asjd8") and answers 400 before us; 481 would be ideal
 	"intmeth":    {405}, // unknown method
-	"esc01":      {488}, // plain RTP offer, SRTP required by default
+	"esc01":      {488}, // plain RTP offer, SRTP required by this phone
 	"escnull":    {405}, // REGISTER: we are no registrar
 	"esc02":      {405}, // RE%47IST%45R is an unknown method
 	"lwsdisp":    {200},
-	"longreq":    {488}, // plain RTP offer, SRTP required by default
+	"longreq":    {488}, // plain RTP offer, SRTP required by this phone
 	"dblreq":     {405},
 	"semiuri":    {200},
 	"transports": {200},
@@ -455,7 +459,10 @@ var topViaSentBy = regexp.MustCompile(`(?i)(?:^|\r\n)(?:via|v)[ \t]*:[ \t\r\n]*S
 // nothing panics, each gets the answer tortureAnswers lists (nothing rings),
 // and no call is left.
 func TestRFC4475TortureIntegration(t *testing.T) {
-	p := newTestPhone(t, testPhoneOpts{})
+	// SRTP required: the valid torture INVITEs offer plain RTP, and a final
+	// 488 keeps them from ringing for the whole table (with the default
+	// policy they would ring, as any valid call does).
+	p := newTestPhone(t, testPhoneOpts{srtp: media.SRTPRequired})
 	files, err := filepath.Glob(filepath.Join("testdata", "rfc4475", "*", "*.dat"))
 	if err != nil || len(files) != len(tortureAnswers) {
 		t.Fatalf("%d torture messages, %d expectations: %v", len(files), len(tortureAnswers), err)

@@ -29,7 +29,8 @@ const MaxLineAttributes = 512
 // OfferCheck says what the answerer can do, so that CheckOffer refuses
 // exactly what answering would refuse later.
 type OfferCheck struct {
-	// SRTP is the policy of the classic path (default SRTPRequired).
+	// SRTP is the policy of the classic path (zero value: SRTPRequired;
+	// the phone passes its own, SRTPPreferred by default).
 	SRTP SRTPPolicy
 	// Classic is whether the per-m-line path is available.
 	Classic bool

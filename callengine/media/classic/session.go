@@ -101,6 +101,11 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	switch opts.SRTP {
 	case "":
 		opts.SRTP = media.SRTPRequired
+	case media.SRTPPreferred:
+		// As answerer "preferred" is "optional": SRTP when offered, plain
+		// RTP otherwise. Calls we place get an explicit policy per offer
+		// (callengine's outgoing profiles), so this is the answer case.
+		opts.SRTP = media.SRTPOptional
 	case media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
 	default:
 		return nil, fmt.Errorf("classic: unknown SRTP policy %q", opts.SRTP)
