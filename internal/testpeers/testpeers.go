@@ -20,6 +20,7 @@
 //	ffmpeg                                         ShowImage, ShowTestPattern (ffplay)
 //	linphone-cli                                   StartLinphone (linphonec)
 //	coturn                                         StartCoturn
+//	chromium nodejs (+ scripts/browser-deps.sh)    StartBrowser, NewBrowser
 //
 // Tests that use a display must pass Display.Env() to their children rather
 // than set DISPLAY in the test process: parallel tests would share it.
