@@ -66,6 +66,11 @@ const (
 )
 
 func newBrowserRig(t *testing.T, flavour testpeers.BrowserFlavour, videoCodec string, withDisplay bool) *browserRig {
+	return newBrowserRigAnswer(t, flavour, videoCodec, withDisplay, false)
+}
+
+// newBrowserRigAnswer is newBrowserRig with the page answering calls at once.
+func newBrowserRigAnswer(t *testing.T, flavour testpeers.BrowserFlavour, videoCodec string, withDisplay, autoAnswer bool) *browserRig {
 	t.Helper()
 	testpeers.Require(t, "kamailio", "node", "chromium")
 	b := sharedBrowser(t)
@@ -96,7 +101,7 @@ func newBrowserRig(t *testing.T, flavour testpeers.BrowserFlavour, videoCodec st
 		t.Fatalf("Parlo register: %v\n%s", err, k.Log())
 	}
 	r.peer = b.NewPeer(t, flavour)
-	reg := testpeers.BrowserRegistration{User: "bob", Password: "secret-b", ToneHz: browserToneHz, VideoCodec: videoCodec}
+	reg := testpeers.BrowserRegistration{User: "bob", Password: "secret-b", ToneHz: browserToneHz, VideoCodec: videoCodec, AutoAnswer: autoAnswer}
 	switch flavour {
 	case testpeers.FlavourSIPJS:
 		reg.Server = k.WSURL()
