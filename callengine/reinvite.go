@@ -201,8 +201,20 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	m := c.mediaSession()
-	if len(req.Body()) == 0 || m == nil {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Offer Required", warning("re-INVITE without SDP offer is not supported"))
+	if m == nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("no media session"))
+		return
+	}
+	if len(req.Body()) == 0 {
+		// Session refresh by a PBX: we offer, the ACK answers.
+		p.onLateOfferReinvite(c, req, tx)
+		return
+	}
+	// The same complete check as a new call's offer (m-line cap, ICE,
+	// fingerprint, crypto syntax) before the media session sees it.
+	if _, err := media.CheckOffer(req.Body(), media.OfferCheck{SRTP: p.srtpPolicy(), Classic: true}); err != nil {
+		c.log.Warn("re-INVITE offer refused", "error", err)
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		return
 	}
 	ans, err := m.CreateAnswer(p.ctx, req.Body(), localDirection(c.snapshot().Paused))

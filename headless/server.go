@@ -37,15 +37,18 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		return err
 	}
 	phone, err := callengine.NewPhone(callengine.Options{
-		Listen:      cfg.Listen,
-		Account:     cfg.Account,
-		User:        cfg.User,
-		AutoAnswer:  cfg.AutoAnswer,
-		NewAudioIn:  cfg.AudioIn.NewSource(),
-		NewAudioOut: cfg.AudioOut.NewSink(),
-		Display:     cfg.Display,
-		ShareFPS:    cfg.ShareFPS,
-		Logger:      phoneLog,
+		Listen:         cfg.Listen,
+		Account:        cfg.Account,
+		User:           cfg.User,
+		AutoAnswer:     cfg.AutoAnswer,
+		TransferPolicy: cfg.TransferPolicy,
+		NewAudioIn:     cfg.AudioIn.NewSource(),
+		NewAudioOut:    cfg.AudioOut.NewSink(),
+		Display:        cfg.Display,
+		ShareFPS:       cfg.ShareFPS,
+		Logger:         phoneLog,
+		RingTimeout:    cfg.RingTimeout,
+		MaxRinging:     cfg.MaxRinging,
 	})
 	if err != nil {
 		return err
@@ -58,7 +61,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	// ready is the first line, before any other event, so a driver learns
 	// the bound ports (--listen …:0) before anything else happens.
 	s.out.event("ready", nil, map[string]any{"listen": listen, "contact": phone.ContactURI()})
-	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer, "display", cfg.Display, "shareFPS", cfg.ShareFPS}
+	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer, "transferPolicy", cfg.TransferPolicy, "display", cfg.Display, "shareFPS", cfg.ShareFPS}
 	if a := cfg.Account; a != nil {
 		// Never the password.
 		attrs = append(attrs, "account", a.URI, "registrar", a.Registrar)
