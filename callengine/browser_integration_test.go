@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
@@ -173,12 +174,22 @@ func checkShareInBrowser(t *testing.T, r *browserRig, id, codec string) {
 	t.Logf("share → first frame decoded in the browser: %s", time.Since(start).Round(time.Millisecond))
 	// Let the encoder and the browser's jitter buffer settle, then measure.
 	time.Sleep(2 * time.Second)
-	first, _ := r.peer.Stats(ctx)
-	sentFirst, _ := r.parlo.Stats(id)
+	stats := func() (testpeers.BrowserStats, media.Stats) {
+		t.Helper()
+		b, err := r.peer.Stats(ctx)
+		if err != nil {
+			t.Fatalf("browser stats: %v", err)
+		}
+		p, err := r.parlo.Stats(id)
+		if err != nil {
+			t.Fatalf("Parlo stats: %v; events %v; errors %v", err, r.parlo.rec.names(id), r.parlo.rec.errors())
+		}
+		return b, p
+	}
+	first, sentFirst := stats()
 	t0 := time.Now()
 	time.Sleep(4 * time.Second)
-	last, _ := r.peer.Stats(ctx)
-	sent, _ := r.parlo.Stats(id)
+	last, sent := stats()
 	dt := time.Since(t0).Seconds()
 	fps := float64(last.Video.FramesDecoded-first.Video.FramesDecoded) / dt
 	recvFPS := float64(last.Video.FramesReceived-first.Video.FramesReceived) / dt
@@ -204,14 +215,14 @@ func checkShareInBrowser(t *testing.T, r *browserRig, id, codec string) {
 	target := sent.Video.Sent.Frames
 	for sent.Video.Sent.Frames < 10 && time.Now().Before(deadline.Add(20*time.Second)) {
 		time.Sleep(200 * time.Millisecond)
-		sent, _ = r.parlo.Stats(id)
+		_, sent = stats()
 		target = sent.Video.Sent.Frames
 	}
 	need := int64(float64(target)*0.9) - 1 // frames before the first keyframe reached the browser
 	until := time.Now().Add(15 * time.Second)
 	for last.Video.FramesDecoded < need && time.Now().Before(until) {
 		time.Sleep(200 * time.Millisecond)
-		last, _ = r.peer.Stats(ctx)
+		last, _ = stats()
 	}
 	if target < 10 || last.Video.FramesDecoded < need {
 		t.Fatalf("browser decoded %d frames, Parlo had sent %d (want ≥ 10 sent, ≥ %d decoded)", last.Video.FramesDecoded, target, need)
