@@ -112,6 +112,10 @@ type testPhoneOpts struct {
 	xferWait     time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
+	// audioIn, when set, replaces the tone as what calls send.
+	audioIn func() (audio.Source, error)
+	// earHistory is how much received audio each call keeps (default 3 s).
+	earHistory time.Duration
 	// tune, when set, changes the Options before NewPhone.
 	tune func(*Options)
 }
@@ -122,6 +126,9 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		o.listen = "udp:127.0.0.1:0"
 	}
 	tp := &testPhone{}
+	if o.audioIn == nil {
+		o.audioIn = func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil }
+	}
 	opts := Options{
 		Listen:                 []string{o.listen},
 		Account:                o.account,
@@ -140,9 +147,9 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 			}
 			return o.wrap(s), nil
 		},
-		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
+		NewAudioIn: o.audioIn,
 		NewAudioOut: func() (audio.Sink, error) {
-			d := audio.NewToneDetector(3 * time.Second)
+			d := audio.NewToneDetector(max(o.earHistory, 3*time.Second))
 			tp.mu.Lock()
 			tp.ear = append(tp.ear, d)
 			tp.mu.Unlock()

@@ -3,6 +3,7 @@ package callengine
 import (
 	"crypto/subtle"
 	"net"
+	"strings"
 	"sync"
 
 	"github.com/emiago/sipgo"
@@ -45,6 +46,9 @@ func (p *Phone) trustOrigin(h sipgo.RequestHandler) sipgo.RequestHandler {
 
 // originAllowed applies trustOrigin's rule.
 func (p *Phone) originAllowed(req *sip.Request) bool {
+	if knownScanner(req) {
+		return false
+	}
 	p.mu.Lock()
 	reg := p.reg
 	p.mu.Unlock()
@@ -53,14 +57,47 @@ func (p *Phone) originAllowed(req *sip.Request) bool {
 	}
 	if to := req.To(); to != nil {
 		if _, inDialog := to.Params.Get("tag"); inDialog {
-			return true // matched against its dialog by the request guard
+			// Matched against its dialog by the request guard; one that
+			// names no call of ours (a scanner's trick to avoid ringing
+			// phones) is a stranger's.
+			_, err := p.call(req.CallID().Value())
+			return err == nil
 		}
 	}
 	if tok, ok := req.Recipient.UriParams.Get(contactTokenParam); ok && reg.token != "" &&
 		subtle.ConstantTimeCompare([]byte(tok), []byte(reg.token)) == 1 {
 		return true
 	}
+	if reg.tokenEchoed.Load() {
+		// The registrar stored our Contact with its token (its 200 OK
+		// listed it), so what it sends us carries the token: anything
+		// without it did not come through the registrar, whatever its
+		// source address (a scanner on the registrar's host or NAT).
+		return false
+	}
 	return p.fromRegistrarCached(req.Source())
+}
+
+// scannerAgents are User-Agent product names of SIP scanners (sipvicious
+// and its clones, SIPVicious' "friendly-scanner", sipcli, VaxSIP-based
+// war-diallers). Refusing them is defence in depth, not a boundary: a
+// scanner can send any User-Agent. It keeps the common ones from ringing
+// the phone in direct mode.
+var scannerAgents = []string{"friendly-scanner", "sipvicious", "sipcli", "sip-scan", "vaxsipuseragent", "iwar", "sundayddr", "sivus", "pplsip"}
+
+// knownScanner reports a request whose User-Agent names a SIP scanner.
+func knownScanner(req *sip.Request) bool {
+	h := req.GetHeader("User-Agent")
+	if h == nil {
+		return false
+	}
+	ua := strings.ToLower(h.Value())
+	for _, s := range scannerAgents {
+		if strings.Contains(ua, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // fromRegistrarCached is fromRegistrar with the addresses resolved once

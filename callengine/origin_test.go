@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 // rawRequest sends one UDP datagram from a socket bound on from and returns
@@ -121,4 +123,79 @@ func TestStrangerRefusedWhenRegisteredIntegration(t *testing.T) {
 	alice.rec.wait(t, EventMediaConnected, s.SipCallID, 10*time.Second)
 	_ = alice.Hangup(ctxT(t, 5*time.Second), s.SipCallID)
 	waitCalls(t, alice.Phone, 0)
+}
+
+// Kamailio stores our Contact with its token and routes to it, so once its
+// 200 OK shows the token, a request without it is refused even from the
+// registrar's own address (a scanner on the same host or NAT); calls
+// through Kamailio still ring.
+func TestKamailioTokenRequiredIntegration(t *testing.T) {
+	testpeers.Require(t, "kamailio")
+	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "pa", "bob": "pb"}})
+	acct := func(user, pass string) *Account {
+		return &Account{URI: "sip:" + user + "@" + k.Domain(), Password: pass, Registrar: "sip:" + k.UDPAddr()}
+	}
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: acct("alice", "pa")})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: acct("bob", "pb")})
+	ctx := ctxT(t, 20*time.Second)
+	for _, p := range []*testPhone{a, b} {
+		if err := p.Register(ctx); err != nil {
+			t.Fatalf("register: %v\n%s", err, k.Log())
+		}
+	}
+	a.mu.Lock()
+	echoed := a.reg.tokenEchoed.Load()
+	a.mu.Unlock()
+	if !echoed {
+		t.Fatal("Kamailio's 200 OK did not list our Contact token")
+	}
+	l := a.Listeners()[0]
+	hostPort := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+	for _, m := range []sip.RequestMethod{sip.OPTIONS, sip.INVITE, sip.MESSAGE} {
+		if got := rawRequest(t, "127.0.0.1", hostPort, m, "sip:alice@"+hostPort, ""); got != sip.StatusForbidden {
+			t.Fatalf("%s from the registrar's address without the token answered %d, want 403", m, got)
+		}
+	}
+	s, err := b.Call(ctx, "alice", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	if err := a.Accept(ctx, s.SipCallID); err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventMediaConnected, s.SipCallID, 5*time.Second)
+	if n := a.rec.count(EventCallIncoming, ""); n != 1 {
+		t.Fatalf("alice rang %d times, want once", n)
+	}
+}
+
+// Known scanners' User-Agents are refused in direct mode too, and an INVITE
+// with a To tag naming no call (sipvicious' way of not ringing phones) is
+// refused while registered; a plain OPTIONS from anyone is answered in
+// direct mode.
+func TestScannerRefusedIntegration(t *testing.T) {
+	p := newTestPhone(t, testPhoneOpts{})
+	l := p.Listeners()[0]
+	hostPort := net.JoinHostPort(l.Host, strconv.Itoa(l.Port))
+	for _, tc := range []struct {
+		name   string
+		method sip.RequestMethod
+		extra  string
+		want   int
+	}{
+		{"sipvicious INVITE", sip.INVITE, "User-Agent: friendly-scanner\r\n", sip.StatusForbidden},
+		{"sipvicious OPTIONS", sip.OPTIONS, "User-Agent: friendly-scanner\r\n", sip.StatusForbidden},
+		{"sipcli", sip.OPTIONS, "User-Agent: sipcli/v1.8\r\n", sip.StatusForbidden},
+		{"a phone", sip.OPTIONS, "User-Agent: Linphone/5.1\r\n", sip.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := rawRequest(t, "127.0.0.2", hostPort, tc.method, "sip:parlo@"+hostPort, tc.extra); got != tc.want {
+				t.Fatalf("answered %d, want %d", got, tc.want)
+			}
+		})
+	}
+	if n := p.rec.count(EventCallIncoming, ""); n != 0 {
+		t.Fatalf("rang %d times", n)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -32,8 +33,11 @@ type registration struct {
 	ok         bool
 	once       sync.Once
 	contact    sip.ContactHeader
-	// token is the random value of our Contact's x-parlo parameter.
-	token string
+	// token is the random value of our Contact's x-parlo parameter;
+	// tokenEchoed is set once the registrar's 200 OK lists our Contact
+	// with it (then requests without it are not from the registrar).
+	token       string
+	tokenEchoed atomic.Bool
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -209,6 +213,13 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	}
 	if !res.IsSuccess() {
 		return 0, &RegistrationError{StatusCode: res.StatusCode, Reason: res.Reason}
+	}
+	if expires > 0 && r.token != "" {
+		for _, h := range res.GetHeaders("Contact") {
+			if strings.Contains(h.Value(), contactTokenParam+"="+r.token) {
+				r.tokenEchoed.Store(true)
+			}
+		}
 	}
 	return grantedExpires(res, expires), nil
 }

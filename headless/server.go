@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
 // Shutdown bounds: each step waits at most this long, so a dead peer cannot
@@ -33,7 +34,14 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	}
 	phoneLog := log // the engine adds its own component attribute
 	log = log.With("component", "headless")
-	if err := probeDevices(cfg); err != nil {
+	var voice *audio.VoiceIO
+	if cfg.AudioIn.Kind == AudioDevice || cfg.AudioOut.Kind == AudioDevice {
+		// One device stage for microphone and speaker, so the echo
+		// canceller hears what the speaker plays.
+		voice = audio.NewVoiceIO(audio.VoiceIOOptions{Processing: audio.DefaultProcessing(), Logger: phoneLog})
+		defer voice.Close()
+	}
+	if err := probeDevices(cfg, voice); err != nil {
 		return err
 	}
 	phone, err := callengine.NewPhone(callengine.Options{
@@ -42,8 +50,8 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		User:           cfg.User,
 		AutoAnswer:     cfg.AutoAnswer,
 		TransferPolicy: cfg.TransferPolicy,
-		NewAudioIn:     cfg.AudioIn.NewSource(),
-		NewAudioOut:    cfg.AudioOut.NewSink(),
+		NewAudioIn:     cfg.AudioIn.NewSource(voice),
+		NewAudioOut:    cfg.AudioOut.NewSink(voice),
 		Display:        cfg.Display,
 		ShareFPS:       cfg.ShareFPS,
 		Logger:         phoneLog,
@@ -73,16 +81,16 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 // probeDevices opens and closes the sound devices once when --audio-in or
 // --audio-out asks for them, so a machine without a sound card fails at
 // start with the flag's name rather than at the first call.
-func probeDevices(cfg Config) error {
+func probeDevices(cfg Config, voice *audio.VoiceIO) error {
 	if cfg.AudioIn.Kind == AudioDevice {
-		src, err := cfg.AudioIn.NewSource()()
+		src, err := cfg.AudioIn.NewSource(voice)()
 		if err != nil {
 			return fmt.Errorf("--audio-in device: %w", err)
 		}
 		_ = src.Close()
 	}
 	if cfg.AudioOut.Kind == AudioDevice {
-		sink, err := cfg.AudioOut.NewSink()()
+		sink, err := cfg.AudioOut.NewSink(voice)()
 		if err != nil {
 			return fmt.Errorf("--audio-out device: %w", err)
 		}

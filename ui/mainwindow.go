@@ -219,6 +219,7 @@ func (w *mainWindow) toggleDialpad() {
 // the clock and registers the account if there is one.
 func (w *mainWindow) start() {
 	w.sub = w.eng.Subscribe()
+	w.watchDevices()
 	for _, s := range w.eng.Calls() {
 		w.apply(callengine.Event{Name: "snapshot", Session: s})
 	}
