@@ -12,6 +12,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh test
+	@scripts/browser-deps.sh
 
 build: deps
 	@echo "build: compiling $(BIN) (the first cgo build of Fyne takes a few minutes)"

@@ -10,7 +10,8 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
-  xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils)
+  xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
+  chromium nodejs)
 bench_pkgs=()
 
 want=("${build_pkgs[@]}")

@@ -20,6 +20,7 @@
 //	ffmpeg                                         ShowImage, ShowTestPattern (ffplay)
 //	linphone-cli                                   StartLinphone (linphonec)
 //	coturn                                         StartCoturn
+//	chromium nodejs (+ scripts/browser-deps.sh)    StartBrowser, NewBrowser
 //	sipvicious                                     RunSipvicious (svmap, svwar, svcrack, svcrash)
 //
 // Tests that use a display must pass Display.Env() to their children rather
