@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +28,13 @@ func TestMain(m *testing.M) {
 		err := RunPipelineChild(PipelineOptions{
 			Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
 		}, os.Stdin, os.Stdout)
+		exitChild(err)
+	case "y4menc":
+		var s EncoderSettings
+		err := json.Unmarshal([]byte(os.Getenv("PARLO_BENCH_SETTINGS")), &s)
+		if err == nil {
+			err = RunY4MEncodeChild(os.Getenv("PARLO_BENCH_Y4M"), os.Getenv("PARLO_BENCH_IVF"), s, os.Stdout)
+		}
 		exitChild(err)
 	case "sharer":
 		err := RunSharerChild(SharerOptions{
@@ -51,12 +59,15 @@ func exitChild(err error) {
 // run take about five minutes on 2 cores; environment variables shorten them
 // for a smoke run (the table then says so through the sample counts).
 type config struct {
-	warmup     time.Duration // excluded from every timed window
-	measure    time.Duration // each capture/latency window
-	calls      int           // call set-ups per pair
-	shares     int           // share→first-frame runs
-	memWindow  time.Duration // how long the sharer shares before its RSS is read
-	out        string        // docs/benchmarks.md, or "-" for none
+	warmup     time.Duration  // excluded from every timed window
+	measure    time.Duration  // each capture/latency window
+	calls      int            // call set-ups per pair
+	shares     int            // share→first-frame runs
+	memWindow  time.Duration  // how long the sharer shares before its RSS is read
+	clipFrames int            // frames recorded per content class for the encoder pairs
+	repeats    int            // interleaved rounds per pair
+	only       *regexp.Regexp // scenarios to run (all when nil)
+	out        string         // docs/benchmarks.md, or "-" for none
 	moduleRoot string
 }
 
@@ -88,8 +99,13 @@ func loadConfig(b *testing.B) config {
 		calls:      num("PARLO_BENCH_CALLS", 20),
 		shares:     num("PARLO_BENCH_SHARES", 5),
 		memWindow:  dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
+		clipFrames: num("PARLO_BENCH_CLIP_FRAMES", 90),
+		repeats:    num("PARLO_BENCH_REPEATS", 5),
 		out:        os.Getenv("PARLO_BENCH_OUT"),
 		moduleRoot: root,
+	}
+	if v := os.Getenv("PARLO_BENCH_ONLY"); v != "" {
+		c.only = regexp.MustCompile(v)
 	}
 	if c.out == "" {
 		c.out = filepath.Join(root, "docs", "benchmarks.md")
@@ -123,6 +139,7 @@ func BenchmarkParlo(b *testing.B) {
 		name, section string
 		run           func(*testing.B, config, *Report)
 	}{
+		{"encoderPairs", "1", benchEncoderPairs},
 		{"captureEncode/static", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneStatic) }},
 		{"captureEncode/typing", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneTyping) }},
 		{"captureEncode/fullMotion", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneFullMotion) }},
@@ -135,6 +152,9 @@ func BenchmarkParlo(b *testing.B) {
 		{"micro", "6", benchMicro},
 	}
 	for _, s := range scenarios {
+		if cfg.only != nil && !cfg.only.MatchString(s.name) && !strings.HasPrefix(cfg.only.String(), s.name+"/") {
+			continue
+		}
 		ok := b.Run(s.name, func(b *testing.B) { s.run(b, cfg, rep) })
 		if !ok {
 			rep.Fail(s.section, s.name+" failed; see the `go test` log")

@@ -43,6 +43,7 @@ type Report struct {
 
 	mu     sync.Mutex
 	rows   []Row
+	tables []Table
 	notes  []string
 	raw    string
 	errors []string
@@ -58,6 +59,37 @@ func (r *Report) Add(rows ...Row) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.rows = append(r.rows, rows...)
+}
+
+// Table is a titled markdown table of its own (the encoder pairs, with
+// quality beside speed), rendered after the results table.
+type Table struct {
+	Title  string
+	Intro  string // a generated paragraph under the title
+	Header []string
+	Rows   [][]string
+}
+
+// AddTable appends a table.
+func (r *Report) AddTable(t Table) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tables = append(r.tables, t)
+}
+
+// Markdown renders the table.
+func (t Table) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s\n\n", t.Title)
+	if t.Intro != "" {
+		b.WriteString(t.Intro + "\n\n")
+	}
+	b.WriteString("| " + strings.Join(t.Header, " | ") + " |\n")
+	b.WriteString(strings.Repeat("|---", len(t.Header)) + "|\n")
+	for _, row := range t.Rows {
+		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+	}
+	return b.String()
 }
 
 // Note appends a markdown paragraph (or block) to the notes.
@@ -106,6 +138,7 @@ func (r *Report) Table() string {
 func (r *Report) Markdown() string {
 	r.mu.Lock()
 	notes := append([]string(nil), r.notes...)
+	tables := append([]Table(nil), r.tables...)
 	raw, errs := r.raw, append([]string(nil), r.errors...)
 	r.mu.Unlock()
 	var b strings.Builder
@@ -117,6 +150,10 @@ func (r *Report) Markdown() string {
 		"Parlo and its reference are measured back to back on the same content, so ratios are steadier than absolute figures.\n\n")
 	b.WriteString("## Results\n\n")
 	b.WriteString(r.Table())
+	for _, t := range tables {
+		b.WriteString("\n")
+		b.WriteString(t.Markdown())
+	}
 	if len(errs) > 0 {
 		b.WriteString("\nScenarios that failed in this run:\n\n")
 		for _, e := range errs {
@@ -164,6 +201,22 @@ func (r *Report) WriteFile(path string) error {
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
 }
+
+// Spread is the median of xs with its range, "12.3 [11.9–13.0]" (format
+// f for each number), or "—" for no samples; one sample prints alone.
+func Spread(xs []float64, f string) string {
+	if len(xs) == 0 {
+		return "—"
+	}
+	med := Percentile(xs, 50)
+	if len(xs) == 1 {
+		return fmt.Sprintf(f, med)
+	}
+	return fmt.Sprintf(f+" ["+f+"–"+f+"]", med, Percentile(xs, 0), Percentile(xs, 100))
+}
+
+// Median is the 50th percentile.
+func Median(xs []float64) float64 { return Percentile(xs, 50) }
 
 // AtMost judges value ≤ limit; NaN (not measured) is a miss.
 func AtMost(value, limit float64) Verdict {
