@@ -10,7 +10,7 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli)
-bench_pkgs=()
+bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
