@@ -25,9 +25,13 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "pipeline":
-		err := RunPipelineChild(PipelineOptions{
-			Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
-		}, os.Stdin, os.Stdout)
+		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE")}
+		if js := os.Getenv("PARLO_BENCH_SETTINGS"); js != "" {
+			if err := json.Unmarshal([]byte(js), &o.Encoder); err != nil {
+				exitChild(err)
+			}
+		}
+		err := RunPipelineChild(o, os.Stdin, os.Stdout)
 		exitChild(err)
 	case "y4menc":
 		var s EncoderSettings
@@ -59,16 +63,18 @@ func exitChild(err error) {
 // run take about five minutes on 2 cores; environment variables shorten them
 // for a smoke run (the table then says so through the sample counts).
 type config struct {
-	warmup     time.Duration  // excluded from every timed window
-	measure    time.Duration  // each capture/latency window
-	calls      int            // call set-ups per pair
-	shares     int            // share→first-frame runs
-	memWindow  time.Duration  // how long the sharer shares before its RSS is read
-	clipFrames int            // frames recorded per content class for the encoder pairs
-	repeats    int            // interleaved rounds per pair
-	only       *regexp.Regexp // scenarios to run (all when nil)
-	out        string         // docs/benchmarks.md, or "-" for none
-	moduleRoot string
+	warmup      time.Duration  // excluded from every timed window
+	measure     time.Duration  // each capture/latency window
+	calls       int            // call set-ups per pair
+	shares      int            // share→first-frame runs
+	memWindow   time.Duration  // how long the sharer shares before its RSS is read
+	clipFrames  int            // frames recorded per content class for the encoder pairs
+	repeats     int            // interleaved rounds per pair
+	liveRepeats int            // interleaved rounds of the live pipelines
+	liveWindow  time.Duration  // window of each live pipeline run (after 1 s of warm-up)
+	only        *regexp.Regexp // scenarios to run (all when nil)
+	out         string         // docs/benchmarks.md, or "-" for none
+	moduleRoot  string
 }
 
 func loadConfig(b *testing.B) config {
@@ -94,15 +100,17 @@ func loadConfig(b *testing.B) config {
 	}
 	root := moduleRoot(b)
 	c := config{
-		warmup:     dur("PARLO_BENCH_WARMUP", 2*time.Second),
-		measure:    dur("PARLO_BENCH_SECONDS", 10*time.Second),
-		calls:      num("PARLO_BENCH_CALLS", 20),
-		shares:     num("PARLO_BENCH_SHARES", 5),
-		memWindow:  dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
-		clipFrames: num("PARLO_BENCH_CLIP_FRAMES", 90),
-		repeats:    num("PARLO_BENCH_REPEATS", 5),
-		out:        os.Getenv("PARLO_BENCH_OUT"),
-		moduleRoot: root,
+		warmup:      dur("PARLO_BENCH_WARMUP", 2*time.Second),
+		measure:     dur("PARLO_BENCH_SECONDS", 10*time.Second),
+		calls:       num("PARLO_BENCH_CALLS", 20),
+		shares:      num("PARLO_BENCH_SHARES", 5),
+		memWindow:   dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
+		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 90),
+		repeats:     num("PARLO_BENCH_REPEATS", 5),
+		liveRepeats: num("PARLO_BENCH_LIVE_REPEATS", 3),
+		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 3*time.Second),
+		out:         os.Getenv("PARLO_BENCH_OUT"),
+		moduleRoot:  root,
 	}
 	if v := os.Getenv("PARLO_BENCH_ONLY"); v != "" {
 		c.only = regexp.MustCompile(v)
@@ -140,9 +148,7 @@ func BenchmarkParlo(b *testing.B) {
 		run           func(*testing.B, config, *Report)
 	}{
 		{"encoderPairs", "1", benchEncoderPairs},
-		{"captureEncode/static", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneStatic) }},
-		{"captureEncode/typing", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneTyping) }},
-		{"captureEncode/fullMotion", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneFullMotion) }},
+		{"live", "1", benchLivePipelines},
 		{"glassToGlass/typing", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, false) }},
 		{"glassToGlass/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, true) }},
 		{"shareToFirstFrame", "3", benchShareToFirstFrame},

@@ -41,7 +41,7 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 
 	short := cfg
 	short.measure = 5 * time.Second
-	ff := measureFFmpeg(b, short, d.Name())
+	ff := measureFFmpeg(b, short, ffmpegGrabArgs(d.Name(), screenW, screenH, EncoderSettings{}, false))
 
 	mb := func(n int64) float64 { return float64(n) / 1e6 }
 	b.ReportMetric(mb(mem.Peak), "peak-MB")

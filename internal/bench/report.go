@@ -153,6 +153,7 @@ func (r *Report) Markdown() string {
 	for _, t := range tables {
 		b.WriteString("\n")
 		b.WriteString(t.Markdown())
+		b.WriteString("\n")
 	}
 	if len(errs) > 0 {
 		b.WriteString("\nScenarios that failed in this run:\n\n")
