@@ -41,7 +41,7 @@ test-short: deps
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
-# rewritten from the run; about 4 minutes on 2 cores). `make bench-go` runs
+# rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs
 # the in-function Go benchmarks only.
 bench: deps-bench
 	$(GO) mod download

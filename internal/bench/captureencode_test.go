@@ -201,7 +201,8 @@ func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
 			cfg.measure, cfg.warmup, cfg.liveRepeats),
 		Header: []string{"class", "pipeline", "CPU % of one core", "vs ffmpeg −16", "CPU ms / sent frame", "frames sent / s", "kB/s"},
 	}
-	kinds := []WorkKind{WorkStatic, WorkTyping, WorkScrolling, WorkWindowDrag, WorkVideo, WorkFullMotion}
+	// Window drag and cursor motion are in the encoder pairs only (time).
+	kinds := []WorkKind{WorkStatic, WorkTyping, WorkScrolling, WorkVideo, WorkFullMotion}
 	for _, k := range kinds {
 		c := workClass{k, screenW, screenH}
 		name := "live/" + c.String()

@@ -101,12 +101,12 @@ func loadConfig(b *testing.B) config {
 	root := moduleRoot(b)
 	c := config{
 		warmup:      dur("PARLO_BENCH_WARMUP", 2*time.Second),
-		measure:     dur("PARLO_BENCH_SECONDS", 10*time.Second),
-		calls:       num("PARLO_BENCH_CALLS", 20),
+		measure:     dur("PARLO_BENCH_SECONDS", 6*time.Second),
+		calls:       num("PARLO_BENCH_CALLS", 10),
 		shares:      num("PARLO_BENCH_SHARES", 5),
-		memWindow:   dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
-		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 90),
-		repeats:     num("PARLO_BENCH_REPEATS", 5),
+		memWindow:   dur("PARLO_BENCH_MEM_SECONDS", 15*time.Second),
+		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 60),
+		repeats:     num("PARLO_BENCH_REPEATS", 3),
 		liveRepeats: num("PARLO_BENCH_LIVE_REPEATS", 3),
 		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 3*time.Second),
 		out:         os.Getenv("PARLO_BENCH_OUT"),
@@ -138,10 +138,16 @@ func moduleRoot(tb testing.TB) string {
 func BenchmarkParlo(b *testing.B) {
 	cfg := loadConfig(b)
 	rep := NewReport(ThisMachine(), time.Now())
+	rep.LoadStart = LoadAverage()
+	if out, err := exec.Command("git", "-C", cfg.moduleRoot, "describe", "--always", "--dirty").Output(); err == nil {
+		rep.Revision = strings.TrimSpace(string(out))
+	}
 	rep.Commands = []string{
 		"make bench   # = scripts/deps.sh bench, then scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 20m ./internal/bench/",
-		fmt.Sprintf("# durations: warm-up %s excluded, windows %s, %d calls per pair, %d shares, memory window %s",
-			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow),
+		fmt.Sprintf("# durations: warm-up %s excluded, latency windows %s, %d calls per pair, %d shares, memory/CPU window %s; "+
+			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds",
+			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats),
+		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
 	}
 	scenarios := []struct {
 		name, section string
@@ -157,16 +163,21 @@ func BenchmarkParlo(b *testing.B) {
 		{"memory/idleGUI", "5", benchMemoryIdleGUI},
 		{"micro", "6", benchMicro},
 	}
+	var took []string
 	for _, s := range scenarios {
 		if cfg.only != nil && !cfg.only.MatchString(s.name) && !strings.HasPrefix(cfg.only.String(), s.name+"/") {
 			continue
 		}
+		t0 := time.Now()
 		ok := b.Run(s.name, func(b *testing.B) { s.run(b, cfg, rep) })
+		took = append(took, fmt.Sprintf("%s %s", s.name, time.Since(t0).Round(time.Second)))
 		if !ok {
 			rep.Fail(s.section, s.name+" failed; see the `go test` log")
 		}
 	}
+	rep.Commands = append(rep.Commands, "# time per scenario: "+strings.Join(took, ", "))
 	rep.Finished = time.Now()
+	rep.LoadEnd = LoadAverage()
 	fmt.Println()
 	fmt.Println(rep.Table())
 	if cfg.out != "-" {

@@ -134,19 +134,24 @@ func TestReportVerdicts(t *testing.T) {
 	}
 }
 
-func TestWriteFileKeepsAnalysis(t *testing.T) {
+func TestWriteFileReplacesTheWholeFile(t *testing.T) {
 	path := t.TempDir() + "/benchmarks.md"
-	old := "# old table\n\n" + AnalysisMarker + "\n\nhand-written diagnosis\n"
-	if err := os.WriteFile(path, []byte(old), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("# old table\n\nstale hand-written prose\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r := NewReport(Machine{CPU: "new cpu"}, time.Now())
+	r.Revision, r.LoadStart, r.LoadEnd = "abc123", "1.00 / 2.00 / 3.00", "4.00 / 5.00 / 6.00"
+	r.AddTable(Table{Title: "pairs", Header: []string{"a", "b"}, Rows: [][]string{{"1", "2"}}})
 	if err := r.WriteFile(path); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := os.ReadFile(path)
-	if bytes.Contains(got, []byte("# old table")) || !bytes.Contains(got, []byte("new cpu")) ||
-		!bytes.HasSuffix(got, []byte(AnalysisMarker+"\n\nhand-written diagnosis\n")) {
-		t.Fatalf("rewritten file:\n%s", got)
+	for _, want := range []string{"new cpu", "abc123", "1.00 / 2.00 / 3.00 at the start", "### pairs", "| 1 | 2 |"} {
+		if !bytes.Contains(got, []byte(want)) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if bytes.Contains(got, []byte("stale")) || bytes.Contains(got, []byte("# old table")) {
+		t.Fatalf("old content kept:\n%s", got)
 	}
 }
