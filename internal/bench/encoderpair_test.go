@@ -197,7 +197,7 @@ func encodeFFmpeg(b *testing.B, clip, out string, s EncoderSettings, decimate bo
 
 var (
 	benchRe = regexp.MustCompile(`bench:\s+(\d+) user\s+(\d+) sys\s+\d+ real encode_video`)
-	ssimRe  = regexp.MustCompile(`\[ssim@(\w+) @ [^\]]*\] SSIM .* All:([0-9.]+)`)
+	ssimRe  = regexp.MustCompile(`\[ssim@(\w+) @ [^\]]*\] SSIM Y:([0-9.]+) .* All:([0-9.]+)`) // text: luma only, where glyph edges are
 	psnrRe  = regexp.MustCompile(`\[psnr@(\w+) @ [^\]]*\] PSNR .* average:([0-9.]+|inf)`)
 )
 
@@ -220,11 +220,12 @@ func measureQuality(b *testing.B, clip, stream string, text [4]int) quality {
 	}
 	q := quality{ssim: math.NaN(), psnr: math.NaN(), textSSIM: math.NaN()}
 	for _, m := range ssimRe.FindAllStringSubmatch(string(out), -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
+		y, _ := strconv.ParseFloat(m[2], 64)
+		all, _ := strconv.ParseFloat(m[3], 64)
 		if m[1] == "all" {
-			q.ssim = v
+			q.ssim = all
 		} else {
-			q.textSSIM = v
+			q.textSSIM = y
 		}
 	}
 	if m := psnrRe.FindStringSubmatch(string(out)); m != nil {
@@ -255,7 +256,7 @@ func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
 			"divided by the %d source frames, so a skipped frame costs nothing there; the whole-process figure adds reading the file, change detection "+
 			"(Parlo) or mpdecimate, and process start-up. "+
 			"Quality: each stream decoded by ffmpeg and compared with every source frame (a frame not sent counts as the last one shown); "+
-			"text SSIM is over the terminal's rectangle only (DejaVu Sans Mono 10 pt, anti-aliased).",
+			"text SSIM is luma SSIM over the terminal's rectangle only (DejaVu Sans Mono 10 pt through Xft, anti-aliased), the legibility check.",
 			cfg.clipFrames, cfg.repeats, shareKbps, cfg.clipFrames),
 		Header: []string{"class", "encoder", "encoder CPU ms / source frame", "vs ffmpeg", "whole process CPU ms / source frame", "frames sent", "kB/s", "SSIM", "PSNR dB", "text SSIM"},
 	}
