@@ -108,7 +108,7 @@ func loadConfig(b *testing.B) config {
 		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 60),
 		repeats:     num("PARLO_BENCH_REPEATS", 3),
 		liveRepeats: num("PARLO_BENCH_LIVE_REPEATS", 3),
-		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 3*time.Second),
+		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 2*time.Second),
 		out:         os.Getenv("PARLO_BENCH_OUT"),
 		moduleRoot:  root,
 	}
