@@ -170,12 +170,12 @@ func BenchmarkParlo(b *testing.B) {
 		}
 		t0 := time.Now()
 		ok := b.Run(s.name, func(b *testing.B) { s.run(b, cfg, rep) })
-		took = append(took, fmt.Sprintf("%s %s", s.name, time.Since(t0).Round(time.Second)))
+		took = append(took, fmt.Sprintf("%s %s (load %s)", s.name, time.Since(t0).Round(time.Second), LoadAverage()))
 		if !ok {
 			rep.Fail(s.section, s.name+" failed; see the `go test` log")
 		}
 	}
-	rep.Commands = append(rep.Commands, "# time per scenario: "+strings.Join(took, ", "))
+	rep.Commands = append(rep.Commands, "# time per scenario (1/5/15-min load average at its end): "+strings.Join(took, ", "))
 	rep.Finished = time.Now()
 	rep.LoadEnd = LoadAverage()
 	fmt.Println()
