@@ -49,6 +49,8 @@ func benchMicro(b *testing.B, cfg config, rep *Report) {
 		}
 	}
 	rep.SetRaw(strings.Join(keep, "\n"))
+	rep.Note("**6.** The micro-benchmarks are wall-clock ns/op from `go test -bench` (%s each): with the load average at %s when they ended, "+
+		"they include waiting for a core and are an upper bound, not the cost on an idle machine.", "0.5 s", LoadAverage())
 	const budgetMs = 1000.0 / 30
 	labels := []struct{ name, what string }{
 		{"BenchmarkX11Grab_1080pShm", "MIT-SHM grab of a 1080p frame"},

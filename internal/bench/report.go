@@ -158,13 +158,15 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "- **Machine:** %s, %d cores, Linux %s, %s\n", r.Machine.CPU, r.Machine.Cores, r.Machine.Kernel, r.Machine.GoVer)
 	b.WriteString("- **Noise:** this machine is shared; other engineers' test runs may have been using the same 2 cores during the run. " +
 		"Parlo and its reference are measured back to back on the same content, so ratios are steadier than absolute figures.\n\n")
-	b.WriteString("## Results\n\n")
-	b.WriteString(r.Table())
-	for _, t := range tables {
-		b.WriteString("\n")
-		b.WriteString(t.Markdown())
-		b.WriteString("\n")
+	if len(tables) > 0 {
+		b.WriteString("## 1. Screen-share encoding: Parlo against ffmpeg, quality beside speed\n\n")
+		for _, t := range tables {
+			b.WriteString(t.Markdown())
+			b.WriteString("\n")
+		}
 	}
+	b.WriteString("## Other results\n\n")
+	b.WriteString(r.Table())
 	if len(errs) > 0 {
 		b.WriteString("\nScenarios that failed in this run:\n\n")
 		for _, e := range errs {
@@ -219,6 +221,13 @@ func LoadAverage() string {
 // Spread is the median of xs with its range, "12.3 [11.9–13.0]" (format
 // f for each number), or "—" for no samples; one sample prints alone.
 func Spread(xs []float64, f string) string {
+	var ok []float64
+	for _, x := range xs {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			ok = append(ok, x)
+		}
+	}
+	xs = ok
 	if len(xs) == 0 {
 		return "—"
 	}
