@@ -11,11 +11,14 @@ import (
 	"os"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/internal/applog"
+	"github.com/parlo-voip/parlo/internal/calllink"
 	"github.com/parlo-voip/parlo/internal/history"
+	"github.com/parlo-voip/parlo/internal/instance"
 	"github.com/parlo-voip/parlo/ui"
 )
 
@@ -44,6 +47,7 @@ func appVersion() string {
 type guiFlags struct {
 	listen string
 	debug  bool
+	link   string // a call link to offer for dialling ("" for none)
 }
 
 func parseGUIFlags(args []string, stderr io.Writer) (guiFlags, error) {
@@ -52,8 +56,65 @@ func parseGUIFlags(args []string, stderr io.Writer) (guiFlags, error) {
 	var f guiFlags
 	fs.StringVar(&f.listen, "listen", "udp:0.0.0.0:5060", "local SIP address (transport:ip:port); a busy port falls back to a free one")
 	fs.BoolVar(&f.debug, "debug", false, "debug logging, with a trace of every SIP message (credentials redacted)")
-	err := fs.Parse(args)
-	return f, err
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	switch fs.NArg() {
+	case 0:
+	case 1:
+		f.link = fs.Arg(0)
+		if _, err := calllink.Parse(f.link); err != nil {
+			fmt.Fprintln(stderr, "parlo:", err)
+			return f, err
+		}
+	default:
+		fmt.Fprintln(stderr, "parlo: at most one call link")
+		return f, errors.New("parlo: too many arguments")
+	}
+	return f, nil
+}
+
+// handOff gives the request of this launch (show the window, dial a link)
+// to the Parlo already running for this user, if any: then this process
+// is done. Otherwise it becomes that instance and returns the links later
+// launches send. Without a usable socket it runs alone (logged).
+func handOff(link string, log *slog.Logger) (done bool, links <-chan string, stop func()) {
+	path := instance.SocketPath()
+	for attempt := 0; attempt < 2; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := instance.Send(ctx, path, instance.Request{Link: link})
+		cancel()
+		if err == nil {
+			log.Info("handed over to the running Parlo", "link", link != "")
+			return true, nil, func() {}
+		}
+		srv, err := instance.Listen(path, log)
+		if errors.Is(err, instance.ErrRunning) {
+			continue // another launch won the race: hand over to it
+		}
+		if err != nil {
+			log.Warn("single-instance socket unavailable; running alone", "error", err)
+			return false, nil, func() {}
+		}
+		out := make(chan string, 4)
+		if link != "" {
+			out <- link
+		}
+		forwarded := make(chan struct{})
+		go func() { // owner: the returned stop, which closes srv, ending this, and waits
+			defer close(forwarded)
+			defer close(out)
+			for r := range srv.Requests() {
+				select {
+				case out <- r.Link:
+				default:
+					log.Warn("window not taking call links; dropped one")
+				}
+			}
+		}()
+		return false, out, func() { srv.Close(); <-forwarded }
+	}
+	return false, nil, func() {}
 }
 
 // openLog opens the rotating log file (also to stderr with --debug); if the
@@ -89,6 +150,11 @@ func runGUI(args []string) int {
 	if f.debug {
 		applog.EnableSIPTrace(log)
 	}
+	done, links, stopInstance := handOff(f.link, log)
+	if done {
+		return 0
+	}
+	defer stopInstance()
 	log.Info("Parlo starting", "version", appVersion(), "log", logPath)
 
 	a := ui.NewApp()
@@ -152,6 +218,7 @@ func runGUI(args []string) int {
 		Phone: phone, App: a, AccountURI: accountURI, Logger: log,
 		History: store, HistoryChanged: changed, LogPath: logPath,
 		Version: appVersion(), AccountProblem: accountProblem,
+		Links: links,
 	})
 	phone.Close() // hangs up: the recorder writes those ends, then its channel closes
 	recWG.Wait()

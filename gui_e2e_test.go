@@ -99,6 +99,60 @@ func (a *desktopApp) screenshot(name string) image.Image {
 	return img
 }
 
+// buildParlo builds the real binary once per test.
+func buildParlo(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "parlo")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// appEnv is the environment of a desktop app under test: its own home,
+// XDG directories and runtime directory (so its single-instance socket is
+// the test's, never a real Parlo's), no session bus.
+func appEnv(d *testpeers.Display, home string) []string {
+	return append(d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config",
+		"XDG_DATA_HOME="+home+"/.local/share", "XDG_STATE_HOME="+home+"/.local/state",
+		"XDG_RUNTIME_DIR="+home+"/run", "DBUS_SESSION_BUS_ADDRESS=disabled:", "LANG=C.UTF-8")
+}
+
+// startDesktopApp runs bin under d with a fresh home (or home, when set),
+// waits for its window and gives it the keyboard.
+func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *string) *desktopApp {
+	t.Helper()
+	a := &desktopApp{t: t, d: d, shots: os.Getenv("PARLO_SCREENSHOTS_DIR")}
+	h := filepath.Join(t.TempDir(), "home")
+	if home != nil {
+		h = *home
+	}
+	a.cmd = exec.Command(bin, "--listen", "udp:127.0.0.1:0")
+	a.cmd.Env = appEnv(d, h)
+	a.cmd.Stdout, a.cmd.Stderr = &a.log, &a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.cmd.Process.Kill()
+		_ = a.cmd.Wait()
+	})
+	a.waitFor("the Parlo window", 20*time.Second, func() bool {
+		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Parlo")
+		cmd.Env = d.Env()
+		out, err := cmd.Output()
+		if err != nil {
+			return false
+		}
+		a.win = strings.Fields(string(out))[0]
+		return true
+	})
+	// No window manager: focus follows the pointer, so put it there.
+	a.x("xdotool", "mousemove", "--window", a.win, "400", "300")
+	a.x("xdotool", "windowfocus", "--sync", a.win)
+	return a
+}
+
 // bannerRed counts pixels of the sharing banner's red (#D32F2F).
 func bannerRed(img image.Image) int {
 	n := 0
@@ -135,39 +189,7 @@ func TestDesktopAppSharesScreenEndToEnd(t *testing.T) {
 	}
 	defer peer.Close()
 
-	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "parlo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	a := &desktopApp{t: t, d: d, shots: os.Getenv("PARLO_SCREENSHOTS_DIR")}
-	home := filepath.Join(tmp, "home")
-	a.cmd = exec.Command(bin, "--listen", "udp:127.0.0.1:0")
-	a.cmd.Env = append(d.Env(), "HOME="+home, "XDG_CONFIG_HOME="+home+"/.config",
-		"XDG_DATA_HOME="+home+"/.local/share", "XDG_STATE_HOME="+home+"/.local/state",
-		"DBUS_SESSION_BUS_ADDRESS=disabled:", "LANG=C.UTF-8")
-	a.cmd.Stdout, a.cmd.Stderr = &a.log, &a.log
-	if err := a.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = a.cmd.Process.Kill()
-		_ = a.cmd.Wait()
-	}()
-
-	a.waitFor("the Parlo window", 20*time.Second, func() bool {
-		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Parlo")
-		cmd.Env = d.Env()
-		out, err := cmd.Output()
-		if err != nil {
-			return false
-		}
-		a.win = strings.Fields(string(out))[0]
-		return true
-	})
-	// No window manager: focus follows the pointer, so put it there.
-	a.x("xdotool", "mousemove", "--window", a.win, "400", "300")
-	a.x("xdotool", "windowfocus", "--sync", a.win)
+	a := startDesktopApp(t, d, buildParlo(t), nil)
 	time.Sleep(300 * time.Millisecond) // first frame; the screenshot below is a document, not an assertion
 	a.screenshot("idle")
 

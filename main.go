@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parlo-voip/parlo/headless"
+	"github.com/parlo-voip/parlo/internal/calllink"
 )
 
 func main() {
@@ -27,8 +28,8 @@ func run(args []string) int {
 		usage(os.Stdout)
 		return 0
 	default:
-		if strings.HasPrefix(args[0], "-") {
-			return runGUI(args) // flags of the desktop app
+		if strings.HasPrefix(args[0], "-") || calllink.IsLink(args[0]) {
+			return runGUI(args) // flags of the desktop app, or a call link
 		}
 		fmt.Fprintf(os.Stderr, "parlo: unknown command %q\n", args[0])
 		usage(os.Stderr)
@@ -37,5 +38,5 @@ func run(args []string) int {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage:\n  parlo [--listen udp:IP:PORT] [--debug]   start the desktop phone\n  parlo headless [flags]    JSON lines on stdin/stdout (parlo headless -h for the flags)")
+	fmt.Fprintln(w, "usage:\n  parlo [--listen udp:IP:PORT] [--debug] [LINK]   start the desktop phone; LINK (sip:, sips:, tel:, callto:) is offered for dialling, in the running Parlo if there is one\n  parlo headless [flags]    JSON lines on stdin/stdout (parlo headless -h for the flags)")
 }

@@ -67,12 +67,16 @@ type call struct {
 	decision  chan decision
 	offer     []byte
 	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
+	// Late offer (lateoffer.go): the offer of ours whose answer the next
+	// ACK brings, and that of an offerless INVITE (kept for its 200).
+	late, lateInvite *lateOffer
 
 	mediaReady       bool         // transport up (under mu), see onMediaConnected
 	reinvitePending  atomic.Bool  // one of our re-INVITEs is being negotiated (incl. 491 back-off)
 	reinviteInFlight atomic.Bool  // its INVITE transaction is open: a crossing one gets 491
 	glares           atomic.Int64 // 491s our re-INVITEs got (RFC 3261 §14.1)
 	mediaUp          atomic.Bool
+	mediaGen         atomic.Uint64 // generation of media; bumped when a fallback replaces it
 	opMu             sync.Mutex
 	done             chan struct{}
 }
@@ -169,8 +173,18 @@ func (c *call) remoteTarget() sip.Uri {
 	return sip.Uri{}
 }
 
-// newMedia opens the call's audio and a media session on path.
+// newMedia opens the call's audio and a media session on path, under the
+// phone's SRTP policy.
 func (c *call) newMedia(path media.Path) error {
+	return c.newMediaProfile(offerProfile{path: path, srtp: c.p.srtpPolicy()})
+}
+
+// newMediaProfile opens the call's audio and a media session for o. The
+// session's events carry its generation: after a profile fallback replaced
+// it (closeMedia, then a new one), late events of the old one are dropped,
+// so the user never sees an error or a connection of an abandoned offer.
+func (c *call) newMediaProfile(o offerProfile) error {
+	path := o.path
 	factory := c.p.opts.MediaFactory
 	if path == media.PathClassic {
 		factory = c.p.opts.ClassicMediaFactory
@@ -195,19 +209,13 @@ func (c *call) newMedia(path media.Path) error {
 		STUNServers:     c.p.opts.STUNServers,
 		IncludeLoopback: true,
 		LoopbackOnly:    c.p.loopbackOnly(),
-		SRTP:            c.p.srtpPolicy(),
+		SRTP:            o.srtp,
 		TURNServers:     c.p.opts.TURNServers,
 		RelayOnly:       c.p.opts.RelayOnly,
 
 		ICEDisconnectedTimeout: c.p.opts.ICEDisconnectedTimeout,
 		ICEFailedTimeout:       c.p.opts.ICEFailedTimeout,
-	}, media.Events{
-		OnConnected: c.onMediaConnected,
-		OnFailed:    c.onMediaFailed,
-		OnTrack:     c.onTrack,
-		OnDTMF:      func(tone string) { c.onDTMF(tone, "rfc4733") },
-		OnICEState:  c.onICEState,
-	})
+	}, c.mediaEvents(c.mediaGen.Load()))
 	if err != nil {
 		in.Close()
 		out.Close()
@@ -217,6 +225,63 @@ func (c *call) newMedia(path media.Path) error {
 	c.media, c.audioIn, c.audioOut, c.videoIn = ms, in, out, vin
 	c.mu.Unlock()
 	return nil
+}
+
+// mediaEvents are the callbacks of the session of generation gen: each
+// one is dropped once a newer session replaced it.
+func (c *call) mediaEvents(gen uint64) media.Events {
+	live := func() bool { return c.mediaGen.Load() == gen }
+	return media.Events{
+		OnConnected: func() {
+			if live() {
+				c.onMediaConnected()
+			}
+		},
+		OnFailed: func(err error) {
+			if live() {
+				c.onMediaFailed(err)
+			}
+		},
+		OnTrack: func(t media.TrackInfo) {
+			if live() {
+				c.onTrack(t)
+			}
+		},
+		OnDTMF: func(tone string) {
+			if live() {
+				c.onDTMF(tone, "rfc4733")
+			}
+		},
+		OnICEState: func(state string) {
+			if live() {
+				c.onICEState(state)
+			}
+		},
+	}
+}
+
+// closeMedia closes the call's media session and audio without ending the
+// call, before a profile fallback opens a new one. Events of the closed
+// session are dropped from now on.
+func (c *call) closeMedia() {
+	c.mediaGen.Add(1)
+	c.mu.Lock()
+	m, in, out, vin := c.media, c.audioIn, c.audioOut, c.videoIn
+	c.media, c.audioIn, c.audioOut, c.videoIn = nil, nil, nil, nil
+	c.mediaReady = false
+	c.mu.Unlock()
+	if m != nil {
+		_ = m.Close()
+	}
+	if vin != nil {
+		vin.close()
+	}
+	if in != nil {
+		_ = in.Close()
+	}
+	if out != nil {
+		_ = out.Close()
+	}
 }
 
 func (c *call) mediaSession() media.Session {

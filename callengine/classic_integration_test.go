@@ -32,27 +32,34 @@ type classicPhone struct {
 
 func newClassicPhone(t *testing.T, hz float64, pol media.SRTPPolicy, auto bool, display ...string) *classicPhone {
 	t.Helper()
-	cp := &classicPhone{}
 	disp := ""
 	if len(display) > 0 {
 		disp = display[0]
 	}
-	p, err := callengine.NewPhone(callengine.Options{
+	return newEventPhone(t, hz, callengine.Options{
 		Display:             disp,
 		Listen:              []string{"udp:127.0.0.1:0"},
 		AutoAnswer:          auto,
 		ClassicMediaFactory: classic.New,
 		Media:               "classic",
 		SRTP:                pol,
-		NewAudioIn:          func() (audio.Source, error) { return audio.NewTone(hz, 0.3), nil },
-		NewAudioOut: func() (audio.Sink, error) {
-			d := audio.NewToneDetector(3 * time.Second)
-			cp.mu.Lock()
-			cp.ears = append(cp.ears, d)
-			cp.mu.Unlock()
-			return d, nil
-		},
 	})
+}
+
+// newEventPhone is a Phone with opts that sends a hz tone, records what it
+// hears and keeps its events.
+func newEventPhone(t *testing.T, hz float64, opts callengine.Options) *classicPhone {
+	t.Helper()
+	cp := &classicPhone{}
+	opts.NewAudioIn = func() (audio.Source, error) { return audio.NewTone(hz, 0.3), nil }
+	opts.NewAudioOut = func() (audio.Sink, error) {
+		d := audio.NewToneDetector(3 * time.Second)
+		cp.mu.Lock()
+		cp.ears = append(cp.ears, d)
+		cp.mu.Unlock()
+		return d, nil
+	}
+	p, err := callengine.NewPhone(opts)
 	if err != nil {
 		t.Fatalf("NewPhone: %v", err)
 	}

@@ -26,25 +26,21 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusServiceUnavailable, "Shutting Down")
 		return
 	}
+	// An empty body is a late offer (RFC 3261 §13.2.1): we offer in the
+	// 200 OK, see lateoffer.go.
 	body := req.Body()
-	if len(body) == 0 {
-		// Offerless INVITE (RFC 3261 §13.2.1) is not supported yet: say so
-		// rather than guess.
-		respond(tx, req, sip.StatusNotAcceptableHere, "Offer Required", sip.NewHeader("Warning", `399 parlo "INVITE without SDP offer is not supported"`))
-		return
-	}
 	if ct := req.ContentType(); ct != nil && !strings.EqualFold(strings.TrimSpace(ct.Value()), "application/sdp") {
 		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
 	var parsed sdp.SessionDescription
-	if err := parsed.UnmarshalString(string(body)); err != nil {
+	if err := parsed.UnmarshalString(string(body)); err != nil && len(body) > 0 {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
 		return
 	}
 	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
 	// 488 for an unacceptable session description).
-	if path, err := media.ChoosePath(body); err != nil {
+	if path, err := media.ChoosePath(body); err != nil && len(body) > 0 {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		return
 	} else if path == media.PathClassic && p.opts.ClassicMediaFactory == nil {
@@ -195,6 +191,9 @@ func (c *call) answer() error {
 		c.terminate([]string{EventCallError}, map[string]any{"error": "no ACK for 200 OK: " + err.Error()})
 		return fmt.Errorf("%w: 200 OK: %v", ErrRequestFailed, err)
 	}
+	if err := c.finishLateOffer(ctx); err != nil {
+		return err
+	}
 	start := time.Now()
 	c.update(func(s *CallSession) {
 		s.StartTime = &start
@@ -209,6 +208,10 @@ func (c *call) answer() error {
 // answered: announcements, in-band ringback. The 200 OK later carries the
 // same answer.
 func (c *call) earlyMedia() error {
+	if len(c.offer) == 0 {
+		// Our offer could only go in a reliable provisional (RFC 3262).
+		return fmt.Errorf("%w: early media needs the caller's offer", ErrInvalidState)
+	}
 	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
 	defer cancel()
 	ans, err := c.prepareAnswer(ctx)
@@ -228,6 +231,9 @@ func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
 	c.mu.Unlock()
 	if ready != nil {
 		return ready, nil
+	}
+	if len(c.offer) == 0 {
+		return c.prepareLateOffer(ctx)
 	}
 	path, err := media.ChoosePath(c.offer)
 	if err == nil {
@@ -330,6 +336,7 @@ func (p *Phone) onAck(req *sip.Request, tx sip.ServerTransaction) {
 	c.mu.Lock()
 	uas := c.uas
 	c.mu.Unlock()
+	c.takeLateAnswer(req) // the answer to an offer of ours in a 2xx
 	if uas != nil {
 		// The ACK of our initial 2xx confirms the dialog; ACKs of re-INVITE
 		// 2xx carry a later CSeq and are simply absorbed.

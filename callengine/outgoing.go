@@ -36,6 +36,11 @@ type CallOptions struct {
 // with an account, a number or user that is dialed at the account's domain.
 // It returns once the INVITE is sent; progress arrives as events. The
 // active call, if any, is held first.
+//
+// The media profile of the offer is not a setting the user has to get
+// right: the call offers the first of outgoingProfiles and, when the peer
+// refuses it or answers it in another profile, offers the next one (see
+// waitAnswer). The user sees one call and one set of events either way.
 func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*CallSession, error) {
 	if p.ctx.Err() != nil {
 		return nil, ErrClosed
@@ -56,7 +61,8 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	c.s.DialedExtension = target
 	c.s.DisplayName = c.s.Number
-	if err := c.newMedia(p.outgoingPath()); err != nil {
+	d := &outgoingDial{to: to, profiles: p.outgoingProfiles(to), headers: opts.Headers, fromTag: sip.GenerateTagN(16)}
+	if err := c.newMediaProfile(d.profile()); err != nil {
 		return nil, err
 	}
 	offer, err := c.media.CreateOffer(ctx, media.SendRecv)
@@ -64,20 +70,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 		c.media.Close()
 		return nil, fmt.Errorf("callengine: offer: %w", err)
 	}
-
-	req := sip.NewRequest(sip.INVITE, to)
-	from := sip.FromHeader{Address: p.fromURI(), DisplayName: p.opts.DisplayName, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(&from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
-	req.AppendHeader(&callID)
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
-	for k, v := range opts.Headers {
-		req.AppendHeader(sip.NewHeader(k, v))
-	}
-	req.SetBody(offer)
-	p.route(req, to)
+	req := p.newInvite(c.id, d, 0, offer)
 
 	inviteCtx, cancel := context.WithCancel(p.ctx)
 	c.cancelInvite = cancel
@@ -85,16 +78,78 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusEstablishing }, []string{EventCallOutgoing}, nil)
 
 	dcs, err := p.dialogUA.WriteInvite(inviteCtx, req)
+	for err != nil && inviteCtx.Err() == nil && d.advance() {
+		// The request could not even be sent: typically a WebRTC offer too
+		// big for UDP (RFC 3261 §18.1.1) to a peer that does not listen on
+		// TCP. The next profile's offer is smaller and may go over UDP.
+		c.log.Info("INVITE not sent, offering the next media profile", "error", err,
+			"refused", d.profiles[d.current-1].String(), "next", d.profile().String())
+		var offer []byte
+		if offer, err = c.reopenMedia(inviteCtx, d.profile()); err != nil {
+			break
+		}
+		req = p.newInvite(c.id, d, req.CSeq().SeqNo+1, offer)
+		dcs, err = p.dialogUA.WriteInvite(inviteCtx, req)
+	}
 	if err != nil {
 		cancel()
 		c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
-		return nil, fmt.Errorf("%w: INVITE: %v", ErrRequestFailed, err)
+		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
 	}
 	c.mu.Lock()
 	c.uac = dcs
 	c.mu.Unlock()
-	go c.waitAnswer(inviteCtx, cancel, dcs)
+	go c.waitAnswer(inviteCtx, cancel, dcs, d)
 	return c.snapshot(), nil
+}
+
+// outgoingDial is what a call we place keeps between attempts: the
+// destination, the profiles it may offer and which one is in use, and what
+// every INVITE of the call repeats (From tag, extra headers).
+type outgoingDial struct {
+	to       sip.Uri
+	profiles []offerProfile
+	current  int
+	headers  map[string]string
+	fromTag  string
+	// restarted: the call already left a dialog whose re-offer was refused
+	// for a new one (done at most once).
+	restarted bool
+}
+
+func (d *outgoingDial) profile() offerProfile { return d.profiles[d.current] }
+
+// advance moves to the next profile, if there is one.
+func (d *outgoingDial) advance() bool {
+	if d.current+1 >= len(d.profiles) {
+		return false
+	}
+	d.current++
+	return true
+}
+
+// newInvite builds an INVITE of the call. cseq 0 lets sipgo choose the
+// first number; a retry passes the previous one plus one.
+func (p *Phone) newInvite(callID string, d *outgoingDial, cseq uint32, offer []byte) *sip.Request {
+	to := d.to
+	req := sip.NewRequest(sip.INVITE, to)
+	from := sip.FromHeader{Address: p.fromURI(), DisplayName: p.opts.DisplayName, Params: sip.NewParams()}
+	from.Params.Add("tag", d.fromTag)
+	req.AppendHeader(&from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	if cseq != 0 {
+		req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.INVITE})
+	}
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	for k, v := range d.headers {
+		req.AppendHeader(sip.NewHeader(k, v))
+	}
+	req.SetBody(offer)
+	p.route(req, to)
+	return req
 }
 
 // targetURI turns what the user dialed into a request URI.
@@ -163,70 +218,121 @@ func (p *Phone) route(req *sip.Request, to sip.Uri) {
 	req.SetTransport(strings.ToUpper(transport))
 }
 
-// waitAnswer follows the INVITE transaction to its end; it owns the call
-// until the answer and is stopped by cancel (Hangup) or the phone closing.
-func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *sipgo.DialogClientSession) {
+// refusesOffer reports whether a final response refuses the offer itself,
+// so that another profile may succeed: 488 Not Acceptable Here and 606 Not
+// Acceptable (RFC 3261 §21.4.26, §21.6.4).
+func refusesOffer(code int) bool {
+	return code == sip.StatusNotAcceptableHere || code == sip.StatusGlobalNotAcceptable
+}
+
+// waitAnswer follows the call's INVITE transactions to the end; it owns the
+// call until the answer and is stopped by cancel (Hangup) or the phone
+// closing.
+//
+// Profile fallback, the algorithm:
+//   - 488 or 606 to an INVITE, with a profile left: a new INVITE with the
+//     next profile's offer, in the same Call-ID with the same From tag and
+//     the next CSeq. RFC 3261 §8.1.3.5 retries a request refused for what
+//     it carried this way (a new transaction, same Call-ID, To and From,
+//     CSeq one higher); no dialog was created, so nothing else changes. The
+//     call keeps its id and the user sees nothing of the first attempt.
+//   - A 2xx whose answer our offer cannot take (plain RTP/AVP to a WebRTC
+//     offer, as Linphone 5.1 answers): the dialog exists, so it is ACKed
+//     (RFC 3261 §13.2.2.4) and the next profile is offered by re-INVITE in
+//     it (RFC 3261 §14.1; no second ringing at the far end), and again on
+//     488 while profiles remain. Only then is the call accepted.
+//   - If the peer refuses that re-INVITE (488) although it would take the
+//     profile in a new INVITE, the dialog is ended by BYE and the profile
+//     offered in a new INVITE (same Call-ID, new From tag: a new dialog,
+//     RFC 3261 §12.1), once per call.
+//   - The profile that connected is remembered for the destination and is
+//     offered first next time.
+func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *sipgo.DialogClientSession, d *outgoingDial) {
 	defer cancel()
-	var answerOpts sipgo.AnswerOptions
-	var earlyAnswer []byte
-	if a := c.p.opts.Account; a != nil {
-		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
-	}
-	answerOpts.OnResponse = func(res *sip.Response) error {
-		switch {
-		case res.StatusCode == sip.StatusRinging:
-			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
-		case res.StatusCode == sip.StatusSessionInProgress:
-			// A 183 with SDP is the answer, early (RFC 3960): apply it so
-			// its media plays before the 200 OK, which repeats it.
-			if body := res.Body(); len(body) > 0 && earlyAnswer == nil {
-				if err := c.media.ApplyAnswer(ctx, body); err != nil {
-					c.log.Warn("early media SDP refused", "error", err)
-				} else {
-					earlyAnswer = body
+	var res *sip.Response
+	for {
+		var earlyAnswer []byte
+		err := c.waitFinal(ctx, dcs, &earlyAnswer)
+		if err != nil {
+			var dr *sipgo.ErrDialogResponse
+			if errors.As(err, &dr) && refusesOffer(dr.Res.StatusCode) && ctx.Err() == nil && d.advance() {
+				c.log.Info("offer refused, offering the next media profile", "status", dr.Res.StatusCode,
+					"refused", d.profiles[d.current-1].String(), "next", d.profile().String())
+				next, rerr := c.retryInvite(ctx, dcs, d)
+				if rerr == nil {
+					dcs = next
+					continue
 				}
+				err = rerr
 			}
-			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, map[string]any{"sdp": len(res.Body()) > 0})
+			switch {
+			case errors.As(err, &dr):
+				c.terminate([]string{EventCallRejected}, map[string]any{"status": dr.Res.StatusCode, "reason": dr.Res.Reason})
+			case ctx.Err() != nil:
+				// Our CANCEL (hangup before answer); onCallEnding was sent.
+				c.terminate(nil, map[string]any{"reason": "canceled"})
+			default:
+				c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+			}
+			return
 		}
-		return nil
-	}
-	err := dcs.WaitAnswer(ctx, answerOpts)
-	if err != nil {
-		var dr *sipgo.ErrDialogResponse
-		switch {
-		case errors.As(err, &dr):
-			c.terminate([]string{EventCallRejected}, map[string]any{"status": dr.Res.StatusCode, "reason": dr.Res.Reason})
-		case ctx.Err() != nil:
-			// Our CANCEL (hangup before answer); onCallEnding was sent.
-			c.terminate(nil, map[string]any{"reason": "canceled"})
-		default:
-			c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+		res = dcs.InviteResponse
+		var aerr error
+		if earlyAnswer == nil {
+			aerr = c.mediaSession().ApplyAnswer(ctx, res.Body())
+		} else if body := res.Body(); len(body) > 0 && !bytes.Equal(body, earlyAnswer) {
+			// RFC 6337 §3.1: the 2xx repeats the early answer; a different one
+			// cannot be applied twice to one offer.
+			c.log.Warn("the 200 OK SDP differs from the 183's; keeping the early answer")
 		}
-		return
+		if err := dcs.Ack(ctx); err != nil {
+			c.log.Warn("ACK failed", "error", err)
+		}
+		if aerr != nil && d.current+1 < len(d.profiles) {
+			c.log.Info("answer unusable for our offer, re-offering in the dialog", "profile", d.profile().String(), "error", aerr)
+			aerr = c.fallbackInDialog(ctx, dcs, d, aerr)
+			var refused *errReofferRefused
+			if errors.As(aerr, &refused) && !d.restarted && ctx.Err() == nil {
+				// Some peers take a profile in a new INVITE but not as a
+				// change in an established session (Linphone 5.1 refuses
+				// SRTP by re-INVITE on a call it set up in plain RTP).
+				// End this dialog and offer that profile in a new one.
+				d.restarted = true
+				d.current = refused.profile
+				c.log.Info("re-offer refused in the dialog; calling again in a new dialog", "profile", d.profile().String())
+				byeCtx, byeCancel := context.WithTimeout(ctx, 5*time.Second)
+				_ = dcs.Bye(byeCtx)
+				byeCancel()
+				d.fromTag = sip.GenerateTagN(16)
+				next, rerr := c.retryInvite(ctx, dcs, d)
+				if rerr == nil {
+					dcs = next
+					continue
+				}
+				aerr = rerr
+			}
+		}
+		if aerr != nil {
+			// The dialog exists and is confirmed: end it with a reason
+			// (RFC 3261 §13.2.2.4: ACK every 2xx, then BYE).
+			c.log.Warn("bad SDP answer", "error", aerr)
+			if ctx.Err() == nil {
+				c.emit(EventCallError, map[string]any{"error": "bad SDP answer: " + aerr.Error()})
+			}
+			byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = dcs.Bye(byeCtx)
+			byeCancel()
+			if ctx.Err() != nil {
+				c.terminate(nil, map[string]any{"reason": "canceled"})
+			} else {
+				c.terminate([]string{EventCallEnding}, nil)
+			}
+			return
+		}
+		break
 	}
-	res := dcs.InviteResponse
-	var err2 error
-	if earlyAnswer == nil {
-		err2 = c.media.ApplyAnswer(ctx, res.Body())
-	} else if body := res.Body(); len(body) > 0 && !bytes.Equal(body, earlyAnswer) {
-		// RFC 6337 §3.1: the 2xx repeats the early answer; a different one
-		// cannot be applied twice to one offer.
-		c.log.Warn("the 200 OK SDP differs from the 183's; keeping the early answer")
-	}
-	if err := err2; err != nil {
-		// The dialog exists: confirm it, then end it with a reason
-		// (RFC 3261 §13.2.2.4: ACK every 2xx, then BYE).
-		_ = dcs.Ack(ctx)
-		c.log.Warn("bad SDP answer", "error", err)
-		c.emit(EventCallError, map[string]any{"error": "bad SDP answer: " + err.Error()})
-		byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = dcs.Bye(byeCtx)
-		byeCancel()
-		c.terminate([]string{EventCallEnding}, nil)
-		return
-	}
-	if err := dcs.Ack(ctx); err != nil {
-		c.log.Warn("ACK failed", "error", err)
+	if err := c.p.profiles.remember(profileKey(d.to), d.profile()); err != nil {
+		c.log.Warn("remembering the media profile", "error", err)
 	}
 	now := time.Now()
 	c.mu.Lock()
@@ -247,4 +353,121 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		}
 	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
 	c.afterAccepted()
+}
+
+// waitFinal waits for the final response of dcs's INVITE, reporting
+// ringing and early media (an answer in a 183 is applied and kept in
+// *earlyAnswer).
+func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, earlyAnswer *[]byte) error {
+	var answerOpts sipgo.AnswerOptions
+	if a := c.p.opts.Account; a != nil {
+		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
+	}
+	answerOpts.OnResponse = func(res *sip.Response) error {
+		switch {
+		case res.StatusCode == sip.StatusRinging:
+			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
+		case res.StatusCode == sip.StatusSessionInProgress:
+			// A 183 with SDP is the answer, early (RFC 3960): apply it so
+			// its media plays before the 200 OK, which repeats it.
+			if body := res.Body(); len(body) > 0 && *earlyAnswer == nil {
+				if err := c.mediaSession().ApplyAnswer(ctx, body); err != nil {
+					c.log.Warn("early media SDP refused", "error", err)
+				} else {
+					*earlyAnswer = body
+				}
+			}
+			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, map[string]any{"sdp": len(res.Body()) > 0})
+		}
+		return nil
+	}
+	return dcs.WaitAnswer(ctx, answerOpts)
+}
+
+// retryInvite replaces the call's media with one for d's current profile
+// and sends a new INVITE with its offer: same Call-ID and From tag, the
+// next CSeq (RFC 3261 §8.1.3.5).
+func (c *call) retryInvite(ctx context.Context, prev *sipgo.DialogClientSession, d *outgoingDial) (*sipgo.DialogClientSession, error) {
+	offer, err := c.reopenMedia(ctx, d.profile())
+	if err != nil {
+		return nil, err
+	}
+	req := c.p.newInvite(c.id, d, prev.InviteRequest.CSeq().SeqNo+1, offer)
+	dcs, err := c.p.dialogUA.WriteInvite(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
+	}
+	c.mu.Lock()
+	c.uac = dcs
+	c.mu.Unlock()
+	return dcs, nil
+}
+
+// reopenMedia closes the call's media and opens a new session for o,
+// returning its offer.
+func (c *call) reopenMedia(ctx context.Context, o offerProfile) ([]byte, error) {
+	c.closeMedia()
+	if err := c.newMediaProfile(o); err != nil {
+		return nil, err
+	}
+	offer, err := c.mediaSession().CreateOffer(ctx, media.SendRecv)
+	if err != nil {
+		return nil, fmt.Errorf("callengine: offer: %w", err)
+	}
+	return offer, nil
+}
+
+// errReofferRefused says a re-INVITE of the fallback was refused (488/606);
+// profile is the index of the first profile refused that way.
+type errReofferRefused struct {
+	profile int
+	status  int
+	reason  string
+}
+
+func (e *errReofferRefused) Error() string {
+	return fmt.Sprintf("callengine: re-INVITE with another media profile answered %d %s", e.status, e.reason)
+}
+
+// fallbackInDialog offers the remaining profiles by re-INVITE in the
+// established (and ACKed) dialog, until one is answered with SDP our offer
+// takes. It returns nil on success, else the last error (first: the error
+// of the answer that started it).
+func (c *call) fallbackInDialog(ctx context.Context, dcs *sipgo.DialogClientSession, d *outgoingDial, first error) error {
+	last := first
+	firstRefused := -1
+	for d.advance() {
+		offer, err := c.reopenMedia(ctx, d.profile())
+		if err != nil {
+			return err
+		}
+		req := sip.NewRequest(sip.INVITE, c.remoteTarget())
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(offer)
+		res, err := dcs.Do(ctx, req)
+		if err != nil {
+			return fmt.Errorf("%w: re-INVITE: %w", ErrRequestFailed, err)
+		}
+		if !res.IsSuccess() {
+			if refusesOffer(res.StatusCode) {
+				if firstRefused < 0 {
+					firstRefused = d.current
+				}
+				last = &errReofferRefused{profile: firstRefused, status: res.StatusCode, reason: res.Reason}
+				continue
+			}
+			return fmt.Errorf("%w: re-INVITE with profile %s answered %d %s", ErrRequestFailed, d.profile(), res.StatusCode, res.Reason)
+		}
+		// ACK the re-INVITE's 2xx in the dialog (RFC 3261 §13.2.2.4).
+		if err := dcs.WriteRequest(sip.NewRequest(sip.ACK, c.remoteTarget())); err != nil {
+			c.log.Warn("ACK of re-INVITE failed", "error", err)
+		}
+		if err := c.mediaSession().ApplyAnswer(ctx, res.Body()); err != nil {
+			last = err
+			continue
+		}
+		c.log.Info("media profile fallback in the dialog succeeded", "profile", d.profile().String())
+		return nil
+	}
+	return last
 }

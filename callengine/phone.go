@@ -83,6 +83,10 @@ type Options struct {
 	Display string
 	// ShareFPS is the screen-share frame rate (default 30).
 	ShareFPS int
+	// ProfileMemoryFile, when set, keeps the media profile that last
+	// worked per destination across restarts (small JSON; see
+	// outgoingProfiles). Empty: remembered in memory only.
+	ProfileMemoryFile string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -111,6 +115,8 @@ type Phone struct {
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+
+	profiles *profileMemory // what each destination last connected with
 
 	closeOnce sync.Once
 
@@ -145,38 +151,6 @@ func (p *Phone) srtpPolicy() media.SRTPPolicy {
 	return media.SRTPRequired
 }
 
-// outgoingPath is the media path of a call we place: the account's Media
-// setting, where "auto" means webrtc for WS/WSS accounts and classic
-// otherwise (what PBX trunks and desk phones speak), and classic only when
-// it is available. Without an account (direct mode) "auto" means webrtc:
-// ICE and DTLS-SRTP reach other Parlos, browsers' gateways and baresip with
-// ICE, and a classic peer that gets it answers 488 rather than a silent call.
-func (p *Phone) outgoingPath() media.Path {
-	choice := p.opts.Media
-	if p.opts.Account == nil && (choice == "" || choice == "auto") {
-		return media.PathWebRTC
-	}
-	wsAccount := false
-	if a := p.opts.Account; a != nil {
-		if a.Media != "" {
-			choice = a.Media
-		}
-		if r, err := a.registrar(); err == nil {
-			wsAccount = r.transport == TransportWS || r.transport == TransportWSS
-		}
-	}
-	switch {
-	case choice == string(media.PathWebRTC), p.opts.ClassicMediaFactory == nil:
-		return media.PathWebRTC
-	case choice == string(media.PathClassic):
-		return media.PathClassic
-	case wsAccount:
-		return media.PathWebRTC
-	default:
-		return media.PathClassic
-	}
-}
-
 // loopbackOnly: a phone that listens only on loopback can only be reached
 // by local peers, so its media stays on 127.0.0.1 too (no traffic to the
 // host's other addresses).
@@ -204,7 +178,7 @@ func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
 
 // NewPhone opens the listening sockets and starts serving SIP.
 func NewPhone(opts Options) (*Phone, error) {
-	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}}
+	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}, profiles: newProfileMemory(opts.ProfileMemoryFile)}
 	p.dnd.Store(opts.DoNotDisturb)
 	p.autoAnswer.Store(opts.AutoAnswer)
 	p.answerMode.Store(opts.HonourAnswerMode)

@@ -201,8 +201,13 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 	}
 	m := c.mediaSession()
-	if len(req.Body()) == 0 || m == nil {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Offer Required", warning("re-INVITE without SDP offer is not supported"))
+	if m == nil {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("no media session"))
+		return
+	}
+	if len(req.Body()) == 0 {
+		// Session refresh by a PBX: we offer, the ACK answers.
+		p.onLateOfferReinvite(c, req, tx)
 		return
 	}
 	ans, err := m.CreateAnswer(p.ctx, req.Body(), localDirection(c.snapshot().Paused))

@@ -27,7 +27,7 @@ trap 'rm -rf "$stage"' EXIT INT TERM
 if [ $# -ge 2 ]; then
 	cp "$2" "$stage/parlo"
 else
-	(cd "$root" && $GO build -trimpath -tags release -ldflags "-s -w" -o "$stage/parlo" .)
+	(cd "$root" && $GO build -trimpath -buildmode=pie -tags release -ldflags "-s -w" -o "$stage/parlo" .)
 fi
 mkdir -p "$stage/src/assets"
 cp "$root/FyneApp.toml" "$stage/src/"
@@ -35,5 +35,15 @@ cp "$root/assets/Icon.png" "$stage/src/assets/"
 printf 'package main\n\nfunc main() {}\n' >"$stage/src/stub.go"
 printf 'module parlo.stage\n\ngo 1.22\n' >"$stage/src/go.mod"
 (cd "$stage/src" && $FYNE package -os linux -release -executable "$stage/parlo" -src "$stage/src")
-mv "$stage/src/Parlo.tar.xz" "$out/Parlo.tar.xz"
+# Parlo handles call links (click-to-dial). The fyne tool cannot say so:
+# its [CanOpen] MimeTypes writes Exec=parlo %F (files) and breaks the
+# archive's Makefile, which then installs a binary named "parlo %F". So the
+# entry is completed here: the schemes, and %u, the argument a URL scheme
+# handler receives (Desktop Entry Specification, "The Exec key").
+mime='x-scheme-handler/sip;x-scheme-handler/sips;x-scheme-handler/tel;x-scheme-handler/callto;'
+mkdir "$stage/x"
+tar -xJf "$stage/src/Parlo.tar.xz" -C "$stage/x"
+entry=$(echo "$stage"/x/parlo/usr/local/share/applications/*.desktop)
+sed -i -e 's/^Exec=parlo$/Exec=parlo %u/' -e "/^Categories=/a MimeType=$mime" "$entry"
+tar -cJf "$out/Parlo.tar.xz" -C "$stage/x" parlo
 echo "packaging: wrote $out/Parlo.tar.xz"

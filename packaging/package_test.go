@@ -75,7 +75,8 @@ func TestLinuxPackage(t *testing.T) {
 		t.Errorf("desktop-file-validate warns:\n%s", msg)
 	}
 	entry, _ := os.ReadFile(desktop)
-	for _, line := range []string{"Type=Application", "Name=Parlo", "Exec=parlo", "Icon=io.parlo.Parlo",
+	for _, line := range []string{"Type=Application", "Name=Parlo", "Exec=parlo %u", "Icon=io.parlo.Parlo",
+		"MimeType=x-scheme-handler/sip;x-scheme-handler/sips;x-scheme-handler/tel;x-scheme-handler/callto;",
 		"Categories=Network;Telephony;", "GenericName=SIP Softphone"} {
 		if !strings.Contains(string(entry), line+"\n") {
 			t.Errorf(".desktop lacks %q:\n%s", line, entry)

@@ -9,7 +9,8 @@ build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libop
 test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
-  ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli)
+  ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
+  xdg-utils xclip lintian)
 bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")

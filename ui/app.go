@@ -52,6 +52,10 @@ type Config struct {
 	// AccountProblem, when set, says why the saved account is not in use;
 	// the window runs in direct mode and shows it with "Add account".
 	AccountProblem string
+	// Links are call links (or "" to only show the window) from later
+	// launches of Parlo; each is shown in the dial field for the user to
+	// confirm. Nil when the app is not the single instance.
+	Links <-chan string
 }
 
 // NewApp makes the Fyne app with Parlo's ID and icon.
@@ -88,6 +92,7 @@ func Run(cfg Config) error {
 		},
 	})
 	mw.start()
+	mw.watchLinks(cfg.Links)
 	mw.win.ShowAndRun()
 	mw.stop()
 	return nil

@@ -43,6 +43,9 @@ type LinphoneOptions struct {
 	SRTP string
 	// AutoAnswer answers incoming calls at once (linphonec -a).
 	AutoAnswer bool
+	// TCP listens on TCP at the SIP port too, as Linphone does by default
+	// (large requests, such as WebRTC offers, come over TCP).
+	TCP bool
 
 	// PlayFile is a 16-bit PCM WAV file Linphone sends into calls, looped
 	// (mediastreamer resamples it). When empty a ToneHz sine is generated.
@@ -92,7 +95,9 @@ func StartLinphone(tb testing.TB, opts LinphoneOptions) *Linphone {
 	if opts.User == "" {
 		opts.User = "linphone"
 	}
-	if opts.Port == 0 {
+	if opts.Port == 0 && opts.TCP {
+		opts.Port = FreeSIPPort(tb, false) // free on UDP and TCP
+	} else if opts.Port == 0 {
 		opts.Port = FreeUDPPort(tb)
 	}
 	if opts.AudioPort == 0 {
@@ -153,6 +158,10 @@ func StartLinphone(tb testing.TB, opts LinphoneOptions) *Linphone {
 
 func linphoneConfig(o LinphoneOptions) string {
 	enc, mandatory := "none", "0"
+	tcpPort := "0"
+	if o.TCP {
+		tcpPort = strconv.Itoa(o.Port)
+	}
 	if o.SRTP == "srtp" {
 		enc, mandatory = "srtp", "1"
 	}
@@ -161,7 +170,7 @@ func linphoneConfig(o LinphoneOptions) string {
 		"[sip]",
 		"sip_port=" + strconv.Itoa(o.Port),
 		// 0 disables the transport (-1 would pick a random port).
-		"sip_tcp_port=0",
+		"sip_tcp_port=" + tcpPort,
 		"sip_tls_port=0",
 		"bind_address=127.0.0.1",
 		"use_ipv6=0",
