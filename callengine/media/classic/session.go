@@ -1074,6 +1074,11 @@ func (s *Session) Stats() media.Stats {
 	}
 	r := s.recv
 	vs := s.video
+	for _, l := range s.lines {
+		if l.tr != nil {
+			st.Transport.ForeignDropped += l.tr.foreignDropped()
+		}
+	}
 	s.mu.Unlock()
 	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
 	st.Audio.PacketsSent = s.stats.packetsSent.Load()
