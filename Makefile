@@ -47,7 +47,7 @@ bench: deps-bench
 	$(GO) mod download
 	$(GO) build -o $(BIN) .
 	$(GO) test -count=1 -run '^$$' ./internal/bench/ ./capture/ ./callengine/ >/dev/null
-	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 20m ./internal/bench/
+	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 40m ./internal/bench/
 
 bench-go: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./callengine/...
