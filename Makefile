@@ -42,13 +42,13 @@ test-short: deps
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
-# rewritten from the run; about 4 minutes on 2 cores). `make bench-go` runs
+# rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs
 # the in-function Go benchmarks only.
 bench: deps-bench
 	$(GO) mod download
 	$(GO) build -o $(BIN) .
 	$(GO) test -count=1 -run '^$$' ./internal/bench/ ./capture/ ./callengine/ >/dev/null
-	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 20m ./internal/bench/
+	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 40m ./internal/bench/
 
 bench-go: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./callengine/...

@@ -12,7 +12,7 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
   chromium nodejs)
-bench_pkgs=()
+bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
