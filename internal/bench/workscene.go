@@ -15,7 +15,6 @@ import (
 	"time"
 )
 
-
 // desktopSeed picks the wallpaper every scene paints, so Parlo and the
 // reference capture the same desktop.
 const desktopSeed = 4
