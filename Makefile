@@ -12,6 +12,7 @@ deps:
 
 deps-test:
 	@scripts/deps.sh test
+	@scripts/browser-deps.sh
 
 build: deps
 	@echo "build: compiling $(BIN) (the first cgo build of Fyne takes a few minutes)"
@@ -41,13 +42,13 @@ test-short: deps
 	$(GO) test -short -count=1 ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
-# rewritten from the run; about 4 minutes on 2 cores). `make bench-go` runs
+# rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs
 # the in-function Go benchmarks only.
 bench: deps-bench
 	$(GO) mod download
 	$(GO) build -o $(BIN) .
 	$(GO) test -count=1 -run '^$$' ./internal/bench/ ./capture/ ./callengine/ >/dev/null
-	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 20m ./internal/bench/
+	PARLO_BIN=$(CURDIR)/$(BIN) scripts/isolated.sh $(GO) test -count=1 -run '^$$' -bench '^BenchmarkParlo$$' -benchtime 1x -timeout 40m ./internal/bench/
 
 bench-go: deps-test
 	$(GO) test -run '^$$' -bench . -benchmem ./capture/ ./callengine/...
@@ -58,7 +59,7 @@ deps-bench:
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.
 screenshots: deps-test
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestScreenshots ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow' ./ui/
 	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDesktopAppSharesScreenEndToEnd .
 
 # Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.

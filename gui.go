@@ -163,14 +163,23 @@ func runGUI(args []string) int {
 		// The window still opens; Settings shows the problem.
 		log.Warn("loading settings", "error", err)
 	}
+	// One device stage for every call: the echo canceller hears what the
+	// speaker plays, and Settings changes devices and processing live.
+	voice := audio.NewVoiceIO(audio.VoiceIOOptions{
+		Processing: settings.Processing(), Microphone: settings.AudioIn, Speaker: settings.AudioOut, Logger: log,
+		OnNotice: func(n audio.DeviceNotice) {
+			log.Warn("audio device lost, using the system default", "kind", n.Kind.String(), "lost", n.Lost, "error", n.Err)
+		},
+	})
+	defer voice.Close()
 	opts := callengine.Options{
 		Listen:           []string{f.listen},
 		Account:          settings.Account(),
 		DoNotDisturb:     settings.DoNotDisturb,
 		AutoAnswer:       settings.AutoAnswer,
 		HonourAnswerMode: settings.HonourAnswerMode,
-		NewAudioIn:       deviceOr(audio.OpenDefaultInput, func() (audio.Source, error) { return audio.Silence(), nil }, log),
-		NewAudioOut:      deviceOr(audio.OpenDefaultOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
+		NewAudioIn:       deviceOr(voice.OpenInput, func() (audio.Source, error) { return audio.Silence(), nil }, log),
+		NewAudioOut:      deviceOr(voice.OpenOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
 		ShareFPS:         settings.ShareFPS,
 		Logger:           log,
 	}
@@ -218,7 +227,9 @@ func runGUI(args []string) int {
 		Phone: phone, App: a, AccountURI: accountURI, Logger: log,
 		History: store, HistoryChanged: changed, LogPath: logPath,
 		Version: appVersion(), AccountProblem: accountProblem,
-		Links: links,
+		Devices:     ui.SystemDevices{VoiceIO: voice},
+		SoundOutput: ringOutput(func() string { s, _ := ui.LoadSettings(a.Preferences(), nil); return s.AudioRing }),
+		Links:       links,
 	})
 	phone.Close() // hangs up: the recorder writes those ends, then its channel closes
 	recWG.Wait()
@@ -257,5 +268,21 @@ func deviceOr[T any](open func() (T, error), fallback func() (T, error), log *sl
 		}
 		log.Warn("audio device unavailable, call continues without it", "error", err)
 		return fallback()
+	}
+}
+
+// ringOutput opens the ringing device as saved now (Settings may change
+// it): the chosen one, else the default.
+func ringOutput(chosen func() string) func() (audio.Sink, error) {
+	return func() (audio.Sink, error) {
+		id := chosen()
+		if id == "" {
+			return audio.OpenDefaultOutput()
+		}
+		s, err := audio.OpenOutputDevice(id)
+		if err != nil {
+			return audio.OpenDefaultOutput()
+		}
+		return s, nil
 	}
 }

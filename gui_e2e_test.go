@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,6 +53,9 @@ func (a *desktopApp) typeText(s string) {
 }
 
 func (a *desktopApp) title() string {
+	if a.win == "" {
+		return "(no window yet)"
+	}
 	out := a.x("xprop", "-id", a.win, "_NET_WM_NAME")
 	if i := strings.Index(out, "= \""); i >= 0 {
 		return strings.TrimSuffix(out[i+3:], "\"")
@@ -99,14 +103,31 @@ func (a *desktopApp) screenshot(name string) image.Image {
 	return img
 }
 
-// buildParlo builds the real binary once per test.
+// buildParlo builds the real binary once for all the tests of this
+// package (a Fyne link takes a minute on a loaded machine).
 func buildParlo(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "parlo")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	parloBuild.once.Do(func() {
+		dir, err := os.MkdirTemp("", "parlo-e2e-")
+		if err != nil {
+			parloBuild.err = err
+			return
+		}
+		parloBuild.bin = filepath.Join(dir, "parlo")
+		if out, err := exec.Command("go", "build", "-o", parloBuild.bin, ".").CombinedOutput(); err != nil {
+			parloBuild.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if parloBuild.err != nil {
+		t.Fatal(parloBuild.err)
 	}
-	return bin
+	return parloBuild.bin
+}
+
+var parloBuild struct {
+	once sync.Once
+	bin  string
+	err  error
 }
 
 // appEnv is the environment of a desktop app under test: its own home,
@@ -137,7 +158,9 @@ func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *strin
 		_ = a.cmd.Process.Kill()
 		_ = a.cmd.Wait()
 	})
-	a.waitFor("the Parlo window", 20*time.Second, func() bool {
+	// A first start under load (the CI machine runs other tests' peers)
+	// can take tens of seconds: GL context, fonts, the phone's sockets.
+	a.waitFor("the Parlo window", 90*time.Second, func() bool {
 		cmd := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Parlo")
 		cmd.Env = d.Env()
 		out, err := cmd.Output()
@@ -235,4 +258,13 @@ func TestDesktopAppSharesScreenEndToEnd(t *testing.T) {
 
 	a.keys("ctrl+shift+e") // hang up
 	a.waitFor("the call to end at the peer", 10*time.Second, func() bool { return len(peer.Calls()) == 0 })
+}
+
+// TestMain removes the shared build of buildParlo after the package's tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if parloBuild.bin != "" {
+		os.RemoveAll(filepath.Dir(parloBuild.bin))
+	}
+	os.Exit(code)
 }

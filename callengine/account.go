@@ -38,7 +38,13 @@ type Account struct {
 	Transport string
 	// CAFile is a PEM file of extra CAs trusted for TLS/WSS.
 	CAFile string
-	// Expires is the registration lifetime asked for (default 300 s).
+	// Realm is the digest realm the registrar challenges with (default:
+	// the AOR's domain or the registrar's host). Challenges for any other
+	// realm are not answered, so a stranger cannot collect a digest of the
+	// password.
+	Realm string
+	// Expires is the registration lifetime asked for (default 300 s,
+	// clamped to MinExpires..MaxExpires).
 	Expires time.Duration
 	// Media is the path of calls placed on this account: "webrtc",
 	// "classic" or "auto" (default: webrtc over WS/WSS, classic otherwise).
@@ -66,6 +72,11 @@ func (a *Account) aor() (sip.Uri, error) {
 	if err := sip.ParseUri(a.URI, &u); err != nil {
 		return u, fmt.Errorf("%w: field URI %q: %v", ErrBadAccount, a.URI, err)
 	}
+	if u.Password != "" || userinfoHasPassword(a.URI) {
+		// RFC 3261 §19.1.1: a password in the userinfo is NOT RECOMMENDED;
+		// it would travel in From, To and the logs of every request.
+		return u, fmt.Errorf("%w: field URI must not carry a password (sip:user:password@host); put it in field Password", ErrBadAccount)
+	}
 	if strings.ContainsAny(u.User+u.Host, " @<>\"") {
 		return u, fmt.Errorf("%w: field URI %q has characters not allowed in user@host", ErrBadAccount, a.URI)
 	}
@@ -73,6 +84,14 @@ func (a *Account) aor() (sip.Uri, error) {
 		return u, fmt.Errorf("%w: field URI %q needs user@host", ErrBadAccount, a.URI)
 	}
 	return u, nil
+}
+
+// userinfoHasPassword reports a ":" in a URI's userinfo (sip:user:pw@host),
+// even an empty password.
+func userinfoHasPassword(uri string) bool {
+	rest := strings.TrimPrefix(strings.TrimPrefix(uri, "sips:"), "sip:")
+	userinfo, _, ok := strings.Cut(rest, "@")
+	return ok && strings.Contains(userinfo, ":")
 }
 
 func (a *Account) authUser() string {
@@ -83,11 +102,61 @@ func (a *Account) authUser() string {
 	return u.User
 }
 
+// Registration lifetime bounds: below 30 s a registrar or a user setting
+// would make Parlo re-register in a loop, above a day a stale binding
+// outlives the device (RFC 3261 §10.2.1.1 leaves the range to policy).
+const (
+	MinExpires = 30 * time.Second
+	MaxExpires = 24 * time.Hour
+)
+
+// clampExpires keeps a lifetime within MinExpires..MaxExpires.
+func clampExpires(d time.Duration) time.Duration {
+	return min(max(d, MinExpires), MaxExpires)
+}
+
 func (a *Account) expires() time.Duration {
 	if a.Expires <= 0 {
 		return 300 * time.Second
 	}
-	return a.Expires
+	return clampExpires(a.Expires)
+}
+
+// domains are the hosts a Refer-To target may name with this account: the
+// AOR's domain, the realm and the registrar's host.
+func (a *Account) domains() []string {
+	var out []string
+	if u, err := a.aor(); err == nil {
+		out = append(out, u.Host)
+	}
+	if a.Realm != "" {
+		out = append(out, a.Realm)
+	}
+	if r, err := a.registrar(); err == nil {
+		if h, _, err := net.SplitHostPort(r.hostPort); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// realms are the digest realms answered with this account's password:
+// the configured Realm alone when set, else the AOR's domain and the
+// registrar's host.
+func (a *Account) realms() []string {
+	if a.Realm != "" {
+		return []string{a.Realm}
+	}
+	var out []string
+	if u, err := a.aor(); err == nil {
+		out = append(out, u.Host)
+	}
+	if r, err := a.registrar(); err == nil {
+		if h, _, err := net.SplitHostPort(r.hostPort); err == nil {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // registrar parses Account.Registrar.
@@ -165,9 +234,9 @@ func (a *Account) Validate() error {
 		return fmt.Errorf("%w: field Media %q is not one of webrtc, classic, auto", ErrBadAccount, a.Media)
 	}
 	switch a.SRTP {
-	case "", media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
+	case "", media.SRTPPreferred, media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
 	default:
-		return fmt.Errorf("%w: field SRTP %q is not one of required, optional, off", ErrBadAccount, a.SRTP)
+		return fmt.Errorf("%w: field SRTP %q is not one of preferred, required, optional, off", ErrBadAccount, a.SRTP)
 	}
 	return nil
 }

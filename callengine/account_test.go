@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 func TestAccountValidateNamesTheField(t *testing.T) {
@@ -22,6 +25,9 @@ func TestAccountValidateNamesTheField(t *testing.T) {
 		{"no password", Account{URI: "sip:alice@example.com", Registrar: "sip:127.0.0.1"}, "Password"},
 		{"no registrar", Account{URI: "sip:alice@example.com", Password: "x"}, "Registrar"},
 		{"bad transport", Account{URI: "sip:alice@example.com", Password: "x", Registrar: "sip:127.0.0.1", Transport: "sctp"}, "Transport"},
+		{"password in the AOR", Account{URI: "sip:alice:s3cret@example.com", Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"empty password in the AOR", Account{URI: "sips:alice:@example.com", Password: "x", Registrar: "sip:127.0.0.1"}, "URI"},
+		{"port in the AOR is no password", Account{URI: "sip:alice@example.com:5080", Password: "x", Registrar: "sip:127.0.0.1"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,6 +43,9 @@ func TestAccountValidateNamesTheField(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), "field "+tc.field) {
 				t.Fatalf("error %q does not name field %s", err, tc.field)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Fatalf("error %q repeats the password", err)
 			}
 		})
 	}
@@ -93,5 +102,43 @@ func TestParseListenAddr(t *testing.T) {
 		if !tc.ok && !errors.Is(err, ErrBadListenAddr) {
 			t.Errorf("%q: error %v does not wrap ErrBadListenAddr", tc.in, err)
 		}
+	}
+}
+
+// Lifetimes are kept within 30 s – 24 h, both what we ask and what the
+// registrar grants.
+func TestExpiresClamp(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		asked    time.Duration
+		header   string // Expires of the 200, "" for none
+		contact  string // our Contact's expires parameter, "" for none
+		wantAsk  time.Duration
+		wantUsed time.Duration
+	}{
+		{"default", 0, "", "", 300 * time.Second, 300 * time.Second},
+		{"asked too short", 3 * time.Second, "", "", MinExpires, MinExpires},
+		{"asked too long", 72 * time.Hour, "", "", MaxExpires, MaxExpires},
+		{"granted 1 s", 300 * time.Second, "1", "", 300 * time.Second, MinExpires},
+		{"granted ten years", 300 * time.Second, "315360000", "", 300 * time.Second, MaxExpires},
+		{"contact param wins", 300 * time.Second, "600", "5", 300 * time.Second, MinExpires},
+		{"granted in range", 300 * time.Second, "120", "", 300 * time.Second, 120 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := Account{Expires: tc.asked}
+			if got := a.expires(); got != tc.wantAsk {
+				t.Fatalf("asked %s, want %s", got, tc.wantAsk)
+			}
+			res := sip.NewResponse(sip.StatusOK, "OK")
+			if tc.header != "" {
+				res.AppendHeader(sip.NewHeader("Expires", tc.header))
+			}
+			if tc.contact != "" {
+				res.AppendHeader(sip.NewHeader("Contact", "<sip:alice@127.0.0.1>;expires="+tc.contact))
+			}
+			if got := grantedExpires(res, a.expires()); got != tc.wantUsed {
+				t.Fatalf("used %s, want %s", got, tc.wantUsed)
+			}
+		})
 	}
 }

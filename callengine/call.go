@@ -60,11 +60,17 @@ type call struct {
 	// referProgress receives the sipfrag status codes of a transfer we
 	// started (nil when none is running).
 	referProgress chan int
+	// referBusy is set while a REFER from the peer is being decided or
+	// followed; referDecision receives the user's answer (nil when no
+	// one is asked).
+	referBusy     atomic.Bool
+	referDecision chan bool
 
 	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
 	cancelInvite context.CancelFunc
 	// Incoming, before answer: the INVITE handler waits for a decision.
 	decision  chan decision
+	inviteTx  sip.ServerTransaction // the INVITE's, for non-2xx finals
 	offer     []byte
 	answerSDP []byte // our answer, once made (a 183 and its 200 share it)
 	// Late offer (lateoffer.go): the offer of ours whose answer the next

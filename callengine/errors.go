@@ -15,4 +15,8 @@ var (
 	ErrRegistration    = errors.New("callengine: registration failed")
 	ErrNotRegistered   = errors.New("callengine: no account registered")
 	ErrRequestFailed   = errors.New("callengine: request failed")
+	ErrBadOption       = errors.New("callengine: bad option")
+	// ErrForeignChallenge: a 401/407 came from someone other than the
+	// account's registrar, or for another realm; no credentials are sent.
+	ErrForeignChallenge = errors.New("callengine: authentication challenge not from the account's registrar")
 )

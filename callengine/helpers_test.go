@@ -108,8 +108,17 @@ type testPhoneOpts struct {
 	turn         []media.TURNServer
 	relayOnlyOff bool // with turn: gather every candidate, not relay only
 	iceTimeout   time.Duration
+	xferPolicy   TransferPolicy
+	srtp         media.SRTPPolicy // "" = the default (preferred)
+	xferWait     time.Duration
 	// wrap, when set, wraps each call's media session (test hooks).
 	wrap func(media.Session) media.Session
+	// audioIn, when set, replaces the tone as what calls send.
+	audioIn func() (audio.Source, error)
+	// earHistory is how much received audio each call keeps (default 3 s).
+	earHistory time.Duration
+	// tune, when set, changes the Options before NewPhone.
+	tune func(*Options)
 }
 
 func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
@@ -118,10 +127,16 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 		o.listen = "udp:127.0.0.1:0"
 	}
 	tp := &testPhone{}
-	p, err := NewPhone(Options{
+	if o.audioIn == nil {
+		o.audioIn = func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil }
+	}
+	opts := Options{
 		Listen:                 []string{o.listen},
 		Account:                o.account,
 		AutoAnswer:             o.auto,
+		TransferPolicy:         o.xferPolicy,
+		SRTP:                   o.srtp,
+		TransferConsentTimeout: o.xferWait,
 		Display:                o.display,
 		TURNServers:            o.turn,
 		RelayOnly:              len(o.turn) > 0 && !o.relayOnlyOff,
@@ -134,15 +149,19 @@ func newTestPhone(t testing.TB, o testPhoneOpts) *testPhone {
 			}
 			return o.wrap(s), nil
 		},
-		NewAudioIn: func() (audio.Source, error) { return audio.NewTone(o.toneHz, 0.3), nil },
+		NewAudioIn: o.audioIn,
 		NewAudioOut: func() (audio.Sink, error) {
-			d := audio.NewToneDetector(3 * time.Second)
+			d := audio.NewToneDetector(max(o.earHistory, 3*time.Second))
 			tp.mu.Lock()
 			tp.ear = append(tp.ear, d)
 			tp.mu.Unlock()
 			return d, nil
 		},
-	})
+	}
+	if o.tune != nil {
+		o.tune(&opts)
+	}
+	p, err := NewPhone(opts)
 	if err != nil {
 		t.Fatalf("NewPhone: %v", err)
 	}
@@ -247,5 +266,55 @@ func (r *recorder) errors() []any {
 			out = append(out, ev.Payload["error"])
 		}
 	}
+	return out
+}
+
+// consentTo answers the next transfer request on call id (AcceptTransfer
+// or DeclineTransfer) from a goroutine, as a user would, and hands the
+// onTransferRequested event to the test.
+func (tp *testPhone) consentTo(t testing.TB, id string, accept bool) <-chan Event {
+	t.Helper()
+	out := make(chan Event, 1)
+	done := make(chan struct{})
+	seen := tp.rec.count(EventTransferRequested, id) // answer the next one only
+	t.Cleanup(func() { <-done })
+	go func() {
+		defer close(done)
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			tp.rec.mu.Lock()
+			var ev *Event
+			n := 0
+			for i := range tp.rec.events {
+				e := tp.rec.events[i]
+				if e.Name == EventTransferRequested && e.Session != nil && e.Session.SipCallID == id {
+					if n == seen {
+						ev = &e
+						break
+					}
+					n++
+				}
+			}
+			tp.rec.mu.Unlock()
+			if ev != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				var err error
+				if accept {
+					err = tp.AcceptTransfer(ctx, id)
+				} else {
+					err = tp.DeclineTransfer(ctx, id)
+				}
+				cancel()
+				if err != nil {
+					t.Errorf("answering the transfer request: %v", err)
+				}
+				out <- *ev
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // polling; rec.cond belongs to wait
+		}
+		t.Errorf("no onTransferRequested on %s", id)
+		close(out)
+	}()
 	return out
 }

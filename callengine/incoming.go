@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,20 +34,25 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusUnsupportedMediaType, "Unsupported Media Type", sip.NewHeader("Accept", "application/sdp"))
 		return
 	}
+	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
+	// 488 for an unacceptable session description): the whole offer is
+	// checked now, so nothing rings that accepting would then refuse.
+	if _, err := media.CheckOffer(body, media.OfferCheck{SRTP: p.srtpPolicy(), Classic: p.opts.ClassicMediaFactory != nil}); err != nil && len(body) > 0 {
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
+		return
+	}
 	var parsed sdp.SessionDescription
 	if err := parsed.UnmarshalString(string(body)); err != nil && len(body) > 0 {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
 		return
 	}
-	// Refuse before ringing what we could not answer (RFC 3261 §13.3.1.1:
-	// 488 for an unacceptable session description).
-	if path, err := media.ChoosePath(body); err != nil && len(body) > 0 {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		return
-	} else if path == media.PathClassic && p.opts.ClassicMediaFactory == nil {
-		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("needs one media transport per m-line (no BUNDLE, plain RTP or SDES), not in this build"))
+	// Bounded ringing: a stranger's INVITE flood must not ring the user 300
+	// times. 486 with Retry-After (RFC 3261 §21.4.24, §20.33).
+	if !p.tryRing() {
+		respond(tx, req, sip.StatusBusyHere, "Busy Here", warning("too many calls ringing"), sip.NewHeader("Retry-After", strconv.Itoa(retryAfterSeconds)))
 		return
 	}
+	defer p.ringing.Add(-1)
 	dss, err := p.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		respond(tx, req, sip.StatusBadRequest, "Bad Request", warning(err.Error()))
@@ -54,6 +60,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	c := newCall(p, req.CallID().Value(), false)
 	c.uas = dss
+	c.inviteTx = tx
 	c.offer = body
 	if from := req.From(); from != nil {
 		c.s.Number = from.Address.User
@@ -84,7 +91,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if p.dnd.Load() {
 		p.addCall(c)
-		err := dss.Respond(sip.StatusBusyHere, "Busy Here", nil, warning("do not disturb"))
+		err := c.respondFinal(sip.StatusBusyHere, "Busy Here", warning("do not disturb"))
 		if err != nil {
 			c.log.Warn("486 failed", "error", err)
 		}
@@ -99,7 +106,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if !ok {
 			// RFC 3891 §3: 481 when no dialog matches.
 			p.addCall(c)
-			_ = dss.Respond(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil)
+			_ = c.respondFinal(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 			c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusCallTransactionDoesNotExists, "reason": "Replaces names no call"})
 			return
 		}
@@ -135,20 +142,66 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	c.serveInvite(tx)
 }
 
+// respondFinal answers the INVITE with a non-2xx final response without
+// waiting for its ACK: the INVITE server transaction retransmits it and
+// absorbs the ACK (RFC 3261 §17.2.1), while sipgo's dialog Respond would
+// block until the ACK or Timer H (32 s). A caller that never ACKs (a
+// scanner) must not keep a refused call in the call table that long.
+func (c *call) respondFinal(code int, reason string, headers ...sip.Header) error {
+	res := sip.NewResponseFromRequest(c.uas.InviteRequest, code, reason, nil)
+	for _, h := range headers {
+		res.AppendHeader(h)
+	}
+	return c.inviteTx.Respond(res)
+}
+
+// tryRing takes one of the MaxRinging places of incoming calls waiting for
+// an answer; the INVITE handler gives it back when it returns.
+func (p *Phone) tryRing() bool {
+	limit := int32(p.opts.MaxRinging)
+	if limit <= 0 {
+		limit = defaultMaxRinging
+	}
+	for {
+		n := p.ringing.Load()
+		if n >= limit {
+			return false
+		}
+		if p.ringing.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+func (p *Phone) ringTimeout() time.Duration {
+	if p.opts.RingTimeout > 0 {
+		return p.opts.RingTimeout
+	}
+	return defaultRingTimeout
+}
+
 // serveInvite blocks in the INVITE's server transaction until the call is
-// accepted, rejected or canceled; sipgo ends the transaction when the handler
-// returns.
+// accepted, rejected or canceled, or rings unanswered for RingTimeout; sipgo
+// ends the transaction when the handler returns.
 func (c *call) serveInvite(tx sip.ServerTransaction) {
 	dctx := c.uas.Context()
+	ring := time.NewTimer(c.p.ringTimeout())
+	defer ring.Stop()
 	for {
 		select {
+		case <-ring.C:
+			// Nobody answered: 480 (RFC 3261 §21.4.18), and the call ends
+			// unanswered, which history records as missed.
+			_ = c.respondFinal(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", warning("no answer"))
+			c.terminate(nil, map[string]any{"reason": "no answer", "status": sip.StatusTemporarilyUnavailable})
+
 		case d := <-c.decision:
 			switch {
 			case d.early:
 				d.result <- c.earlyMedia()
 				continue
 			case !d.accept:
-				err := c.uas.Respond(d.code, reasonPhrase(d.code), nil)
+				err := c.respondFinal(d.code, reasonPhrase(d.code))
 				c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
 				d.result <- err
 			default:
@@ -163,7 +216,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 		case <-tx.Done():
 			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
 		case <-c.p.ctx.Done():
-			_ = c.uas.Respond(sip.StatusServiceUnavailable, "Shutting Down", nil)
+			_ = c.respondFinal(sip.StatusServiceUnavailable, "Shutting Down")
 			c.terminate([]string{EventCallEnding}, nil)
 		}
 		return
@@ -240,18 +293,18 @@ func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
 		err = c.newMedia(path)
 	}
 	if errors.Is(err, media.ErrBadSDP) {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	if err != nil {
-		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusInternalServerError, "Media Error", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, err
 	}
 	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
 	if err != nil {
-		_ = c.uas.Respond(sip.StatusNotAcceptableHere, "Not Acceptable Here", nil, warning(err.Error()))
+		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
 		return nil, fmt.Errorf("callengine: answer: %w", err)
 	}
@@ -375,6 +428,12 @@ func (p *Phone) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 	respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 }
 
+// onUnsupported answers methods we do not implement: 405 with Allow
+// (RFC 3261 §21.4.6 requires it), behind the same guard as the rest.
+func (p *Phone) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
+	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+}
+
 func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
@@ -390,8 +449,10 @@ func respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string
 	_ = tx.Respond(res)
 }
 
+// warning is a Warning header (RFC 3261 §20.43) whose text, often quoting
+// what a stranger sent, is made safe inside its quoted string.
 func warning(text string) sip.Header {
-	text = strings.ReplaceAll(text, `"`, "'")
+	text = displayName(text)
 	if len(text) > 200 {
 		text = text[:200]
 	}

@@ -43,7 +43,7 @@ func (p *Phone) SendMessage(ctx context.Context, callID, target, contentType str
 			return fmt.Errorf("%w: in-dialog MESSAGE needs an established call", ErrInvalidState)
 		}
 		req = sip.NewRequest(sip.MESSAGE, c.remoteTarget())
-		req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+		req.AppendHeader(newHeader("Content-Type", contentType))
 		req.SetBody(body)
 		res, err := d.Do(ctx, req)
 		return messageResult(res, err)
@@ -53,15 +53,18 @@ func (p *Phone) SendMessage(ctx context.Context, callID, target, contentType str
 		return err
 	}
 	req = sip.NewRequest(sip.MESSAGE, to)
-	from := sip.FromHeader{Address: p.fromURI(), DisplayName: p.opts.DisplayName, Params: sip.NewParams()}
+	from := sip.FromHeader{Address: p.fromURI(), DisplayName: displayName(p.opts.DisplayName), Params: sip.NewParams()}
 	from.Params.Add("tag", sip.GenerateTagN(16))
 	req.AppendHeader(&from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
-	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	req.AppendHeader(newHeader("Content-Type", contentType))
 	req.SetBody(body)
 	p.route(req, to)
 	res, err := p.cli.Do(ctx, req)
 	if err == nil && (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && p.opts.Account != nil {
+		if cerr := p.challengeAllowed(req, res); cerr != nil {
+			return fmt.Errorf("%w: MESSAGE: %w", ErrRequestFailed, cerr)
+		}
 		res, err = p.cli.DoDigestAuth(ctx, req, res, digestFor(p.opts.Account))
 	}
 	return messageResult(res, err)

@@ -81,6 +81,9 @@ func (p *Phone) outgoingProfiles(to sip.Uri) []offerProfile {
 		classic = []offerProfile{{media.PathClassic, media.SRTPOff}}
 	case media.SRTPOptional:
 		classic = []offerProfile{{media.PathClassic, media.SRTPOptional}, {media.PathClassic, media.SRTPRequired}}
+	case media.SRTPPreferred:
+		// Plain RTP last, only after the peer refused every SRTP offer.
+		classic = []offerProfile{{media.PathClassic, media.SRTPRequired}, {media.PathClassic, media.SRTPOff}}
 	default:
 		classic = []offerProfile{{media.PathClassic, media.SRTPRequired}}
 	}

@@ -27,16 +27,17 @@ func TestOutgoingProfiles(t *testing.T) {
 		remember string // profile remembered for the destination
 		want     []string
 	}{
-		{"direct default", Options{}, "sip:bob@127.0.0.1:5090", "", []string{"webrtc", "classic-sdes"}},
-		{"direct tls", Options{}, "sip:bob@127.0.0.1:5091;transport=tls", "", []string{"classic-sdes", "webrtc"}},
-		{"direct sips", Options{}, "sips:bob@example.org", "", []string{"classic-sdes", "webrtc"}},
+		{"direct default", Options{}, "sip:bob@127.0.0.1:5090", "", []string{"webrtc", "classic-sdes", "classic-plain"}},
+		{"direct tls", Options{}, "sip:bob@127.0.0.1:5091;transport=tls", "", []string{"classic-sdes", "classic-plain", "webrtc"}},
+		{"direct sips", Options{}, "sips:bob@example.org", "", []string{"classic-sdes", "classic-plain", "webrtc"}},
 		{"optional", Options{SRTP: media.SRTPOptional}, "sip:bob@127.0.0.1", "", []string{"webrtc", "classic-sdes-optional", "classic-sdes"}},
 		{"off", Options{SRTP: media.SRTPOff}, "sip:bob@127.0.0.1", "", []string{"webrtc", "classic-plain"}},
 		{"explicit classic", Options{Media: "classic", SRTP: media.SRTPOptional}, "sip:bob@127.0.0.1", "", []string{"classic-sdes-optional", "classic-sdes"}},
+		{"required", Options{SRTP: media.SRTPRequired}, "sip:bob@127.0.0.1", "", []string{"webrtc", "classic-sdes"}},
 		{"explicit webrtc", Options{Media: "webrtc"}, "sip:bob@127.0.0.1", "", []string{"webrtc"}},
-		{"udp account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example"}}, "sip:b@pbx.example", "", []string{"webrtc", "classic-sdes"}},
-		{"tls account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example;transport=tls"}}, "sip:b@pbx.example", "", []string{"classic-sdes", "webrtc"}},
-		{"wss account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example", Transport: "wss"}}, "sip:b@pbx.example", "", []string{"webrtc", "classic-sdes"}},
+		{"udp account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example"}}, "sip:b@pbx.example", "", []string{"webrtc", "classic-sdes", "classic-plain"}},
+		{"tls account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example;transport=tls"}}, "sip:b@pbx.example", "", []string{"classic-sdes", "classic-plain", "webrtc"}},
+		{"wss account", Options{Account: &Account{URI: "sip:a@pbx.example", Registrar: "sip:pbx.example", Transport: "wss"}}, "sip:b@pbx.example", "", []string{"webrtc", "classic-sdes", "classic-plain"}},
 		{"remembered first", Options{SRTP: media.SRTPOptional}, "sip:bob@127.0.0.1", "classic-sdes", []string{"classic-sdes", "webrtc", "classic-sdes-optional"}},
 		{"remembered but not allowed", Options{SRTP: media.SRTPOff}, "sip:bob@127.0.0.1", "classic-sdes", []string{"webrtc", "classic-plain"}},
 	} {

@@ -133,7 +133,7 @@ func (d *outgoingDial) advance() bool {
 func (p *Phone) newInvite(callID string, d *outgoingDial, cseq uint32, offer []byte) *sip.Request {
 	to := d.to
 	req := sip.NewRequest(sip.INVITE, to)
-	from := sip.FromHeader{Address: p.fromURI(), DisplayName: p.opts.DisplayName, Params: sip.NewParams()}
+	from := sip.FromHeader{Address: p.fromURI(), DisplayName: displayName(p.opts.DisplayName), Params: sip.NewParams()}
 	from.Params.Add("tag", d.fromTag)
 	req.AppendHeader(&from)
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: to.Scheme, User: to.User, Host: to.Host, Port: to.Port}})
@@ -145,7 +145,9 @@ func (p *Phone) newInvite(callID string, d *outgoingDial, cseq uint32, offer []b
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
 	for k, v := range d.headers {
-		req.AppendHeader(sip.NewHeader(k, v))
+		if h := newHeader(k, v); h != nil {
+			req.AppendHeader(h)
+		}
 	}
 	req.SetBody(offer)
 	p.route(req, to)
@@ -266,6 +268,9 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 				err = rerr
 			}
 			switch {
+			case errors.Is(err, ErrForeignChallenge):
+				res := dcs.InviteResponse
+				c.terminate([]string{EventCallRejected}, map[string]any{"status": res.StatusCode, "reason": res.Reason, "error": err.Error()})
 			case errors.As(err, &dr):
 				c.terminate([]string{EventCallRejected}, map[string]any{"status": dr.Res.StatusCode, "reason": dr.Res.Reason})
 			case ctx.Err() != nil:
@@ -365,6 +370,15 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
 		switch {
+		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+			// sipgo answers the challenge after this returns: refuse
+			// first when it does not come from our registrar.
+			if answerOpts.Password != "" {
+				if err := c.p.challengeAllowed(dcs.InviteRequest, res); err != nil {
+					c.log.Warn("INVITE challenge not answered", "error", err)
+					return err
+				}
+			}
 		case res.StatusCode == sip.StatusRinging:
 			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
 		case res.StatusCode == sip.StatusSessionInProgress:

@@ -48,6 +48,12 @@ type Options struct {
 	// with "Answer-Mode: Auto" (RFC 5373); off by default, since it lets the
 	// caller open our microphone.
 	HonourAnswerMode bool
+	// TransferPolicy decides REFERs from the far end (default ask).
+	TransferPolicy TransferPolicy
+	// TransferConsentTimeout is how long an asked transfer waits for
+	// AcceptTransfer before it is declined (default and maximum 25 s:
+	// the transferor's REFER transaction times out at 32 s).
+	TransferConsentTimeout time.Duration
 	// DoNotDisturb answers every new incoming call 486 Busy Here.
 	DoNotDisturb bool
 	// NewAudioIn makes what a call sends (default: silence).
@@ -65,7 +71,8 @@ type Options struct {
 	// which overrides this).
 	Media string
 	// SRTP is the security policy of the classic path when no account says
-	// otherwise (default required).
+	// otherwise (default media.SRTPPreferred: SRTP first, plain RTP only
+	// with peers that have no SRTP).
 	SRTP media.SRTPPolicy
 	// STUNServers for server-reflexive candidates.
 	STUNServers []string
@@ -89,6 +96,24 @@ type Options struct {
 	ProfileMemoryFile string
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+
+	// Limits on what the network can make the phone do (zero means the
+	// default). MaxRinging caps incoming calls ringing at once (default 8);
+	// beyond it a new call gets 486 Busy Here with Retry-After.
+	MaxRinging int
+	// RingTimeout ends an unanswered incoming call with 480 Temporarily
+	// Unavailable, reported as missed (default 120 s).
+	RingTimeout time.Duration
+	// SourceRate and SourceBurst bound the out-of-dialog requests (new
+	// calls, MESSAGE, OPTIONS…) one source IP address may send: a token
+	// bucket of SourceBurst (default 20) refilled at SourceRate per second
+	// (default 10); beyond it 503 with Retry-After. A negative SourceRate
+	// turns the limit off.
+	SourceRate  float64
+	SourceBurst int
+	// MaxBodySize is the largest request body accepted (default 32 KiB);
+	// larger ones get 413.
+	MaxBodySize int
 }
 
 // Phone is one SIP user agent with its calls.
@@ -115,14 +140,20 @@ type Phone struct {
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+	// origin caches the registrar's addresses for trustOrigin.
+	origin originCheck
 
 	profiles *profileMemory // what each destination last connected with
 
 	closeOnce sync.Once
 
 	captured atomic.Uint64 // screen frames captured, all calls
+	shares   shareRegistry // which calls capture right now (ScreenSharing)
 
 	dnd, autoAnswer, answerMode atomic.Bool
+
+	guard   *requestGuard
+	ringing atomic.Int32 // incoming calls waiting for an answer
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
@@ -140,7 +171,8 @@ func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
 	p.answerMode.Store(honourHeader)
 }
 
-// srtpPolicy is the account's SRTP policy, else the phone's, else required.
+// srtpPolicy is the account's SRTP policy, else the phone's, else
+// preferred (media.SRTPPreferred).
 func (p *Phone) srtpPolicy() media.SRTPPolicy {
 	if a := p.opts.Account; a != nil && a.SRTP != "" {
 		return a.SRTP
@@ -148,7 +180,7 @@ func (p *Phone) srtpPolicy() media.SRTPPolicy {
 	if p.opts.SRTP != "" {
 		return p.opts.SRTP
 	}
-	return media.SRTPRequired
+	return media.SRTPPreferred
 }
 
 // loopbackOnly: a phone that listens only on loopback can only be reached
@@ -255,15 +287,19 @@ func NewPhone(opts Options) (*Phone, error) {
 	}
 	p.dialogUA = &sipgo.DialogUA{Client: p.cli, ContactHDR: sip.ContactHeader{Address: p.contact}}
 
-	p.srv.OnInvite(p.onInvite)
-	p.srv.OnAck(p.onAck)
-	p.srv.OnBye(p.onBye)
-	p.srv.OnCancel(p.onCancel)
-	p.srv.OnOptions(p.onOptions)
-	p.srv.OnMessage(p.onMessage)
-	p.srv.OnInfo(p.onInfo)
-	p.srv.OnRefer(p.onRefer)
-	p.srv.OnNotify(p.onNotify)
+	p.guard = newRequestGuard(p)
+	p.srv.OnInvite(p.guard.wrap(p.trustOrigin(p.onInvite)))
+	p.srv.OnAck(p.guard.wrap(p.onAck))
+	p.srv.OnBye(p.guard.wrap(p.onBye))
+	p.srv.OnCancel(p.guard.wrap(p.onCancel))
+	p.srv.OnOptions(p.guard.wrap(p.trustOrigin(p.onOptions)))
+	p.srv.OnMessage(p.guard.wrap(p.trustOrigin(p.onMessage)))
+	p.srv.OnInfo(p.guard.wrap(p.onInfo))
+	p.srv.OnRefer(p.guard.wrap(p.trustOrigin(p.onRefer)))
+	p.srv.OnNotify(p.guard.wrap(p.trustOrigin(p.onNotify)))
+	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.UPDATE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
+		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
+	}
 	p.startServing()
 	p.wg.Add(1)
 	go p.watchAddresses()

@@ -133,6 +133,7 @@ func TestKamailioBlindTransferIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.rec.wait(t, EventMediaConnected, s.SipCallID, 5*time.Second)
+	a.consentTo(t, s.SipCallID, true)
 	if err := b.Transfer(ctx, s.SipCallID, "carol"); err != nil {
 		t.Fatalf("Transfer via Kamailio: %v\n%s", err, k.Log())
 	}
@@ -182,14 +183,15 @@ func TestKamailioTLSAndWSSIntegration(t *testing.T) {
 	}
 }
 
-// A registration of 3 s is refreshed before it runs out: 5 s later the
-// registrar still routes calls to it.
+// A registration asked for 3 s is asked for 30 s (MinExpires: a shorter
+// one would have the phone re-register in a loop), and refreshed before it
+// runs out: 32 s later the registrar still routes calls to it.
 func TestKamailioRegistrationRefreshIntegration(t *testing.T) {
 	testpeers.Require(t, "kamailio")
 	k := testpeers.StartKamailio(t, testpeers.KamailioOptions{Users: map[string]string{"alice": "pa", "bob": "pb"}})
 	a := newTestPhone(t, testPhoneOpts{toneHz: 440, account: &Account{URI: "sip:alice@" + k.Domain(), Password: "pa", Registrar: "sip:" + k.UDPAddr(), Expires: 3 * time.Second}})
 	b := newTestPhone(t, testPhoneOpts{toneHz: 660, account: &Account{URI: "sip:bob@" + k.Domain(), Password: "pb", Registrar: "sip:" + k.UDPAddr()}})
-	ctx := ctxT(t, 20*time.Second)
+	ctx := ctxT(t, 50*time.Second)
 	if err := a.Register(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -197,10 +199,10 @@ func TestKamailioRegistrationRefreshIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := a.rec.wait(t, EventRegistered, "", time.Second)
-	if got := ev.Payload["expires"]; got != 3 {
-		t.Fatalf("registrar granted %v s, want 3", got)
+	if got := ev.Payload["expires"]; got != int(MinExpires/time.Second) {
+		t.Fatalf("registrar granted %v s, want %d", got, int(MinExpires/time.Second))
 	}
-	time.Sleep(5 * time.Second) // the scenario: outlive the first registration
+	time.Sleep(MinExpires + 2*time.Second) // the scenario: outlive the first registration
 	s, err := b.Call(ctx, "alice", CallOptions{})
 	if err != nil {
 		t.Fatal(err)

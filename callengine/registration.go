@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -32,6 +33,11 @@ type registration struct {
 	ok         bool
 	once       sync.Once
 	contact    sip.ContactHeader
+	// token is the random value of our Contact's x-parlo parameter;
+	// tokenEchoed is set once the registrar's 200 OK lists our Contact
+	// with it (then requests without it are not from the registrar).
+	token       string
+	tokenEchoed atomic.Bool
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -69,10 +75,16 @@ func (p *Phone) Register(ctx context.Context) error {
 	}
 	contact := p.contact
 	contact.User = aor.User
+	contact.UriParams = p.contact.UriParams.Clone()
 	if target.transport != TransportUDP {
 		contact.UriParams = sip.NewParams()
 		contact.UriParams.Add("transport", target.transport)
 	}
+	if contact.UriParams == nil {
+		contact.UriParams = sip.NewParams()
+	}
+	r.token = sip.GenerateTagN(16)
+	contact.UriParams.Add(contactTokenParam, r.token)
 	if target.transport == TransportWS || target.transport == TransportWSS {
 		// A WebSocket client cannot be reached at its own address; the
 		// registrar routes to us over our connection (RFC 7118 §5).
@@ -188,6 +200,9 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		return 0, fmt.Errorf("%w: REGISTER to %s: %v", ErrRegistration, r.target.hostPort, err)
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
+		if err := r.p.challengeAllowed(req, res); err != nil {
+			return 0, fmt.Errorf("%w: REGISTER: %w", ErrRegistration, err)
+		}
 		// The digest is computed by sipgo (icholy/digest); the password
 		// never reaches a log line.
 		res, err = r.p.cli.DoDigestAuth(ctx, req, res, digestFor(r.acct))
@@ -198,6 +213,13 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	}
 	if !res.IsSuccess() {
 		return 0, &RegistrationError{StatusCode: res.StatusCode, Reason: res.Reason}
+	}
+	if expires > 0 && r.token != "" {
+		for _, h := range res.GetHeaders("Contact") {
+			if strings.Contains(h.Value(), contactTokenParam+"="+r.token) {
+				r.tokenEchoed.Store(true)
+			}
+		}
 	}
 	return grantedExpires(res, expires), nil
 }
@@ -223,8 +245,14 @@ func (r *registration) newRequest(expires time.Duration) *sip.Request {
 }
 
 // grantedExpires reads the lifetime from our Contact's expires parameter or
-// the Expires header (RFC 3261 §10.2.4), falling back to what we asked.
+// the Expires header (RFC 3261 §10.2.4), falling back to what we asked,
+// clamped to MinExpires..MaxExpires: a registrar granting 1 s would make us
+// re-register in a loop, one granting years would never see us refresh.
 func grantedExpires(res *sip.Response, asked time.Duration) time.Duration {
+	return clampExpires(rawGrantedExpires(res, asked))
+}
+
+func rawGrantedExpires(res *sip.Response, asked time.Duration) time.Duration {
 	for _, h := range res.GetHeaders("Contact") {
 		v := h.Value()
 		if i := strings.Index(strings.ToLower(v), "expires="); i >= 0 {

@@ -210,6 +210,13 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 		p.onLateOfferReinvite(c, req, tx)
 		return
 	}
+	// The same complete check as a new call's offer (m-line cap, ICE,
+	// fingerprint, crypto syntax) before the media session sees it.
+	if _, err := media.CheckOffer(req.Body(), media.OfferCheck{SRTP: p.srtpPolicy(), Classic: true}); err != nil {
+		c.log.Warn("re-INVITE offer refused", "error", err)
+		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
+		return
+	}
 	ans, err := m.CreateAnswer(p.ctx, req.Body(), localDirection(c.snapshot().Paused))
 	if err != nil {
 		reason := "Not Acceptable Here"

@@ -23,6 +23,11 @@ type screenSender struct {
 	log     *slog.Logger
 	counter *atomic.Uint64 // the phone's captured-frame counter
 
+	// registry, when set, lists the sender (under callID) while it
+	// captures: from before the capture starts until after it ended.
+	registry *shareRegistry
+	callID   string
+
 	// onGone is called (from the capture goroutine's watcher) when the
 	// monitor disappears or the capture fails for good.
 	onGone func(error)
@@ -134,10 +139,18 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 		return fmt.Errorf("callengine: capture %s: %w", s.mon.Name, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	// Listed as sharing before the first grab: the indicator may be early,
+	// never late.
+	if s.registry != nil {
+		s.registry.add(s, shareEntry{callID: s.callID, monitor: s.mon.Name})
+	}
 	if err := src.Start(ctx); err != nil {
 		cancel()
 		src.Close()
 		enc.Close()
+		if s.registry != nil {
+			s.registry.remove(s)
+		}
 		return fmt.Errorf("callengine: capture %s: %w", s.mon.Name, err)
 	}
 	s.src, s.enc, s.cancel, s.codec = src, enc, cancel, codec
@@ -145,6 +158,10 @@ func (s *screenSender) Start(codec string, write func([]byte, time.Duration) err
 	go func() {
 		defer s.watch.Done()
 		<-src.Done()
+		// The capture goroutine has ended: no frame after this.
+		if s.registry != nil {
+			s.registry.remove(s)
+		}
 		if err := src.Err(); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, capture.ErrClosed) {
 			s.mu.Lock()
 			stopped := s.stopped

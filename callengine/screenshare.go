@@ -109,6 +109,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	}
 	m := c.mediaSession()
 	sender := newScreenSender(mon, c.p.opts.ShareFPS, &c.p.captured, c.log.With("monitor", mon.Name), nil)
+	sender.registry, sender.callID = &c.p.shares, c.id
 	sender.onGone = func(err error) { go c.onShareSourceEnded(sender, err) }
 	needsOffer, err := m.SetVideoSender(sender)
 	if err != nil {
@@ -215,5 +216,6 @@ func (c *call) videoStats(st *media.Stats) {
 		st.Video.Received.FramesDecoded = frames
 		st.Video.Received.Width, st.Video.Received.Height = w, h
 		st.Video.Received.FPS = fps
+		st.Video.Received.FramesRefused = recv.refused.Load()
 	}
 }

@@ -8,7 +8,23 @@ import (
 
 // maxQueuedEvents bounds one subscriber's backlog. Past it, new events are
 // dropped and counted: a stuck subscriber must never stall SIP handling.
+// Events a front end must never miss (lossless) are kept even then: they
+// push out the oldest droppable event instead.
 const maxQueuedEvents = 4096
+
+// lossless reports whether an event may never be dropped: the screen-share
+// events (an indicator that missed one could hide a running capture or show
+// a stopped one) and a call's end (a front end that missed it would keep a
+// ghost call). They are few (at most a handful per call), while what
+// floods a queue (MESSAGE, DTMF, progress) is droppable.
+func lossless(name string) bool {
+	switch name {
+	case EventScreenShareStarted, EventScreenShareEnding, EventScreenShareEnded,
+		EventCallEnded, EventCallRejected, EventCallCanceled, EventCallError:
+		return true
+	}
+	return false
+}
 
 // Subscription delivers the phone's events, in emission order, on C().
 // Each subscription has its own queue and pump goroutine, so a slow consumer
@@ -49,9 +65,14 @@ func (s *Subscription) push(ev Event) {
 	}
 	s.mu.Lock()
 	if len(s.queue) >= maxQueuedEvents {
-		s.mu.Unlock()
-		s.dropped.Add(1)
-		return
+		if !lossless(ev.Name) {
+			s.mu.Unlock()
+			s.dropped.Add(1)
+			return
+		}
+		// With nothing droppable left to evict, a lossless event is queued
+		// past the bound: there are at most a few per call.
+		s.evictLocked()
 	}
 	s.queue = append(s.queue, ev)
 	s.mu.Unlock()
@@ -59,6 +80,22 @@ func (s *Subscription) push(ev Event) {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// evictLocked drops the oldest droppable event to make room for a lossless
+// one, and reports whether there was one. queue[0] is never evicted: the
+// pump may be delivering it.
+func (s *Subscription) evictLocked() bool {
+	for i := 1; i < len(s.queue); i++ {
+		if !lossless(s.queue[i].Name) {
+			copy(s.queue[i:], s.queue[i+1:])
+			s.queue[len(s.queue)-1] = Event{}
+			s.queue = s.queue[:len(s.queue)-1]
+			s.dropped.Add(1)
+			return true
+		}
+	}
+	return false
 }
 
 // pump moves queued events to the channel one at a time, so the queue's

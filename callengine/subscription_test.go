@@ -86,3 +86,46 @@ func TestCloseAllDeliversQueuedEvents(t *testing.T) {
 		t.Fatalf("subscriber got %d of 100 events queued before close", n)
 	}
 }
+
+// Share and call-end events survive a full queue: they push out the oldest
+// droppable events, and the stuck subscriber gets them all, in order,
+// once it reads again.
+func TestLosslessEventsSurviveAFullQueue(t *testing.T) {
+	b := newEventBus()
+	s := b.subscribe()
+	defer s.Close()
+	critical := []string{EventScreenShareStarted, EventScreenShareEnding, EventScreenShareEnded, EventCallEnded}
+	for i := range 3 * maxQueuedEvents {
+		b.emit(Event{Name: EventMessage, Payload: map[string]any{"i": i}})
+		if i%1000 == 999 {
+			b.emit(Event{Name: critical[(i/1000)%len(critical)], Payload: map[string]any{"i": i}})
+		}
+	}
+	b.emit(Event{Name: EventCallEnded, Payload: map[string]any{"i": -1}}) // the end
+	if s.Dropped() == 0 {
+		t.Fatal("nothing dropped: the queue never filled")
+	}
+	var got []int
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-s.C():
+			if ev.Payload["i"] == -1 {
+				if len(got) != 3*maxQueuedEvents/1000 {
+					t.Fatalf("got %d lossless events, want %d: %v", len(got), 3*maxQueuedEvents/1000, got)
+				}
+				for k, i := range got {
+					if i != 1000*k+999 {
+						t.Fatalf("lossless events out of order: %v", got)
+					}
+				}
+				return
+			}
+			if lossless(ev.Name) {
+				got = append(got, ev.Payload["i"].(int))
+			}
+		case <-deadline:
+			t.Fatalf("the last event never came; lossless so far %v", got)
+		}
+	}
+}

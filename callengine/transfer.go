@@ -19,8 +19,13 @@ const (
 	// reports in NOTIFY (RFC 3515 §2.4.5): payload status, reason.
 	EventTransferProgress = "onTransferProgress"
 	// EventTransferRequested fires at the transferee when the far end asks
-	// it to call someone else (REFER): payload target, replaces.
+	// it to call someone else (REFER): payload target, referredBy,
+	// replaces (bool) and pending (bool: the user must answer with
+	// AcceptTransfer or DeclineTransfer; false when the policy accepted).
 	EventTransferRequested = "onTransferRequested"
+	// EventTransferRequestEnded fires when a transfer request is answered:
+	// payload accepted, and reason when it was declined.
+	EventTransferRequestEnded = "onTransferRequestEnded"
 )
 
 // ErrTransferFailed is returned when the transferee could not reach the
@@ -136,9 +141,9 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 	}()
 	d := c.dialog()
 	req := sip.NewRequest(sip.REFER, c.remoteTarget())
-	req.AppendHeader(sip.NewHeader("Refer-To", referTo))
+	req.AppendHeader(newHeader("Refer-To", referTo))
 	me := c.p.fromURI()
-	req.AppendHeader(sip.NewHeader("Referred-By", "<"+me.String()+">"))
+	req.AppendHeader(newHeader("Referred-By", "<"+me.String()+">"))
 	res, err := d.Do(ctx, req)
 	if err != nil {
 		return fmt.Errorf("%w: REFER: %v", ErrRequestFailed, err)
@@ -228,40 +233,202 @@ func parseSipfrag(body string) (int, string, bool) {
 	return code, reason, true
 }
 
-// onRefer is the transferee side: accept the REFER (202), call the target
-// (with Replaces when given), and report progress in NOTIFYs until the new
-// call is answered or fails (RFC 3515 §2.4.4).
+// onRefer is the transferee side (RFC 3515 §2.4.2). A REFER asks Parlo to
+// call someone on the peer's word, which through a registered account costs
+// the user money and in direct mode makes Parlo send SIP anywhere: it is
+// never obeyed without consent. The target is checked first (the account's
+// domain), then the policy decides or the user is asked (onTransferRequested,
+// AcceptTransfer / DeclineTransfer); only then is the REFER answered, 202 on
+// consent (the handler goroutine holds the transaction meanwhile, within
+// the transferor's Timer F), 603 when declined or unanswered, 403 when the
+// policy or the target refuses.
 func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	c, err := p.call(req.CallID().Value())
 	if err != nil || !c.snapshot().IsEstablished() {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
 		return
 	}
-	target, replaces, err := parseReferTo(headerValue(req, "Refer-To"))
+	ref, err := parseReferTo(headerValue(req, "Refer-To"))
 	if err != nil {
 		respond(tx, req, sip.StatusBadRequest, "Bad Refer-To", warning(err.Error()))
 		return
 	}
-	respond(tx, req, 202, "Accepted")
-	c.emit(EventTransferRequested, map[string]any{"target": target, "replaces": replaces != ""})
-	go c.followRefer(target, replaces)
+	ref.referredBy = referredBy(req)
+	// One REFER at a time per call, from its arrival until the new call's
+	// final NOTIFY. RFC 3515 §2.4.6 lets a dialog carry several refer
+	// subscriptions, but each would place a call on the same consent;
+	// like a re-INVITE arriving while one is pending (RFC 3261 §14.2),
+	// the second gets 491 Request Pending and may be sent again later.
+	if !c.referBusy.CompareAndSwap(false, true) {
+		respond(tx, req, sip.StatusRequestPending, "Request Pending", warning("a transfer request of this call is pending"))
+		return
+	}
+	release := func() { c.referBusy.Store(false) }
+	if why := p.referTargetRefused(ref.target); why != "" {
+		release()
+		c.log.Info("REFER refused", "target", ref.target.String(), "why", why)
+		respond(tx, req, sip.StatusForbidden, "Forbidden", warning(why))
+		return
+	}
+	policy := p.transferPolicy()
+	if policy == TransferRefuse {
+		release()
+		respond(tx, req, sip.StatusForbidden, "Forbidden", warning("transfers are refused by this phone's policy"))
+		return
+	}
+	ask := policy == TransferAsk || p.opts.Account == nil // accept-same-domain needs a domain
+	payload := map[string]any{
+		"target":     ref.target.String(),
+		"referredBy": ref.referredBy,
+		"replaces":   ref.replaces != nil,
+		"pending":    ask,
+	}
+	accepted, why := true, ""
+	if ask {
+		decided := make(chan bool, 1)
+		c.mu.Lock()
+		c.referDecision = decided
+		c.mu.Unlock()
+		c.emit(EventTransferRequested, payload)
+		accepted, why = c.awaitReferDecision(decided)
+		c.mu.Lock()
+		c.referDecision = nil
+		c.mu.Unlock()
+	} else {
+		c.emit(EventTransferRequested, payload)
+	}
+	if !accepted {
+		release()
+		respond(tx, req, 603, "Decline", warning(why))
+		c.emit(EventTransferRequestEnded, map[string]any{"accepted": false, "reason": why})
+		return
+	}
+	respond(tx, req, sip.StatusAccepted, "Accepted")
+	c.emit(EventTransferRequestEnded, map[string]any{"accepted": true})
+	go func() {
+		defer release()
+		c.followRefer(ref)
+	}()
+}
+
+// referConsentTimeout is how long a REFER waits for the user: under the
+// transferor's non-INVITE transaction timeout (Timer F, 64*T1 = 32 s, RFC
+// 3261 §17.1.2.2), so it hears our 603 rather than a timeout.
+const referConsentTimeout = 25 * time.Second
+
+// awaitReferDecision waits for AcceptTransfer / DeclineTransfer.
+func (c *call) awaitReferDecision(decided <-chan bool) (bool, string) {
+	wait := c.p.opts.TransferConsentTimeout
+	if wait <= 0 || wait > referConsentTimeout {
+		wait = referConsentTimeout
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case ok := <-decided:
+		if !ok {
+			return false, "the user declined the transfer"
+		}
+		return true, ""
+	case <-t.C:
+		return false, "the user did not answer the transfer request"
+	case <-c.done:
+		return false, "the call ended"
+	case <-c.p.ctx.Done():
+		return false, "the phone is closing"
+	}
+}
+
+// AcceptTransfer consents to the transfer the far end of call id asked
+// for (onTransferRequested with pending true): Parlo answers the REFER 202
+// and calls the target.
+func (p *Phone) AcceptTransfer(ctx context.Context, id string) error {
+	return p.decideTransfer(ctx, id, true)
+}
+
+// DeclineTransfer refuses it: the REFER is answered 603 Decline and the
+// call goes on as it was.
+func (p *Phone) DeclineTransfer(ctx context.Context, id string) error {
+	return p.decideTransfer(ctx, id, false)
+}
+
+func (p *Phone) decideTransfer(ctx context.Context, id string, accept bool) error {
+	c, err := p.call(id)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	ch := c.referDecision
+	c.referDecision = nil
+	c.mu.Unlock()
+	if ch == nil {
+		return fmt.Errorf("%w: no transfer request is pending on this call", ErrInvalidState)
+	}
+	select {
+	case ch <- accept:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// referTargetRefused says why a Refer-To target is refused before anyone
+// is asked, or "". With an account the target must be in the account's
+// domain (its AOR's host, its realm or its registrar's host): a REFER is
+// the peer's word, and a call elsewhere through our account is toll fraud.
+// In direct mode there is no domain: only the user's consent decides.
+func (p *Phone) referTargetRefused(target sip.Uri) string {
+	if target.Scheme != "sip" && target.Scheme != "sips" {
+		return "Refer-To must be a sip: or sips: URI"
+	}
+	a := p.opts.Account
+	if a == nil {
+		return ""
+	}
+	for _, d := range a.domains() {
+		if strings.EqualFold(target.Host, d) {
+			return ""
+		}
+	}
+	return "Refer-To " + target.Host + " is outside the account's domain"
+}
+
+// referredBy is the Referred-By of a REFER, rebuilt as <uri> (RFC 3892
+// §3: the transferee copies it into the INVITE it sends, so the target
+// learns who asked). A REFER without one, or with one that does not parse,
+// names its sender, the From of the REFER.
+func referredBy(req *sip.Request) string {
+	if v := headerValue(req, "Referred-By"); v != "" {
+		var u sip.Uri
+		params := sip.NewParams()
+		if _, err := sip.ParseAddressValue(v, &u, &params); err == nil && u.Host != "" {
+			u.Headers = nil
+			return "<" + u.String() + ">"
+		}
+	}
+	if from := req.From(); from != nil {
+		u := from.Address
+		u.Headers = nil
+		return "<" + u.String() + ">"
+	}
+	return ""
 }
 
 // followRefer places the transfer call and reports it to the transferor.
-func (c *call) followRefer(target, replaces string) {
+func (c *call) followRefer(ref referTo) {
 	ctx, cancel := context.WithTimeout(c.p.ctx, transferTimeout)
 	defer cancel()
 	c.notifyRefer(ctx, 100, "Trying", false)
 	opts := CallOptions{Headers: map[string]string{}, KeepOthers: true}
-	if replaces != "" {
-		opts.Headers["Replaces"] = replaces
+	if ref.replaces != nil {
+		opts.Headers["Replaces"] = ref.replaces.String()
 	}
-	if rb := c.p.fromURI(); rb.Host != "" {
-		opts.Headers["Referred-By"] = "<" + rb.String() + ">"
+	if ref.referredBy != "" {
+		opts.Headers["Referred-By"] = ref.referredBy
 	}
 	sub := c.p.Subscribe()
 	defer sub.Close()
-	s, err := c.p.Call(ctx, target, opts)
+	s, err := c.p.Call(ctx, ref.target.String(), opts)
 	if err != nil {
 		c.notifyRefer(ctx, 503, "Service Unavailable", true)
 		return
@@ -317,59 +484,136 @@ func (c *call) notifyRefer(ctx context.Context, code int, reason string, final b
 	}
 }
 
+// referTo is a parsed Refer-To (RFC 3515 §2.1).
+type referTo struct {
+	target     sip.Uri   // without URI headers
+	replaces   *replaces // from ?Replaces=, parsed and checked
+	referredBy string    // set by onRefer
+}
+
 // parseReferTo splits "<sip:c@host?Replaces=callid%3Bto-tag%3D1%3Bfrom-tag%3D2>"
-// into the target URI and the unescaped Replaces value.
-func parseReferTo(v string) (target, replaces string, err error) {
+// into the target URI and its Replaces, parsed into its parts: the
+// percent-decoded text is never used as such, since it may carry CR/LF.
+// Other URI headers are dropped (RFC 3261 §19.1.5 lets the recipient
+// ignore them; Parlo builds its INVITE's headers itself).
+func parseReferTo(v string) (referTo, error) {
+	var r referTo
 	v = strings.TrimSpace(v)
 	if i := strings.Index(v, "<"); i >= 0 {
 		j := strings.Index(v[i:], ">")
 		if j < 0 {
-			return "", "", errors.New("Refer-To: unterminated <")
+			return r, errors.New("Refer-To: unterminated <")
 		}
 		v = v[i+1 : i+j]
 	}
 	uri, query, _ := strings.Cut(v, "?")
-	var u sip.Uri
-	if err := sip.ParseUri(uri, &u); err != nil || u.Host == "" {
-		return "", "", fmt.Errorf("Refer-To %q: not a SIP URI", uri)
+	if err := sip.ParseUri(uri, &r.target); err != nil || r.target.Host == "" {
+		return r, fmt.Errorf("Refer-To %q: not a SIP URI", headerText(uri))
 	}
+	r.target.Headers = nil
 	if query != "" {
 		q, err := url.ParseQuery(query)
 		if err != nil {
-			return "", "", fmt.Errorf("Refer-To headers: %v", err)
+			return r, fmt.Errorf("Refer-To headers: %w", err)
 		}
 		for k, vals := range q {
 			if strings.EqualFold(k, "Replaces") && len(vals) > 0 {
-				replaces = vals[0]
+				rep, err := parseReplaces(vals[0])
+				if err != nil {
+					return r, err
+				}
+				r.replaces = &rep
 			}
 		}
 	}
-	return uri, replaces, nil
+	return r, nil
 }
 
-// parseReplaces reads a Replaces header value (RFC 3891 §6.1).
-func parseReplaces(v string) (callID, toTag, fromTag string, ok bool) {
+// replaces is a Replaces header value (RFC 3891 §6.1): the dialog a new
+// INVITE takes over.
+type replaces struct {
+	callID, toTag, fromTag string
+	earlyOnly              bool
+}
+
+// String rebuilds the header value from the checked parts.
+func (r replaces) String() string {
+	s := r.callID + ";to-tag=" + r.toTag + ";from-tag=" + r.fromTag
+	if r.earlyOnly {
+		s += ";early-only"
+	}
+	return s
+}
+
+// errBadReplaces is wrapped by parseReplaces' errors.
+var errBadReplaces = errors.New("bad Replaces")
+
+// parseReplaces reads a Replaces value (RFC 3891 §6.1: callid *(SEMI
+// replaces-param), to-tag and from-tag required). Every part must be made
+// of its grammar's characters (Call-ID: word ["@" word]; tags: token), so
+// nothing else — CR, LF, a quote, a space — can pass into a header.
+func parseReplaces(v string) (replaces, error) {
+	var r replaces
 	parts := strings.Split(v, ";")
-	callID = strings.TrimSpace(parts[0])
+	r.callID = strings.Trim(parts[0], " \t")
 	for _, p := range parts[1:] {
-		k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-		switch strings.ToLower(k) {
+		k, val, _ := strings.Cut(p, "=")
+		// Only blanks around the parts are tolerated (SEMI and EQUAL allow
+		// them, RFC 3261 §25.1); a CR or LF is left in, and refused below.
+		switch strings.ToLower(strings.Trim(k, " \t")) {
 		case "to-tag":
-			toTag = val
+			r.toTag = strings.Trim(val, " \t")
 		case "from-tag":
-			fromTag = val
+			r.fromTag = strings.Trim(val, " \t")
+		case "early-only":
+			r.earlyOnly = true
 		}
 	}
-	return callID, toTag, fromTag, callID != "" && toTag != "" && fromTag != ""
+	if !isCallID(r.callID) {
+		return r, fmt.Errorf("%w: Call-ID %q", errBadReplaces, headerText(r.callID))
+	}
+	if !isToken(r.toTag) || !isToken(r.fromTag) {
+		return r, fmt.Errorf("%w: to-tag %q and from-tag %q must be tokens", errBadReplaces, headerText(r.toTag), headerText(r.fromTag))
+	}
+	return r, nil
+}
+
+func isToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// isCallID is RFC 3261 §25.1 callid: word ["@" word].
+func isCallID(s string) bool {
+	if s == "" || len(s) > 256 {
+		return false
+	}
+	a, b, two := strings.Cut(s, "@")
+	for _, w := range []string{a, b} {
+		for _, c := range w {
+			if !isWordChar(c) {
+				return false
+			}
+		}
+	}
+	return a != "" && (!two || b != "")
 }
 
 // replacedCall finds the established call an INVITE with Replaces names:
 // its Call-ID, our tag as to-tag and the peer's as from-tag (RFC 3891 §3).
 func (p *Phone) replacedCall(v string) (*call, bool) {
-	id, toTag, fromTag, ok := parseReplaces(v)
-	if !ok {
+	r, err := parseReplaces(v)
+	if err != nil {
 		return nil, false
 	}
+	id, toTag, fromTag := r.callID, r.toTag, r.fromTag
 	c, err := p.call(id)
 	if err != nil || !c.snapshot().IsEstablished() {
 		return nil, false

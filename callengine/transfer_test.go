@@ -2,33 +2,71 @@ package callengine
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestParseReferToAndReplaces(t *testing.T) {
 	cases := []struct {
-		in, target, replaces string
-		ok                   bool
+		name, in, target, replaces string
+		ok                         bool
 	}{
-		{"<sip:carol@127.0.0.1:5090>", "sip:carol@127.0.0.1:5090", "", true},
-		{"<sip:carol@127.0.0.1:5090?Replaces=" + url.QueryEscape("abc@h;to-tag=1;from-tag=2") + ">", "sip:carol@127.0.0.1:5090", "abc@h;to-tag=1;from-tag=2", true},
-		{"sip:carol@127.0.0.1", "sip:carol@127.0.0.1", "", true},
-		{"<sip:carol@127.0.0.1", "", "", false},
-		{"<mailto:x>", "", "", false},
+		{"plain", "<sip:carol@127.0.0.1:5090>", "sip:carol@127.0.0.1:5090", "", true},
+		{"replaces", "<sip:carol@127.0.0.1:5090?Replaces=" + url.QueryEscape("abc@h;to-tag=1;from-tag=2") + ">", "sip:carol@127.0.0.1:5090", "abc@h;to-tag=1;from-tag=2", true},
+		{"early-only kept", "<sip:c@h?Replaces=" + url.QueryEscape("abc;from-tag=2;early-only;to-tag=1") + ">", "sip:c@h", "abc;to-tag=1;from-tag=2;early-only", true},
+		{"other URI headers dropped", "<sip:c@h?X-Evil=1&Subject=hi>", "sip:c@h", "", true},
+		{"bare", "sip:carol@127.0.0.1", "sip:carol@127.0.0.1", "", true},
+		{"unterminated", "<sip:carol@127.0.0.1", "", "", false},
+		{"not sip", "<mailto:x>", "", "", false},
+		{"CRLF in Call-ID", "<sip:c@h?Replaces=abc%0D%0AX-Injected%3A%20yes%3Bto-tag%3D1%3Bfrom-tag%3D2>", "", "", false},
+		{"CRLF in tag", "<sip:c@h?Replaces=abc%3Bto-tag%3D1%0D%0AX-Injected%3A%20yes%3Bfrom-tag%3D2>", "", "", false},
+		{"LF alone", "<sip:c@h?Replaces=abc%3Bto-tag%3D1%3Bfrom-tag%3D2%0A>", "", "", false},
+		{"NUL", "<sip:c@h?Replaces=abc%00%3Bto-tag%3D1%3Bfrom-tag%3D2>", "", "", false},
+		{"no from-tag", "<sip:c@h?Replaces=abc%3Bto-tag%3D1>", "", "", false},
+		{"space in tag", "<sip:c@h?Replaces=abc%3Bto-tag%3D1%201%3Bfrom-tag%3D2>", "", "", false},
 	}
 	for _, tc := range cases {
-		target, rep, err := parseReferTo(tc.in)
-		if (err == nil) != tc.ok || target != tc.target || rep != tc.replaces {
-			t.Errorf("%q: %q %q %v", tc.in, target, rep, err)
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := parseReferTo(tc.in)
+			if (err == nil) != tc.ok {
+				t.Fatalf("%q: err %v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if !tc.ok {
+				return
+			}
+			rep := ""
+			if r.replaces != nil {
+				rep = r.replaces.String()
+			}
+			if r.target.String() != tc.target || rep != tc.replaces {
+				t.Fatalf("%q: target %q replaces %q", tc.in, r.target.String(), rep)
+			}
+		})
+	}
+}
+
+func TestHeaderText(t *testing.T) {
+	for in, want := range map[string]string{
+		"Alice":                   "Alice",
+		"a\r\nX-Injected: yes":    "a  X-Injected: yes",
+		"tab\there":               "tab here",
+		"nul\x00x":                "nul x",
+		"del\x7fx":                "del x",
+		"  padded \r\n":           "padded",
+		"unicode \u0085next-line": "unicode  next-line",
+		"é ok":                    "é ok",
+		string([]byte{0xff, 'a'}): "a",
+	} {
+		if got := headerText(in); got != want {
+			t.Errorf("headerText(%q) = %q, want %q", in, got, want)
 		}
 	}
-	id, to, from, ok := parseReplaces("abc@h;to-tag=1;from-tag=2")
-	if !ok || id != "abc@h" || to != "1" || from != "2" {
-		t.Fatalf("parseReplaces: %q %q %q %v", id, to, from, ok)
+	if h := newHeader("X-Bad\r\nInjected", "v"); h != nil {
+		t.Fatalf("a header name with CR/LF was accepted: %v", h)
 	}
-	if _, _, _, ok := parseReplaces("abc;to-tag=1"); ok {
-		t.Fatal("Replaces without from-tag accepted")
+	if got := displayName(`Eve" <sip:x@y>\`); got != `Eve' <sip:x@y>/` {
+		t.Fatalf("displayName: %q", got)
 	}
 }
 
@@ -44,9 +82,19 @@ func TestParseSipfrag(t *testing.T) {
 func FuzzParseReferTo(f *testing.F) {
 	f.Add("<sip:carol@127.0.0.1:5090?Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2>")
 	f.Fuzz(func(t *testing.T, v string) {
-		_, rep, err := parseReferTo(v)
-		if err == nil && rep != "" {
-			parseReplaces(rep)
+		r, err := parseReferTo(v)
+		if err != nil || r.replaces == nil {
+			return
+		}
+		// Whatever arrived, the rebuilt value is safe in a header and
+		// parses back to itself.
+		out := r.replaces.String()
+		if strings.ContainsAny(out, "\r\n\x00 ") {
+			t.Fatalf("rebuilt Replaces %q carries a control character", out)
+		}
+		back, err := parseReplaces(out)
+		if err != nil || back != *r.replaces {
+			t.Fatalf("rebuilt Replaces %q does not parse back: %v", out, err)
 		}
 	})
 }
@@ -58,11 +106,14 @@ func TestBlindTransferIntegration(t *testing.T) {
 	c := newTestPhone(t, testPhoneOpts{toneHz: 880, auto: true})
 	aID, bID := connect(t, a, b)
 	ctx := ctxT(t, 30*time.Second)
+	consent := a.consentTo(t, aID, true)
 
 	if err := b.Transfer(ctx, bID, c.uri()); err != nil {
 		t.Fatalf("Transfer: %v", err)
 	}
-	a.rec.wait(t, EventTransferRequested, aID, 5*time.Second)
+	if req := <-consent; req.Payload["target"] != c.uri() || req.Payload["referredBy"] == "" {
+		t.Fatalf("onTransferRequested payload: %v", req.Payload)
+	}
 	in := c.rec.wait(t, EventCallIncoming, "", 5*time.Second)
 	if in.Session.Number != "parlo" {
 		t.Fatalf("C sees %q calling", in.Session.Number)
@@ -89,6 +140,7 @@ func TestBlindTransferFailureResumesIntegration(t *testing.T) {
 	c.SetDoNotDisturb(true)
 	aID, bID := connect(t, a, b)
 	ctx := ctxT(t, 30*time.Second)
+	a.consentTo(t, aID, true)
 	if err := b.Transfer(ctx, bID, c.uri()); err == nil {
 		t.Fatal("transfer to a DND phone succeeded")
 	}
@@ -117,6 +169,7 @@ func TestAttendedTransferIntegration(t *testing.T) {
 	}
 	b.rec.wait(t, EventMediaConnected, k.SipCallID, 5*time.Second)
 	b.waitTone(t, 880, 5*time.Second) // B talks to C while A waits
+	a.consentTo(t, aID, true)
 	if err := b.CompleteAttendedTransfer(ctx, bID, k.SipCallID); err != nil {
 		t.Fatalf("CompleteAttendedTransfer: %v", err)
 	}

@@ -1,6 +1,7 @@
 package callengine
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -24,6 +25,7 @@ type VideoReceiver struct {
 	seq     uint64
 	closed  bool
 	decoded atomic.Uint64
+	refused atomic.Uint64 // frames over the decoders' size cap
 	meter   fpsMeter
 	codec   string
 	notify  chan struct{}
@@ -77,6 +79,11 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 		r.spare = &capture.I420{}
 	}
 	ok, err := r.dec.DecodeInto(r.spare, frame)
+	if errors.Is(err, capture.ErrFrameTooLarge) {
+		// A resolution bomb or a broken sender: nothing was allocated;
+		// the error makes the session send a (rate-limited) PLI.
+		r.refused.Add(1)
+	}
 	if err != nil {
 		return err
 	}

@@ -19,4 +19,7 @@ var (
 	// ErrCodec wraps an error reported by a codec library (libvpx, x264,
 	// libavcodec).
 	ErrCodec = errors.New("capture: codec error")
+	// ErrFrameTooLarge means a decoder refused a picture larger than
+	// MaxFramePixels/MaxFrameSide, before allocating anything for it.
+	ErrFrameTooLarge = errors.New("capture: picture too large")
 )

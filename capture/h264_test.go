@@ -242,6 +242,9 @@ func FuzzH264Decode(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+		if i == 0 { // the keyframe, its SPS claiming 16000x16000
+			f.Add(patchSPS(f, data, 1000, 1000))
+		}
 	}
 	enc.Close()
 	f.Add([]byte{0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80})
@@ -258,6 +261,9 @@ func FuzzH264Decode(f *testing.F) {
 		if img.Width <= 0 || img.Height <= 0 || len(img.Y) < img.Width*img.Height ||
 			len(img.U) < img.StrideUV*((img.Height+1)/2) || len(img.V) < img.StrideUV*((img.Height+1)/2) {
 			t.Fatalf("inconsistent picture %dx%d", img.Width, img.Height)
+		}
+		if !frameSizeOK(img.Width, img.Height) {
+			t.Fatalf("picture %dx%d over the cap", img.Width, img.Height)
 		}
 	})
 }

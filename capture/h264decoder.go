@@ -28,7 +28,7 @@ static void parlo_h264dec_free(parlo_h264dec *d) {
 // only: frame threads would hold back one frame per thread, and a shared
 // screen wants the newest picture now. The decoder is silenced because its
 // complaints about broken network input would flood stderr.
-static parlo_h264dec *parlo_h264dec_open(int threads) {
+static parlo_h264dec *parlo_h264dec_open(int threads, long long max_pixels) {
 	av_log_set_level(AV_LOG_QUIET);
 	const AVCodec *c = avcodec_find_decoder(AV_CODEC_ID_H264);
 	if (c == NULL) return NULL;
@@ -45,6 +45,10 @@ static parlo_h264dec *parlo_h264dec_open(int threads) {
 	d->ctx->thread_count = threads;
 	d->ctx->thread_type = FF_THREAD_SLICE;
 	d->ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	// libavcodec's own cap, checked when an SPS is activated, before any
+	// picture is allocated: the backstop for an SPS the Go check could not
+	// read.
+	d->ctx->max_pixels = max_pixels;
 	if (avcodec_open2(d->ctx, c, NULL) < 0) {
 		parlo_h264dec_free(d);
 		return NULL;
@@ -110,7 +114,7 @@ func NewH264Decoder(threads int) (*H264Decoder, error) {
 	if threads <= 0 {
 		threads = min(runtime.GOMAXPROCS(0), 4)
 	}
-	d := C.parlo_h264dec_open(C.int(threads))
+	d := C.parlo_h264dec_open(C.int(threads), C.longlong(MaxFramePixels))
 	if d == nil {
 		return nil, fmt.Errorf("%w: libavcodec H.264 decoder init failed", ErrCodec)
 	}
@@ -131,7 +135,8 @@ func (d *H264Decoder) Decode(data []byte) (*I420, error) {
 // DecodeInto decodes one access unit into dst, reusing its planes when the
 // size is unchanged, and reports whether a picture came out. Corrupt input
 // returns an error and never crashes (the data comes from the network);
-// pictures that are not 8-bit 4:2:0 are refused.
+// pictures that are not 8-bit 4:2:0 are refused, and an SPS declaring more
+// than MaxFramePixels returns ErrFrameTooLarge without decoding.
 func (d *H264Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -140,6 +145,11 @@ func (d *H264Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	}
 	if len(data) == 0 {
 		return false, fmt.Errorf("%w: empty frame", ErrCodec)
+	}
+	// A new SPS makes libavcodec allocate for the size it declares: check
+	// it first. An SPS we cannot read is left to libavcodec (max_pixels).
+	if w, h, ok, err := H264MaxSPSSize(data); err == nil && ok && !frameSizeOK(w, h) {
+		return false, errTooLarge("H.264", w, h)
 	}
 	// libavcodec's bitstream readers may read past the end: the input
 	// needs AV_INPUT_BUFFER_PADDING_SIZE zeroed bytes after it.
@@ -164,6 +174,9 @@ func (d *H264Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	w, h := int(C.parlo_frm_w(d.d)), int(C.parlo_frm_h(d.d))
 	if w <= 0 || h <= 0 {
 		return false, fmt.Errorf("%w: H.264 picture %dx%d", ErrCodec, w, h)
+	}
+	if !frameSizeOK(w, h) {
+		return false, errTooLarge("H.264", w, h)
 	}
 	dst.ensure(w, h)
 	copyPlane(dst.Y, dst.StrideY, C.parlo_frm_plane(d.d, 0), int(C.parlo_frm_stride(d.d, 0)), w, h)

@@ -194,6 +194,11 @@ func FuzzVP8Decode(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+		if i == 0 { // the keyframe, claiming 16383x16383
+			bomb := append([]byte(nil), data...)
+			bomb[6], bomb[7], bomb[8], bomb[9] = 0xff, 0x3f, 0xff, 0x3f
+			f.Add(bomb)
+		}
 	}
 	enc.Close()
 	f.Add([]byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x40, 0x00, 0x30, 0x00})
@@ -209,6 +214,9 @@ func FuzzVP8Decode(f *testing.F) {
 		}
 		if len(img.Y) < img.Width*img.Height || len(img.U) < img.StrideUV*((img.Height+1)/2) {
 			t.Fatalf("inconsistent picture %dx%d", img.Width, img.Height)
+		}
+		if !frameSizeOK(img.Width, img.Height) {
+			t.Fatalf("picture %dx%d over the cap", img.Width, img.Height)
 		}
 	})
 }

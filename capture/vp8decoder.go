@@ -68,7 +68,8 @@ func (d *VP8Decoder) Decode(data []byte) (*I420, error) {
 
 // DecodeInto decodes one frame into dst, reusing its planes when the size is
 // unchanged. It reports whether a picture came out. Corrupt input returns an
-// error and never crashes (the data comes from the network).
+// error and never crashes (the data comes from the network); a keyframe
+// larger than MaxFramePixels returns ErrFrameTooLarge without decoding.
 func (d *VP8Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -77,6 +78,11 @@ func (d *VP8Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	}
 	if len(data) == 0 {
 		return false, fmt.Errorf("%w: empty frame", ErrCodec)
+	}
+	// libvpx allocates its reference frames for the size a keyframe
+	// claims (up to 16383x16383): check it first.
+	if w, h, ok := VP8KeyframeSize(data); ok && !frameSizeOK(w, h) {
+		return false, errTooLarge("VP8", w, h)
 	}
 	// libvpx reads the input during the call only, but copying into C memory
 	// keeps the cgo pointer rules obvious; frames are small.
@@ -94,6 +100,9 @@ func (d *VP8Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 		return false, nil
 	}
 	w, h := int(img.d_w), int(img.d_h)
+	if !frameSizeOK(w, h) {
+		return false, errTooLarge("VP8", w, h)
+	}
 	dst.ensure(w, h)
 	copyPlane(dst.Y, dst.StrideY, C.parlo_plane(img, 0), int(C.parlo_stride(img, 0)), w, h)
 	cw, ch := (w+1)/2, (h+1)/2

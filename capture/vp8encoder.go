@@ -285,7 +285,7 @@ func (e *VP8Encoder) Encode(f *I420, forceKeyframe bool) (data []byte, keyframe 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rows.reset()
-	return e.encodeLocked(f, forceKeyframe, nil)
+	return e.encodeLocked(f, forceKeyframe, nil, time.Time{})
 }
 
 // EncodeFrame compresses a frame delivered by a Source, like Encode, but uses
@@ -310,7 +310,7 @@ func (e *VP8Encoder) EncodeFrame(f Frame, forceKeyframe bool) (data []byte, keyf
 	if whole {
 		mask = nil
 	}
-	data, keyframe, err = e.encodeLocked(f.Image, forceKeyframe, mask)
+	data, keyframe, err = e.encodeLocked(f.Image, forceKeyframe, mask, f.Time)
 	ok := err == nil && len(data) > 0
 	e.rows.encoded(f, ok, keyframe, whole, pass, now)
 	if ok && !whole && !keyframe {
@@ -354,7 +354,11 @@ func (e *VP8Encoder) setActiveMap(mask []bool) error {
 func (e *VP8Encoder) PartialFrames() uint64 { return e.partialFrames.Load() }
 
 // encodeLocked encodes f with the macroblock rows in mask active (nil: all).
-func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool) (data []byte, keyframe bool, err error) {
+// at is the capture time that becomes the frame's timestamp (zero: now).
+// libvpx's rate control derives the frame rate from timestamps, so a frame
+// encoded late (busy machine) or a recorded frame encoded faster than real
+// time still gets its share of the bitrate.
+func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool, at time.Time) (data []byte, keyframe bool, err error) {
 	if e.closed {
 		return nil, false, ErrClosed
 	}
@@ -374,7 +378,10 @@ func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool) (dat
 	if e.keyReq.Swap(false) || forceKeyframe {
 		flags |= C.VPX_EFLAG_FORCE_KF
 	}
-	now := time.Now()
+	now := at
+	if now.IsZero() {
+		now = time.Now()
+	}
 	if e.start.IsZero() {
 		e.start = now
 	}

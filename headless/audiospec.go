@@ -84,8 +84,9 @@ func (s AudioInSpec) String() string {
 
 // NewSource returns the factory the phone calls once per call: each call
 // gets its own tone generator, its own file reader (from the start of the
-// file) or its own handle on the microphone.
-func (s AudioInSpec) NewSource() func() (audio.Source, error) {
+// file) or its own handle on the microphone, from v when set (the device
+// stage with echo cancellation that the speaker shares).
+func (s AudioInSpec) NewSource(v *audio.VoiceIO) func() (audio.Source, error) {
 	switch s.Kind {
 	case AudioTone:
 		hz := s.ToneHz
@@ -94,6 +95,9 @@ func (s AudioInSpec) NewSource() func() (audio.Source, error) {
 		path := s.Path
 		return func() (audio.Source, error) { return audio.OpenWAVSource(path) }
 	case AudioDevice:
+		if v != nil {
+			return v.OpenInput
+		}
 		return audio.OpenDefaultInput
 	default:
 		return func() (audio.Source, error) { return audio.Silence(), nil }
@@ -146,7 +150,7 @@ func (s AudioOutSpec) String() string {
 // With file:PATH.wav the first such call records to PATH.wav, the second to
 // PATH-2.wav, the third to PATH-3.wav, so concurrent or successive calls
 // never overwrite each other.
-func (s AudioOutSpec) NewSink() func() (audio.Sink, error) {
+func (s AudioOutSpec) NewSink(v *audio.VoiceIO) func() (audio.Sink, error) {
 	switch s.Kind {
 	case AudioFile:
 		path := s.Path
@@ -155,6 +159,9 @@ func (s AudioOutSpec) NewSink() func() (audio.Sink, error) {
 			return audio.CreateWAVSink(NumberedPath(path, int(n.Add(1))))
 		}
 	case AudioDevice:
+		if v != nil {
+			return v.OpenOutput
+		}
 		return audio.OpenDefaultOutput
 	default:
 		return func() (audio.Sink, error) { return audio.Null(), nil }

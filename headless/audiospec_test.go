@@ -36,7 +36,7 @@ func TestAudioOutFilePerCall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newSink := spec.NewSink()
+	newSink := spec.NewSink(nil)
 	frame := make([]int16, audio.FrameSamples)
 	for i := range 3 {
 		s, err := newSink()
@@ -100,7 +100,7 @@ func TestAudioInSources(t *testing.T) {
 			if spec.String() != tt.spec {
 				t.Errorf("String() = %q, want %q", spec.String(), tt.spec)
 			}
-			src, err := spec.NewSource()()
+			src, err := spec.NewSource(nil)()
 			if err != nil {
 				t.Fatal(err)
 			}

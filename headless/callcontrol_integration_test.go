@@ -84,9 +84,10 @@ func TestHeadlessCallControlIntegration(t *testing.T) {
 	// Blind transfer: B sends A to C.
 	xfer := b.send(map[string]any{"cmd": "transfer", "call": callID, "to": cContact})
 	req := a.waitEvent("onTransferRequested", callID, 10*time.Second)
-	if target, _ := req["target"].(string); target == "" || req["replaces"] != false {
-		t.Fatalf("A's onTransferRequested should name the target, without Replaces: %v", req)
+	if target, _ := req["target"].(string); target == "" || req["replaces"] != false || req["pending"] != true {
+		t.Fatalf("A's onTransferRequested should name the target, without Replaces, and wait for consent: %v", req)
 	}
+	a.do(map[string]any{"cmd": "transfer-accept", "call": callID})
 	_, acc := a.waitFor("onCallAccepted of the call to C", 0, 15*time.Second, func(o map[string]any) bool {
 		id, _ := dig(o, "session.sipCallId").(string)
 		return o["event"] == "onCallAccepted" && id != "" && id != callID

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
 )
@@ -35,6 +36,9 @@ type Config struct {
 	AudioOut AudioOutSpec
 	// AutoAnswer accepts every incoming call at once.
 	AutoAnswer bool
+	// TransferPolicy decides the far end's REFERs (--transfer-policy,
+	// default ask: reported, and declined unless the driver accepts).
+	TransferPolicy callengine.TransferPolicy
 	// LogLevel of the slog JSON log on stderr.
 	LogLevel slog.Level
 	// ShareFPS is the screen-share frame rate (--fps, 1–60, default 30).
@@ -42,6 +46,12 @@ type Config struct {
 	// Display is the X display screen sharing captures (--display, else
 	// $DISPLAY; empty when neither is set, and then share fails).
 	Display string
+	// RingTimeout ends an unanswered incoming call with 480 (--ring-timeout;
+	// zero means the engine's default, 120 s).
+	RingTimeout time.Duration
+	// MaxRinging caps incoming calls ringing at once (--max-ringing; zero
+	// means the engine's default, 8).
+	MaxRinging int
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -88,6 +98,25 @@ func (f displayFlag) Set(s string) error {
 		return fmt.Errorf("%q is not an X display name like :1 or host:0.0", s)
 	}
 	*f.name = s
+	return nil
+}
+
+// transferPolicyFlag is --transfer-policy.
+type transferPolicyFlag struct{ p *callengine.TransferPolicy }
+
+func (f transferPolicyFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return string(*f.p)
+}
+
+func (f transferPolicyFlag) Set(s string) error {
+	pol, err := callengine.ParseTransferPolicy(s)
+	if err != nil {
+		return err
+	}
+	*f.p = pol
 	return nil
 }
 
@@ -176,9 +205,12 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(audioInFlag{&cfg.AudioIn}, "audio-in", "what calls send: tone:HZ, file:PATH.wav, silence, device (default silence)")
 	fs.Var(audioOutFlag{&cfg.AudioOut}, "audio-out", "where received audio goes: null, file:PATH.wav (call n>1 writes PATH-n.wav), device (default null)")
 	fs.BoolVar(&cfg.AutoAnswer, "auto-answer", false, "accept every incoming call at once")
+	fs.Var(transferPolicyFlag{&cfg.TransferPolicy}, "transfer-policy", "the far end's transfer requests (REFER): ask (report onTransferRequested, declined unless transfer-accept comes within 25 s), accept-same-domain (accept targets in the account's domain, ask otherwise), refuse (default ask)")
 	fs.Var(logLevelFlag{&cfg.LogLevel}, "log-level", "stderr log level: debug, info, warn, error (default info)")
 	fs.Var(fpsFlag{&cfg.ShareFPS}, "fps", "screen-share frame rate `N`, 1–60 (default 30)")
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
+	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 0, "answer an unanswered incoming call 480 after `DURATION` (default 2m0s)")
+	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
 	return fs
 }
 
@@ -205,6 +237,8 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		AudioOut: AudioOutSpec{Kind: AudioNull},
 		LogLevel: slog.LevelInfo,
 		ShareFPS: defaultShareFPS,
+		// Ask is safe unattended: a REFER nobody accepts is declined.
+		TransferPolicy: callengine.TransferAsk,
 	}
 	if err := refusePasswordFlag(args); err != nil {
 		return Config{}, err
@@ -216,6 +250,9 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 			return Config{}, err
 		}
 		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+	}
+	if cfg.RingTimeout < 0 || cfg.MaxRinging < 0 {
+		return Config{}, fmt.Errorf("%w: --ring-timeout and --max-ringing must not be negative", ErrUsage)
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("%w: unexpected argument %q (all options are flags)", ErrUsage, fs.Arg(0))

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -62,6 +65,22 @@ func TestParseArgs(t *testing.T) {
 				}
 			}},
 		{name: "account needs no listen", args: acct, env: map[string]string{PasswordEnv: "x"}},
+		{name: "ring limits", args: append(direct, "--ring-timeout", "45s", "--max-ringing", "3"), check: func(t *testing.T, c Config) {
+			if c.RingTimeout != 45*time.Second || c.MaxRinging != 3 {
+				t.Errorf("ring timeout %s, max ringing %d", c.RingTimeout, c.MaxRinging)
+			}
+		}},
+		{name: "negative ring timeout", args: append(direct, "--ring-timeout", "-1s"), wantErr: "--ring-timeout"},
+		{name: "transfer policy defaults to ask", args: direct, check: func(t *testing.T, c Config) {
+			if c.TransferPolicy != callengine.TransferAsk {
+				t.Errorf("transfer policy %q, want ask", c.TransferPolicy)
+			}
+		}},
+		{name: "transfer policy refuse", args: append(append([]string{}, direct...), "--transfer-policy", "refuse"), check: func(t *testing.T, c Config) {
+			if c.TransferPolicy != callengine.TransferRefuse {
+				t.Errorf("transfer policy %q, want refuse", c.TransferPolicy)
+			}
+		}},
 		{name: "share defaults", args: direct, env: map[string]string{"DISPLAY": ":7"}, check: func(t *testing.T, c Config) {
 			if c.ShareFPS != 30 || c.Display != ":7" {
 				t.Errorf("want 30 fps on $DISPLAY :7, got %d fps on %q", c.ShareFPS, c.Display)
@@ -93,6 +112,7 @@ func TestParseArgs(t *testing.T) {
 		{name: "no listen in direct mode", args: nil, wantErr: "--listen is required"},
 		{name: "bad listen", args: []string{"--listen", "udp:localhost:5060"}, wantErr: "-listen"},
 		{name: "bad listen transport", args: []string{"--listen", "sctp:127.0.0.1:5060"}, wantErr: "-listen"},
+		{name: "bad transfer policy", args: []string{"--listen", "udp:127.0.0.1:0", "--transfer-policy", "always"}, wantErr: "-transfer-policy"},
 		{name: "bad audio-in", args: append(direct, "--audio-in", "mic"), wantErr: "-audio-in"},
 		{name: "bad tone", args: append(direct, "--audio-in", "tone:abc"), wantErr: "-audio-in"},
 		{name: "tone out of range", args: append(direct, "--audio-in", "tone:0"), wantErr: "-audio-in"},
@@ -149,7 +169,7 @@ func TestParseArgsHelp(t *testing.T) {
 	}
 	var b bytes.Buffer
 	Usage(&b)
-	for _, f := range []string{"-listen", "-account", "-registrar", "-username", "-transport", "-ca-file", "-password-file", "-audio-in", "-audio-out", "-auto-answer", "-log-level", "-fps", "-display"} {
+	for _, f := range []string{"-listen", "-account", "-registrar", "-username", "-transport", "-ca-file", "-password-file", "-audio-in", "-audio-out", "-auto-answer", "-log-level", "-fps", "-display", "-transfer-policy"} {
 		if !strings.Contains(b.String(), f) {
 			t.Errorf("usage lacks %s", f)
 		}

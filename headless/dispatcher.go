@@ -40,6 +40,8 @@ type phoneAPI interface {
 	StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error)
 	CompleteAttendedTransfer(ctx context.Context, id, consultID string) error
 	CancelAttendedTransfer(ctx context.Context, id, consultID string) error
+	AcceptTransfer(ctx context.Context, id string) error
+	DeclineTransfer(ctx context.Context, id string) error
 	SendMessage(ctx context.Context, id, target, contentType string, body []byte) error
 	SendChat(ctx context.Context, id, text string) error
 	SendSignal(ctx context.Context, id string, content any) error
@@ -189,6 +191,15 @@ func commandTable() map[string]commandSpec {
 		})},
 		"atxfer-cancel": {required: []string{fieldCall, fieldConsult}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
 			return p.CancelAttendedTransfer(ctx, c.Call, c.Consult)
+		})},
+		// transfer-accept / transfer-decline answer the far end's REFER
+		// (onTransferRequested with pending true): 202 and the new call,
+		// or 603. Unanswered, it is declined after 25 s.
+		"transfer-accept": {required: []string{fieldCall}, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.AcceptTransfer(ctx, id)
+		})},
+		"transfer-decline": {required: []string{fieldCall}, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.DeclineTransfer(ctx, id)
 		})},
 		// message goes in the call's dialog with "call", out of dialog to
 		// "to" otherwise; exactly one of the two.

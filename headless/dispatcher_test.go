@@ -153,6 +153,9 @@ func TestDispatchTable(t *testing.T) {
 		{name: "transfer engine error", line: `{"id":"t","cmd":"transfer","call":"c1","to":"carol"}`, wantID: "t", wantErr: "bad SIP URI", wantCalls: []string{"Transfer c1 carol"}},
 		{name: "transfer missing to", line: `{"id":"t","cmd":"transfer","call":"c1"}`, wantID: "t", wantErr: `missing field "to" for transfer`},
 		{name: "transfer missing call", line: `{"id":"t","cmd":"transfer","to":"sip:c@h"}`, wantID: "t", wantErr: `missing field "call" for transfer`},
+		{name: "transfer-accept", line: `{"id":"ta","cmd":"transfer-accept","call":"c1"}`, wantID: "ta", wantCalls: []string{"AcceptTransfer c1"}},
+		{name: "transfer-decline", line: `{"id":"td","cmd":"transfer-decline","call":"c1"}`, wantID: "td", wantCalls: []string{"DeclineTransfer c1"}},
+		{name: "transfer-accept missing call", line: `{"id":"ta","cmd":"transfer-accept"}`, wantID: "ta", wantErr: `missing field "call" for transfer-accept`},
 		{name: "atxfer", line: `{"id":"x","cmd":"atxfer","call":"c1","to":"sip:carol@127.0.0.1"}`, wantID: "x", wantCalls: []string{"Atxfer c1 sip:carol@127.0.0.1"},
 			check: func(t *testing.T, r map[string]any) {
 				if digPath(r, "session.sipCallId") != "consult-1" || digPath(r, "session.isCaller") != true {

@@ -198,6 +198,18 @@ func (f *fakePhone) SendDTMF(_ context.Context, id, tones string) error {
 	return f.lookup(id)
 }
 
+// AcceptTransfer records the consent.
+func (f *fakePhone) AcceptTransfer(_ context.Context, id string) error {
+	f.record("AcceptTransfer %s", id)
+	return nil
+}
+
+// DeclineTransfer records the refusal.
+func (f *fakePhone) DeclineTransfer(_ context.Context, id string) error {
+	f.record("DeclineTransfer %s", id)
+	return nil
+}
+
 // Transfer ends the call, as a successful blind transfer does.
 func (f *fakePhone) Transfer(_ context.Context, id, target string) error {
 	f.record("Transfer %s %s", id, target)

@@ -10,7 +10,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/parlo-voip/parlo/internal/applog"
 )
+
+// newLogger is the headless log: slog JSON on w, through the same redactor
+// as the desktop app's log file, so no password, Authorization header or
+// SDES key reaches it from our code or a library.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(applog.NewRedactingHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
 
 // Exit codes of `parlo headless`.
 const (
@@ -33,7 +42,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parlo headless: %v\n(run `parlo headless -h` for the flags)\n", err)
 		return ExitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	log := newLogger(stderr, cfg.LogLevel)
 	// The media layer logs through slog.Default: make it JSON on stderr too,
 	// and never on stdout, which belongs to the protocol.
 	slog.SetDefault(log)

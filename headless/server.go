@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
 // Shutdown bounds: each step waits at most this long, so a dead peer cannot
@@ -33,19 +34,29 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	}
 	phoneLog := log // the engine adds its own component attribute
 	log = log.With("component", "headless")
-	if err := probeDevices(cfg); err != nil {
+	var voice *audio.VoiceIO
+	if cfg.AudioIn.Kind == AudioDevice || cfg.AudioOut.Kind == AudioDevice {
+		// One device stage for microphone and speaker, so the echo
+		// canceller hears what the speaker plays.
+		voice = audio.NewVoiceIO(audio.VoiceIOOptions{Processing: audio.DefaultProcessing(), Logger: phoneLog})
+		defer voice.Close()
+	}
+	if err := probeDevices(cfg, voice); err != nil {
 		return err
 	}
 	phone, err := callengine.NewPhone(callengine.Options{
-		Listen:      cfg.Listen,
-		Account:     cfg.Account,
-		User:        cfg.User,
-		AutoAnswer:  cfg.AutoAnswer,
-		NewAudioIn:  cfg.AudioIn.NewSource(),
-		NewAudioOut: cfg.AudioOut.NewSink(),
-		Display:     cfg.Display,
-		ShareFPS:    cfg.ShareFPS,
-		Logger:      phoneLog,
+		Listen:         cfg.Listen,
+		Account:        cfg.Account,
+		User:           cfg.User,
+		AutoAnswer:     cfg.AutoAnswer,
+		TransferPolicy: cfg.TransferPolicy,
+		NewAudioIn:     cfg.AudioIn.NewSource(voice),
+		NewAudioOut:    cfg.AudioOut.NewSink(voice),
+		Display:        cfg.Display,
+		ShareFPS:       cfg.ShareFPS,
+		Logger:         phoneLog,
+		RingTimeout:    cfg.RingTimeout,
+		MaxRinging:     cfg.MaxRinging,
 	})
 	if err != nil {
 		return err
@@ -58,7 +69,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	// ready is the first line, before any other event, so a driver learns
 	// the bound ports (--listen …:0) before anything else happens.
 	s.out.event("ready", nil, map[string]any{"listen": listen, "contact": phone.ContactURI()})
-	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer, "display", cfg.Display, "shareFPS", cfg.ShareFPS}
+	attrs := []any{"listen", listen, "contact", phone.ContactURI(), "audioIn", cfg.AudioIn.String(), "audioOut", cfg.AudioOut.String(), "autoAnswer", cfg.AutoAnswer, "transferPolicy", cfg.TransferPolicy, "display", cfg.Display, "shareFPS", cfg.ShareFPS}
 	if a := cfg.Account; a != nil {
 		// Never the password.
 		attrs = append(attrs, "account", a.URI, "registrar", a.Registrar)
@@ -70,16 +81,16 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 // probeDevices opens and closes the sound devices once when --audio-in or
 // --audio-out asks for them, so a machine without a sound card fails at
 // start with the flag's name rather than at the first call.
-func probeDevices(cfg Config) error {
+func probeDevices(cfg Config, voice *audio.VoiceIO) error {
 	if cfg.AudioIn.Kind == AudioDevice {
-		src, err := cfg.AudioIn.NewSource()()
+		src, err := cfg.AudioIn.NewSource(voice)()
 		if err != nil {
 			return fmt.Errorf("--audio-in device: %w", err)
 		}
 		_ = src.Close()
 	}
 	if cfg.AudioOut.Kind == AudioDevice {
-		sink, err := cfg.AudioOut.NewSink()()
+		sink, err := cfg.AudioOut.NewSink(voice)()
 		if err != nil {
 			return fmt.Errorf("--audio-out device: %w", err)
 		}

@@ -45,6 +45,9 @@ type Config struct {
 	// SoundOutput opens the device the ringtone and call tones play on
 	// (default audio.OpenDefaultOutput; without a device they stay silent).
 	SoundOutput func() (audio.Sink, error)
+	// Devices are the phone's sound devices (SystemDevices on the VoiceIO
+	// the phone's calls use), for Settings; nil offers only the default.
+	Devices AudioDevices
 	// LogPath is shown in Settings and About.
 	LogPath string
 	// Version is shown in About (e.g. "0.1.0 (build 1)").
@@ -88,7 +91,7 @@ func Run(cfg Config) error {
 		log:        cfg.Logger,
 		desktop: desktopOptions{
 			history: cfg.History, historyChanged: cfg.HistoryChanged, soundOut: cfg.SoundOutput, logPath: cfg.LogPath,
-			version: cfg.Version, accountProblem: cfg.AccountProblem,
+			version: cfg.Version, accountProblem: cfg.AccountProblem, devices: cfg.Devices,
 		},
 	})
 	mw.start()

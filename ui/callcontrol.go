@@ -41,6 +41,7 @@ type callControl struct {
 	xfer    Transferer
 	chat    Chatter
 	monitor NetworkMonitor
+	consent TransferConsenter
 }
 
 func callControlOf(eng Engine) callControl {
@@ -49,6 +50,7 @@ func callControlOf(eng Engine) callControl {
 	c.xfer, _ = eng.(Transferer)
 	c.chat, _ = eng.(Chatter)
 	c.monitor, _ = eng.(NetworkMonitor)
+	c.consent, _ = eng.(TransferConsenter)
 	return c
 }
 
@@ -135,6 +137,7 @@ func lastRunes(s string, n int) string {
 
 // applyCallControl updates e from a call-control event; part of apply.
 func (w *mainWindow) applyCallControl(ev callengine.Event, e *callEntry) {
+	w.xferRequests.apply(ev, e)
 	switch ev.Name {
 	case callengine.EventDTMF:
 		e.dtmfReceived = lastRunes(e.dtmfReceived+payloadString(ev.Payload, "tone"), maxDTMFShown)

@@ -38,6 +38,9 @@ type desktopOptions struct {
 	logPath string
 	// version is "0.1.0 (build 1)" for About.
 	version string
+	// devices are the phone's sound devices for Settings (lists, meter,
+	// live changes); nil shows only "System default".
+	devices AudioDevices
 	// accountProblem names why the configured account is not in use (bad
 	// URI, unreadable CA file): the window starts in direct mode and says so.
 	accountProblem string

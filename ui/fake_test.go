@@ -449,6 +449,18 @@ func (f *fakeEngine) CancelAttendedTransfer(ctx context.Context, id, consult str
 	return nil
 }
 
+func (f *fakeEngine) AcceptTransfer(_ context.Context, id string) error {
+	f.record("AcceptTransfer %s", id)
+	f.emit(callengine.EventTransferRequestEnded, id, map[string]any{"accepted": true})
+	return nil
+}
+
+func (f *fakeEngine) DeclineTransfer(_ context.Context, id string) error {
+	f.record("DeclineTransfer %s", id)
+	f.emit(callengine.EventTransferRequestEnded, id, map[string]any{"accepted": false, "reason": "the user declined the transfer"})
+	return nil
+}
+
 func (f *fakeEngine) SendChat(_ context.Context, id, text string) error {
 	f.record("SendChat %s %s", id, text)
 	return nil

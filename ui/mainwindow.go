@@ -46,10 +46,13 @@ type mainWindow struct {
 	win    fyne.Window
 	eng    Engine
 	sharer Sharer // nil: the engine cannot share screens
-	ctl    callControl
-	video  func(callID string) (FrameSource, bool)
-	opts   windowOptions
-	log    *slog.Logger
+	// shareState, when the engine has it, is what the sharing indicators
+	// follow (see ShareState).
+	shareState ShareState
+	ctl        callControl
+	video      func(callID string) (FrameSource, bool)
+	opts       windowOptions
+	log        *slog.Logger
 
 	calls    []*callEntry // oldest first
 	activeID string
@@ -75,9 +78,11 @@ type mainWindow struct {
 	list       *callList
 	view       *callView
 	incoming   *incomingPrompts
-	action     *actionBar
-	content    fyne.CanvasObject
-	shortcuts  *shortcutTable
+	// xferRequests are the far end's transfer requests awaiting consent.
+	xferRequests *transferRequests
+	action       *actionBar
+	content      fyne.CanvasObject
+	shortcuts    *shortcutTable
 
 	// Call control (callcontrol.go): the keypad's send queue, attended
 	// transfers under way (held call → consultation call), the open
@@ -122,6 +127,9 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	if s, ok := eng.(Sharer); ok {
 		w.sharer = s
+	}
+	if s, ok := eng.(ShareState); ok {
+		w.shareState = s
 	}
 	w.video = remoteVideoFunc(eng)
 	w.ctl = callControlOf(eng)
@@ -175,9 +183,10 @@ func (w *mainWindow) build() {
 	split.Offset = 0.36
 
 	w.incoming = newIncomingPrompts(w)
+	w.xferRequests = newTransferRequests(w)
 	w.action = newActionBar(w)
 	w.content = container.NewBorder(
-		container.NewVBox(top, widget.NewSeparator(), w.incoming.object()),
+		container.NewVBox(top, widget.NewSeparator(), w.incoming.object(), w.xferRequests.object()),
 		w.action.object(), nil, nil, split)
 	w.win.SetContent(w.content)
 }
@@ -210,6 +219,7 @@ func (w *mainWindow) toggleDialpad() {
 // the clock and registers the account if there is one.
 func (w *mainWindow) start() {
 	w.sub = w.eng.Subscribe()
+	w.watchDevices()
 	for _, s := range w.eng.Calls() {
 		w.apply(callengine.Event{Name: "snapshot", Session: s})
 	}
@@ -245,12 +255,19 @@ func (w *mainWindow) start() {
 		defer w.wg.Done()
 		t := time.NewTicker(time.Second)
 		defer t.Stop()
+		changed := w.shareChanged()
 		for {
 			select {
 			case <-w.ctx.Done():
 				return
 			case <-t.C:
 				w.opts.do(w.tick)
+			case <-changed:
+				w.opts.do(func() {
+					if w.reconcileSharing() {
+						w.refresh()
+					}
+				})
 			}
 		}
 	}()
@@ -292,6 +309,7 @@ func (w *mainWindow) handle(ev callengine.Event) {
 		w.notifyEvent(ev, e)
 		w.soundEvent(ev, e)
 	}
+	w.reconcileSharing()
 	w.refresh()
 }
 
@@ -461,6 +479,11 @@ func (w *mainWindow) regFailed() bool {
 
 // tick redraws durations once a second.
 func (w *mainWindow) tick() {
+	if w.reconcileSharing() {
+		// The title and tray follow sharing too: a full refresh.
+		w.refresh()
+		return
+	}
 	w.list.refresh()
 	w.view.update(w.active())
 	w.incoming.refresh()

@@ -3,8 +3,12 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"log/slog"
+	"math"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -12,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
 // Preference keys. Everything but the password lives in Fyne preferences.
@@ -23,6 +28,10 @@ const (
 	prefCAFile       = "account.caFile"
 	prefAudioIn      = "audio.input"
 	prefAudioOut     = "audio.output"
+	prefAudioRing    = "audio.ringing"
+	prefEchoCancel   = "audio.echoCancel"
+	prefNoiseSupp    = "audio.noiseSuppress"
+	prefAutoGain     = "audio.autoGain"
 	prefShareFPS     = "share.fps"
 	prefShareQuality = "share.quality"
 	prefDND          = "calls.doNotDisturb"
@@ -44,16 +53,24 @@ const defaultDevice = "System default"
 // Settings are the user's settings. Password is not persisted with the
 // rest: it goes to the SecretStore.
 type Settings struct {
-	AccountURI   string
-	Username     string
-	Password     string
-	Registrar    string
-	Transport    string
-	CAFile       string
-	AudioIn      string
-	AudioOut     string
-	ShareFPS     int
-	ShareQuality string
+	AccountURI string
+	Username   string
+	Password   string
+	Registrar  string
+	Transport  string
+	CAFile     string
+	// AudioIn, AudioOut and AudioRing are device IDs (audio.DeviceInfo.ID);
+	// "" follows the system default.
+	AudioIn   string
+	AudioOut  string
+	AudioRing string
+	// EchoCancel, NoiseSuppress and AutoGain switch the microphone's
+	// processing stages; all on by default.
+	EchoCancel    bool
+	NoiseSuppress bool
+	AutoGain      bool
+	ShareFPS      int
+	ShareQuality  string
 	// DoNotDisturb answers incoming calls 486 Busy Here.
 	DoNotDisturb bool
 	// AutoAnswer accepts every incoming call; HonourAnswerMode accepts one
@@ -70,15 +87,19 @@ type Settings struct {
 // rest of the settings filled in.
 func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error) {
 	s := Settings{
-		AccountURI:   prefs.String(prefAccountURI),
-		Username:     prefs.String(prefUsername),
-		Registrar:    prefs.String(prefRegistrar),
-		Transport:    prefs.StringWithFallback(prefTransport, "udp"),
-		CAFile:       prefs.String(prefCAFile),
-		AudioIn:      prefs.StringWithFallback(prefAudioIn, defaultDevice),
-		AudioOut:     prefs.StringWithFallback(prefAudioOut, defaultDevice),
-		ShareFPS:     prefs.IntWithFallback(prefShareFPS, 15),
-		ShareQuality: prefs.StringWithFallback(prefShareQuality, "balanced"),
+		AccountURI:    prefs.String(prefAccountURI),
+		Username:      prefs.String(prefUsername),
+		Registrar:     prefs.String(prefRegistrar),
+		Transport:     prefs.StringWithFallback(prefTransport, "udp"),
+		CAFile:        prefs.String(prefCAFile),
+		AudioIn:       deviceID(prefs.String(prefAudioIn)),
+		AudioOut:      deviceID(prefs.String(prefAudioOut)),
+		AudioRing:     deviceID(prefs.String(prefAudioRing)),
+		EchoCancel:    prefs.BoolWithFallback(prefEchoCancel, true),
+		NoiseSuppress: prefs.BoolWithFallback(prefNoiseSupp, true),
+		AutoGain:      prefs.BoolWithFallback(prefAutoGain, true),
+		ShareFPS:      prefs.IntWithFallback(prefShareFPS, 15),
+		ShareQuality:  prefs.StringWithFallback(prefShareQuality, "balanced"),
 
 		DoNotDisturb:     prefs.Bool(prefDND),
 		AutoAnswer:       prefs.Bool(prefAutoAnswer),
@@ -103,6 +124,10 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetString(prefCAFile, s.CAFile)
 	prefs.SetString(prefAudioIn, s.AudioIn)
 	prefs.SetString(prefAudioOut, s.AudioOut)
+	prefs.SetString(prefAudioRing, s.AudioRing)
+	prefs.SetBool(prefEchoCancel, s.EchoCancel)
+	prefs.SetBool(prefNoiseSupp, s.NoiseSuppress)
+	prefs.SetBool(prefAutoGain, s.AutoGain)
 	prefs.SetInt(prefShareFPS, s.ShareFPS)
 	prefs.SetString(prefShareQuality, s.ShareQuality)
 	prefs.SetBool(prefDND, s.DoNotDisturb)
@@ -130,6 +155,20 @@ func (s Settings) Account() *callengine.Account {
 	}
 }
 
+// Processing is the microphone processing these settings ask for.
+func (s Settings) Processing() audio.Processing {
+	return audio.Processing{EchoCancel: s.EchoCancel, NoiseSuppress: s.NoiseSuppress, AutoGain: s.AutoGain}
+}
+
+// deviceID reads a saved device: older versions saved "System default" or
+// free text for the default.
+func deviceID(saved string) string {
+	if saved == defaultDevice {
+		return ""
+	}
+	return saved
+}
+
 // validate checks what the dialog can check without the network.
 func (s Settings) validate() error {
 	if s.AccountURI != "" && !strings.HasPrefix(s.AccountURI, "sip:") && !strings.HasPrefix(s.AccountURI, "sips:") {
@@ -144,26 +183,44 @@ func (s Settings) validate() error {
 // settingsForm is the settings dialog's fields.
 type settingsForm struct {
 	uri, user, pass, registrar, caFile *widget.Entry
-	transport, audioIn, audioOut       *widget.SelectEntry
+	transport                          *widget.SelectEntry
+	audioIn, audioOut, audioRing       *deviceSelect
+	echo, noise, gain                  *widget.Check
 	fps, quality                       *widget.Select
 	dnd, autoAnswer, answerMode, tray  *widget.Check
+	micLevel                           *widget.ProgressBar
+	speakerTest                        *widget.Button
 	logPath                            string
 }
 
-func newSettingsForm(s Settings) *settingsForm {
+func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
+	var mics, speakers []audio.DeviceInfo
+	if devices != nil {
+		mics, _ = devices.List(audio.Microphone)
+		speakers, _ = devices.List(audio.Speaker)
+	}
 	f := &settingsForm{
 		uri: widget.NewEntry(), user: widget.NewEntry(), pass: widget.NewPasswordEntry(),
 		registrar: widget.NewEntry(), caFile: widget.NewEntry(),
 		transport:  widget.NewSelectEntry(transportChoices),
-		audioIn:    widget.NewSelectEntry([]string{defaultDevice}),
-		audioOut:   widget.NewSelectEntry([]string{defaultDevice}),
+		audioIn:    newDeviceSelect(mics, s.AudioIn),
+		audioOut:   newDeviceSelect(speakers, s.AudioOut),
+		audioRing:  newDeviceSelect(speakers, s.AudioRing),
+		echo:       widget.NewCheck("Echo cancellation (the far end does not hear itself from your speakers)", nil),
+		noise:      widget.NewCheck("Noise suppression (fans, hum, hiss)", nil),
+		gain:       widget.NewCheck("Automatic gain (levels your voice)", nil),
 		fps:        widget.NewSelect(fpsChoices, nil),
 		quality:    widget.NewSelect(qualityChoices, nil),
 		dnd:        widget.NewCheck("Do not disturb (incoming calls get busy)", nil),
 		autoAnswer: widget.NewCheck("Answer every incoming call at once", nil),
 		answerMode: widget.NewCheck(`Answer at once when the caller asks ("Answer-Mode: Auto", e.g. intercom)`, nil),
 		tray:       widget.NewCheck("Closing the window keeps Parlo running in the tray", nil),
+		micLevel:   widget.NewProgressBar(),
 	}
+	f.micLevel.TextFormatter = func() string { return "" }
+	f.echo.SetChecked(s.EchoCancel)
+	f.noise.SetChecked(s.NoiseSuppress)
+	f.gain.SetChecked(s.AutoGain)
 	f.dnd.SetChecked(s.DoNotDisturb)
 	f.autoAnswer.SetChecked(s.AutoAnswer)
 	f.answerMode.SetChecked(s.HonourAnswerMode)
@@ -178,8 +235,6 @@ func newSettingsForm(s Settings) *settingsForm {
 	f.registrar.SetText(s.Registrar)
 	f.transport.SetText(s.Transport)
 	f.caFile.SetText(s.CAFile)
-	f.audioIn.SetText(s.AudioIn)
-	f.audioOut.SetText(s.AudioOut)
 	f.fps.SetSelected(strconv.Itoa(s.ShareFPS))
 	f.quality.SetSelected(s.ShareQuality)
 	return f
@@ -191,36 +246,64 @@ func (f *settingsForm) settings() Settings {
 		AccountURI: strings.TrimSpace(f.uri.Text), Username: strings.TrimSpace(f.user.Text),
 		Password: f.pass.Text, Registrar: strings.TrimSpace(f.registrar.Text),
 		Transport: strings.TrimSpace(f.transport.Text), CAFile: strings.TrimSpace(f.caFile.Text),
-		AudioIn: f.audioIn.Text, AudioOut: f.audioOut.Text,
+		AudioIn: f.audioIn.id(), AudioOut: f.audioOut.id(), AudioRing: f.audioRing.id(),
+		EchoCancel: f.echo.Checked, NoiseSuppress: f.noise.Checked, AutoGain: f.gain.Checked,
 		ShareFPS: fps, ShareQuality: f.quality.Selected,
 		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
 		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
 	}
 }
 
-func (f *settingsForm) items() []*widget.FormItem {
-	note := func(text string) *widget.FormItem {
-		l := widget.NewLabel(text)
-		l.Importance = widget.LowImportance
-		l.Wrapping = fyne.TextWrapWord
-		return widget.NewFormItem("", l)
+func note(text string) *widget.FormItem {
+	l := widget.NewLabel(text)
+	l.Importance = widget.LowImportance
+	l.Wrapping = fyne.TextWrapWord
+	return widget.NewFormItem("", l)
+}
+
+// tabs lays the fields out in tabs, each scrolling on its own, so the
+// dialog fits the default window at any scale (it used to be one long
+// form, taller than the window, with Save and Cancel over the last rows).
+func (f *settingsForm) tabs() *container.AppTabs {
+	page := func(items ...*widget.FormItem) fyne.CanvasObject {
+		return container.NewVScroll(widget.NewForm(items...))
 	}
-	return []*widget.FormItem{
-		widget.NewFormItem("SIP URI", f.uri),
-		widget.NewFormItem("Username", f.user),
-		widget.NewFormItem("Password", f.pass),
-		widget.NewFormItem("Registrar / proxy", f.registrar),
-		widget.NewFormItem("Transport", f.transport),
-		widget.NewFormItem("TLS CA file", f.caFile),
-		note("The password is kept in the system keyring, never in a file. Account changes apply when Parlo restarts."),
-		widget.NewFormItem("Microphone", f.audioIn),
-		widget.NewFormItem("Speaker", f.audioOut),
-		widget.NewFormItem("Share frame rate", f.fps),
-		widget.NewFormItem("Share quality", f.quality),
-		widget.NewFormItem("Calls", container.NewVBox(f.dnd, f.autoAnswer, f.answerMode)),
-		widget.NewFormItem("Window", f.tray),
-		note(f.logNote()),
+	return container.NewAppTabs(
+		container.NewTabItem("Account", page(
+			widget.NewFormItem("SIP URI", f.uri),
+			widget.NewFormItem("Username", f.user),
+			widget.NewFormItem("Password", f.pass),
+			widget.NewFormItem("Registrar / proxy", f.registrar),
+			widget.NewFormItem("Transport", f.transport),
+			widget.NewFormItem("TLS CA file", f.caFile),
+			note("The password is kept in the system keyring, never in a file. Account changes apply when Parlo restarts."),
+		)),
+		container.NewTabItem("Audio", page(
+			widget.NewFormItem("Microphone", f.audioIn.Select),
+			widget.NewFormItem("Level", f.micLevel),
+			widget.NewFormItem("Speaker", container.NewBorder(nil, nil, nil, f.speakerTestButton(), f.audioOut.Select)),
+			widget.NewFormItem("Ringing", f.audioRing.Select),
+			widget.NewFormItem("Processing", container.NewVBox(f.echo, f.noise, f.gain)),
+			note("Device and processing changes apply at once, also to a call in progress."),
+		)),
+		container.NewTabItem("Video / Share", page(
+			widget.NewFormItem("Share frame rate", f.fps),
+			widget.NewFormItem("Share quality", f.quality),
+		)),
+		container.NewTabItem("Calls", page(
+			widget.NewFormItem("Incoming", container.NewVBox(f.dnd, f.autoAnswer, f.answerMode)),
+			widget.NewFormItem("Window", f.tray),
+			note(f.logNote()),
+		)),
+	)
+}
+
+func (f *settingsForm) speakerTestButton() fyne.CanvasObject {
+	if f.speakerTest == nil {
+		f.speakerTest = widget.NewButton("Test", nil)
+		f.speakerTest.Disable()
 	}
+	return f.speakerTest
 }
 
 func (f *settingsForm) logNote() string {
@@ -239,19 +322,90 @@ func (w *mainWindow) openSettings() {
 	if err != nil {
 		w.action.fail(secretStoreMessage(err))
 	}
-	f := newSettingsForm(s)
+	devices := w.opts.desktop.devices
+	f := newSettingsForm(s, devices)
 	f.logPath = w.opts.desktop.logPath
 	w.settingsForm = f
 	w.settingsOpen = true
-	d := dialog.NewForm("Settings", "Save", "Cancel", f.items(), func(ok bool) {
+	stopMeter := w.startSettingsAudio(f, devices)
+	d := dialog.NewCustomConfirm("Settings", "Save", "Cancel", f.tabs(), func(ok bool) {
+		stopMeter()
 		w.settingsOpen = false
 		w.settingsForm = nil
 		if ok {
 			w.saveSettings(f.settings())
 		}
 	}, w.win)
-	d.Resize(fyne.NewSize(560, 0).Max(d.MinSize()))
+	// Most of the window, never more: the tabs scroll.
+	ws := w.win.Canvas().Size()
+	d.Resize(fyne.NewSize(min(640, ws.Width-40), ws.Height-40))
 	d.Show()
+}
+
+// startSettingsAudio runs the microphone meter and arms the speaker test
+// while Settings is open; the returned func stops them.
+func (w *mainWindow) startSettingsAudio(f *settingsForm, devices AudioDevices) func() {
+	f.speakerTestButton()
+	if devices == nil {
+		return func() {}
+	}
+	f.speakerTest.Enable()
+	f.speakerTest.OnTapped = func() {
+		go playTestTone(devices, w.log)
+	}
+	src, err := devices.OpenInput()
+	if err != nil {
+		w.log.Info("no microphone for the level meter", "error", err)
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() { // owner: the Settings dialog; stops when it closes
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		frame := make([]int16, audio.FrameSamples)
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			// Keep the source drained; the level is what a call would send.
+			for range 5 {
+				_ = src.ReadFrame(frame)
+			}
+			lvl := meterValue(devices.MicLevel())
+			w.opts.do(func() { f.micLevel.SetValue(lvl) })
+		}
+	}()
+	var once sync.Once
+	return func() { once.Do(func() { close(done); src.Close() }) }
+}
+
+// meterValue maps an RMS level (0..1) to the meter: -60 dBFS..0 dBFS.
+func meterValue(rms float64) float64 {
+	if rms <= 0 {
+		return 0
+	}
+	return max(0, min(1, 1+20*math.Log10(rms)/60))
+}
+
+// playTestTone plays a short chime on the chosen speaker.
+func playTestTone(devices AudioDevices, log *slog.Logger) {
+	out, err := devices.OpenOutput()
+	if err != nil {
+		log.Warn("speaker test", "error", err)
+		return
+	}
+	defer out.Close()
+	tone := audio.NewTone(660, 0.3)
+	frame := make([]int16, audio.FrameSamples)
+	t := time.NewTicker(audio.FrameDurationMs * time.Millisecond)
+	defer t.Stop()
+	for range 50 { // one second
+		<-t.C
+		_ = tone.ReadFrame(frame)
+		_ = out.WriteFrame(frame)
+	}
 }
 
 func (w *mainWindow) saveSettings(s Settings) {
@@ -265,11 +419,51 @@ func (w *mainWindow) saveSettings(s Settings) {
 	}
 	w.dnd = s.DoNotDisturb
 	w.applyAvailability(s)
+	w.applyAudio(s)
 	if w.sounds != nil {
 		w.sounds.set(wantedSound(w.calls, w.dnd))
 	}
 	w.refresh()
 	w.action.info("Settings saved. Account changes apply when Parlo restarts.")
+}
+
+// watchDevices tells the user when a device went and the default took
+// over (unplugged headset), so a change of sound is never a mystery.
+func (w *mainWindow) watchDevices() {
+	d, ok := w.opts.desktop.devices.(interface {
+		SetOnNotice(func(audio.DeviceNotice))
+	})
+	if !ok {
+		return
+	}
+	d.SetOnNotice(func(n audio.DeviceNotice) {
+		w.opts.do(func() {
+			w.action.info(deviceNoticeText(n))
+		})
+	})
+}
+
+// deviceNoticeText words a device notice for the user.
+func deviceNoticeText(n audio.DeviceNotice) string {
+	name := (audio.DeviceInfo{ID: n.Lost}).BackendName()
+	if name == "" {
+		return fmt.Sprintf("The %s stopped; it was opened again on the system default.", n.Kind)
+	}
+	return fmt.Sprintf("The %s %s is gone; using the system default %s.", n.Kind, name, n.Kind)
+}
+
+// applyAudio gives the engine's devices the saved choice, live.
+func (w *mainWindow) applyAudio(s Settings) {
+	d := w.opts.desktop.devices
+	if d == nil {
+		return
+	}
+	if err := d.SetProcessing(s.Processing()); err != nil {
+		w.log.Warn("voice processing", "error", err)
+	}
+	if err := d.SetDevices(s.AudioIn, s.AudioOut); err != nil {
+		w.action.fail(fmt.Errorf("audio device: %w", err))
+	}
 }
 
 // secretStoreMessage explains a secret-store failure to the user.

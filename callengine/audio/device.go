@@ -46,8 +46,15 @@ type device struct {
 // hardware has), with onData as its callback. Every failure wraps
 // ErrNoDevice.
 func openDevice(kind malgo.DeviceType, onData malgo.DataProc) (*device, error) {
+	return openDeviceID(kind, "", 0, onData, nil)
+}
+
+// openDeviceID opens the device with id ("" for the default) with a buffer
+// of periods 10 ms periods (0: miniaudio's default, 3); onStop, if set,
+// runs when the backend stops the device by itself (it was unplugged).
+func openDeviceID(kind malgo.DeviceType, id string, periods uint32, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
 	return openWithTimeout(deviceOpenTimeout, kindName(kind),
-		func() (*device, error) { return openDeviceNow(kind, onData) },
+		func() (*device, error) { return openDeviceNow(kind, id, periods, onData, onStop) },
 		func(d *device) { d.close() })
 }
 
@@ -84,7 +91,7 @@ func openWithTimeout[T any](timeout time.Duration, what string, open func() (T, 
 	}
 }
 
-func openDeviceNow(kind malgo.DeviceType, onData malgo.DataProc) (*device, error) {
+func openDeviceNow(kind malgo.DeviceType, id string, periods uint32, onData malgo.DataProc, onStop malgo.StopProc) (*device, error) {
 	logProc := func(msg string) {
 		// miniaudio logs every symbol it loads; keep the lines that explain
 		// a failure.
@@ -99,13 +106,24 @@ func openDeviceNow(kind malgo.DeviceType, onData malgo.DataProc) (*device, error
 	cfg := malgo.DefaultDeviceConfig(kind)
 	cfg.SampleRate = SampleRate
 	cfg.PeriodSizeInMilliseconds = 10
+	cfg.Periods = periods
 	sub := malgo.SubConfig{Format: malgo.FormatS16, Channels: 1}
+	if id != "" {
+		d, err := parseDeviceID(id)
+		if err != nil {
+			return nil, err
+		}
+		// C memory, as cgo forbids Go pointers inside the config passed
+		// to C; miniaudio reads the ID during init only.
+		sub.DeviceID = d.Pointer()
+		defer cFree(sub.DeviceID)
+	}
 	if kind == malgo.Capture {
 		cfg.Capture = sub
 	} else {
 		cfg.Playback = sub
 	}
-	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: onData})
+	dev, err := malgo.InitDevice(ctx.Context, cfg, malgo.DeviceCallbacks{Data: onData, Stop: onStop})
 	if err != nil {
 		freeContext(ctx)
 		return nil, fmt.Errorf("%w: default %s: %w", ErrNoDevice, kindName(kind), err)

@@ -23,8 +23,14 @@ type DeviceSink struct {
 // hardware. On a machine without a usable playback device it returns an
 // error wrapping ErrNoDevice.
 func OpenDefaultOutput() (Sink, error) {
+	return OpenOutputDevice("")
+}
+
+// OpenOutputDevice is OpenDefaultOutput on the speaker with id
+// (DeviceInfo.ID; "" for the default), e.g. a separate ringing device.
+func OpenOutputDevice(id string) (Sink, error) {
 	s := newDeviceSink()
-	dev, err := openDevice(malgo.Playback, s.onData)
+	dev, err := openDeviceID(malgo.Playback, id, 0, s.onData, nil)
 	if err != nil {
 		return nil, err
 	}

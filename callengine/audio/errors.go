@@ -15,3 +15,7 @@ var (
 	// ErrUnsupportedWAV is returned for WAV files that are not integer PCM.
 	ErrUnsupportedWAV = errors.New("audio: unsupported WAV format")
 )
+
+// ErrProcessing is returned when the voice processor (echo canceller, noise
+// suppressor, gain control) fails.
+var ErrProcessing = errors.New("audio: voice processing failed")

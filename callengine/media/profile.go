@@ -24,7 +24,13 @@ const (
 type SRTPPolicy string
 
 const (
-	// SRTPRequired accepts DTLS-SRTP or SDES only (the default).
+	// SRTPPreferred is the default: calls we place offer DTLS-SRTP, then
+	// SDES, and plain RTP only when the peer refused both; offers we get
+	// are answered with SRTP when they carry it and plain RTP otherwise, so
+	// a desk phone or PBX without SRTP still connects (what Linphone,
+	// MicroSIP and baresip do by default). Stats say which one a call got.
+	SRTPPreferred SRTPPolicy = "preferred"
+	// SRTPRequired accepts DTLS-SRTP or SDES only.
 	SRTPRequired SRTPPolicy = "required"
 	// SRTPOptional offers SRTP and accepts plain RTP.
 	SRTPOptional SRTPPolicy = "optional"

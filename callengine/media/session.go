@@ -159,6 +159,10 @@ type TransportStats struct {
 	RemoteAddress string `json:"remoteAddress"` // ip:port
 	LocalType     string `json:"localType"`     // host, srflx, prflx, relay
 	RemoteType    string `json:"remoteType"`
+	// ForeignDropped counts media packets dropped as a stranger's: from an
+	// address the media is not latched to, or failing SRTP authentication
+	// (symmetric RTP never follows them).
+	ForeignDropped uint64 `json:"foreignDropped,omitempty"`
 }
 
 // AudioStats are the audio counters of one call.
@@ -197,14 +201,17 @@ type VideoSentStats struct {
 // VideoReceivedStats count the peer's video. FramesDecoded, Width, Height
 // and FPS come from the decoder (the engine fills them).
 type VideoReceivedStats struct {
-	Codec           string  `json:"codec"`
-	Packets         uint64  `json:"packets"`
-	Bytes           uint64  `json:"bytes"`
-	FramesAssembled uint64  `json:"framesAssembled"`
-	FramesDecoded   uint64  `json:"framesDecoded"`
-	Width           int     `json:"width"`
-	Height          int     `json:"height"`
-	FPS             float64 `json:"fps"`
+	Codec           string `json:"codec"`
+	Packets         uint64 `json:"packets"`
+	Bytes           uint64 `json:"bytes"`
+	FramesAssembled uint64 `json:"framesAssembled"`
+	FramesDecoded   uint64 `json:"framesDecoded"`
+	// FramesRefused counts frames the decoder refused unread because they
+	// claimed a picture over the size cap (a keyframe was asked for).
+	FramesRefused uint64  `json:"framesRefused,omitempty"`
+	Width         int     `json:"width"`
+	Height        int     `json:"height"`
+	FPS           float64 `json:"fps"`
 }
 
 // VideoStats are the video counters of one call.

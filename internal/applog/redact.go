@@ -2,6 +2,7 @@ package applog
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -16,7 +17,12 @@ const redacted = "[REDACTED]"
 //     whole value goes, whatever the scheme (Digest, Bearer).
 //   - a password in a URI's userinfo (sip:alice:secret@host, deprecated by
 //     RFC 3261 §19.1.1 but still seen) or in key=value text.
+//   - SDES master keys: the inline key-params of a=crypto (RFC 4568 §6.1,
+//     "inline:" base64 key||salt, then optional |lifetime|MKI:length) decrypt
+//     the call's SRTP for anyone who reads the log. The base64 goes, the
+//     lifetime and MKI stay (they help debugging and are not secret).
 var (
+	sdesKey    = regexp.MustCompile(`(?i)\binline:[A-Za-z0-9+/=_-]+`)
 	authHeader = regexp.MustCompile(`(?im)^((?:proxy-)?authorization[ \t]*:[ \t]*)[^\r\n]*`)
 	uriPass    = regexp.MustCompile(`(?i)\b(sips?|wss?|https?):([^:@\s/;<>"]+):([^@\s;<>"]+)@`)
 	kvPass     = regexp.MustCompile(`(?i)\b(password|passwd|secret|pwd)(\s*[=:]\s*)("[^"]*"|[^\s,;&]+)`)
@@ -27,6 +33,7 @@ func Redact(s string) string {
 	s = authHeader.ReplaceAllString(s, "${1}"+redacted)
 	s = uriPass.ReplaceAllString(s, "${1}:${2}:"+redacted+"@")
 	s = kvPass.ReplaceAllString(s, "${1}${2}"+redacted)
+	s = sdesKey.ReplaceAllString(s, "inline:"+redacted)
 	return s
 }
 
@@ -99,6 +106,15 @@ func redactAttr(a slog.Attr) slog.Attr {
 		}
 		if s, ok := v.Any().(interface{ String() string }); ok {
 			return slog.String(a.Key, Redact(s.String()))
+		}
+		if b, ok := v.Any().([]byte); ok {
+			// A raw SIP message or SDP body, which text and JSON
+			// handlers print as a string.
+			return slog.String(a.Key, Redact(string(b)))
+		}
+		// Anything else is printed with %+v: check that text too.
+		if s := fmt.Sprintf("%+v", v.Any()); Redact(s) != s {
+			return slog.String(a.Key, Redact(s))
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,9 +25,20 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "pipeline":
-		err := RunPipelineChild(PipelineOptions{
-			Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
-		}, os.Stdin, os.Stdout)
+		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE")}
+		if js := os.Getenv("PARLO_BENCH_SETTINGS"); js != "" {
+			if err := json.Unmarshal([]byte(js), &o.Encoder); err != nil {
+				exitChild(err)
+			}
+		}
+		err := RunPipelineChild(o, os.Stdin, os.Stdout)
+		exitChild(err)
+	case "y4menc":
+		var s EncoderSettings
+		err := json.Unmarshal([]byte(os.Getenv("PARLO_BENCH_SETTINGS")), &s)
+		if err == nil {
+			err = RunY4MEncodeChild(os.Getenv("PARLO_BENCH_Y4M"), os.Getenv("PARLO_BENCH_IVF"), s, os.Stdout)
+		}
 		exitChild(err)
 	case "sharer":
 		err := RunSharerChild(SharerOptions{
@@ -51,13 +63,18 @@ func exitChild(err error) {
 // run take about five minutes on 2 cores; environment variables shorten them
 // for a smoke run (the table then says so through the sample counts).
 type config struct {
-	warmup     time.Duration // excluded from every timed window
-	measure    time.Duration // each capture/latency window
-	calls      int           // call set-ups per pair
-	shares     int           // share→first-frame runs
-	memWindow  time.Duration // how long the sharer shares before its RSS is read
-	out        string        // docs/benchmarks.md, or "-" for none
-	moduleRoot string
+	warmup      time.Duration  // excluded from every timed window
+	measure     time.Duration  // each capture/latency window
+	calls       int            // call set-ups per pair
+	shares      int            // share→first-frame runs
+	memWindow   time.Duration  // how long the sharer shares before its RSS is read
+	clipFrames  int            // frames recorded per content class for the encoder pairs
+	repeats     int            // interleaved rounds per pair
+	liveRepeats int            // interleaved rounds of the live pipelines
+	liveWindow  time.Duration  // window of each live pipeline run (after 1 s of warm-up)
+	only        *regexp.Regexp // scenarios to run (all when nil)
+	out         string         // docs/benchmarks.md, or "-" for none
+	moduleRoot  string
 }
 
 func loadConfig(b *testing.B) config {
@@ -83,13 +100,20 @@ func loadConfig(b *testing.B) config {
 	}
 	root := moduleRoot(b)
 	c := config{
-		warmup:     dur("PARLO_BENCH_WARMUP", 2*time.Second),
-		measure:    dur("PARLO_BENCH_SECONDS", 10*time.Second),
-		calls:      num("PARLO_BENCH_CALLS", 20),
-		shares:     num("PARLO_BENCH_SHARES", 5),
-		memWindow:  dur("PARLO_BENCH_MEM_SECONDS", 30*time.Second),
-		out:        os.Getenv("PARLO_BENCH_OUT"),
-		moduleRoot: root,
+		warmup:      dur("PARLO_BENCH_WARMUP", 2*time.Second),
+		measure:     dur("PARLO_BENCH_SECONDS", 6*time.Second),
+		calls:       num("PARLO_BENCH_CALLS", 10),
+		shares:      num("PARLO_BENCH_SHARES", 5),
+		memWindow:   dur("PARLO_BENCH_MEM_SECONDS", 15*time.Second),
+		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 60),
+		repeats:     num("PARLO_BENCH_REPEATS", 3),
+		liveRepeats: num("PARLO_BENCH_LIVE_REPEATS", 3),
+		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 2*time.Second),
+		out:         os.Getenv("PARLO_BENCH_OUT"),
+		moduleRoot:  root,
+	}
+	if v := os.Getenv("PARLO_BENCH_ONLY"); v != "" {
+		c.only = regexp.MustCompile(v)
 	}
 	if c.out == "" {
 		c.out = filepath.Join(root, "docs", "benchmarks.md")
@@ -114,18 +138,23 @@ func moduleRoot(tb testing.TB) string {
 func BenchmarkParlo(b *testing.B) {
 	cfg := loadConfig(b)
 	rep := NewReport(ThisMachine(), time.Now())
+	rep.LoadStart = LoadAverage()
+	if out, err := exec.Command("git", "-C", cfg.moduleRoot, "describe", "--always", "--dirty").Output(); err == nil {
+		rep.Revision = strings.TrimSpace(string(out))
+	}
 	rep.Commands = []string{
 		"make bench   # = scripts/deps.sh bench, then scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 20m ./internal/bench/",
-		fmt.Sprintf("# durations: warm-up %s excluded, windows %s, %d calls per pair, %d shares, memory window %s",
-			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow),
+		fmt.Sprintf("# durations: warm-up %s excluded, latency windows %s, %d calls per pair, %d shares, memory/CPU window %s; "+
+			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds",
+			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats),
+		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
 	}
 	scenarios := []struct {
 		name, section string
 		run           func(*testing.B, config, *Report)
 	}{
-		{"captureEncode/static", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneStatic) }},
-		{"captureEncode/typing", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneTyping) }},
-		{"captureEncode/fullMotion", "1", func(b *testing.B, c config, r *Report) { benchCaptureEncode(b, c, r, sceneFullMotion) }},
+		{"encoderPairs", "1", benchEncoderPairs},
+		{"live", "1", benchLivePipelines},
 		{"glassToGlass/typing", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, false) }},
 		{"glassToGlass/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, true) }},
 		{"shareToFirstFrame", "3", benchShareToFirstFrame},
@@ -134,13 +163,21 @@ func BenchmarkParlo(b *testing.B) {
 		{"memory/idleGUI", "5", benchMemoryIdleGUI},
 		{"micro", "6", benchMicro},
 	}
+	var took []string
 	for _, s := range scenarios {
+		if cfg.only != nil && !cfg.only.MatchString(s.name) && !strings.HasPrefix(cfg.only.String(), s.name+"/") {
+			continue
+		}
+		t0 := time.Now()
 		ok := b.Run(s.name, func(b *testing.B) { s.run(b, cfg, rep) })
+		took = append(took, fmt.Sprintf("%s %s (load %s)", s.name, time.Since(t0).Round(time.Second), LoadAverage()))
 		if !ok {
 			rep.Fail(s.section, s.name+" failed; see the `go test` log")
 		}
 	}
+	rep.Commands = append(rep.Commands, "# time per scenario (1/5/15-min load average at its end): "+strings.Join(took, ", "))
 	rep.Finished = time.Now()
+	rep.LoadEnd = LoadAverage()
 	fmt.Println()
 	fmt.Println(rep.Table())
 	if cfg.out != "-" {

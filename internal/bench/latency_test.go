@@ -49,11 +49,16 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 	var lat []float64
 	unreadable := 0
 	end := time.Now().Add(cfg.measure)
+	stalls := 0 // gaps of more than 1 s between decoded frames, reported beside the figures
 	for time.Now().Before(end) {
+		waited := time.Now()
 		select {
 		case <-rv.Updated():
-		case <-time.After(time.Second):
-			b.Fatal("no decoded frame for 1 s")
+		case <-time.After(10 * time.Second):
+			b.Fatal("no decoded frame for 10 s")
+		}
+		if time.Since(waited) > time.Second {
+			stalls++
 		}
 		now := uint32(time.Since(epoch).Milliseconds())
 		img, _ := rv.Latest()
@@ -73,17 +78,24 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 	p50, p95 := Percentile(lat, 50), Percentile(lat, 95)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p95, "p95-ms")
-	what := "glass-to-glass 1080p, small change (barcode on desktop)"
+	what := "screen → decoder output 1080p (NOT glass-to-glass), small change (barcode on desktop)"
 	if fullMotion {
-		what = "glass-to-glass 1080p, full motion behind the barcode"
+		what = "screen → decoder output 1080p (NOT glass-to-glass), full motion behind the barcode"
 	}
-	ref := "— (no reference peer; 30-fps capture alone adds 0–33 ms)"
+	ref := "— (no reference peer)"
+	target := "glass-to-glass ≤ %d ms: not measured (see note 2)"
 	rep.Add(
-		Row{Section: "2", Measure: what + ": p50 (ms)", Parlo: fmt.Sprintf("%.0f (%d frames, %d unreadable)", p50, len(lat), unreadable),
-			Reference: ref, Ratio: "—", Target: "≤ 40 ms", Verdict: AtMost(p50, 40)},
+		Row{Section: "2", Measure: what + ": p50 (ms)", Parlo: fmt.Sprintf("%.0f (%d frames, %d unreadable, %d gaps > 1 s)", p50, len(lat), unreadable, stalls),
+			Reference: ref, Ratio: "—", Target: fmt.Sprintf(target, 40), Verdict: NoGoal},
 		Row{Section: "2", Measure: what + ": p95 (ms)", Parlo: fmt.Sprintf("%.0f", p95),
-			Reference: ref, Ratio: "—", Target: "≤ 80 ms", Verdict: AtMost(p95, 80)},
+			Reference: ref, Ratio: "—", Target: fmt.Sprintf(target, 80), Verdict: NoGoal},
 	)
+	if fullMotion {
+		rep.Note("**2, what the latency rows include and exclude.** Included: the barcode's repaint (every 4 ms), MIT-SHM grab, change detection, BGRA→I420, VP8 encode, RTP packetisation, " +
+			"SRTP, loopback UDP, jitter buffer/depacketisation and VP8 decode at the receiving engine (read when `VideoReceiver.Updated` fires). Excluded: the wait for the next " +
+			"capture tick (the clock changes every 4 ms, so every grab sees a fresh value; a single change at a random time would wait 0–33 ms more, 17 ms on average at 30 fps), " +
+			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. Glass-to-glass as issue 15 defines it (read off the receiving GUI window) is not measured.")
+	}
 	hangup(b, a, id)
 }
 

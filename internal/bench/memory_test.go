@@ -24,7 +24,17 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 	if !st.Sharing {
 		b.Fatalf("sharer: %+v\n%s", st, c.stderr.String())
 	}
+	// Whole-sender CPU (the sharing phone process) and receiver CPU (this
+	// process, where the receiving phone is the only thing running) over
+	// the same window after the warm-up.
+	time.Sleep(cfg.warmup)
+	s0, _ := ProcCPU(c.pid())
+	r0, _ := ProcCPU(os.Getpid())
+	t0 := time.Now()
 	time.Sleep(cfg.memWindow)
+	s1, _ := ProcCPU(c.pid())
+	r1, _ := ProcCPU(os.Getpid())
+	wall := time.Since(t0).Seconds()
 	mem, err := ProcMem(c.pid())
 	if err != nil {
 		b.Fatal(err)
@@ -34,6 +44,12 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 		b.Fatal(err)
 	}
 	decoded := stats.Video.Received.FramesDecoded
+	rep.Add(Row{Section: "5", Measure: "whole-sender CPU: a Parlo phone process sharing 1080p full motion (capture, VP8 at the engine's settings, RTP, SRTP, pion) (% of one core)",
+		Parlo:     fmt.Sprintf("%.1f %% over %s (peer decoded %d frames in all)", (s1-s0)/wall*100, cfg.memWindow, decoded),
+		Reference: "— (capture+encode alone: the live table)", Ratio: "—", Target: "—", Verdict: NoGoal},
+		Row{Section: "5", Measure: "receiver CPU: the receiving Parlo engine (pion, SRTP, RTP, VP8 decode; no GUI, no RGBA conversion) (% of one core)",
+			Parlo:     fmt.Sprintf("%.1f %% (the harness process: that phone plus the scene painter sending 60 CopyArea requests a second)", (r1-r0)/wall*100),
+			Reference: "—", Ratio: "—", Target: "—", Verdict: NoGoal})
 	c.stop()
 	if decoded == 0 {
 		b.Fatal("the peer decoded no frame: the sharer was not sharing")
@@ -41,7 +57,7 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 
 	short := cfg
 	short.measure = 5 * time.Second
-	ff := measureFFmpeg(b, short, d.Name())
+	ff := measureFFmpeg(b, short, ffmpegGrabArgs(d.Name(), screenW, screenH, EncoderSettings{}, false))
 
 	mb := func(n int64) float64 { return float64(n) / 1e6 }
 	b.ReportMetric(mb(mem.Peak), "peak-MB")

@@ -34,6 +34,9 @@ type PipelineOptions struct {
 	Display    string
 	FPS        int
 	CPUProfile string // write a CPU profile of the run here when set
+	// Encoder overrides the engine's settings (the encoder pairs run both
+	// pipelines at one fixed cpu-used); zero: the engine's.
+	Encoder EncoderSettings
 }
 
 // RunPipelineChild runs the screen-share pipeline exactly as the engine's
@@ -64,10 +67,15 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{
+	vo := capture.VP8Options{
 		Width: mon.Width, Height: mon.Height, FPS: o.FPS,
 		BitrateKbps: 2500, ScreenContent: true, CPUUsed: 12,
-	})
+	}
+	if o.Encoder.CPUUsed != 0 {
+		o.Encoder.FPS = o.FPS
+		vo = o.Encoder.VP8Options(mon.Width, mon.Height)
+	}
+	enc, err := capture.NewVP8Encoder(vo)
 	if err != nil {
 		return err
 	}

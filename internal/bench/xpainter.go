@@ -17,9 +17,10 @@ import (
 // without ~/.Xauthority, which Xvfb is.
 func init() { xgb.Logger = log.New(io.Discard, "", 0) }
 
-// maxPutRows keeps one PutImage request of a 1920-px-wide picture under the
-// core protocol's 256 KiB request limit (no BIG-REQUESTS needed).
-const maxPutRows = 32
+// maxPutBytes keeps one PutImage request under the core protocol's 256 KiB
+// request limit (no BIG-REQUESTS needed): 32 rows of a 1920-px picture, 16
+// of a 3840-px one.
+const maxPutBytes = 32 * 1920 * 4
 
 // XPainter draws the benchmark's screen content on an X display through its
 // own connection: a wallpaper, a "typing" window and a barcode clock. Every
@@ -76,6 +77,7 @@ func (p *XPainter) upload(img *image.RGBA) (xproto.Pixmap, error) {
 	xproto.CreateGC(p.conn, gc, xproto.Drawable(pix), 0, nil)
 	defer xproto.FreeGC(p.conn, gc)
 	// ZPixmap at depth 24 is 32 bits per pixel, B G R X in memory order.
+	maxPutRows := max(1, maxPutBytes/(w*4))
 	buf := make([]byte, w*maxPutRows*4)
 	for y0 := 0; y0 < h; y0 += maxPutRows {
 		rows := min(maxPutRows, h-y0)
@@ -166,6 +168,53 @@ func (p *XPainter) window(x, y, w, h int) (xproto.Window, xproto.Gcontext, xprot
 	xproto.CreateGC(p.conn, white, xproto.Drawable(win), xproto.GcForeground, []uint32{s.WhitePixel})
 	xproto.MapWindow(p.conn, win)
 	return win, black, white, p.sync()
+}
+
+// MoveWindow moves a top-level window (no window manager runs on the
+// benchmark's X servers, so the move is immediate).
+func (p *XPainter) MoveWindow(win uint32, x, y int) error {
+	xproto.ConfigureWindow(p.conn, xproto.Window(win), xproto.ConfigWindowX|xproto.ConfigWindowY, []uint32{uint32(int32(x)), uint32(int32(y))})
+	return p.sync()
+}
+
+// WarpPointer moves the pointer to (x, y) on the root window.
+func (p *XPainter) WarpPointer(x, y int) error {
+	xproto.WarpPointer(p.conn, 0, p.screen.Root, 0, 0, 0, 0, int16(x), int16(y))
+	return p.sync()
+}
+
+// Geometry returns a window's position and size relative to the root.
+func (p *XPainter) Geometry(win uint32) (image.Rectangle, error) {
+	g, err := xproto.GetGeometry(p.conn, xproto.Drawable(win)).Reply()
+	if err != nil {
+		return image.Rectangle{}, err
+	}
+	t, err := xproto.TranslateCoordinates(p.conn, xproto.Window(win), p.screen.Root, 0, 0).Reply()
+	if err != nil {
+		return image.Rectangle{}, err
+	}
+	return image.Rect(int(t.DstX), int(t.DstY), int(t.DstX)+int(g.Width), int(t.DstY)+int(g.Height)), nil
+}
+
+// every runs f every interval on a goroutine the painter owns until Close
+// or until f fails.
+func (p *XPainter) every(interval time.Duration, f func(n int) error) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for n := 0; ; n++ {
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+			if f(n) != nil {
+				return
+			}
+		}
+	}()
 }
 
 func xrects(rs []image.Rectangle) []xproto.Rectangle {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrCommandFailed is returned when baresip answers a ctrl_tcp command with
@@ -35,6 +36,9 @@ type BaresipEvent struct {
 	ID         string `json:"id"`
 	Param      string `json:"param"`
 	Raw        string `json:"-"`
+	// At is when the event arrived on the control connection, so that a
+	// waiter that reads it later still knows when it happened.
+	At time.Time `json:"-"`
 }
 
 type ctrlMessage struct {
@@ -133,6 +137,7 @@ func (c *ctrlClient) readLoop() {
 				continue
 			}
 			ev.Raw = string(payload)
+			ev.At = time.Now()
 			c.mu.Lock()
 			ev.Seq = len(c.events) + 1
 			c.events = append(c.events, ev)

@@ -115,3 +115,32 @@ func (p *process) waitOrKill(grace time.Duration) {
 	// keeps a port bound into the next test.
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 }
+
+// startProcessPipes is startProcess with the child's stdin and stdout
+// connected to the given files (stderr still goes to the log).
+func startProcessPipes(name string, args []string, dir string, env []string, stdin, stdout *os.File) (*process, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	lb := &logBuffer{}
+	cmd.Stdin = stdin
+	cmd.Stdout = stdout
+	cmd.Stderr = lb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, log: lb, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// waitOrKillOnce waits up to grace for a process that was asked to stop by
+// other means (its stdin closed), then kills its group. Idempotent.
+func (p *process) waitOrKillOnce(grace time.Duration) {
+	p.stopOnce.Do(func() { p.waitOrKill(grace) })
+}

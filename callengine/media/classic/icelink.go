@@ -171,7 +171,7 @@ func (l *iceLink) connect(controlling bool, ufrag, pwd string, remote []string) 
 	return nil
 }
 
-func (l *iceLink) start(h func(comp int, b []byte, from *net.UDPAddr) bool) {
+func (l *iceLink) start(h func(comp int, b []byte, from *net.UDPAddr)) {
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
@@ -226,6 +226,15 @@ func (l *iceLink) write(_ int, b []byte) error {
 }
 
 func (l *iceLink) setRemote(*net.UDPAddr, *net.UDPAddr, bool) {}
+
+// admit accepts everything the ICE conn delivers: pion/ice passes on
+// non-STUN data only from remote candidates it knows (signalled, or
+// peer-reflexive from a binding request carrying our password, RFC 8445
+// §7.3.1.3), and sends only on the selected pair, so a stranger can neither
+// inject nor move our media here.
+func (l *iceLink) admit(int, *net.UDPAddr, bool) bool { return true }
+
+func (l *iceLink) foreignDropped() uint64 { return 0 }
 
 func (l *iceLink) local() (net.IP, int, int) { return l.defaultIP, l.defaultPrt, l.defaultPrt }
 

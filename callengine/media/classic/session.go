@@ -101,6 +101,11 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	switch opts.SRTP {
 	case "":
 		opts.SRTP = media.SRTPRequired
+	case media.SRTPPreferred:
+		// As answerer "preferred" is "optional": SRTP when offered, plain
+		// RTP otherwise. Calls we place get an explicit policy per offer
+		// (callengine's outgoing profiles), so this is the answer case.
+		opts.SRTP = media.SRTPOptional
 	case media.SRTPRequired, media.SRTPOptional, media.SRTPOff:
 	default:
 		return nil, fmt.Errorf("classic: unknown SRTP policy %q", opts.SRTP)
@@ -1074,6 +1079,11 @@ func (s *Session) Stats() media.Stats {
 	}
 	r := s.recv
 	vs := s.video
+	for _, l := range s.lines {
+		if l.tr != nil {
+			st.Transport.ForeignDropped += l.tr.foreignDropped()
+		}
+	}
 	s.mu.Unlock()
 	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
 	st.Audio.PacketsSent = s.stats.packetsSent.Load()

@@ -22,9 +22,14 @@ const (
 // link is the network under one m-line: a UDP port pair (udpLink) or an ICE
 // agent's selected pair (iceLink).
 type link interface {
-	// start begins reading; h gets every packet and reports whether it was
-	// genuine media of this session (symmetric RTP latches on those only).
-	start(h func(comp int, b []byte, from *net.UDPAddr) bool)
+	// start begins reading; h gets every packet with its source.
+	start(h func(comp int, b []byte, from *net.UDPAddr))
+	// admit is asked, once the transport has parsed a packet (and verified
+	// its SRTP tag when authenticated), whether it may be used: it applies
+	// the link's source rules and symmetric RTP (see udpLink).
+	admit(comp int, from *net.UDPAddr, authenticated bool) bool
+	// foreignDropped counts packets admit refused.
+	foreignDropped() uint64
 	// write sends on component comp (ignored when muxed).
 	write(comp int, b []byte) error
 	// setRemote sets where packets go until the peer's own arrive.
@@ -75,6 +80,10 @@ type transport struct {
 
 	encBuf []byte
 
+	// authFailed counts SRTP/SRTCP packets whose tag did not verify (or
+	// replays, RFC 3711 §3.3.2): a stranger's, never admitted.
+	authFailed atomic.Uint64
+
 	closed atomic.Bool
 }
 
@@ -123,17 +132,23 @@ func (t *transport) setRemoteKey(profile srtp.ProtectionProfile, key, salt []byt
 	return nil
 }
 
-func (t *transport) start() { t.link.start(t.handle) }
+func (t *transport) start() {
+	t.link.start(func(comp int, b []byte, from *net.UDPAddr) { t.handle(comp, b, from) })
+}
 
 // handle runs on the link's read goroutines. It never panics on what the
-// network sends: every parse error drops the packet.
-func (t *transport) handle(comp int, b []byte, _ *net.UDPAddr) bool {
+// network sends: every parse error drops the packet, and a packet the link
+// does not admit (a stranger's) is dropped before any handler sees it. It
+// reports whether the packet was used (for tests and fuzzing).
+func (t *transport) handle(comp int, b []byte, from *net.UDPAddr) bool {
 	if len(b) < 4 {
 		return false
 	}
 	switch {
 	case b[0] >= 20 && b[0] <= 63:
-		if t.dtls != nil {
+		// A DTLS record is not authenticated until the handshake ends:
+		// it follows the plain RTP rules.
+		if t.dtls != nil && t.link.admit(comp, from, false) {
 			t.dtls.push(b)
 			return true
 		}
@@ -158,12 +173,16 @@ func (t *transport) handle(comp int, b []byte, _ *net.UDPAddr) bool {
 			}
 			out, err := dec.DecryptRTCP(nil, b, &h)
 			if err != nil {
+				t.authFailed.Add(1)
 				return false
 			}
 			b = out
 		}
 		pkts, err := rtcp.Unmarshal(b)
 		if err != nil {
+			return false
+		}
+		if !t.link.admit(comp, from, sec != secNone) {
 			return false
 		}
 		if onRTCP != nil {
@@ -178,12 +197,16 @@ func (t *transport) handle(comp int, b []byte, _ *net.UDPAddr) bool {
 		}
 		out, err := dec.DecryptRTP(nil, b, &h)
 		if err != nil {
+			t.authFailed.Add(1)
 			return false
 		}
 		b = out
 	}
 	pkt := &rtp.Packet{}
 	if err := pkt.Unmarshal(b); err != nil {
+		return false
+	}
+	if !t.link.admit(comp, from, sec != secNone) {
 		return false
 	}
 	if onRTP != nil {
@@ -238,6 +261,12 @@ func (t *transport) writeRTCP(pkts []rtcp.Packet) error {
 		}
 	}
 	return t.link.write(compRTCP, raw)
+}
+
+// foreignDropped counts the packets refused as a stranger's: from a source
+// the link did not admit, or failing SRTP authentication.
+func (t *transport) foreignDropped() uint64 {
+	return t.link.foreignDropped() + t.authFailed.Load()
 }
 
 func (t *transport) close() error {

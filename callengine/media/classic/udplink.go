@@ -6,26 +6,51 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 )
+
+// latchWindow is how long after the first packet of a negotiation a plain
+// (unauthenticated) packet from an address other than the SDP's may move our
+// destination, once. A peer behind a NAT sends from its mapped address as
+// soon as it has our answer; later, only authenticated packets can move us.
+const latchWindow = 5 * time.Second
 
 // udpLink is a classic RTP port pair: RTP on an even port, RTCP on the next
 // (RFC 3550 §11), or both on the RTP port with rtcp-mux (RFC 5761).
 //
-// Symmetric RTP (RFC 4961): the SDP address is only where we start sending;
-// once genuine media arrives from elsewhere (a NAT in front of the peer), we
-// send to where it came from.
+// Symmetric RTP (RFC 4961 §3): the SDP address is only where we start
+// sending; a peer behind a NAT is found where its media comes from. Since
+// anyone can send a parseable RTP packet to our port, the latch follows:
+//   - an authenticated packet (SRTP/SRTCP whose tag verified, RFC 3711
+//     §3.4) from anywhere, at any time: only the key holder can make one;
+//   - a plain packet (RTP/AVP, or a DTLS record before keys exist) only
+//     from the SDP address, or from one other address during latchWindow
+//     after the first packet of this negotiation, once.
+//
+// Every other packet is dropped before it reaches a decoder and counted
+// (foreign); it never changes where we send.
 type udpLink struct {
 	rtpConn, rtcpConn *net.UDPConn
 	advertised        net.IP
 
 	mu              sync.Mutex
 	remRTP, remRTCP *net.UDPAddr
-	sdpRTP          *net.UDPAddr // what the peer's SDP said last
+	sdpRTP, sdpRTCP *net.UDPAddr // what the peer's SDP said last
 	mux             bool
-	latched         bool // remRTP comes from received media, not SDP
-	latchedRTCP     bool
+	rtpLatch        latchState
+	rtcpLatch       latchState
 	wg              sync.WaitGroup
 	closeOnce       sync.Once
+
+	foreign atomic.Uint64
+}
+
+// latchState is one component's symmetric-RTP state since the last SDP
+// address change.
+type latchState struct {
+	windowEnd time.Time // zero until the first packet
+	used      bool      // the one plain latch away from the SDP address
 }
 
 // newUDPLink binds a port pair on bindIP and advertises advertised.
@@ -50,13 +75,13 @@ func newUDPLink(bindIP, advertised net.IP) (*udpLink, error) {
 	return nil, fmt.Errorf("classic: no free RTP port pair: %w", lastErr)
 }
 
-func (u *udpLink) start(h func(comp int, b []byte, from *net.UDPAddr) bool) {
+func (u *udpLink) start(h func(comp int, b []byte, from *net.UDPAddr)) {
 	u.wg.Add(2)
 	go u.readLoop(u.rtpConn, compRTP, h)
 	go u.readLoop(u.rtcpConn, compRTCP, h)
 }
 
-func (u *udpLink) readLoop(c *net.UDPConn, comp int, h func(int, []byte, *net.UDPAddr) bool) {
+func (u *udpLink) readLoop(c *net.UDPConn, comp int, h func(int, []byte, *net.UDPAddr)) {
 	defer u.wg.Done()
 	buf := make([]byte, 1600)
 	for {
@@ -67,34 +92,60 @@ func (u *udpLink) readLoop(c *net.UDPConn, comp int, h func(int, []byte, *net.UD
 			}
 			continue
 		}
-		pkt := append([]byte(nil), buf[:n]...)
-		if !h(comp, pkt, from) {
-			continue
-		}
-		u.latch(comp, from, pkt)
+		h(comp, append([]byte(nil), buf[:n]...), from)
 	}
 }
 
-// latch applies symmetric RTP: RTP packets move the RTP destination, RTCP
-// packets the RTCP one (with rtcp-mux both are the same port).
-func (u *udpLink) latch(comp int, from *net.UDPAddr, pkt []byte) {
-	isRTCP := comp == compRTCP || (len(pkt) > 1 && pkt[1] >= 192 && pkt[1] <= 223)
+// admit decides whether a packet the transport has parsed (and, on a secure
+// line, authenticated) may be used, and latches symmetric RTP on it when the
+// rules allow (see udpLink). comp is the port it arrived on; with rtcp-mux
+// RTP and RTCP share the RTP port and its latch.
+func (u *udpLink) admit(comp int, from *net.UDPAddr, authenticated bool) bool {
+	if from == nil {
+		return false
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	switch {
-	case comp == compRTP && !isRTCP, comp == compRTP && u.mux:
-		if u.remRTP == nil || !u.remRTP.IP.Equal(from.IP) || u.remRTP.Port != from.Port {
-			u.remRTP = from
-		}
-		u.latched = true
-		if u.mux {
-			u.remRTCP = from
-		}
-	case comp == compRTCP:
-		u.remRTCP = from
-		u.latchedRTCP = true
+	rem, sdp, st := &u.remRTP, u.sdpRTP, &u.rtpLatch
+	if comp == compRTCP && !u.mux {
+		rem, sdp, st = &u.remRTCP, u.sdpRTCP, &u.rtcpLatch
 	}
+	now := time.Now()
+	if st.windowEnd.IsZero() && sdp != nil {
+		st.windowEnd = now.Add(latchWindow)
+	}
+	switch {
+	case sameAddr(*rem, from):
+		if sameAddr(sdp, from) {
+			st.used = true
+		}
+		return true
+	case authenticated:
+		// Only the holder of the peer's SRTP key can make this packet: the
+		// peer moved (or we had the wrong address).
+	case sdp == nil:
+		// No answer yet: no idea where the peer is.
+		u.foreign.Add(1)
+		return false
+	case sameAddr(sdp, from):
+		// The address the peer signalled: accept, and send there again.
+		// The peer is not behind a NAT, so no plain latch elsewhere.
+		st.used = true
+	case !st.used && now.Before(st.windowEnd):
+		st.used = true // NAT: the one plain latch of this negotiation
+	default:
+		u.foreign.Add(1)
+		return false
+	}
+	*rem = from
+	if u.mux && comp == compRTP {
+		u.remRTCP = from
+	}
+	return true
 }
+
+// foreignDropped counts packets admit refused.
+func (u *udpLink) foreignDropped() uint64 { return u.foreign.Load() }
 
 func (u *udpLink) write(comp int, b []byte) error {
 	u.mu.Lock()
@@ -117,9 +168,10 @@ func (u *udpLink) write(comp int, b []byte) error {
 
 var errNoRemote = errors.New("classic: no remote address yet")
 
-// setRemote takes the addresses from the peer's SDP, unless symmetric RTP
-// already found where the peer really is: an SDP change of address (a
-// re-INVITE moving the media) resets the latch.
+// setRemote takes the addresses from the peer's SDP. An unchanged address
+// (a re-INVITE for hold, a codec change) keeps what symmetric RTP found; a
+// new one (the peer moved its media) resets the latch and opens a new
+// window.
 func (u *udpLink) setRemote(rtpAddr, rtcpAddr *net.UDPAddr, mux bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -127,19 +179,21 @@ func (u *udpLink) setRemote(rtpAddr, rtcpAddr *net.UDPAddr, mux bool) {
 	if rtpAddr == nil {
 		return
 	}
-	if u.remRTP == nil || !u.latched || !sameSDPAddr(u.sdpRTP, rtpAddr) {
+	if u.remRTP == nil || !sameAddr(u.sdpRTP, rtpAddr) {
 		u.remRTP = rtpAddr
-		u.latched = false
-		u.remRTCP = rtcpAddr
-		u.latchedRTCP = false
+		u.rtpLatch = latchState{}
 	}
-	u.sdpRTP = rtpAddr
+	if u.remRTCP == nil || !sameAddr(u.sdpRTCP, rtcpAddr) || !sameAddr(u.sdpRTP, rtpAddr) {
+		u.remRTCP = rtcpAddr
+		u.rtcpLatch = latchState{}
+	}
+	u.sdpRTP, u.sdpRTCP = rtpAddr, rtcpAddr
 	if mux {
 		u.remRTCP = u.remRTP
 	}
 }
 
-func sameSDPAddr(a, b *net.UDPAddr) bool {
+func sameAddr(a, b *net.UDPAddr) bool {
 	return a != nil && b != nil && a.IP.Equal(b.IP) && a.Port == b.Port
 }
 

@@ -89,7 +89,8 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	// nothing to SIP peers and would break the default candidate in c=.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// IPv4 UDP only: c= carries one IP4 address and every extra candidate
-	// costs SDP bytes.
+	// costs SDP bytes. nominate.go relies on it: with TCP gathered, its
+	// never-used passive TCP candidate would be dialled.
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	disc, fail := opts.ICEDisconnectedTimeout, opts.ICEFailedTimeout
 	if disc <= 0 {

@@ -266,6 +266,12 @@ func (s *Session) ApplyAnswer(ctx context.Context, answer []byte) error {
 	s.pendingOffer, s.pendingLocal = nil, nil
 	s.localDir = offeredDir
 	s.dir = offeredDir.Intersect(remoteDir.Reverse())
+	if !s.closed {
+		// Our offer makes us the controlling agent: nominate as soon as a
+		// check succeeds rather than on pion's next tick (nominate.go).
+		s.wg.Add(1)
+		go s.nominateEarly()
+	}
 	s.mu.Unlock()
 	s.log.Debug("answer applied", "remoteDir", remoteDir.String(), "dir", s.Direction().String())
 	return s.maybeStartVideo(remote)

@@ -1,0 +1,71 @@
+// Wazo SDK flavour of the browser far end: the SDK's own phone (Wazo.Phone,
+// from its dist/wazo-sdk.js bundle loaded before this file) registers with
+// connectWithCredentials, calls and answers; every Wazo.Phone event it emits
+// is reported to Go.
+import { toneStream, listen, audioLevel, stats, report } from './media.js';
+
+const Phone = window['@wazo/sdk'] ? window['@wazo/sdk'].Wazo.Phone : window.Wazo.Phone;
+let opts = {}, current = null, setupStart = 0, registered = null;
+
+// The SDK asks getUserMedia for its microphone; give it the test tone so the
+// far end can check the frequency (the fake device's beep is not a steady tone).
+const realGUM = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+navigator.mediaDevices.getUserMedia = async (c) => {
+  if (c && c.audio && !c.video) return toneStream(opts.toneHz || 880);
+  const s = await realGUM(c);
+  if (c && c.audio) { s.getAudioTracks().forEach((t) => { s.removeTrack(t); t.stop(); }); toneStream(opts.toneHz || 880).getAudioTracks().forEach((t) => s.addTrack(t)); }
+  return s;
+};
+
+function pc() {
+  const s = Phone.getCurrentSipSession && Phone.getCurrentSipSession();
+  return s && s.sessionDescriptionHandler && s.sessionDescriptionHandler.peerConnection;
+}
+
+function attach() {
+  const p = pc();
+  if (!p) return;
+  listen(new MediaStream(p.getReceivers().map((r) => r.track).filter((t) => t)));
+}
+
+function hook() {
+  for (const k of Object.keys(Phone).concat(Object.getOwnPropertyNames(Object.getPrototypeOf(Phone)))) {
+    if (!k.startsWith('ON_') || typeof Phone[k] !== 'string') continue;
+    const name = Phone[k];
+    Phone.on(name, (arg) => {
+      report({ event: 'wazo', name, ms: setupStart ? Date.now() - setupStart : 0 });
+      if (k === 'ON_CALL_INCOMING') { current = arg; if (opts.autoAnswer) window.peer.answer(); }
+      if (k === 'ON_CALL_ACCEPTED' || k === 'ON_CALL_ANSWERED' || k === 'ON_TRACK' || k === 'ON_VIDEO_STREAM' || k === 'ON_REINVITE') {
+        if (k !== 'ON_REINVITE' && arg && arg.getId) current = arg;
+        setTimeout(attach, 0);
+      }
+      if (k === 'ON_REGISTERED' && registered) registered();
+    });
+  }
+}
+
+window.peer = {
+  // register: {server "host:port" of Kamailio's WSS, user, password, toneHz}
+  async register(o) {
+    opts = o;
+    const done = new Promise((resolve) => { registered = resolve; });
+    Phone.connectWithCredentials(o.server, { username: o.user, secret: o.password }, o.user, { media: { audio: true, video: false } });
+    hook();
+    await done;
+    return true;
+  },
+  async call(target) {
+    setupStart = Date.now();
+    current = await Phone.call(target, false);
+    return !!current;
+  },
+  async answer() {
+    setupStart = setupStart || Date.now();
+    await Phone.accept(current, false);
+    return true;
+  },
+  async hangup() { if (current) await Phone.hangup(current); return true; },
+  state() { const s = Phone.getCurrentSipSession && Phone.getCurrentSipSession(); return s ? s.state : ''; },
+  audioLevel,
+  async stats() { attach(); return stats(pc()); },
+};

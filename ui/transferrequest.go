@@ -1,0 +1,120 @@
+package ui
+
+import (
+	"context"
+	"slices"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/parlo-voip/parlo/callengine"
+)
+
+// TransferConsenter answers the far end's transfer requests (REFER): the
+// engine asks before calling anyone on a peer's word.
+type TransferConsenter interface {
+	AcceptTransfer(ctx context.Context, callID string) error
+	DeclineTransfer(ctx context.Context, callID string) error
+}
+
+// transferRequests are cards like the incoming-call prompts, one per call
+// whose far end asks Parlo to call someone else, with Accept and Decline.
+// The engine declines by itself if nobody answers, and says so with
+// onTransferRequestEnded, which removes the card.
+type transferRequests struct {
+	w     *mainWindow
+	ids   []string
+	cards map[string]*transferCard
+	box   *fyne.Container
+}
+
+type transferCard struct {
+	text    *widget.Label
+	accept  *widget.Button
+	decline *widget.Button
+	root    fyne.CanvasObject
+}
+
+func newTransferRequests(w *mainWindow) *transferRequests {
+	return &transferRequests{w: w, cards: map[string]*transferCard{}, box: container.NewVBox()}
+}
+
+func (p *transferRequests) object() fyne.CanvasObject { return p.box }
+
+// apply follows the transfer-request events of call e.
+func (p *transferRequests) apply(ev callengine.Event, e *callEntry) {
+	switch ev.Name {
+	case callengine.EventTransferRequested:
+		if pending, _ := ev.Payload["pending"].(bool); pending {
+			p.add(e, payloadString(ev.Payload, "target"), payloadString(ev.Payload, "referredBy"))
+		}
+	case callengine.EventTransferRequestEnded:
+		p.remove(e.id())
+	}
+	if stateOf(e.s) == stateEnded {
+		p.remove(e.id())
+	}
+}
+
+func (p *transferRequests) add(e *callEntry, target, referredBy string) {
+	id := e.id()
+	if slices.Contains(p.ids, id) {
+		return
+	}
+	c := &transferCard{}
+	text := e.remoteName() + " asks to transfer you to " + target
+	if referredBy != "" {
+		text += " (requested by " + referredBy + ")"
+	}
+	c.text = widget.NewLabel(text)
+	c.text.Wrapping = fyne.TextWrapWord
+	c.accept = widget.NewButtonWithIcon("Accept", theme.ConfirmIcon(), func() { p.answer(id, true) })
+	c.accept.Importance = widget.SuccessImportance
+	c.decline = widget.NewButtonWithIcon("Decline", theme.CancelIcon(), func() { p.answer(id, false) })
+	c.decline.Importance = widget.DangerImportance
+	if p.w.ctl.consent == nil {
+		c.accept.Disable()
+		c.decline.Disable()
+	}
+	bg := canvas.NewRectangle(withAlpha(theme.Color(theme.ColorNameWarning), 0x33))
+	bg.StrokeColor = theme.Color(theme.ColorNameWarning)
+	bg.StrokeWidth = 2
+	bg.CornerRadius = theme.InputRadiusSize()
+	buttons := container.NewHBox(container.NewCenter(c.accept), container.NewCenter(c.decline))
+	c.root = container.NewPadded(container.NewStack(bg,
+		container.NewPadded(container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(theme.MailForwardIcon())), buttons, c.text))))
+	p.ids = append(p.ids, id)
+	p.cards[id] = c
+	p.box.Add(c.root)
+	p.w.win.RequestFocus()
+}
+
+func (p *transferRequests) answer(id string, accept bool) {
+	c := p.cards[id]
+	if c == nil || p.w.ctl.consent == nil {
+		return
+	}
+	c.accept.Disable()
+	c.decline.Disable()
+	label, f := "Declining transfer", p.w.ctl.consent.DeclineTransfer
+	if accept {
+		label, f = "Accepting transfer", p.w.ctl.consent.AcceptTransfer
+	}
+	p.w.run(label, actionTimeout, func(ctx context.Context) error { return f(ctx, id) })
+}
+
+func (p *transferRequests) remove(id string) {
+	c, ok := p.cards[id]
+	if !ok {
+		return
+	}
+	delete(p.cards, id)
+	p.ids = slices.DeleteFunc(p.ids, func(s string) bool { return s == id })
+	p.box.Remove(c.root)
+}
+
+// showing reports the calls with a request shown (tests).
+func (p *transferRequests) showing() []string { return slices.Clone(p.ids) }
