@@ -96,15 +96,25 @@ func (p *Phone) registrarIPs() []net.IP {
 // fromRegistrar reports whether a message's source address ("ip:port") is
 // one of the registrar's addresses.
 func (p *Phone) fromRegistrar(source string) bool {
+	return ipIn(sourceIP(source), p.registrarIPs())
+}
+
+// sourceIP is the IP of a message's source ("ip:port" or a bare IP); nil
+// when it is neither.
+func sourceIP(source string) net.IP {
 	host, _, err := net.SplitHostPort(source)
 	if err != nil {
 		host = source
 	}
-	ip := net.ParseIP(host)
+	return net.ParseIP(host)
+}
+
+// ipIn reports whether ip is one of ips (false for a nil ip).
+func ipIn(ip net.IP, ips []net.IP) bool {
 	if ip == nil {
 		return false
 	}
-	for _, r := range p.registrarIPs() {
+	for _, r := range ips {
 		if r.Equal(ip) {
 			return true
 		}

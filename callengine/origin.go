@@ -104,11 +104,7 @@ func knownScanner(req *sip.Request) bool {
 // per phone (a flood of requests must not become a flood of DNS look-ups);
 // an empty result is looked up again next time.
 func (p *Phone) fromRegistrarCached(source string) bool {
-	host, _, err := net.SplitHostPort(source)
-	if err != nil {
-		host = source
-	}
-	ip := net.ParseIP(host)
+	ip := sourceIP(source)
 	if ip == nil {
 		return false
 	}
@@ -121,10 +117,5 @@ func (p *Phone) fromRegistrarCached(source string) bool {
 		p.origin.ips = ips
 		p.origin.mu.Unlock()
 	}
-	for _, r := range ips {
-		if r.Equal(ip) {
-			return true
-		}
-	}
-	return false
+	return ipIn(ip, ips)
 }
