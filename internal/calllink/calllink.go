@@ -107,6 +107,9 @@ func parseSIP(scheme, rest string) (string, error) {
 	if hasControl(user) || strings.ContainsAny(user, "<>\"") {
 		return "", fmt.Errorf("%w: user part has characters no address holds", ErrBadLink)
 	}
+	if user != "" && strings.IndexFunc(user, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) < 0 {
+		return "", fmt.Errorf("%w: user part %q names nobody", ErrBadLink, clip(user))
+	}
 	if u.Host == "" || !validHost(u.Host) {
 		return "", fmt.Errorf("%w: host %q", ErrBadLink, clip(u.Host))
 	}
