@@ -96,6 +96,11 @@ func parseSIP(scheme, rest string) (string, error) {
 	if i := strings.IndexByte(rest[at+1:], ';'); i >= 0 {
 		rest = rest[:at+1+i]
 	}
+	if at >= 0 && strings.Contains(rest[:at], ":") {
+		// user:password (RFC 3261 §19.1.1, "NOT RECOMMENDED"): no web page
+		// gets to hand a password to the request.
+		return "", fmt.Errorf("%w: a link must not carry a password", ErrBadLink)
+	}
 	var u sip.Uri
 	if err := sip.ParseUri(scheme+":"+rest, &u); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadLink, err)

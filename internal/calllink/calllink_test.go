@@ -34,6 +34,7 @@ func TestParse(t *testing.T) {
 		{"sip:bob@exam<ple.com", "", ErrBadLink},
 		{"sip:@", "", ErrBadLink},
 		{"sip:;@0", "", ErrBadLink},
+		{"sip:0::@0", "", ErrBadLink},
 		{"sip:+331234;phone-context=pbx@example.com", "sip:+331234;phone-context=pbx@example.com", nil},
 		{"tel:", "", ErrBadLink},
 		{"tel:+33;phone-context=x", "+33", nil},
