@@ -63,6 +63,12 @@ func startProcessWithFiles(name string, args []string, dir string, env []string,
 	lb := &logBuffer{}
 	cmd.Stdout = lb
 	cmd.Stderr = lb
+	return launch(name, cmd, lb)
+}
+
+// launch starts cmd in its own process group (so stop reaches its
+// workers) and owns its Wait.
+func launch(name string, cmd *exec.Cmd, lb *logBuffer) (*process, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// Forked grandchildren may keep the output pipes open; do not let Wait
 	// hang on them once the main process has gone.
@@ -126,17 +132,7 @@ func startProcessPipes(name string, args []string, dir string, env []string, std
 	cmd.Stdin = stdin
 	cmd.Stdout = stdout
 	cmd.Stderr = lb
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	p := &process{name: name, cmd: cmd, log: lb, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return launch(name, cmd, lb)
 }
 
 // waitOrKillOnce waits up to grace for a process that was asked to stop by
