@@ -144,8 +144,9 @@ func waitBrowserAudio(t *testing.T, p *testpeers.BrowserPeer, hz float64, timeou
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("browser audio: %d packets in, %d out, hears %.1f Hz at rms %.3f, want %.0f Hz",
-		st.Audio.PacketsReceived, st.Audio.PacketsSent, lvl.Hz, lvl.RMS, hz)
+	t.Fatalf("browser audio: %d packets in (%s, decoder level %.3f, %d samples, %d concealed), %d out, hears %.1f Hz at rms %.3f, want %.0f Hz",
+		st.Audio.PacketsReceived, st.Audio.Codec, st.Audio.AudioLevel, st.Audio.TotalSamplesReceived, st.Audio.ConcealedSamples,
+		st.Audio.PacketsSent, lvl.Hz, lvl.RMS, hz)
 	return st
 }
 

@@ -294,13 +294,19 @@ func TestDevicesChangeMidCallPulseIntegration(t *testing.T) {
 	waitMonitor(t, headset, "headset after the switch", 440, 10*time.Second)
 	waitMonitor(t, spk, "old speaker after the switch", 0, 5*time.Second)
 
-	// Mute, then move the microphone to another source carrying a tone:
-	// B must still hear nothing; unmuted, it hears the tone.
+	// Mute, then move the microphone to the headset's own microphone (a
+	// source of its own, as on a real headset, carrying a tone): B must
+	// still hear nothing; unmuted, it hears the tone. The headset's
+	// speaker monitor would not do as a microphone: it carries the far
+	// end's voice too, which the echo canceller rightly removes along with
+	// much of the tone.
 	if err := r.a.Mute(r.aID); err != nil {
 		t.Fatal(err)
 	}
-	r.pa.Play(t, testpeers.SinkSpeaker2, &pcmReader{src: audio.NewTone(1200, 0.3)})
-	micID := deviceNamed(t, audio.Microphone, testpeers.SinkSpeaker2+".monitor")
+	const headsetMic = "parlo_headset_mic"
+	r.pa.LoadModule(t, "module-null-sink", "sink_name="+headsetMic, "rate=48000", "channels=1")
+	r.pa.Play(t, headsetMic, &pcmReader{src: audio.NewTone(1200, 0.3)})
+	micID := deviceNamed(t, audio.Microphone, headsetMic+".monitor")
 	if err := r.vio.SetDevices(micID, headsetID); err != nil {
 		t.Fatal(err)
 	}

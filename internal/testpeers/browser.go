@@ -346,6 +346,13 @@ type BrowserStats struct {
 		PacketsReceived int64 `json:"packetsReceived"`
 		PacketsSent     int64 `json:"packetsSent"`
 		BytesReceived   int64 `json:"bytesReceived"`
+		// What Chromium's decoder made of it: the level of the last
+		// decoded audio (0..1), samples decoded and how many of them were
+		// concealment rather than received audio.
+		AudioLevel           float64 `json:"audioLevel"`
+		TotalSamplesReceived int64   `json:"totalSamplesReceived"`
+		ConcealedSamples     int64   `json:"concealedSamples"`
+		Codec                string  `json:"codec"`
 	} `json:"audio"`
 	Video struct {
 		Codec                 string  `json:"codec"`

@@ -32,7 +32,10 @@ func StartCoturn(tb testing.TB) *Coturn {
 	port := FreeSIPPort(tb, false)
 	dir := tb.TempDir()
 	c := &Coturn{port: port, user: "parlo", password: "turn-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), realm: "parlo.test"}
-	minPort, maxPort := 49152+port%8000, 49152+port%8000+400
+	// Relay ports above Linux's ephemeral range (32768–60999), so no
+	// kernel-chosen host candidate or SIP port can fall inside the range a
+	// firewall test lets through as "the relay".
+	minPort, maxPort := 61000+port%4000, 61000+port%4000+400
 	c.minPort, c.maxPort = minPort, maxPort
 	conf := fmt.Sprintf(`listening-ip=127.0.0.1
 relay-ip=127.0.0.1

@@ -66,6 +66,8 @@ export async function stats(pc) {
   rep.forEach((s) => {
     if (s.type === 'inbound-rtp' && s.kind === 'audio') {
       r.audio.packetsReceived = s.packetsReceived; r.audio.bytesReceived = s.bytesReceived;
+      r.audio.audioLevel = s.audioLevel || 0; r.audio.totalSamplesReceived = s.totalSamplesReceived || 0;
+      r.audio.concealedSamples = s.concealedSamples || 0; r.audio.codec = r.codecs[s.codecId] || '';
     } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
       r.audio.packetsSent = s.packetsSent;
     } else if (s.type === 'inbound-rtp' && s.kind === 'video') {

@@ -22,10 +22,18 @@ function pc() {
   return s && s.sessionDescriptionHandler && s.sessionDescriptionHandler.peerConnection;
 }
 
+// attached names the receiver tracks the analyser listens to: attach runs on
+// every event and stats poll, and a fresh analyser reads silence until its
+// window fills, so it only re-listens when the tracks changed.
+let attached = '';
 function attach() {
   const p = pc();
   if (!p) return;
-  listen(new MediaStream(p.getReceivers().map((r) => r.track).filter((t) => t)));
+  const tracks = p.getReceivers().map((r) => r.track).filter((t) => t && t.readyState === 'live');
+  const key = tracks.map((t) => t.id).sort().join(',');
+  if (key === attached) return;
+  attached = key;
+  listen(new MediaStream(tracks));
 }
 
 function hook() {
