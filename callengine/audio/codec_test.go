@@ -16,7 +16,9 @@ func TestCodecByName(t *testing.T) {
 		{"PCMU", &G711Encoder{}, 8000},
 		{"pcmu", &G711Encoder{}, 8000},
 		{"PcMa", &G711Encoder{}, 8000},
-		{"G722", nil, 0},
+		{"G722", &G722Encoder{}, 8000},
+		{"g722", &G722Encoder{}, 8000},
+		{"G729", nil, 0},
 		{"", nil, 0},
 	} {
 		enc, encErr := NewEncoder(tc.name)
@@ -44,6 +46,13 @@ func TestCodecByName(t *testing.T) {
 		case *G711Encoder:
 			if _, ok := enc.(*G711Encoder); !ok {
 				t.Errorf("%q: encoder %T", tc.name, enc)
+			}
+		case *G722Encoder:
+			if _, ok := enc.(*G722Encoder); !ok {
+				t.Errorf("%q: encoder %T", tc.name, enc)
+			}
+			if _, ok := dec.(*G722Decoder); !ok {
+				t.Errorf("%q: decoder %T", tc.name, dec)
 			}
 		}
 		if rate != tc.rate {

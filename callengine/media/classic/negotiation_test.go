@@ -56,6 +56,26 @@ func TestNegotiationTable(t *testing.T) {
 			want: []string{"m=audio", "RTP/AVP 8\r\n", "a=rtpmap:8 PCMA/8000"},
 		},
 		{
+			// A desk phone: G.722 first, static payload type 9 with its
+			// 8000 Hz rtpmap clock (RFC 3551 §4.5.2).
+			name:   "desk phone g722",
+			offer:  head + "m=audio 40000 RTP/AVP 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9 101\r\n", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"},
+		},
+		{
+			name:   "g722 without rtpmap",
+			offer:  head + "m=audio 40000 RTP/AVP 9\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9\r\n", "a=rtpmap:9 G722/8000"},
+		},
+		{
+			name:   "g722 at 16000 is not G.722",
+			offer:  head + "m=audio 40000 RTP/AVP 9\r\na=rtpmap:9 G722/16000\r\n",
+			policy: media.SRTPOff, path: media.PathClassic,
+			wantErr: "no audio codec in common",
+		},
+		{
 			name:   "plain with srtp required",
 			offer:  head + "m=audio 40000 RTP/AVP 0\r\n",
 			policy: media.SRTPRequired, path: media.PathClassic,

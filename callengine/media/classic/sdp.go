@@ -24,6 +24,7 @@ const (
 const (
 	ptPCMU       = 0
 	ptPCMA       = 8
+	ptG722       = 9
 	ptVP8        = 96
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
@@ -48,6 +49,9 @@ func voiceName(c rcodec) string {
 		return audio.CodecPCMU
 	case strings.EqualFold(c.name, audio.CodecPCMA) && c.clock == 8000:
 		return audio.CodecPCMA
+	case strings.EqualFold(c.name, audio.CodecG722) && c.clock == 8000:
+		// 8000 is right for 16 kHz G.722 (RFC 3551 §4.5.2).
+		return audio.CodecG722
 	}
 	return ""
 }
@@ -218,6 +222,8 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 					c = rcodec{name: "PCMU", clock: 8000}
 				case ptPCMA:
 					c = rcodec{name: "PCMA", clock: 8000}
+				case ptG722:
+					c = rcodec{name: "G722", clock: 8000}
 				default:
 					continue
 				}

@@ -564,6 +564,7 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		// Our own offered numbers may come too.
 		if l.kind == "audio" {
 			recv[ptOpus], recv[ptPCMU], recv[ptPCMA] = "opus", "PCMU", "PCMA"
+			recv[ptG722] = "G722"
 		} else {
 			recv[ptVP8] = "VP8"
 		}
@@ -1010,7 +1011,9 @@ func (s *Session) formats(l *line, offer bool) []string {
 		return []string{fmt.Sprint(l.sendPT)}
 	}
 	if offer || !l.hasSend {
-		return []string{"111", "0", "8", "110", "101"}
+		// Preferred first (RFC 3264 §5.1): Opus, then wideband G.722,
+		// then G.711.
+		return []string{"111", "9", "0", "8", "110", "101"}
 	}
 	out := []string{fmt.Sprint(l.sendPT)}
 	if pt, ok := l.telEvent(); ok {
@@ -1037,6 +1040,9 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	if offer || !l.hasSend {
 		w.line("a=rtpmap:111 opus/48000/2")
 		w.line("a=fmtp:111 minptime=10;useinbandfec=1")
+		// G.722's rtpmap clock is 8000 though it samples at 16 kHz
+		// (RFC 3551 §4.5.2).
+		w.line("a=rtpmap:9 G722/8000")
 		w.line("a=rtpmap:0 PCMU/8000")
 		w.line("a=rtpmap:8 PCMA/8000")
 		w.line("a=rtpmap:110 telephone-event/48000")

@@ -12,11 +12,12 @@ import (
 	"github.com/parlo-voip/parlo/callengine/media"
 )
 
-// Payload types. PCMU and PCMA are static (RFC 3551 §6); the dynamic ones
+// Payload types. PCMU, PCMA and G722 are static (RFC 3551 §6); the dynamic ones
 // follow what Chrome offers so answers from browsers keep the same numbers.
 const (
 	ptPCMU       = 0
 	ptPCMA       = 8
+	ptG722       = 9
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
 	ptOpus       = 111
@@ -32,6 +33,11 @@ func audioCodecsOffered() []webrtc.RTPCodecParameters {
 			// RFC 7587 §7: minptime and in-band FEC.
 			SDPFmtpLine: "minptime=10;useinbandfec=1",
 		}, PayloadType: ptOpus},
+		// Wideband G.722 before G.711; its rtpmap clock is 8000 though it
+		// samples at 16 kHz (RFC 3551 §4.5.2).
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeG722, ClockRate: 8000, Channels: 1,
+		}, PayloadType: ptG722},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1,
 		}, PayloadType: ptPCMU},

@@ -108,6 +108,8 @@ func codecName(mime string) string {
 		return "PCMU"
 	case strings.EqualFold(mime, webrtc.MimeTypePCMA):
 		return "PCMA"
+	case strings.EqualFold(mime, webrtc.MimeTypeG722):
+		return "G722"
 	default:
 		return ""
 	}
