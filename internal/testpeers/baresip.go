@@ -51,7 +51,9 @@ type BaresipOptions struct {
 	// AutoAnswer answers incoming calls at once (answermode=auto).
 	AutoAnswer bool
 	// AudioCodecs restricts and orders the account's codecs, for example
-	// "opus/48000/2" or "PCMU,PCMA"; all of opus, PCMU, PCMA when empty.
+	// "opus/48000/2", "G722/16000/1" or "PCMU,PCMA"; all of opus, PCMU, PCMA,
+	// G722 when empty. A name without a rate means 8000 Hz to baresip, so
+	// G.722 needs its sampling rate, 16000 (not its RTP clock).
 	AudioCodecs string
 
 	// ToneHz is the ausine source frequency; 440 when zero and SourceFile is
@@ -178,6 +180,10 @@ func baresipConfig(o BaresipOptions, recDir string) string {
 		// Codecs in order of preference.
 		"module opus.so",
 		"module g711.so",
+		// G.722 last, so peers that restrict nothing still offer what they
+		// did before it was loaded; AudioCodecs "G722/16000/1" picks it
+		// alone.
+		"module g722.so",
 		"module ausine.so",
 		"module aufile.so",
 		// sndfile dumps the decoded audio of each call to a WAV file: the
