@@ -61,11 +61,11 @@ func (p *Phone) SendMessage(ctx context.Context, callID, target, contentType str
 	req.SetBody(body)
 	p.route(req, to)
 	res, err := p.cli.Do(ctx, req)
-	if err == nil && (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && p.opts.Account != nil {
+	if a := p.account(); err == nil && (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && a != nil {
 		if cerr := p.challengeAllowed(req, res); cerr != nil {
 			return fmt.Errorf("%w: MESSAGE: %w", ErrRequestFailed, cerr)
 		}
-		res, err = p.cli.DoDigestAuth(ctx, req, res, digestFor(p.opts.Account))
+		res, err = p.cli.DoDigestAuth(ctx, req, res, digestFor(a))
 	}
 	return messageResult(res, err)
 }

@@ -162,10 +162,11 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 		return u, fmt.Errorf("%w: empty target", ErrBadURI)
 	}
 	if !strings.HasPrefix(t, "sip:") && !strings.HasPrefix(t, "sips:") {
-		if p.opts.Account == nil {
+		a := p.account()
+		if a == nil {
 			return u, fmt.Errorf("%w: %q: in direct mode dial a full sip:user@host:port URI", ErrBadURI, target)
 		}
-		aor, err := p.opts.Account.aor()
+		aor, err := a.aor()
 		if err != nil {
 			return u, err
 		}
@@ -185,8 +186,8 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 
 // fromURI is our identity: the account's AOR, or user@listen address.
 func (p *Phone) fromURI() sip.Uri {
-	if p.opts.Account != nil {
-		if aor, err := p.opts.Account.aor(); err == nil {
+	if a := p.account(); a != nil {
+		if aor, err := a.aor(); err == nil {
 			return sip.Uri{Scheme: "sip", User: aor.User, Host: aor.Host}
 		}
 	}
@@ -365,7 +366,7 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 // *earlyAnswer).
 func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, earlyAnswer *[]byte) error {
 	var answerOpts sipgo.AnswerOptions
-	if a := c.p.opts.Account; a != nil {
+	if a := c.p.account(); a != nil {
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {

@@ -140,6 +140,11 @@ type Phone struct {
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+	// acct is the account in force (nil: direct mode); SetAccount swaps
+	// it while calls run, so it is read through account().
+	acct atomic.Pointer[Account]
+	// acctMu makes account switches one at a time.
+	acctMu sync.Mutex
 	// origin caches the registrar's addresses for trustOrigin.
 	origin originCheck
 
@@ -174,7 +179,7 @@ func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
 // srtpPolicy is the account's SRTP policy, else the phone's, else
 // preferred (media.SRTPPreferred).
 func (p *Phone) srtpPolicy() media.SRTPPolicy {
-	if a := p.opts.Account; a != nil && a.SRTP != "" {
+	if a := p.account(); a != nil && a.SRTP != "" {
 		return a.SRTP
 	}
 	if p.opts.SRTP != "" {
@@ -212,6 +217,7 @@ func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
 func NewPhone(opts Options) (*Phone, error) {
 	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}, profiles: newProfileMemory(opts.ProfileMemoryFile)}
 	p.dnd.Store(opts.DoNotDisturb)
+	p.acct.Store(opts.Account)
 	p.autoAnswer.Store(opts.AutoAnswer)
 	p.answerMode.Store(opts.HonourAnswerMode)
 	p.log = opts.Logger

@@ -56,7 +56,7 @@ func (e *RegistrationError) Unwrap() error { return ErrRegistration }
 // returns the first attempt's outcome; later refresh failures are reported
 // as onRegistrationFailed / onUnRegistered events.
 func (p *Phone) Register(ctx context.Context) error {
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return ErrNotRegistered
 	}

@@ -276,7 +276,7 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusForbidden, "Forbidden", warning("transfers are refused by this phone's policy"))
 		return
 	}
-	ask := policy == TransferAsk || p.opts.Account == nil // accept-same-domain needs a domain
+	ask := policy == TransferAsk || p.account() == nil // accept-same-domain needs a domain
 	payload := map[string]any{
 		"target":     ref.target.String(),
 		"referredBy": ref.referredBy,
@@ -381,7 +381,7 @@ func (p *Phone) referTargetRefused(target sip.Uri) string {
 	if target.Scheme != "sip" && target.Scheme != "sips" {
 		return "Refer-To must be a sip: or sips: URI"
 	}
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return ""
 	}
