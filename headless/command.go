@@ -22,6 +22,16 @@ const (
 	fieldText        = "text"        // chat: the chat text
 	fieldContent     = "content"     // signal: any JSON value
 	fieldIntervalMs  = "intervalMs"  // monitor: sample period in ms, 0 stops
+
+	// account: the new account, as the --account flags give it ("" for
+	// direct mode); the password comes from passwordFile or $PARLO_PASSWORD,
+	// never from the line.
+	fieldAccount      = "account"
+	fieldRegistrar    = "registrar"
+	fieldUsername     = "username"
+	fieldTransport    = "transport"
+	fieldCAFile       = "caFile"
+	fieldPasswordFile = "passwordFile"
 )
 
 // maxMonitorIntervalMs bounds monitor's intervalMs (an hour): far beyond any
@@ -55,6 +65,8 @@ type command struct {
 	Content json.RawMessage
 	// IntervalMs is monitor's period; 0 (or absent) stops monitoring.
 	IntervalMs int
+	// Account is account's new account, as its flags would give it.
+	Account rawAccountFlags
 }
 
 // parseCommand parses one line against the command table. On error the
@@ -126,6 +138,31 @@ func parseID(raw json.RawMessage) (any, error) {
 
 func (c *command) setField(name string, raw json.RawMessage) error {
 	switch name {
+	case fieldAccount, fieldRegistrar, fieldUsername, fieldTransport, fieldCAFile, fieldPasswordFile:
+		// Empty is allowed ("account": "" is direct mode); buildAccount
+		// checks the rest as it checks the flags.
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return fmt.Errorf("%w: %q holds a line break or NUL", ErrBadField, name)
+		}
+		s = strings.TrimSpace(s)
+		switch name {
+		case fieldAccount:
+			c.Account.account = s
+		case fieldRegistrar:
+			c.Account.registrar = s
+		case fieldUsername:
+			c.Account.username = s
+		case fieldTransport:
+			c.Account.transport = s
+		case fieldCAFile:
+			c.Account.caFile = s
+		default:
+			c.Account.passwordFile = s
+		}
 	case fieldTo, fieldCall, fieldPath, fieldConsult, fieldText, fieldContentType:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {

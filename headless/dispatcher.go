@@ -2,9 +2,12 @@ package headless
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
@@ -27,6 +30,9 @@ type phoneAPI interface {
 	Stats(id string) (media.Stats, error)
 	Register(ctx context.Context) error
 	Unregister(ctx context.Context) error
+	// SetAccount un-registers the account in force and registers a (nil:
+	// direct mode), without a restart.
+	SetAccount(ctx context.Context, a *callengine.Account) error
 	Monitors() ([]capture.Monitor, error)
 	StartScreenSharing(ctx context.Context, id string, monitor int) error
 	StopScreenSharing(ctx context.Context, id string) error
@@ -66,6 +72,9 @@ type commandSpec struct {
 	account bool
 	// quit ends the session; the server replies once shut down.
 	quit bool
+	// setsAccount: on success the phone has an account exactly when the
+	// command named one (the account commands follow).
+	setsAccount bool
 	run  func(ctx context.Context, p phoneAPI, c command) (any, error)
 }
 
@@ -248,6 +257,17 @@ func commandTable() map[string]commandSpec {
 		"unregister": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
 			return map[string]any{}, p.Unregister(ctx)
 		}},
+		"account": {required: []string{fieldAccount}, optional: []string{fieldRegistrar, fieldUsername, fieldTransport, fieldCAFile, fieldPasswordFile},
+			network: true, setsAccount: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+				a, err := c.Account.buildAccount(os.Getenv)
+				if err != nil {
+					return nil, err
+				}
+				if err := p.SetAccount(ctx, a); err != nil {
+					return nil, err
+				}
+				return map[string]any{"account": c.Account.account}, nil
+			}},
 		"quit": {quit: true},
 	}
 }
@@ -288,7 +308,7 @@ type monitorInfo struct {
 type dispatcher struct {
 	phone      phoneAPI
 	table      map[string]commandSpec
-	hasAccount bool
+	hasAccount atomic.Bool
 	out        *lineWriter
 
 	// ctx is the parent of every network command; cancelled at the end of
@@ -298,7 +318,9 @@ type dispatcher struct {
 }
 
 func newDispatcher(ctx context.Context, p phoneAPI, hasAccount bool, out *lineWriter) *dispatcher {
-	return &dispatcher{phone: p, table: commandTable(), hasAccount: hasAccount, out: out, ctx: ctx}
+	d := &dispatcher{phone: p, table: commandTable(), out: out, ctx: ctx}
+	d.hasAccount.Store(hasAccount)
+	return d
 }
 
 // handleLine handles one stdin line. Every line gets exactly one reply:
@@ -315,7 +337,7 @@ func (d *dispatcher) handleLine(line []byte) (quit *command) {
 	switch {
 	case spec.quit:
 		return &c
-	case spec.account && !d.hasAccount:
+	case spec.account && !d.hasAccount.Load():
 		d.out.reply(c.ID, nil, ErrNoAccount)
 	case spec.network:
 		d.wg.Add(1)
@@ -324,6 +346,11 @@ func (d *dispatcher) handleLine(line []byte) (quit *command) {
 			ctx, cancel := context.WithTimeout(d.ctx, commandTimeout)
 			defer cancel()
 			res, err := spec.run(ctx, d.phone, c)
+			// A registration that failed still leaves the new account in
+			// force (register retries it).
+			if spec.setsAccount && (err == nil || errors.Is(err, callengine.ErrRegistration)) {
+				d.hasAccount.Store(c.Account.account != "")
+			}
 			d.out.reply(c.ID, res, err)
 		}()
 	default:

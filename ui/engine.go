@@ -98,6 +98,13 @@ func remoteVideoFunc(e any) func(callID string) (FrameSource, bool) {
 // Each is optional: an engine without one leaves its button disabled with a
 // tooltip saying why, so older engines and test fakes keep working.
 
+// AccountSwitcher changes the account live: the old one is un-registered,
+// the new one registered (nil: direct mode). Without it an account change
+// applies at the next start.
+type AccountSwitcher interface {
+	SetAccount(ctx context.Context, a *callengine.Account) error
+}
+
 // DTMFSender sends keypad tones in an established call.
 type DTMFSender interface {
 	SendDTMF(ctx context.Context, callID, tones string) error

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -276,7 +277,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 			widget.NewFormItem("Registrar / proxy", f.registrar),
 			widget.NewFormItem("Transport", f.transport),
 			widget.NewFormItem("TLS CA file", f.caFile),
-			note("The password is kept in the system keyring, never in a file. Account changes apply when Parlo restarts."),
+			note("The password is kept in the system keyring, never in a file. A changed account is registered when you save, after the old one is unregistered; calls in progress go on."),
 		)),
 		container.NewTabItem("Audio", page(
 			widget.NewFormItem("Microphone", f.audioIn.Select),
@@ -413,6 +414,7 @@ func (w *mainWindow) saveSettings(s Settings) {
 		dialog.ShowError(err, w.win)
 		return
 	}
+	old, _ := LoadSettings(w.app.Preferences(), w.opts.secrets)
 	if err := s.Save(w.app.Preferences(), w.opts.secrets); err != nil {
 		dialog.ShowError(secretStoreMessage(err), w.win)
 		return
@@ -424,7 +426,61 @@ func (w *mainWindow) saveSettings(s Settings) {
 		w.sounds.set(wantedSound(w.calls, w.dnd))
 	}
 	w.refresh()
-	w.action.info("Settings saved. Account changes apply when Parlo restarts.")
+	if !accountChanged(old, s) {
+		w.action.info("Settings saved.")
+		return
+	}
+	w.applyAccount(s)
+}
+
+// accountChanged reports whether the settings name another account, or the
+// same one with other credentials or registrar.
+func accountChanged(old, s Settings) bool {
+	a, b := old.Account(), s.Account()
+	if a == nil || b == nil {
+		return (a == nil) != (b == nil)
+	}
+	return *a != *b
+}
+
+// applyAccount re-registers with the saved account, live: the engine
+// un-registers the old one first. Calls in progress go on.
+func (w *mainWindow) applyAccount(s Settings) {
+	sw, ok := w.eng.(AccountSwitcher)
+	if !ok {
+		w.action.info("Settings saved. Account changes apply when Parlo restarts.")
+		return
+	}
+	w.opts.accountURI = s.AccountURI
+	w.opts.desktop.accountProblem = ""
+	w.regStatus = ""
+	if s.AccountURI != "" {
+		w.regStatus = "Registering " + s.AccountURI + "…"
+	}
+	w.refresh()
+	acct := s.Account()
+	w.run("Changing account", actionTimeout, func(ctx context.Context) error {
+		err := sw.SetAccount(ctx, acct)
+		if err != nil {
+			msg := ExplainAccountError(err)
+			if errors.Is(err, callengine.ErrRestartRequired) {
+				msg = "The new TLS CA file applies when Parlo restarts"
+			}
+			w.opts.do(func() {
+				w.regStatus = msg
+				w.refresh()
+			})
+			return errors.New(msg)
+		}
+		w.opts.do(func() {
+			if acct == nil {
+				w.regStatus = ""
+				w.refresh()
+			}
+			w.action.info("Settings saved. Account changed without a restart.")
+		})
+		return nil
+	})
 }
 
 // watchDevices tells the user when a device went and the default took
