@@ -75,7 +75,7 @@ type commandSpec struct {
 	// setsAccount: on success the phone has an account exactly when the
 	// command named one (the account commands follow).
 	setsAccount bool
-	run  func(ctx context.Context, p phoneAPI, c command) (any, error)
+	run         func(ctx context.Context, p phoneAPI, c command) (any, error)
 }
 
 // commandTable is the dispatch table: command name → fields and handler.
