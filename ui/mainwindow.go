@@ -283,6 +283,7 @@ func (w *mainWindow) stop() {
 		w.sub.Close()
 	}
 	w.view.stopVideo()
+	w.view.levels.stop()
 	w.wg.Wait()
 	if w.sounds != nil {
 		w.sounds.close()
