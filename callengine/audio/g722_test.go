@@ -140,3 +140,38 @@ func TestG722HostilePayloads(t *testing.T) {
 		t.Errorf("Decode after Close: %v, want ErrClosed", err)
 	}
 }
+
+// FuzzG722Decode: whatever a peer sends as a G.722 payload, the decoder
+// (libavcodec, through cgo) returns a sample count within the frame and
+// never writes past it.
+func FuzzG722Decode(f *testing.F) {
+	enc, err := NewG722Encoder()
+	if err != nil {
+		f.Fatal(err)
+	}
+	payload := make([]byte, 160)
+	n, _ := enc.Encode(sine(440, 0.5, FrameSamples, SampleRate), payload)
+	f.Add(payload[:n])
+	f.Add([]byte{})
+	f.Add([]byte{0xFF})
+	f.Add(make([]byte, 2000))
+	dec, err := NewG722Decoder()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		frame := make([]int16, FrameSamples+8)
+		for i := range frame {
+			frame[i] = 99
+		}
+		n, _ := dec.Decode(data, frame[:FrameSamples])
+		if n < 0 || n > FrameSamples {
+			t.Fatalf("Decode returned %d samples", n)
+		}
+		for i := FrameSamples; i < len(frame); i++ {
+			if frame[i] != 99 {
+				t.Fatalf("Decode wrote past the frame at %d", i)
+			}
+		}
+	})
+}
