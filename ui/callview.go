@@ -54,6 +54,7 @@ type callView struct {
 	quality    *qualityIndicator
 	levels     *callLevels
 	xfer       *transferBanner
+	conf       *conferenceControls
 	chat       *chatPanel
 	side       *fyne.Container
 	callBox    fyne.CanvasObject
@@ -106,7 +107,8 @@ func newCallView(w *mainWindow) *callView {
 		v.chatBtn.SetTip(chatUnavailable)
 	}
 	row1 := container.NewHBox(v.mute, v.hold, v.keypadBtn, v.transfer, v.chatBtn, layout.NewSpacer(), v.hangup)
-	row2 := container.NewHBox(v.share, layout.NewSpacer(), v.fit, v.full)
+	v.conf = newConferenceControls(w)
+	row2 := container.NewHBox(v.share, v.conf.merge, v.conf.record, v.conf.pause, layout.NewSpacer(), v.fit, v.full)
 	controls := container.NewVBox(row1, row2)
 
 	v.quality = newQualityIndicator()
@@ -127,7 +129,7 @@ func newCallView(w *mainWindow) *callView {
 		src = ls
 	}
 	v.levels = newCallLevels(w, src)
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, v.quality.object(), v.name), v.detail, v.levels.object())
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(v.conf.mark, v.quality.object()), v.name), v.detail, v.levels.object())
 	v.callBox = container.NewBorder(
 		container.NewVBox(header, v.banner.object(), v.xfer.object()),
 		container.NewPadded(controls), nil, container.NewPadded(v.side),
@@ -168,6 +170,9 @@ func (v *callView) update(e *callEntry) {
 	parts = append(parts, e.direction(), st.String(), formatDuration(e.duration(v.w.opts.now())))
 	if e.s.Muted {
 		parts = append(parts, "muted")
+	}
+	if e.s.Conference {
+		parts = append(parts, "in conference")
 	}
 	v.detail.SetText(strings.Join(parts, " · "))
 
@@ -210,6 +215,7 @@ func (v *callView) update(e *callEntry) {
 	}
 	v.banner.update(e)
 	v.updateCallControl(e, st)
+	v.conf.update(v.w, e, st)
 
 	switch {
 	case st == stateHeld:
