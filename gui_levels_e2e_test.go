@@ -3,8 +3,11 @@ package main
 import (
 	"encoding/binary"
 	"image"
+	"image/png"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,20 +40,53 @@ func (r *pcmStream) Read(p []byte) (int, error) {
 }
 
 // levelPixels counts the pixels of the call view's level bars (green
-// #2E9D4F, amber #E09A1B).
-func levelPixels(img image.Image) int {
-	n := 0
+// #2E9D4F, amber #E09A1B) and how many bars are lit at least 30 px wide:
+// the lit columns fall into one run per bar, the two bars being side by
+// side with a gap.
+func levelPixels(img image.Image) (n, bars int) {
 	b := img.Bounds()
+	lit := make([]bool, b.Dx())
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
 			if near(r>>8, 0x2E) && near(g>>8, 0x9D) && near(bl>>8, 0x4F) ||
 				near(r>>8, 0xE0) && near(g>>8, 0x9A) && near(bl>>8, 0x1B) {
 				n++
+				lit[x-b.Min.X] = true
 			}
 		}
 	}
-	return n
+	start, last := -1, -1000
+	for x, on := range append(lit, false) {
+		switch {
+		case on && x-last > 20:
+			start, last = x, x
+		case on:
+			last = x
+		case start >= 0 && x-last > 20:
+			if last-start >= 30 {
+				bars++
+			}
+			start = -1
+		}
+	}
+	return n, bars
+}
+
+// keepScreenshot saves img (a frame already checked) as a document.
+func keepScreenshot(t *testing.T, a *desktopApp, name string, img image.Image) {
+	t.Helper()
+	if a.shots == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(a.shots, "real-"+name+".png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestDesktopAppCallLevelsEndToEnd runs the real parlo window under Xvfb
@@ -76,7 +112,7 @@ func TestDesktopAppCallLevelsEndToEnd(t *testing.T) {
 	defer peer.Close()
 
 	a := startDesktopApp(t, d, buildParlo(t), nil, "PULSE_SERVER="+pa.Server())
-	if n := levelPixels(a.screenshot("_idle")); n > 0 {
+	if n, _ := levelPixels(a.screenshot("_idle")); n > 0 {
 		t.Fatalf("%d level-bar pixels with no call", n)
 	}
 	a.keys("ctrl+l")
@@ -93,19 +129,26 @@ func TestDesktopAppCallLevelsEndToEnd(t *testing.T) {
 	a.waitFor("the window to show the call", 10*time.Second, func() bool {
 		return strings.Contains(a.title(), "bob") || strings.Contains(a.title(), peer.ContactURI())
 	})
-	// Moving: two screenshots with bars showing, and different.
+	// Moving: three different lit-pixel counts in successive screenshots,
+	// and at least once both bars lit (microphone and far end), which is
+	// the screenshot kept.
 	var counts []int
-	a.waitFor("the level bars to move", 20*time.Second, func() bool {
-		n := levelPixels(a.screenshot("_levels"))
+	both := false
+	a.waitFor("both level bars lit, and moving", 30*time.Second, func() bool {
+		img := a.screenshot("_levels")
+		n, bars := levelPixels(img)
 		if n > 0 && (len(counts) == 0 || n != counts[len(counts)-1]) {
 			counts = append(counts, n)
 		}
-		return len(counts) >= 3
+		if bars == 2 && !both {
+			both = true
+			keepScreenshot(t, a, "call-levels", img)
+		}
+		return both && len(counts) >= 3
 	})
-	a.screenshot("call-levels")
 	t.Logf("level-bar pixels in successive screenshots: %v", counts)
 
 	a.keys("ctrl+shift+e") // hang up
 	a.waitFor("the call to end at the peer", 10*time.Second, func() bool { return len(peer.Calls()) == 0 })
-	a.waitFor("the bars gone", 10*time.Second, func() bool { return levelPixels(a.screenshot("_ended")) == 0 })
+	a.waitFor("the bars gone", 10*time.Second, func() bool { n, _ := levelPixels(a.screenshot("_ended")); return n == 0 })
 }

@@ -137,6 +137,7 @@ func newLevelBar() *levelBar {
 		fill: canvas.NewRectangle(levelGreen),
 	}
 	b.bg.CornerRadius, b.fill.CornerRadius = 3, 3
+	b.fill.Hide() // step 0
 	b.ExtendBaseWidget(b)
 	return b
 }
@@ -175,6 +176,13 @@ func (r *levelBarRenderer) Refresh() {
 	r.b.fill.FillColor = levelGreen
 	if r.b.step > levelSteps*9/10 {
 		r.b.fill.FillColor = levelAmber
+	}
+	// An empty bar draws no fill: the rounded corners would leave a
+	// sliver that reads as a level.
+	if r.b.step == 0 {
+		r.b.fill.Hide()
+	} else {
+		r.b.fill.Show()
 	}
 	r.Layout(r.b.Size())
 	canvas.Refresh(r.b.bg)
