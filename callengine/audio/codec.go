@@ -76,3 +76,20 @@ func ClockRate(name string) (int, error) {
 	}
 	return 0, fmt.Errorf("%w: %q", ErrUnknownCodec, name)
 }
+
+// Preference ranks the voice codecs for the choice among those both sides
+// have, lower first: Opus (fullband, in-band FEC), then G.722 (wideband),
+// then G.711, whose two laws rank the same so the peer's order decides
+// between them. RFC 3264 §6.1 lets an answerer prefer its own order when it
+// has a reason; better sound is one. Unknown names rank last.
+func Preference(name string) int {
+	switch {
+	case strings.EqualFold(name, CodecOpus):
+		return 0
+	case strings.EqualFold(name, CodecG722):
+		return 1
+	case strings.EqualFold(name, CodecPCMU), strings.EqualFold(name, CodecPCMA):
+		return 2
+	}
+	return 3
+}

@@ -64,6 +64,20 @@ func TestNegotiationTable(t *testing.T) {
 			want: []string{"RTP/AVP 9 101\r\n", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"},
 		},
 		{
+			// RFC 3264 §6.1 lets the answerer prefer: Opus over G.722
+			// over G.711 whatever the offer's order.
+			name:   "our preference",
+			offer:  head + "m=audio 40000 RTP/AVP 0 9 111\r\na=rtpmap:111 opus/48000/2\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 111\r\n", "a=rtpmap:111 opus/48000/2"},
+		},
+		{
+			name:   "g722 over g711",
+			offer:  head + "m=audio 40000 RTP/AVP 8 0 9\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9\r\n", "a=rtpmap:9 G722/8000"},
+		},
+		{
 			name:   "g722 without rtpmap",
 			offer:  head + "m=audio 40000 RTP/AVP 9\r\n",
 			policy: media.SRTPOptional, path: media.PathClassic,

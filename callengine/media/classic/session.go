@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
@@ -553,7 +554,9 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 			continue
 		}
 		recv[c.pt] = name
-		if send == nil {
+		// Video: the peer's first. Audio: the best by our preference,
+		// the peer's order among equals.
+		if send == nil || l.kind == "audio" && audio.Preference(name) < audio.Preference(recv[send.pt]) {
 			send = &r.codecs[i]
 		}
 	}
