@@ -17,21 +17,28 @@ import (
 func TestG722BaresipIntegration(t *testing.T) {
 	testpeers.Require(t, "baresip")
 	const parloHz, peerHz = 5000, 6000
+	const only = "G722/16000/1"
 	for _, tc := range []struct {
 		name       string
 		enc, nat   string
 		parloDials bool
 		wantPath   string
+		codecs     string // the peer's, in its order of preference
+		wantCodec  string
 	}{
-		{"classic/Parlo dials", "", "", true, "classic"},
-		{"classic/peer dials", "", "", false, "classic"},
-		{"webrtc/Parlo dials", "dtls_srtp", "ice", true, "webrtc"},
-		{"webrtc/peer dials", "dtls_srtp", "ice", false, "webrtc"},
+		{"classic/Parlo dials", "", "", true, "classic", only, "G722"},
+		{"classic/peer dials", "", "", false, "classic", only, "G722"},
+		{"webrtc/Parlo dials", "dtls_srtp", "ice", true, "webrtc", only, "G722"},
+		{"webrtc/peer dials", "dtls_srtp", "ice", false, "webrtc", only, "G722"},
+		// Parlo answering prefers Opus, then G.722 over G.711, whatever
+		// order the peer offers them in.
+		{"prefers G722 over PCMU", "", "", false, "classic", "PCMU/8000/1,G722/16000/1", "G722"},
+		{"prefers opus over G722", "", "", false, "classic", "G722/16000/1,opus/48000/2", "opus"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{
 				MediaEnc: tc.enc, MediaNAT: tc.nat, AutoAnswer: tc.parloDials,
-				AudioCodecs: "G722/16000/1", ToneHz: peerHz,
+				AudioCodecs: tc.codecs, ToneHz: peerHz,
 			})
 			p := newEventPhone(t, parloHz, callengine.Options{Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: !tc.parloDials})
 			ctx := ctxFor(t, 40*time.Second)
@@ -55,8 +62,8 @@ func TestG722BaresipIntegration(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st.Audio.Codec != "G722" || st.Path != tc.wantPath {
-				t.Errorf("negotiated %q on the %q path, want G722 on %q", st.Audio.Codec, st.Path, tc.wantPath)
+			if st.Audio.Codec != tc.wantCodec || st.Path != tc.wantPath {
+				t.Errorf("negotiated %q on the %q path, want %s on %q", st.Audio.Codec, st.Path, tc.wantCodec, tc.wantPath)
 			}
 			if err := p.Hangup(ctx, id); err != nil {
 				t.Fatal(err)
