@@ -1,7 +1,9 @@
 package callengine_test
 
 import (
+	"context"
 	"math"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -75,6 +77,65 @@ func TestG722BaresipIntegration(t *testing.T) {
 				t.Fatalf("baresip heard %.1f Hz, want %d", hz, parloHz)
 			}
 			t.Logf("%s: %s/%s, tones %d Hz and %d Hz both ways", tc.name, st.Path, st.Audio.Codec, parloHz, peerHz)
+		})
+	}
+}
+
+// TestG722LinphoneIntegration calls a Linphone whose only codec is G.722,
+// both ways, Parlo on default settings. Linphone plays a 16 kHz WAV of a
+// 6 kHz tone (above what G.711 carries).
+func TestG722LinphoneIntegration(t *testing.T) {
+	testpeers.Require(t, "linphonec")
+	const parloHz, peerHz = 5000, 6000
+	for _, parloDials := range []bool{true, false} {
+		name := map[bool]string{true: "Parlo dials", false: "peer dials"}[parloDials]
+		t.Run(name, func(t *testing.T) {
+			wav := filepath.Join(t.TempDir(), "tone.wav")
+			if err := testpeers.WriteToneWAV(wav, peerHz, 16000, 10*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			// TCP: Linphone listens on TCP by default, and the WebRTC
+			// offer is too big for UDP.
+			lin := testpeers.StartLinphone(t, testpeers.LinphoneOptions{TCP: true, AutoAnswer: parloDials, PlayFile: wav, AudioCodecs: []string{"G722"}})
+			p := newEventPhone(t, parloHz, callengine.Options{Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: !parloDials})
+			ctx := ctxFor(t, 40*time.Second)
+			var id, linID string
+			if parloDials {
+				s, err := p.Call(ctx, lin.URI(), callengine.CallOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = s.SipCallID
+				p.waitFor(t, callengine.EventCallAccepted, id, 15*time.Second)
+				linID = lastLinphoneCall(t, lin)
+			} else {
+				var err error
+				if _, linID, err = lin.Dial(ctx, p.uri()); err != nil {
+					t.Fatalf("linphone dial: %v\n%s", err, lin.SIPTrace())
+				}
+				id = p.wait(t, callengine.EventCallAccepted, 5*time.Second)
+			}
+			p.waitTone(t, peerHz, 8*time.Second)
+			sendFor(t, p, id, 100)
+			st, err := p.Stats(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Audio.Codec != "G722" {
+				t.Errorf("negotiated %q on the %q path, want G722", st.Audio.Codec, st.Path)
+			}
+			if err := p.Hangup(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if _, err := lin.WaitEnded(ectx, linID); err != nil {
+				t.Fatalf("linphone did not end the call: %v", err)
+			}
+			if hz := linphoneHeard(t, lin); math.Abs(hz-parloHz) > 10 {
+				t.Fatalf("linphone heard %.1f Hz, want %d", hz, parloHz)
+			}
+			t.Logf("%s: %s/%s, tones %d Hz and %d Hz both ways", name, st.Path, st.Audio.Codec, parloHz, peerHz)
 		})
 	}
 }
