@@ -40,45 +40,62 @@ func TestShareUnderLossIntegration(t *testing.T) {
 	}
 	waitFrames(t, b, bID, 1, 10*time.Second)
 
-	// measure returns B's decoded fps and the keyframe requests A got over d.
-	measure := func(d time.Duration) (fps float64, pli uint64, lost uint64) {
+	// window is what crossed the call over one measurement.
+	type window struct {
+		sentFPS, decodedFPS float64
+		keyframeRequests    uint64
+		audioLost           uint64
+	}
+	measure := func(d time.Duration) window {
 		s0, _ := b.Stats(bID)
 		a0, _ := a.Stats(aID)
 		t0 := time.Now()
 		time.Sleep(d)
 		s1, _ := b.Stats(bID)
 		a1, _ := a.Stats(aID)
-		return float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / time.Since(t0).Seconds(),
-			a1.Video.Sent.KeyframeRequests - a0.Video.Sent.KeyframeRequests,
-			s1.Audio.PacketsLost - s0.Audio.PacketsLost
+		secs := time.Since(t0).Seconds()
+		return window{
+			sentFPS:          float64(a1.Video.Sent.Frames-a0.Video.Sent.Frames) / secs,
+			decodedFPS:       float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / secs,
+			keyframeRequests: a1.Video.Sent.KeyframeRequests - a0.Video.Sent.KeyframeRequests,
+			audioLost:        s1.Audio.PacketsLost - s0.Audio.PacketsLost,
+		}
 	}
-	clean, _, _ := measure(3 * time.Second)
+	clean := measure(3 * time.Second)
+	t.Logf("no loss: A sends %.1f fps, B decodes %.1f fps", clean.sentFPS, clean.decodedFPS)
 
 	remove := nftLoss(t, 5)
-	lossy, pli, lost := measure(5 * time.Second)
+	lossy := measure(5 * time.Second)
 	b.waitTone(t, 440, 5*time.Second)
 	a.waitTone(t, 660, 5*time.Second)
 	remove()
-	t.Logf("5 %% loss: B decodes %.1f fps (%.1f without loss), %d keyframe requests, %d audio packets lost in 5 s", lossy, clean, pli, lost)
+	t.Logf("5 %% loss: A sends %.1f fps, B decodes %.1f fps; %d keyframe requests, %d audio packets lost in 5 s",
+		lossy.sentFPS, lossy.decodedFPS, lossy.keyframeRequests, lossy.audioLost)
 
 	remove = nftLoss(t, 20)
-	burst, pli, _ := measure(5 * time.Second)
+	burst := measure(5 * time.Second)
 	remove()
+	t.Logf("20 %% loss for 5 s: A sends %.1f fps, B decodes %.1f fps; %d keyframe requests", burst.sentFPS, burst.decodedFPS, burst.keyframeRequests)
 	start := time.Now()
-	var after float64
+	var after window
 	for time.Since(start) < 15*time.Second {
-		if after, _, _ = measure(time.Second); after >= 0.8*clean {
+		if after = measure(time.Second); after.decodedFPS >= 0.9*after.sentFPS && after.sentFPS >= 0.8*clean.sentFPS {
 			break
 		}
 	}
-	recovery := time.Since(start)
-	t.Logf("20 %% loss for 5 s: B decodes %.1f fps, %d keyframe requests; back to %.1f fps %s after the loss ended", burst, pli, after, recovery.Round(100*time.Millisecond))
+	t.Logf("after the burst: B decodes %.1f of %.1f fps sent, %s after the loss ended", after.decodedFPS, after.sentFPS, time.Since(start).Round(100*time.Millisecond))
 	b.waitTone(t, 440, 5*time.Second)
 
-	if lossy < 20 {
-		t.Errorf("under 5 %% loss B decodes %.1f fps, want ≥ 20", lossy)
+	// The sender's own rate depends on the machine's load (the frame-rate
+	// test checks it); here the receiver must keep up with it: loss is
+	// repaired by retransmission, not by keyframes.
+	if lossy.decodedFPS < 0.9*lossy.sentFPS {
+		t.Errorf("under 5 %% loss B decodes %.1f of %.1f fps sent, want ≥ 90 %%", lossy.decodedFPS, lossy.sentFPS)
 	}
-	if after < 0.8*clean {
-		t.Errorf("15 s after a loss burst B decodes %.1f fps, want ≥ 80 %% of %.1f", after, clean)
+	if lossy.keyframeRequests > 2 {
+		t.Errorf("under 5 %% loss B asked for %d keyframes in 5 s, want ≤ 2 (NACK repairs)", lossy.keyframeRequests)
+	}
+	if after.decodedFPS < 0.9*after.sentFPS || after.sentFPS < 0.8*clean.sentFPS {
+		t.Errorf("15 s after a loss burst: B decodes %.1f of %.1f fps sent (%.1f before the loss)", after.decodedFPS, after.sentFPS, clean.sentFPS)
 	}
 }
