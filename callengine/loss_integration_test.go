@@ -2,6 +2,9 @@ package callengine
 
 import (
 	"fmt"
+	"net"
+	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,5 +100,84 @@ func TestShareUnderLossIntegration(t *testing.T) {
 	}
 	if after.decodedFPS < 0.9*after.sentFPS || after.sentFPS < 0.8*clean.sentFPS {
 		t.Errorf("15 s after a loss burst: B decodes %.1f of %.1f fps sent (%.1f before the loss)", after.decodedFPS, after.sentFPS, clean.sentFPS)
+	}
+}
+
+// tbfCap limits everything on the namespace's loopback to rate (a token
+// bucket, tc-tbf(8)): the share's bottleneck link.
+func tbfCap(t *testing.T, rate string) (remove func()) {
+	t.Helper()
+	if _, err := net.InterfaceByName("pv0"); err != nil {
+		t.Fatal("this test changes the loopback's queueing: run it inside the test network namespace (make test, or scripts/isolated.sh go test ...)")
+	}
+	run := func(args ...string) {
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("tc %v: %v: %s", args, err, out)
+		}
+	}
+	run("qdisc", "add", "dev", "lo", "root", "tbf", "rate", rate, "burst", "16kbit", "latency", "80ms")
+	var once sync.Once
+	remove = func() { once.Do(func() { run("qdisc", "del", "dev", "lo", "root") }) }
+	t.Cleanup(remove)
+	return remove
+}
+
+// A share over a 600 kbit/s bottleneck: the sender's target follows the
+// loss the receiver reports down under the cap, the picture keeps coming,
+// the call's audio stays, and the target climbs back once the cap is gone.
+func TestShareUnderBandwidthCapIntegration(t *testing.T) {
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	aID, bID := connect(t, a, b)
+	ctx := ctxT(t, 120*time.Second)
+	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, b, bID, 1, 10*time.Second)
+	st, _ := a.Stats(aID)
+	before := st.Video.Sent.BitrateKbps
+
+	remove := tbfCap(t, "600kbit")
+	start := time.Now()
+	var target int
+	for time.Since(start) < 30*time.Second {
+		st, _ = a.Stats(aID)
+		if target = st.Video.Sent.BitrateKbps; target <= 600 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	adapt := time.Since(start)
+	s0, _ := b.Stats(bID)
+	time.Sleep(3 * time.Second)
+	s1, _ := b.Stats(bID)
+	capped := float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / 3
+	t.Logf("600 kbit/s cap: target %d → %d kbit/s in %s; B decodes %.1f fps under the cap", before, target, adapt.Round(100*time.Millisecond), capped)
+	if target > 600 {
+		t.Fatalf("after 30 s under a 600 kbit/s cap the sender still targets %d kbit/s", target)
+	}
+	if capped < 1 {
+		t.Fatalf("B decodes %.1f fps under the cap, want the picture to keep coming", capped)
+	}
+	b.waitTone(t, 440, 10*time.Second)
+
+	remove()
+	start = time.Now()
+	for time.Since(start) < 30*time.Second {
+		st, _ = a.Stats(aID)
+		if st.Video.Sent.BitrateKbps >= 2*target {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("cap removed: target back to %d kbit/s after %s", st.Video.Sent.BitrateKbps, time.Since(start).Round(100*time.Millisecond))
+	if st.Video.Sent.BitrateKbps < 2*target {
+		t.Fatalf("30 s after the cap was lifted the target is %d kbit/s (was %d under it)", st.Video.Sent.BitrateKbps, target)
 	}
 }
