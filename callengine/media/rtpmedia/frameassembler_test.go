@@ -34,7 +34,7 @@ func wait(d time.Duration) step { return step{a: -1, b: -1, advance: d} }
 
 func TestFrameAssembler(t *testing.T) {
 	frameA := bytes.Repeat([]byte{1, 2, 3, 4, 5, 6, 7}, 100) // 700 bytes → 4 packets
-	frameB := bytes.Repeat([]byte{9, 8, 7, 6, 5}, 140) // 4 packets too
+	frameB := bytes.Repeat([]byte{9, 8, 7, 6, 5}, 140)       // 4 packets too
 	cases := []struct {
 		name        string
 		steps       []step
