@@ -27,7 +27,7 @@ var ErrBadSound = errors.New("assets: bad sound")
 func SoundPCM(name string) ([]int16, error) {
 	b, err := soundFS.ReadFile("sounds/" + name + ".wav")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSound, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadSound, err)
 	}
 	return decodeWAV(b)
 }

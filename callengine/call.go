@@ -437,7 +437,7 @@ func (c *call) hangup(ctx context.Context) error {
 	}
 	c.terminate(nil, nil)
 	if err != nil {
-		return fmt.Errorf("%w: BYE: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: BYE: %w", ErrRequestFailed, err)
 	}
 	return nil
 }

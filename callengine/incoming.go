@@ -242,7 +242,7 @@ func (c *call) answer() error {
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
 	if err := c.uas.WriteResponse(res); err != nil {
 		c.terminate([]string{EventCallError}, map[string]any{"error": "no ACK for 200 OK: " + err.Error()})
-		return fmt.Errorf("%w: 200 OK: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: 200 OK: %w", ErrRequestFailed, err)
 	}
 	if err := c.finishLateOffer(ctx); err != nil {
 		return err

@@ -72,7 +72,7 @@ func (p *Phone) SendMessage(ctx context.Context, callID, target, contentType str
 
 func messageResult(res *sip.Response, err error) error {
 	if err != nil {
-		return fmt.Errorf("%w: MESSAGE: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: MESSAGE: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		return fmt.Errorf("%w: MESSAGE answered %d %s", ErrRequestFailed, res.StatusCode, res.Reason)

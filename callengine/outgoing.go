@@ -175,7 +175,7 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 		t = "sip:" + t
 	}
 	if err := sip.ParseUri(t, &u); err != nil {
-		return u, fmt.Errorf("%w: %q: %v", ErrBadURI, target, err)
+		return u, fmt.Errorf("%w: %q: %w", ErrBadURI, target, err)
 	}
 	if u.Host == "" {
 		return u, fmt.Errorf("%w: %q has no host", ErrBadURI, target)

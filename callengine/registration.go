@@ -197,7 +197,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	req := r.newRequest(expires)
 	res, err := r.p.cli.Do(ctx, req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: REGISTER to %s: %v", ErrRegistration, r.target.hostPort, err)
+		return 0, fmt.Errorf("%w: REGISTER to %s: %w", ErrRegistration, r.target.hostPort, err)
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
 		if err := r.p.challengeAllowed(req, res); err != nil {
@@ -207,7 +207,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		// never reaches a log line.
 		res, err = r.p.cli.DoDigestAuth(ctx, req, res, digestFor(r.acct))
 		if err != nil {
-			return 0, fmt.Errorf("%w: REGISTER with auth to %s: %v", ErrRegistration, r.target.hostPort, err)
+			return 0, fmt.Errorf("%w: REGISTER with auth to %s: %w", ErrRegistration, r.target.hostPort, err)
 		}
 		r.cseq = req.CSeq().SeqNo
 	}

@@ -116,7 +116,7 @@ func (c *call) reinvite(ctx context.Context, dir media.Direction, headers []sip.
 			if oc, ok := m.(media.OfferCanceler); ok {
 				_ = oc.CancelOffer()
 			}
-			return fmt.Errorf("%w: re-INVITE: %v", ErrRequestFailed, err)
+			return fmt.Errorf("%w: re-INVITE: %w", ErrRequestFailed, err)
 		}
 		if !res.IsSuccess() {
 			// Back to the last negotiated state, so that during the back-off

@@ -146,7 +146,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 	req.AppendHeader(newHeader("Referred-By", "<"+me.String()+">"))
 	res, err := d.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: REFER: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: REFER: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		c.resumeAfterFailedTransfer(ctx)
@@ -170,7 +170,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 			return nil // the transferee hung up on us: done as well
 		case <-tctx.Done():
 			c.resumeAfterFailedTransfer(ctx)
-			return fmt.Errorf("%w: no final NOTIFY: %v", ErrTransferFailed, tctx.Err())
+			return fmt.Errorf("%w: no final NOTIFY: %w", ErrTransferFailed, tctx.Err())
 		}
 	}
 }
