@@ -69,7 +69,7 @@ func (c *call) sendInfoDTMF(ctx context.Context, tone string) error {
 }
 
 func (c *call) onDTMF(tone, method string) {
-	c.emit(EventDTMF, map[string]any{"tone": tone, "method": method})
+	c.emit(EventDTMF, DTMFPayload{Tone: tone, Method: method})
 }
 
 // onInfo answers INFO: dtmf-relay bodies become onDTMF events; other

@@ -223,7 +223,7 @@ func TestGuardRingTimeoutIntegration(t *testing.T) {
 		t.Fatalf("480 after %s, want about 1 s", took)
 	}
 	ended := p.rec.wait(t, EventCallEnded, "rt-1", 2*time.Second)
-	if ended.Session.Answered || ended.Session.IsCaller || ended.Payload["reason"] != "no answer" {
+	if ended.Session.Answered || ended.Session.IsCaller || payloadOf[CallStatusPayload](ended).Reason != "no answer" {
 		t.Fatalf("ended session %+v payload %v", ended.Session, ended.Payload)
 	}
 	for _, n := range []string{EventCallRejected, EventCallCanceled, EventCallAccepted} {

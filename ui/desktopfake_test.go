@@ -116,7 +116,7 @@ func (r *recordingSink) counts() (opened, frames, loud, closed int) {
 }
 
 // emitGlobal sends an event without a session (registration events).
-func (f *fakeEngine) emitGlobal(name string, payload map[string]any) {
+func (f *fakeEngine) emitGlobal(name string, payload callengine.EventPayload) {
 	f.mu.Lock()
 	subs := slices.Clone(f.subs)
 	f.mu.Unlock()

@@ -116,7 +116,7 @@ func TestIndicatorFollowsEngineEvents(t *testing.T) {
 					f.end(id)
 					continue
 				}
-				f.emit(ev, id, map[string]any{"monitorName": "HDMI-1"})
+				f.emit(ev, id, callengine.ScreenSharePayload{Monitor: "HDMI-1"})
 			}
 			h.waitFor("events applied", func() bool { return h.w.handled >= base+len(tt.events) })
 			b, g, ti := sharingShown(h)
