@@ -140,7 +140,9 @@ func equal(a, b []string) bool {
 
 func TestClassify(t *testing.T) {
 	at := time.Now()
-	ev := func(name string, p callengine.CallStatusPayload) callengine.Event { return callengine.Event{Name: name, Payload: p} }
+	ev := func(name string, p callengine.CallStatusPayload) callengine.Event {
+		return callengine.Event{Name: name, Payload: p}
+	}
 	for _, tc := range []struct {
 		name       string
 		s          callengine.CallSession
