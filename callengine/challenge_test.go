@@ -173,7 +173,7 @@ func TestDigestOnlyForTheRegistrarIntegration(t *testing.T) {
 			}
 			ev := p.rec.wait(t, EventCallRejected, cs.SipCallID, 10*time.Second)
 			waitCalls(t, p.Phone, 0)
-			return reg, errors.New(payloadOf[RegistrationFailedPayload](ev).Error)
+			return reg, errors.New(payloadOf[CallStatusPayload](ev).Error)
 		}},
 	}
 	for _, tc := range cases {
