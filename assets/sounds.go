@@ -20,7 +20,7 @@ const (
 	SoundHangup   = "hangup"
 )
 
-// ErrBadSound: an embedded sound is missing or not 48 kHz mono PCM16.
+// ErrBadSound means an embedded sound is missing or not 48 kHz mono PCM16.
 var ErrBadSound = errors.New("assets: bad sound")
 
 // SoundPCM returns the samples of a named sound.

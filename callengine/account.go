@@ -67,7 +67,7 @@ func (a *Account) aor() (sip.Uri, error) {
 		return u, fmt.Errorf("%w: field URI is empty", ErrBadAccount)
 	}
 	if !strings.HasPrefix(a.URI, "sip:") && !strings.HasPrefix(a.URI, "sips:") {
-		return u, fmt.Errorf("%w: field URI %q must start with sip: or sips:", ErrBadAccount, a.URI)
+		return u, fmt.Errorf("%w: field URI %q must start with sip: or sips:, as in sip:alice@example.com", ErrBadAccount, a.URI)
 	}
 	if err := sip.ParseUri(a.URI, &u); err != nil {
 		return u, fmt.Errorf("%w: field URI %q: %w", ErrBadAccount, a.URI, err)

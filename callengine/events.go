@@ -124,7 +124,7 @@ type Event struct {
 // so an event cannot carry fields a front end does not know.
 type EventPayload interface{ eventPayload() }
 
-// RegisteredPayload: the registrar accepted the REGISTER.
+// RegisteredPayload is onRegistered's: the registrar accepted the REGISTER.
 type RegisteredPayload struct {
 	// Expires is the lifetime the registrar granted, in seconds.
 	Expires int `json:"expires"`
@@ -132,12 +132,12 @@ type RegisteredPayload struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// UnregisteredPayload: the registration was lost.
+// UnregisteredPayload is onUnRegistered's: the registration was lost.
 type UnregisteredPayload struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// RegistrationFailedPayload: a REGISTER failed. Status and Reason are the
+// RegistrationFailedPayload is onRegistrationFailed's: a REGISTER failed. Status and Reason are the
 // registrar's final response (RFC 3261 §21) when it gave one; Error is the
 // whole failure as text.
 type RegistrationFailedPayload struct {
@@ -146,18 +146,19 @@ type RegistrationFailedPayload struct {
 	Status int    `json:"status,omitempty"`
 }
 
-// CallIncomingPayload: a new incoming call.
+// CallIncomingPayload is onCallIncoming's: a new incoming call.
 type CallIncomingPayload struct {
 	// WantsVideo is whether the offer has a video line with a port.
 	WantsVideo bool `json:"wantsVideo"`
 }
 
-// CallAcceptedPayload: the call is established.
+// CallAcceptedPayload is onCallAccepted's: the call is established.
 type CallAcceptedPayload struct {
 	CameraEnabled bool `json:"cameraEnabled"`
 }
 
-// EarlyMediaPayload: a provisional response (RFC 3262) opened early media.
+// EarlyMediaPayload is onEarlyMedia's: a provisional response (RFC 3262)
+// opened early media.
 type EarlyMediaPayload struct {
 	// SDP is whether the response carried an answer.
 	SDP bool `json:"sdp"`
@@ -174,7 +175,7 @@ type CallStatusPayload struct {
 	Status    int    `json:"status,omitempty"`
 }
 
-// ReinvitePayload: a re-INVITE we sent was answered (Response) or one we
+// ReinvitePayload is reinvite's: a re-INVITE we sent was answered (Response) or one we
 // received was accepted (Request); Direction is the new media direction.
 // LateOffer marks the ACK that completed an offerless INVITE (RFC 3261
 // §13.2.1).
@@ -185,70 +186,77 @@ type ReinvitePayload struct {
 	Response  string `json:"response,omitempty"`
 }
 
-// TrackPayload: a remote media track arrived.
+// TrackPayload is onTrack's, onAudioStream's and onVideoStream's: a remote
+// media track arrived.
 type TrackPayload struct {
 	Codec   string `json:"codec"`
 	Kind    string `json:"kind"` // "audio" or "video"
 	TrackID string `json:"trackId"`
 }
 
-// ScreenSharePayload: our screen share started, from this monitor.
+// ScreenSharePayload is onScreenShareStarted's: our screen share started,
+// from this monitor.
 type ScreenSharePayload struct {
 	Height  int    `json:"height"`
 	Monitor string `json:"monitor"`
 	Width   int    `json:"width"`
 }
 
-// ScreenShareEndingPayload: our screen share stops on its own (the capture
+// ScreenShareEndingPayload is onScreenShareEnding's: our screen share stops on its own (the capture
 // failed or the monitor went away).
 type ScreenShareEndingPayload struct {
 	Reason string `json:"reason"`
 }
 
-// IceStatePayload: the media connection was lost (ICE state, or "address
+// IceStatePayload is onIceDisconnected's: the media connection was lost (ICE state, or "address
 // changed" when the machine's address changed).
 type IceStatePayload struct {
 	State string `json:"state"`
 }
 
-// IceRestartPayload: an ICE restart attempt (counted from 1).
+// IceRestartPayload is onIceReconnecting's and onIceReconnected's: an ICE
+// restart attempt (counted from 1).
 type IceRestartPayload struct {
 	Attempt int `json:"attempt"`
 }
 
-// NetworkStatsPayload: one sample and the one before it (nil for the first).
+// NetworkStatsPayload is onNetworkStats's: one sample and the one before it
+// (nil for the first).
 type NetworkStatsPayload struct {
 	Previous *NetworkStats `json:"previous"`
 	Stats    NetworkStats  `json:"stats"`
 }
 
-// MessagePayload: a SIP MESSAGE (RFC 3428) arrived.
+// MessagePayload is onMessage's: a SIP MESSAGE (RFC 3428) arrived.
 type MessagePayload struct {
 	Body        string `json:"body"`
 	ContentType string `json:"contentType"`
 	From        string `json:"from"`
 }
 
-// ChatPayload: a chat or signal envelope arrived in a MESSAGE. Content is
+// ChatPayload is phone/ON_CHAT's and phone/ON_SIGNAL's: a chat or signal
+// envelope arrived in a MESSAGE. Content is
 // the envelope's content as decoded JSON (a string for a chat text).
 type ChatPayload struct {
 	Content any    `json:"content"`
 	From    string `json:"from"`
 }
 
-// DTMFPayload: a keypad tone arrived; Method is "rfc4733" or "info".
+// DTMFPayload is onDTMF's: a keypad tone arrived; Method is "rfc4733" or "info".
 type DTMFPayload struct {
 	Method string `json:"method"`
 	Tone   string `json:"tone"`
 }
 
-// TransferProgressPayload: the transferee's sipfrag status line.
+// TransferProgressPayload is onTransferProgress's: the transferee's sipfrag
+// status line.
 type TransferProgressPayload struct {
 	Reason string `json:"reason"`
 	Status int    `json:"status"`
 }
 
-// TransferRequestedPayload: the far end asks us to call Target. Pending is
+// TransferRequestedPayload is onTransferRequested's: the far end asks us to
+// call Target. Pending is
 // whether the user must answer with AcceptTransfer or DeclineTransfer (false
 // when the policy accepted already); Replaces whether the REFER asks to
 // replace another call (attended transfer, RFC 3891).
@@ -259,7 +267,8 @@ type TransferRequestedPayload struct {
 	Target     string `json:"target"`
 }
 
-// TransferRequestEndedPayload: a transfer request was answered; Reason says
+// TransferRequestEndedPayload is onTransferRequestEnded's: a transfer
+// request was answered; Reason says
 // why it was declined.
 type TransferRequestEndedPayload struct {
 	Accepted bool   `json:"accepted"`

@@ -235,6 +235,7 @@ func (tp *testPhone) uri() string {
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

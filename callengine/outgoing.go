@@ -369,8 +369,8 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
-		switch {
-		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+		switch res.StatusCode {
+		case sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
 			// sipgo answers the challenge after this returns: refuse
 			// first when it does not come from our registrar.
 			if answerOpts.Password != "" {
@@ -379,9 +379,9 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 					return err
 				}
 			}
-		case res.StatusCode == sip.StatusRinging:
+		case sip.StatusRinging:
 			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
-		case res.StatusCode == sip.StatusSessionInProgress:
+		case sip.StatusSessionInProgress:
 			// A 183 with SDP is the answer, early (RFC 3960): apply it so
 			// its media plays before the 200 OK, which repeats it.
 			if body := res.Body(); len(body) > 0 && *earlyAnswer == nil {

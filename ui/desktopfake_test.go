@@ -126,6 +126,7 @@ func (f *fakeEngine) emitGlobal(name string, payload callengine.EventPayload) {
 }
 
 func testLogger(t *testing.T) *slog.Logger {
+	t.Helper()
 	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
 }
 

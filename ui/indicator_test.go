@@ -12,6 +12,7 @@ import (
 
 // activeFakeCall returns a harness with one established call.
 func activeFakeCall(t *testing.T) (*harness, *fakeEngine, string) {
+	t.Helper()
 	f := newFakeEngine()
 	h := newHarness(t, f, harnessOpts{})
 	id := f.incoming("Bob", "sip:bob@127.0.0.1")

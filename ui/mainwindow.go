@@ -769,7 +769,8 @@ func (b *actionBar) end(id int) {
 	b.show()
 }
 
-func (b *actionBar) latest() (int, actionRun, bool) {
+// latest is the most recently started action still running.
+func (b *actionBar) latest() (actionRun, bool) {
 	best := -1
 	for id := range b.running {
 		if id > best {
@@ -777,17 +778,17 @@ func (b *actionBar) latest() (int, actionRun, bool) {
 		}
 	}
 	r, ok := b.running[best]
-	return best, r, ok
+	return r, ok
 }
 
 func (b *actionBar) cancelLatest() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		r.cancel()
 	}
 }
 
 func (b *actionBar) show() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		b.errIcon.Hide()
 		b.dismiss.Hide()
 		b.progress.Show()

@@ -3,6 +3,7 @@ package audio
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -183,7 +184,7 @@ func ReadWAV(path string) (pcm []int16, rate int, err error) {
 	for {
 		n, err := w.read(buf)
 		pcm = append(pcm, buf[:n]...)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return pcm, w.rate, nil
 		}
 		if err != nil {
