@@ -105,6 +105,24 @@ const (
 	EventPlayProgressSound          = "playProgressSound"
 	EventPlayHangupSound            = "playHangupSound"
 	EventTerminateSound             = "terminateSound"
+
+	// EventCallMerged: ConferencePayload (a call joined the local
+	// conference). The Wazo SDK holds conferences on its server and has no
+	// phone event for them; these two follow its naming.
+	EventCallMerged = "onCallMerged"
+	// EventCallUnmerged: ConferencePayload (a call left it).
+	EventCallUnmerged = "onCallUnmerged"
+
+	// EventRecordingStarted: RecordingPayload (Path). Named after the
+	// CallSession fields recording and recordingPaused.
+	EventRecordingStarted = "onRecordingStarted"
+	// EventRecordingPaused: none.
+	EventRecordingPaused = "onRecordingPaused"
+	// EventRecordingResumed: none.
+	EventRecordingResumed = "onRecordingResumed"
+	// EventRecordingStopped: RecordingPayload (Path; Error when the file
+	// could not be written completely).
+	EventRecordingStopped = "onRecordingStopped"
 )
 
 // Event is one notification from the phone. Session is the call's snapshot
@@ -275,6 +293,19 @@ type TransferRequestEndedPayload struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// ConferencePayload is onCallMerged's and onCallUnmerged's: the SIP
+// Call-IDs in the local conference after the change.
+type ConferencePayload struct {
+	Calls []string `json:"calls"`
+}
+
+// RecordingPayload is onRecordingStarted's and onRecordingStopped's: the
+// file, and why it is incomplete when it is.
+type RecordingPayload struct {
+	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
+}
+
 func (RegisteredPayload) eventPayload()           {}
 func (UnregisteredPayload) eventPayload()         {}
 func (RegistrationFailedPayload) eventPayload()   {}
@@ -295,3 +326,5 @@ func (DTMFPayload) eventPayload()                 {}
 func (TransferProgressPayload) eventPayload()     {}
 func (TransferRequestedPayload) eventPayload()    {}
 func (TransferRequestEndedPayload) eventPayload() {}
+func (ConferencePayload) eventPayload()           {}
+func (RecordingPayload) eventPayload()            {}

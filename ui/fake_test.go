@@ -517,6 +517,6 @@ func (f *fakeEngine) StopRecording(id string) error {
 		c.Recording, c.RecordingPaused = false, false
 	}
 	f.mu.Unlock()
-	f.emit(callengine.EventRecordingStopped, id, map[string]any{"path": "/tmp/rec.ogg"})
+	f.emit(callengine.EventRecordingStopped, id, callengine.RecordingPayload{Path: "/tmp/rec.ogg"})
 	return nil
 }
