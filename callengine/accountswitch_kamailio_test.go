@@ -68,7 +68,7 @@ func TestSetAccountKamailioIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	rej := bob.rec.wait(t, EventCallRejected, gone.SipCallID, 5*time.Second)
-	if st := rej.Payload["status"]; st != 404 {
+	if st := payloadOf[CallStatusPayload](rej).Status; st != 404 {
 		t.Fatalf("a call to alice after the switch ended with %v, want 404 from the registrar", rej.Payload)
 	}
 	if n := p.rec.count(EventCallIncoming, gone.SipCallID); n != 0 {
@@ -104,7 +104,7 @@ func TestSetAccountKamailioIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rej := bob.rec.wait(t, EventCallRejected, third.SipCallID, 5*time.Second); rej.Payload["status"] != 404 {
+	if rej := bob.rec.wait(t, EventCallRejected, third.SipCallID, 5*time.Second); payloadOf[CallStatusPayload](rej).Status != 404 {
 		t.Fatalf("a call to carol in direct mode ended with %v, want 404", rej.Payload)
 	}
 }

@@ -66,7 +66,7 @@ func TestHeadlessAccountSwitchIntegration(t *testing.T) {
 		select {
 		case ev := <-sub.C():
 			if ev.Session != nil && ev.Session.SipCallID == gone.SipCallID && ev.Name == callengine.EventCallRejected {
-				if st := ev.Payload["status"]; st != 404 {
+				if st, _ := ev.Payload.(callengine.CallStatusPayload); st.Status != 404 {
 					t.Fatalf("call to alice after the switch: %v, want 404", ev.Payload)
 				}
 				rejected = true

@@ -18,7 +18,7 @@ func (f *fakeEngine) SetAccount(_ context.Context, a *callengine.Account) error 
 	}
 	f.record("SetAccount %s %s pw=%v", a.URI, a.Registrar, a.Password != "")
 	f.emit(callengine.EventUnregistered, "", nil)
-	f.emit(callengine.EventRegistered, "", map[string]any{"expires": 300})
+	f.emit(callengine.EventRegistered, "", callengine.RegisteredPayload{Expires: 300})
 	return nil
 }
 
