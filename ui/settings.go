@@ -430,7 +430,7 @@ func (w *mainWindow) saveSettings(s Settings) {
 		w.action.info("Settings saved.")
 		return
 	}
-	w.applyAccount(s)
+	w.applyAccount(old, s)
 }
 
 // accountChanged reports whether the settings name another account, or the
@@ -444,8 +444,10 @@ func accountChanged(old, s Settings) bool {
 }
 
 // applyAccount re-registers with the saved account, live: the engine
-// un-registers the old one first. Calls in progress go on.
-func (w *mainWindow) applyAccount(s Settings) {
+// un-registers the old one first. Calls in progress go on. An account the
+// engine refuses before touching the old one (bad field, CA file) leaves
+// the old one in force, and the window says so.
+func (w *mainWindow) applyAccount(old, s Settings) {
 	sw, ok := w.eng.(AccountSwitcher)
 	if !ok {
 		w.action.info("Settings saved. Account changes apply when Parlo restarts.")
@@ -466,7 +468,11 @@ func (w *mainWindow) applyAccount(s Settings) {
 			if errors.Is(err, callengine.ErrRestartRequired) {
 				msg = "The new TLS CA file applies when Parlo restarts"
 			}
+			kept := errors.Is(err, callengine.ErrRestartRequired) || errors.Is(err, callengine.ErrBadAccount)
 			w.opts.do(func() {
+				if kept {
+					w.opts.accountURI = old.AccountURI
+				}
 				w.regStatus = msg
 				w.refresh()
 			})
