@@ -11,6 +11,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // screenSender is a media.VideoSender fed by one monitor: capture.Source
@@ -35,7 +36,7 @@ type screenSender struct {
 	mu      sync.Mutex
 	src     *capture.Source
 	enc     frameEncoder
-	codec   string
+	codec   videocodec.Name
 	cancel  context.CancelFunc
 	watch   sync.WaitGroup
 	stopped bool
@@ -67,26 +68,21 @@ type frameEncoder interface {
 
 // Codecs implements media.VideoSender: VP8 first (WebRTC's mandatory
 // codec, with screen-content tuning), H.264 for peers that only take that.
-func (s *screenSender) Codecs() []string { return []string{"VP8", "H264"} }
+func (s *screenSender) Codecs() []videocodec.Name { return videocodec.All() }
 
 // newEncoder builds the encoder for codec at the monitor's size.
-func (s *screenSender) newEncoder(codec string) (frameEncoder, error) {
+func (s *screenSender) newEncoder(codec videocodec.Name) (frameEncoder, error) {
 	switch codec {
-	case "VP8":
-		return capture.NewVP8Encoder(capture.VP8Options{
-			Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps,
-			BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12,
-		})
-	case "H264":
-		return capture.NewH264Encoder(capture.H264Options{
-			Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps,
-		})
+	case videocodec.VP8:
+		return capture.NewVP8Encoder(capture.VP8Options{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12})
+	case videocodec.H264:
+		return capture.NewH264Encoder(capture.H264Options{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps})
 	}
 	return nil, fmt.Errorf("callengine: screen sender cannot encode %s", codec)
 }
 
 // Start implements media.VideoSender.
-func (s *screenSender) Start(codec string, write func([]byte, time.Duration) error) error {
+func (s *screenSender) Start(codec videocodec.Name, write func([]byte, time.Duration) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
@@ -229,7 +225,7 @@ func (s *screenSender) waitFirstFrame(ctx context.Context) error {
 func (s *screenSender) stats(st *media.VideoSentStats) {
 	s.mu.Lock()
 	if s.codec != "" {
-		st.Codec = s.codec
+		st.Codec = string(s.codec)
 	}
 	s.mu.Unlock()
 	st.Frames = s.frames.Load()

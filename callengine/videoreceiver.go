@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // VideoReceiver decodes the peer's video and keeps only the latest frame: a
@@ -19,7 +20,7 @@ import (
 type VideoReceiver struct {
 	mu      sync.Mutex
 	dec     frameDecoder
-	decName string // the codec dec decodes
+	decName videocodec.Name // the codec dec decodes
 	latest  *capture.I420
 	spare   *capture.I420
 	seq     uint64
@@ -27,7 +28,7 @@ type VideoReceiver struct {
 	decoded atomic.Uint64
 	refused atomic.Uint64 // frames over the decoders' size cap
 	meter   fpsMeter
-	codec   string
+	codec   videocodec.Name
 	notify  chan struct{}
 
 	// The RGBA picture of the frame numbered rgbaSeq, converted on demand
@@ -44,11 +45,11 @@ type frameDecoder interface {
 }
 
 // newFrameDecoder makes a decoder for a codec name of media.VideoSink.
-func newFrameDecoder(codec string) (frameDecoder, error) {
+func newFrameDecoder(codec videocodec.Name) (frameDecoder, error) {
 	switch codec {
-	case "VP8":
+	case videocodec.VP8:
 		return capture.NewVP8Decoder(1)
-	case "H264":
+	case videocodec.H264:
 		return capture.NewH264Decoder(1)
 	}
 	return nil, fmt.Errorf("callengine: no decoder for %s", codec)
@@ -58,7 +59,7 @@ func newVideoReceiver() *VideoReceiver { return &VideoReceiver{notify: make(chan
 
 // WriteVideoFrame implements media.VideoSink. An error makes the media
 // session ask the sender for a keyframe.
-func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
+func (r *VideoReceiver) WriteVideoFrame(codec videocodec.Name, frame []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -144,7 +145,7 @@ func (r *VideoReceiver) stats() (codec string, frames uint64, w, h int, fps floa
 	if r.latest != nil {
 		w, h = r.latest.Width, r.latest.Height
 	}
-	codec = r.codec
+	codec = string(r.codec)
 	r.mu.Unlock()
 	return codec, r.decoded.Load(), w, h, r.meter.rate()
 }

@@ -108,7 +108,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 	if sd.ConnectionInformation != nil && sd.ConnectionInformation.Address != nil {
 		sessAddr = net.ParseIP(sd.ConnectionInformation.Address.Address)
 	}
-	sessDir, sessHas := dirOf(sd.Attributes)
+	sessDir, sessHas := media.DirectionOf(sd.Attributes)
 	var sessFP, sessSetup, sessUfrag, sessPwd string
 	for _, a := range sd.Attributes {
 		switch a.Key {
@@ -138,7 +138,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 		if md.ConnectionInformation != nil && md.ConnectionInformation.Address != nil {
 			r.addr = net.ParseIP(md.ConnectionInformation.Address.Address)
 		}
-		dir, has := dirOf(md.Attributes)
+		dir, has := media.DirectionOf(md.Attributes)
 		if !has {
 			dir = media.SendRecv
 			if sessHas {
@@ -229,22 +229,6 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func dirOf(attrs []sdp.Attribute) (media.Direction, bool) {
-	for _, a := range attrs {
-		switch a.Key {
-		case "sendrecv":
-			return media.SendRecv, true
-		case "sendonly":
-			return media.SendOnly, true
-		case "recvonly":
-			return media.RecvOnly, true
-		case "inactive":
-			return media.Inactive, true
-		}
-	}
-	return media.SendRecv, false
 }
 
 // sdpWriter builds our SDP as text: classic peers are picky about order and

@@ -61,14 +61,14 @@ type Session struct {
 	sessID       uint64
 	version      uint64
 	identity     *dtlsIdentity
-	recv         *rtpmedia.AudioPlayout
+	recv         atomic.Pointer[rtpmedia.AudioPlayout] // what the playout loop plays
 	video        *videoSend
 	remoteVideo  uint32
-	lastPLI      time.Time
 	audioSSRC    uint32
 
 	muted atomic.Bool
-	stats counters
+	stats rtpmedia.Counters
+	pli   rtpmedia.PLIGate
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -78,14 +78,6 @@ type Session struct {
 	done   chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
-}
-
-type counters struct {
-	packetsSent, bytesSent         atomic.Uint64
-	packetsReceived, bytesReceived atomic.Uint64
-	sendCodec                      atomic.Value // string
-
-	videoPackets, videoBytes, videoFrames atomic.Uint64
 }
 
 // New creates a Session (a media.Factory). Ports are bound when the first
@@ -122,7 +114,6 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		done:      make(chan struct{}),
 	}
 	s.bindIP, s.advIP = localAddresses(opts)
-	s.stats.sendCodec.Store("")
 	s.wg.Add(2)
 	go s.sendLoop()
 	go s.playoutLoop()
@@ -1077,7 +1068,7 @@ func (s *Session) Stats() media.Stats {
 	if a := s.audioLineLocked(); a != nil {
 		st.SRTP = a.sec.String()
 	}
-	r := s.recv
+	r := s.recv.Load()
 	vs := s.video
 	for _, l := range s.lines {
 		if l.tr != nil {
@@ -1085,30 +1076,11 @@ func (s *Session) Stats() media.Stats {
 		}
 	}
 	s.mu.Unlock()
-	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
-	st.Audio.PacketsSent = s.stats.packetsSent.Load()
-	st.Audio.BytesSent = s.stats.bytesSent.Load()
-	st.Audio.PacketsReceived = s.stats.packetsReceived.Load()
-	st.Audio.BytesReceived = s.stats.bytesReceived.Load()
-	if r != nil {
-		st.Audio.PacketsLost = r.Lost()
-		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.Codec()
-		}
-	}
+	st.Audio = s.stats.Audio(r)
 	if vs != nil {
-		st.Video.Sent.Codec = "VP8"
-		st.Video.Sent.Frames = vs.frames.Load()
-		st.Video.Sent.Bytes = vs.bytes.Load()
-		st.Video.Sent.Packets = vs.packets.Load()
-		st.Video.Sent.KeyframeRequests = vs.keyReqs.Load()
+		st.Video.Sent = vs.Stats()
 	}
-	if n := s.stats.videoPackets.Load(); n > 0 {
-		st.Video.Received.Codec = "VP8"
-		st.Video.Received.Packets = n
-		st.Video.Received.Bytes = s.stats.videoBytes.Load()
-		st.Video.Received.FramesAssembled = s.stats.videoFrames.Load()
-	}
+	st.Video.Received = s.stats.VideoReceived()
 	return st
 }
 
@@ -1122,7 +1094,7 @@ func (s *Session) Close() error {
 		lines := s.lines
 		s.mu.Unlock()
 		if vs != nil {
-			vs.v.Stop() // the share must not outlive the call
+			vs.Stop() // the share must not outlive the call
 		}
 		s.cancel()
 		close(s.done)
