@@ -74,9 +74,9 @@ func (s *screenSender) Codecs() []videocodec.Name { return videocodec.All() }
 func (s *screenSender) newEncoder(codec videocodec.Name) (frameEncoder, error) {
 	switch codec {
 	case videocodec.VP8:
-		return capture.NewVP8Encoder(capture.VP8Options{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps, ScreenContent: true, CPUUsed: 12})
+		return capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps, ScreenContent: true}, CPUUsed: 12})
 	case videocodec.H264:
-		return capture.NewH264Encoder(capture.H264Options{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps})
+		return capture.NewH264Encoder(capture.H264Options{EncoderOptions: capture.EncoderOptions{Width: s.mon.Width, Height: s.mon.Height, FPS: s.fps, BitrateKbps: s.kbps}})
 	}
 	return nil, fmt.Errorf("callengine: screen sender cannot encode %s", codec)
 }

@@ -9,7 +9,7 @@ import (
 // BenchmarkVideoReceiverLatest_1080p is what a UI pays each time it takes
 // the newest decoded 1080p frame (a copy, so the decoder can go on).
 func BenchmarkVideoReceiverLatest_1080p(b *testing.B) {
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 1920, Height: 1080, CPUUsed: 12, ScreenContent: true})
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 1920, Height: 1080, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		b.Fatal(err)
 	}

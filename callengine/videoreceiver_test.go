@@ -12,7 +12,7 @@ import (
 // makes the media session ask for a keyframe, and the next real keyframe
 // shows.
 func TestVideoReceiverRefusesResolutionBomb(t *testing.T) {
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 64, Height: 48, CPUUsed: 16})
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 	if err != nil {
 		t.Fatal(err)
 	}

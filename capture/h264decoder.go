@@ -92,9 +92,10 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // H264Decoder decodes an H.264 stream (Annex-B access units, as RFC 6184
@@ -111,15 +112,16 @@ type H264Decoder struct {
 // NewH264Decoder creates a decoder using up to threads slice threads (0:
 // GOMAXPROCS, at most 4).
 func NewH264Decoder(threads int) (*H264Decoder, error) {
-	if threads <= 0 {
-		threads = min(runtime.GOMAXPROCS(0), 4)
-	}
+	threads = decoderThreads(threads)
 	d := C.parlo_h264dec_open(C.int(threads), C.longlong(MaxFramePixels))
 	if d == nil {
 		return nil, fmt.Errorf("%w: libavcodec H.264 decoder init failed", ErrCodec)
 	}
 	return &H264Decoder{d: d}, nil
 }
+
+// Codec implements Decoder.
+func (d *H264Decoder) Codec() videocodec.Name { return videocodec.H264 }
 
 // Decode decodes one access unit into a newly allocated picture; (nil, nil)
 // when no picture came out.

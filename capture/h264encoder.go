@@ -86,24 +86,17 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// H264Options configures an H264Encoder. Zero values take the defaults.
+// H264Options configures an H264Encoder. Zero values take the defaults;
+// x264 has no options of its own here (ScreenContent is ignored).
 type H264Options struct {
-	Width, Height int // required
-	// FPS is the nominal frame rate used for rate control; default 30.
-	FPS int
-	// BitrateKbps is the target bitrate; default 1500.
-	BitrateKbps int
-	// Threads for encoding; default half the CPUs (1 to 4), as for VP8.
-	Threads int
-	// KeyframeInterval forces an IDR at least every this many frames; 0
-	// means 10 s worth of frames, negative disables periodic keyframes.
-	KeyframeInterval int
+	EncoderOptions
 }
 
 // H264Encoder is a real-time H.264 encoder calling libx264 directly
@@ -126,18 +119,7 @@ func NewH264Encoder(o H264Options) (*H264Encoder, error) {
 		// x264 needs even sizes for 4:2:0.
 		return nil, fmt.Errorf("%w: %dx%d (H.264 needs positive even sizes)", ErrFrameSize, o.Width, o.Height)
 	}
-	if o.FPS <= 0 {
-		o.FPS = 30
-	}
-	if o.BitrateKbps <= 0 {
-		o.BitrateKbps = 1500
-	}
-	if o.Threads <= 0 {
-		o.Threads = max(1, min(runtime.GOMAXPROCS(0)/2, 4))
-	}
-	if o.KeyframeInterval == 0 {
-		o.KeyframeInterval = 10 * o.FPS
-	}
+	o.EncoderOptions = o.withDefaults()
 	h := C.parlo_x264_open(C.int(o.Width), C.int(o.Height), C.int(o.FPS), C.int(o.BitrateKbps),
 		C.int(o.Threads), C.int(o.KeyframeInterval))
 	if h == nil {
@@ -152,6 +134,9 @@ func (e *H264Encoder) Options() H264Options {
 	defer e.mu.Unlock()
 	return e.opts
 }
+
+// Codec implements Encoder.
+func (e *H264Encoder) Codec() videocodec.Name { return videocodec.H264 }
 
 // RequestKeyframe makes the next Encode produce an IDR (RTCP PLI/FIR,
 // RFC 4585 §6.3.1).

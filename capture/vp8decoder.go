@@ -25,9 +25,10 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // VP8Decoder decodes a VP8 stream (the receive side of a shared screen) with
@@ -43,9 +44,7 @@ type VP8Decoder struct {
 // NewVP8Decoder creates a decoder using up to threads threads (0: GOMAXPROCS,
 // at most 4).
 func NewVP8Decoder(threads int) (*VP8Decoder, error) {
-	if threads <= 0 {
-		threads = min(runtime.GOMAXPROCS(0), 4)
-	}
+	threads = decoderThreads(threads)
 	d := &VP8Decoder{ctx: (*C.vpx_codec_ctx_t)(C.calloc(1, C.sizeof_vpx_codec_ctx_t))}
 	if rc := C.parlo_dec_init(d.ctx, C.uint(threads)); rc != C.VPX_CODEC_OK {
 		C.free(unsafe.Pointer(d.ctx))
@@ -53,6 +52,9 @@ func NewVP8Decoder(threads int) (*VP8Decoder, error) {
 	}
 	return d, nil
 }
+
+// Codec implements Decoder.
+func (d *VP8Decoder) Codec() videocodec.Name { return videocodec.VP8 }
 
 // Decode decodes one complete VP8 frame (reassembled from RTP, RFC 7741)
 // into a newly allocated picture. It returns (nil, nil) when the frame

@@ -137,7 +137,7 @@ func isRTCPPacket(comp int, b []byte) bool {
 // seedPackets are well-formed datagrams of every kind the handler takes.
 func seedPackets(tb testing.TB) [][]byte {
 	tb.Helper()
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 64, Height: 48, CPUUsed: 16})
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 	if err != nil {
 		tb.Fatal(err)
 	}
