@@ -13,6 +13,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/share"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -45,7 +46,7 @@ type call struct {
 
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
-	sharing     *screenSender
+	sharing     *share.Sender
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
@@ -207,7 +208,7 @@ func (c *call) newMediaProfile(o offerProfile) error {
 		in.Close()
 		return fmt.Errorf("audio output: %w", err)
 	}
-	vin := newVideoReceiver()
+	vin := share.NewReceiver()
 	ms, err := factory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,
@@ -280,7 +281,7 @@ func (c *call) closeMedia() {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if in != nil {
 		_ = in.Close()
@@ -384,7 +385,7 @@ func (c *call) terminate(first []string, payload map[string]any) {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if sharing {
 		c.update(func(s *CallSession) { s.Screensharing = false }, []string{EventScreenShareEnded}, nil)
