@@ -27,6 +27,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 var (
@@ -537,8 +538,8 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		name := ""
 		if l.kind == "audio" {
 			name = voiceName(c)
-		} else if strings.EqualFold(c.name, "VP8") && c.clock == 90000 {
-			name = "VP8"
+		} else {
+			name = string(videoName(c))
 		}
 		if name == "" {
 			continue
@@ -549,14 +550,14 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		}
 	}
 	if send == nil {
-		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, strings.Join(r.fmts, " "))
+		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, r.describeCodecs())
 	}
 	if !answering {
 		// Our own offered numbers may come too.
 		if l.kind == "audio" {
 			recv[ptOpus], recv[ptPCMU], recv[ptPCMA] = "opus", "PCMU", "PCMA"
 		} else {
-			recv[ptVP8] = "VP8"
+			recv[ptVP8], recv[ptH264] = string(videocodec.VP8), string(videocodec.H264)
 		}
 	}
 	name := recv[send.pt]
@@ -996,7 +997,7 @@ func (s *Session) formats(l *line, offer bool) []string {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
-			return []string{"96"}
+			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptH264)}
 		}
 		return []string{fmt.Sprint(l.sendPT)}
 	}
@@ -1013,16 +1014,13 @@ func (s *Session) formats(l *line, offer bool) []string {
 func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
-		pt := uint8(ptVP8)
-		if !offer && l.hasSend {
-			pt = l.sendPT
+		if offer || !l.hasSend {
+			// VP8 first (RFC 7742 §5), H.264 for peers that only take that.
+			writeVideoCodec(w, ptVP8, videocodec.VP8, offer)
+			writeVideoCodec(w, ptH264, videocodec.H264, offer)
+			return
 		}
-		w.line("a=rtpmap:%d VP8/90000", pt)
-		// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
-		w.line("a=rtcp-fb:%d nack pli", pt)
-		if offer {
-			w.line("a=rtcp-fb:%d ccm fir", pt)
-		}
+		writeVideoCodec(w, l.sendPT, videocodec.Name(l.sendName), offer)
 		return
 	}
 	if offer || !l.hasSend {
@@ -1049,6 +1047,19 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 		w.line("a=fmtp:%d 0-16", pt)
 	}
 	w.line("a=ptime:20")
+}
+
+// writeVideoCodec writes one video codec's rtpmap, fmtp and feedback.
+func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
+	w.line("a=rtpmap:%d %s/%d", pt, name, videocodec.ClockRate)
+	if name == videocodec.H264 {
+		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
+	}
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	w.line("a=rtcp-fb:%d nack pli", pt)
+	if offer {
+		w.line("a=rtcp-fb:%d ccm fir", pt)
+	}
 }
 
 // Direction implements media.Session.

@@ -26,13 +26,6 @@ const (
 	ptH264 = 102
 )
 
-// h264Fmtp: packetization-mode 1 (FU-A and STAP-A, RFC 6184 §6.3), the
-// constrained baseline profile at level 3.1 (profile-level-id 42e01f,
-// RFC 6184 §8.1), and level-asymmetry-allowed so the peer may send at
-// another level than it receives (RFC 6184 §8.1). x264 signals the level its
-// picture size needs in the SPS; decoders go by that.
-const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-
 func videoCodecsOffered() []webrtc.RTPCodecParameters {
 	fb := []webrtc.RTCPFeedback{
 		{Type: "nack"},
@@ -46,7 +39,7 @@ func videoCodecsOffered() []webrtc.RTPCodecParameters {
 		}, PayloadType: ptVP8},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
-			SDPFmtpLine: h264Fmtp,
+			SDPFmtpLine: rtpmedia.H264Fmtp,
 		}, PayloadType: ptH264},
 	}
 }
