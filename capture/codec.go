@@ -28,6 +28,8 @@ type Encoder interface {
 	// SetBitrate changes the target bitrate while encoding (congestion
 	// control, REMB).
 	SetBitrate(kbps int) error
+	// Bitrate is the current target in kbps.
+	Bitrate() int
 	// Close frees the encoder; idempotent.
 	Close() error
 }

@@ -20,6 +20,11 @@ type codecCase struct {
 	isKeyframe func(data []byte) bool
 	sizes      [][2]int
 	garbage    [][]byte
+	// spendFollowsTarget: the bytes spent on a moving picture follow the
+	// target regardless of machine load. Not libvpx's: in real-time mode it
+	// trades bits for speed by the wall clock, so under load it spends less
+	// than a high target and the comparison says nothing.
+	spendFollowsTarget bool
 }
 
 // codecCases is every codec NewEncoder and NewDecoder build; a codec added
@@ -40,7 +45,8 @@ var codecCases = []codecCase{
 			types, _ := nalTypes(d)
 			return contains(types, 5) && contains(types, 7) && contains(types, 8)
 		},
-		sizes: [][2]int{{640, 480}, {1280, 720}, {642, 362}},
+		sizes:              [][2]int{{640, 480}, {1280, 720}, {642, 362}},
+		spendFollowsTarget: true,
 		garbage: [][]byte{
 			{0, 0, 0, 1, 0x65, 0x88, 0x84}, {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f},
 			bytes.Repeat([]byte{0xff}, 500),
@@ -177,9 +183,10 @@ func TestCodecKeyframeOnRequest(t *testing.T) {
 	}
 }
 
-// TestCodecSetBitrate: the target is what the encoder spends, a moving
-// picture at 300 kbps costs far fewer bytes than at 3000 kbps; a target of
-// 0 is refused.
+// TestCodecSetBitrate: a new target is taken and reported, a target of 0
+// is refused, and where the codec's spend is deterministic the target is
+// what it spends: a moving picture at 300 kbps costs far fewer bytes than at
+// 3000 kbps.
 func TestCodecSetBitrate(t *testing.T) {
 	for _, c := range codecCases {
 		t.Run(string(c.codec), func(t *testing.T) {
@@ -201,9 +208,12 @@ func TestCodecSetBitrate(t *testing.T) {
 			if err := enc.SetBitrate(300); err != nil {
 				t.Fatal(err)
 			}
+			if got := enc.Bitrate(); got != 300 {
+				t.Errorf("Bitrate() = %d after SetBitrate(300)", got)
+			}
 			low := spend(30)
 			t.Logf("20 moving frames: %d bytes at 3000 kbps, %d bytes at 300 kbps", high, low)
-			if low*2 > high {
+			if c.spendFollowsTarget && low*2 > high {
 				t.Errorf("lowering the bitrate did not lower the output: %d → %d bytes", high, low)
 			}
 			if err := enc.SetBitrate(0); err == nil {

@@ -86,8 +86,6 @@ import "C"
 
 import (
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/parlo-voip/parlo/capture/videocodec"
@@ -105,12 +103,10 @@ type H264Options struct {
 // which openh264's screen-content mode does not at this machine's speed. It
 // is safe for concurrent use; Encode calls are serialised.
 type H264Encoder struct {
-	mu     sync.Mutex
-	h      *C.x264_t
-	opts   H264Options
-	pts    int64
-	keyReq atomic.Bool
-	closed bool
+	encoderState
+	h    *C.x264_t
+	opts H264Options
+	pts  int64
 }
 
 // NewH264Encoder opens libx264 with the options.
@@ -135,28 +131,21 @@ func (e *H264Encoder) Options() H264Options {
 	return e.opts
 }
 
+// Bitrate implements Encoder.
+func (e *H264Encoder) Bitrate() int { return e.Options().BitrateKbps }
+
 // Codec implements Encoder.
 func (e *H264Encoder) Codec() videocodec.Name { return videocodec.H264 }
 
-// RequestKeyframe makes the next Encode produce an IDR (RTCP PLI/FIR,
-// RFC 4585 §6.3.1).
-func (e *H264Encoder) RequestKeyframe() { e.keyReq.Store(true) }
-
 // SetBitrate changes the target bitrate while encoding (x264_encoder_reconfig).
 func (e *H264Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 {
-		return fmt.Errorf("capture: bitrate %d kbps", kbps)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	if rc := C.parlo_x264_set_bitrate(e.h, C.int(kbps)); rc < 0 {
-		return fmt.Errorf("%w: x264 reconfig to %d kbps failed", ErrCodec, kbps)
-	}
-	e.opts.BitrateKbps = kbps
-	return nil
+	return e.setBitrate(kbps, func() error {
+		if rc := C.parlo_x264_set_bitrate(e.h, C.int(kbps)); rc < 0 {
+			return fmt.Errorf("%w: x264 reconfig to %d kbps failed", ErrCodec, kbps)
+		}
+		e.opts.BitrateKbps = kbps
+		return nil
+	})
 }
 
 // Encode compresses one frame into an Annex-B access unit (SPS and PPS
@@ -205,13 +194,8 @@ func (e *H264Encoder) EncodeFrame(f Frame, forceKeyframe bool) (data []byte, key
 
 // Close frees the encoder. It is idempotent.
 func (e *H264Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	C.x264_encoder_close(e.h)
-	e.h = nil
-	return nil
+	return e.closeOnce(func() {
+		C.x264_encoder_close(e.h)
+		e.h = nil
+	})
 }

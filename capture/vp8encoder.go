@@ -76,7 +76,6 @@ import "C"
 
 import (
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -102,14 +101,12 @@ type VP8Options struct {
 // set cpu-used and screen-content mode (pion/mediadevices v0.9.4 cannot). It is
 // safe for concurrent use; Encode calls are serialised.
 type VP8Encoder struct {
-	mu     sync.Mutex
-	ctx    *C.vpx_codec_ctx_t
-	cfg    *C.vpx_codec_enc_cfg_t
-	opts   VP8Options
-	pts    int64
-	start  time.Time
-	keyReq atomic.Bool
-	closed bool
+	encoderState
+	ctx   *C.vpx_codec_ctx_t
+	cfg   *C.vpx_codec_enc_cfg_t
+	opts  VP8Options
+	pts   int64
+	start time.Time
 
 	// EncodeFrame's active map: mbRows x mbCols macroblocks, the map last
 	// given to libvpx and whether it is on.
@@ -230,30 +227,23 @@ func (e *VP8Encoder) Options() VP8Options {
 	return e.opts
 }
 
+// Bitrate implements Encoder.
+func (e *VP8Encoder) Bitrate() int { return e.Options().BitrateKbps }
+
 // Codec implements Encoder.
 func (e *VP8Encoder) Codec() videocodec.Name { return videocodec.VP8 }
-
-// RequestKeyframe makes the next Encode produce a keyframe (RTCP PLI/FIR,
-// RFC 4585 section 6.3.1, or a peer that joined late).
-func (e *VP8Encoder) RequestKeyframe() { e.keyReq.Store(true) }
 
 // SetBitrate changes the target bitrate while encoding (congestion control,
 // REMB/TMMBR).
 func (e *VP8Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 {
-		return fmt.Errorf("capture: bitrate %d kbps", kbps)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.cfg.rc_target_bitrate = C.uint(kbps)
-	if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
-		return fmt.Errorf("%w: set bitrate: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
-	}
-	e.opts.BitrateKbps = kbps
-	return nil
+	return e.setBitrate(kbps, func() error {
+		e.cfg.rc_target_bitrate = C.uint(kbps)
+		if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
+			return fmt.Errorf("%w: set bitrate: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
+		}
+		e.opts.BitrateKbps = kbps
+		return nil
+	})
 }
 
 // Encode compresses one frame. data is nil when the rate control dropped the
@@ -390,14 +380,9 @@ func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool, at t
 
 // Close frees the libvpx encoder. It is idempotent.
 func (e *VP8Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	C.vpx_codec_destroy(e.ctx)
-	C.free(unsafe.Pointer(e.ctx))
-	C.free(unsafe.Pointer(e.cfg))
-	return nil
+	return e.closeOnce(func() {
+		C.vpx_codec_destroy(e.ctx)
+		C.free(unsafe.Pointer(e.ctx))
+		C.free(unsafe.Pointer(e.cfg))
+	})
 }
