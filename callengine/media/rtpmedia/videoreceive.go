@@ -36,17 +36,17 @@ func (r *VideoReceive) Codec() videocodec.Name { return r.codec }
 func (r *VideoReceive) Push(p *rtp.Packet) {
 	r.stats.videoPackets.Add(1)
 	r.stats.videoBytes.Add(uint64(len(p.Payload)))
-	frame, dropped := r.fa.Push(p)
+	// A retransmission may complete several frames that waited behind it.
+	frames, dropped := r.fa.Push(p)
 	if dropped {
 		r.requestKeyframe()
 	}
-	if frame == nil {
-		return
-	}
-	r.stats.videoFrames.Add(1)
-	if r.out != nil {
-		if err := r.out.WriteVideoFrame(r.codec, frame); err != nil {
-			r.requestKeyframe()
+	for _, frame := range frames {
+		r.stats.videoFrames.Add(1)
+		if r.out != nil {
+			if err := r.out.WriteVideoFrame(r.codec, frame); err != nil {
+				r.requestKeyframe()
+			}
 		}
 	}
 }
