@@ -13,6 +13,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/share"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -52,7 +53,7 @@ type call struct {
 
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
-	sharing     *screenSender
+	sharing     *share.Sender
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
@@ -216,7 +217,7 @@ func (c *call) newMediaProfile(o offerProfile) error {
 		return fmt.Errorf("audio output: %w", err)
 	}
 	in, out = c.tap.Source(in), c.tap.Sink(out)
-	vin := newVideoReceiver()
+	vin := share.NewReceiver()
 	ms, err := factory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,
@@ -289,7 +290,7 @@ func (c *call) closeMedia() {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if in != nil {
 		_ = in.Close()
@@ -403,7 +404,7 @@ func (c *call) terminate(first []string, payload EventPayload) {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if sharing {
 		c.update(func(s *CallSession) { s.Screensharing = false }, []string{EventScreenShareEnded}, nil)

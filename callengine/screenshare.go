@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/share"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -51,6 +52,9 @@ func (p *Phone) monitor(index int) (capture.Monitor, error) {
 // started. It exists so the privacy invariant — no capture while not
 // sharing — can be checked from outside.
 func (p *Phone) CapturedFrames() uint64 { return p.captured.Load() }
+
+// VideoReceiver is a call's decoded remote video (share.Receiver).
+type VideoReceiver = share.Receiver
 
 // RemoteVideo returns the call's decoded remote video (latest frame).
 func (p *Phone) RemoteVideo(callID string) (*VideoReceiver, bool) {
@@ -108,9 +112,18 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 		return fmt.Errorf("%w: the call is on hold", ErrInvalidState)
 	}
 	m := c.mediaSession()
-	sender := newScreenSender(mon, c.p.opts.ShareFPS, &c.p.captured, c.log.With("monitor", mon.Name), nil)
-	sender.registry, sender.callID = &c.p.shares, c.id
-	sender.onGone = func(err error) { go c.onShareSourceEnded(sender, err) }
+	var sender *share.Sender
+	sender = share.NewSender(share.SenderOptions{
+		Monitor: mon, FPS: c.p.opts.ShareFPS, Captured: &c.p.captured, Logger: c.log.With("monitor", mon.Name),
+		OnCapturing: func(on bool) {
+			if on {
+				c.p.shares.add(sender, shareEntry{callID: c.id, monitor: mon.Name})
+			} else {
+				c.p.shares.remove(sender)
+			}
+		},
+		OnGone: func(err error) { go c.onShareSourceEnded(sender, err) },
+	})
 	needsOffer, err := m.SetVideoSender(sender)
 	if err != nil {
 		return fmt.Errorf("callengine: share: %w", err)
@@ -130,7 +143,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, shareStartTimeout)
 	defer cancel()
-	if err := sender.waitFirstFrame(wctx); err != nil {
+	if err := sender.WaitFirstFrame(wctx); err != nil {
 		_ = m.RemoveVideoSender()
 		return fmt.Errorf("callengine: share: no frame captured from %s: %w", mon.Name, err)
 	}
@@ -184,7 +197,7 @@ func (c *call) signalTrackUpdate(update string) {
 
 // onShareSourceEnded handles a monitor that went away mid-share:
 // onScreenShareEnding, then the share is stopped as by the user.
-func (c *call) onShareSourceEnded(sender *screenSender, err error) {
+func (c *call) onShareSourceEnded(sender *share.Sender, err error) {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	c.mu.Lock()
@@ -206,16 +219,9 @@ func (c *call) videoStats(st *media.Stats) {
 	sender, recv := c.sharing, c.videoIn
 	c.mu.Unlock()
 	if sender != nil {
-		sender.stats(&st.Video.Sent)
+		sender.Stats(&st.Video.Sent)
 	}
 	if recv != nil {
-		codec, frames, w, h, fps := recv.stats()
-		if frames > 0 {
-			st.Video.Received.Codec = codec
-		}
-		st.Video.Received.FramesDecoded = frames
-		st.Video.Received.Width, st.Video.Received.Height = w, h
-		st.Video.Received.FPS = fps
-		st.Video.Received.FramesRefused = recv.refused.Load()
+		recv.Stats(&st.Video.Received)
 	}
 }

@@ -67,10 +67,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	vo := capture.VP8Options{
-		Width: mon.Width, Height: mon.Height, FPS: o.FPS,
-		BitrateKbps: 2500, ScreenContent: true, CPUUsed: 12,
-	}
+	vo := capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: mon.Width, Height: mon.Height, FPS: o.FPS, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12}
 	if o.Encoder.CPUUsed != 0 {
 		o.Encoder.FPS = o.FPS
 		vo = o.Encoder.VP8Options(mon.Width, mon.Height)

@@ -29,9 +29,7 @@ type EncoderSettings struct {
 // VP8Options are Parlo's encoder options for s: one thread (ffmpeg gets
 // -threads 1), keyframe every 10 s, static threshold 1.
 func (s EncoderSettings) VP8Options(w, h int) capture.VP8Options {
-	return capture.VP8Options{Width: w, Height: h, FPS: s.FPS, BitrateKbps: s.BitrateKbps,
-		CPUUsed: s.CPUUsed, ScreenContent: s.ScreenContent, Threads: 1,
-		KeyframeInterval: 10 * s.FPS, StaticThreshold: 1}
+	return capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: w, Height: h, FPS: s.FPS, BitrateKbps: s.BitrateKbps, ScreenContent: s.ScreenContent, Threads: 1, KeyframeInterval: 10 * s.FPS}, CPUUsed: s.CPUUsed, StaticThreshold: 1}
 }
 
 // FFmpegArgs are ffmpeg's libvpx encoder options matching VP8Options and the
