@@ -10,6 +10,9 @@ var (
 	// off or changed position or size; the share must be restarted with a new
 	// Monitor from Monitors().
 	ErrMonitorGone = errors.New("capture: monitor gone or changed")
+	// ErrNoDamage means the display cannot report which areas changed (no
+	// DAMAGE/XFIXES extension); the Source falls back to polling.
+	ErrNoDamage = errors.New("capture: display reports no damage")
 	// ErrClosed is returned by methods called after Close.
 	ErrClosed = errors.New("capture: closed")
 	// ErrUnsupportedFormat means the display's pixel format is not 32-bit BGRX.

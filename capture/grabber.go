@@ -12,3 +12,14 @@ type grabber interface {
 	Monitors() ([]Monitor, error)
 	Close() error
 }
+
+// damageTracker is implemented by back ends that can tell which areas of
+// the screen were repainted (X11 DAMAGE). A Source uses it to grab only
+// after, and only where, something changed.
+type damageTracker interface {
+	// EnableDamage starts tracking; ErrNoDamage when the display cannot.
+	EnableDamage() error
+	// Damaged returns the rectangles repainted since the previous call
+	// (in the coordinates Grab takes), nil when nothing was.
+	Damaged() ([]image.Rectangle, error)
+}

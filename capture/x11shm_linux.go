@@ -51,6 +51,8 @@ type X11Grabber struct {
 	shmBuf []byte
 	buf    []byte // copy target for the non-shm path
 
+	dmg *x11Damage // damage tracking, after EnableDamage
+
 	closed bool
 }
 
@@ -350,6 +352,7 @@ func (g *X11Grabber) Close() error {
 		return nil
 	}
 	g.closed = true
+	g.releaseDamage()
 	g.releaseShm()
 	g.conn.Close()
 	return nil
