@@ -412,11 +412,17 @@ func (s *Source) tickDamage(st *captureLoop, now time.Time) error {
 // rectangles than this are grabbed as their bounding box.
 const maxRegionGrabs = 8
 
+// roundTripPixels is what one more GetImage round trip costs, in pixels of
+// grab: on the 2-core test machine an MIT-SHM GetImage takes about 75 µs
+// for a small rectangle and 1.1 ms for 1080p, ~0.5 ns a pixel
+// (BenchmarkX11GrabRegion), so a round trip weighs ~150,000 pixels.
+const roundTripPixels = 150_000
+
 // clipRegions maps damaged rectangles (root coordinates) into the monitor
 // (monitor coordinates), dropping those outside it, and decides how to grab
-// them: one by one while few and much smaller than their bounding box (a
-// caret at the top and a clock at the bottom), else the bounding box, which
-// costs one round trip (see BenchmarkX11GrabRegion for the trade-off).
+// them: one by one when the pixels their bounding box would grab in vain
+// cost more than the extra round trips (a caret at the top and a clock at
+// the bottom), else as the bounding box.
 func clipRegions(rects []image.Rectangle, mr image.Rectangle) []image.Rectangle {
 	var out []image.Rectangle
 	var bbox image.Rectangle
@@ -431,7 +437,7 @@ func clipRegions(rects []image.Rectangle, mr image.Rectangle) []image.Rectangle 
 		bbox = bbox.Union(r)
 		area += r.Dx() * r.Dy()
 	}
-	if len(out) > maxRegionGrabs || (len(out) > 1 && 2*area > bbox.Dx()*bbox.Dy()) {
+	if len(out) > maxRegionGrabs || (len(out) > 1 && bbox.Dx()*bbox.Dy()-area < (len(out)-1)*roundTripPixels) {
 		return []image.Rectangle{bbox}
 	}
 	return out
