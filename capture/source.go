@@ -101,6 +101,8 @@ type Source struct {
 	// dt is the grabber's damage tracker when the display reports damage
 	// (nil: polling).
 	dt damageTracker
+	// win is set for a window share (mon.Window != 0); g is then win.
+	win windowGrabber
 
 	started   atomic.Bool
 	closed    atomic.Bool
@@ -145,11 +147,13 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	g, err := openGrabber(opts.Display, true)
+	m.Display = opts.Display
+	g, win, err := openTargetGrabber(m)
 	if err != nil {
 		return nil, err
 	}
 	s := &Source{
+		win:  win,
 		mon:  m,
 		opts: opts,
 		log:  log.With("monitor", m.Name, "fps", opts.FPS),
@@ -250,6 +254,11 @@ type captureLoop struct {
 	// kept up to date rectangle by rectangle.
 	mirror []byte
 	primed bool
+	// Window shares resized away from the picture size: the window is
+	// fitted into fit (picture size) from a grab of fitW x fitH.
+	fit        []byte
+	fitted     bool
+	fitW, fitH int
 }
 
 // refreshDue reports whether an unchanged picture should be re-sent now.
@@ -265,22 +274,49 @@ func (s *Source) run(ctx context.Context) {
 	defer close(s.done)
 	defer s.g.Close()
 	interval := time.Second / time.Duration(s.opts.FPS)
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
 	st := &captureLoop{lastCheck: time.Now()}
+	var notify <-chan struct{}
+	if s.dt != nil {
+		notify = s.dt.DamageNotify()
+	}
+	// Polling wakes every frame; damage-driven capture sleeps until the
+	// display reports drawing (at most once a frame interval), a refresh or
+	// a monitor check is due. Waking 30 times a second to find nothing
+	// cost more CPU than everything else a still screen needs.
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
 	for {
+		lastTick := time.Now()
 		if err := s.tick(st); err != nil {
 			s.log.Info("screen capture stopped", "err", err)
 			s.setErr(err)
 			return
 		}
+		wait := interval - time.Since(lastTick)
+		if notify != nil {
+			wait = time.Until(s.nextWake(st))
+		}
+		timer.Reset(max(wait, 0))
 		select {
 		case <-ctx.Done():
 			s.setErr(ctx.Err())
 			return
 		case <-s.stop:
 			return
-		case <-ticker.C:
+		case <-timer.C:
+		case <-notify:
+			// Pace: one frame interval at least since the last tick.
+			if d := interval - time.Since(lastTick); d > 0 {
+				timer.Reset(d)
+				select {
+				case <-ctx.Done():
+					s.setErr(ctx.Err())
+					return
+				case <-s.stop:
+					return
+				case <-timer.C:
+				}
+			}
 		}
 		// A tick and a stop can be ready together; stop wins so that no
 		// frame is delivered after Close.
@@ -292,8 +328,27 @@ func (s *Source) run(ctx context.Context) {
 	}
 }
 
+// nextWake is when a damage-driven Source must look again although
+// nothing was drawn: the next refresh or monitor check.
+func (s *Source) nextWake(st *captureLoop) time.Time {
+	next := st.lastCheck.Add(s.opts.CheckInterval)
+	if st.primed {
+		iv := s.opts.RefreshInterval
+		if st.refreshes >= settleRefreshes {
+			iv = s.opts.IdleRefreshInterval
+		}
+		if r := st.lastDelivered.Add(iv); r.Before(next) {
+			next = r
+		}
+	}
+	return next
+}
+
 func (s *Source) tick(st *captureLoop) error {
 	now := time.Now()
+	if s.win != nil {
+		return s.tickWindow(st, now)
+	}
 	if now.Sub(st.lastCheck) >= s.opts.CheckInterval {
 		st.lastCheck = now
 		if err := s.checkMonitor(); err != nil {
@@ -301,7 +356,7 @@ func (s *Source) tick(st *captureLoop) error {
 		}
 	}
 	if s.dt != nil {
-		return s.tickDamage(st, now)
+		return s.tickDamage(st, now, s.mon.Rect())
 	}
 	f, err := s.g.Grab(s.mon.Rect())
 	if err != nil {
@@ -365,8 +420,7 @@ func (s *Source) deliver(st *captureLoop, now time.Time, changed bool, span Dirt
 // (until a refresh is due); else only the repainted rectangles are grabbed
 // into the mirror, compared row by row there, and the rows that really
 // changed converted and delivered.
-func (s *Source) tickDamage(st *captureLoop, now time.Time) error {
-	mr := s.mon.Rect()
+func (s *Source) tickDamage(st *captureLoop, now time.Time, mr image.Rectangle) error {
 	w, h := mr.Dx(), mr.Dy()
 	var regions []image.Rectangle
 	if !st.primed {

@@ -3,6 +3,9 @@ package capture
 import (
 	"fmt"
 	"image"
+	"sync/atomic"
+
+	"github.com/jezek/xgb"
 
 	"github.com/jezek/xgb/damage"
 	"github.com/jezek/xgb/xfixes"
@@ -20,7 +23,9 @@ import (
 type x11Damage struct {
 	damage  damage.Damage
 	region  xfixes.Region
-	pending bool // a Notify arrived since the last fetch
+	pending atomic.Bool   // a Notify arrived since the last fetch
+	notify  chan struct{} // signalled (capacity 1) on each Notify
+	done    chan struct{} // closed when the event pump has ended
 }
 
 // EnableDamage starts damage tracking of the root window. It fails with a
@@ -75,13 +80,49 @@ func (g *X11Grabber) enableDamageOn(d xproto.Drawable) error {
 	// Whatever the server counts as damaged at creation, the caller's first
 	// frame is a full grab anyway: start from empty.
 	_ = damage.SubtractChecked(g.conn, dm, 0, 0).Check()
-	g.dmg = &x11Damage{damage: dm, region: reg}
+	tracked := &x11Damage{damage: dm, region: reg, notify: make(chan struct{}, 1), done: make(chan struct{})}
+	g.dmg = tracked
+	// Owned by the grabber: it ends when Close closes the connection, and
+	// Close waits for it.
+	go pumpDamageEvents(g.conn, tracked)
 	return nil
+}
+
+// pumpDamageEvents waits for the connection's events so that a Source can
+// sleep until something is drawn instead of waking every frame to ask.
+// No other events are selected on a capture connection; asynchronous
+// errors are dropped (the requests that matter are checked).
+func pumpDamageEvents(conn *xgb.Conn, d *x11Damage) {
+	defer close(d.done)
+	for {
+		ev, xerr := conn.WaitForEvent()
+		if ev == nil && xerr == nil {
+			return // connection closed or broken
+		}
+		if n, ok := ev.(damage.NotifyEvent); ok && n.Damage == d.damage {
+			d.pending.Store(true)
+			select {
+			case d.notify <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// DamageNotify is signalled when something was drawn since the last
+// Damaged call; nil before EnableDamage.
+func (g *X11Grabber) DamageNotify() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.dmg == nil {
+		return nil
+	}
+	return g.dmg.notify
 }
 
 // Damaged returns the rectangles repainted since the previous call, in the
 // tracked drawable's coordinates, and empties the damage. With no Notify
-// event queued it returns nil without talking to the server.
+// event received it returns nil without talking to the server.
 func (g *X11Grabber) Damaged() ([]image.Rectangle, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -91,11 +132,9 @@ func (g *X11Grabber) Damaged() ([]image.Rectangle, error) {
 	if g.dmg == nil {
 		return nil, ErrNoDamage
 	}
-	g.drainEventsLocked()
-	if !g.dmg.pending {
+	if !g.dmg.pending.Swap(false) {
 		return nil, nil
 	}
-	g.dmg.pending = false
 	// Subtract with repair None copies the damage into parts and empties it
 	// (DAMAGE §5 DamageSubtract); later drawing sends a new Notify.
 	damage.Subtract(g.conn, g.dmg.damage, 0, g.dmg.region)
@@ -110,29 +149,16 @@ func (g *X11Grabber) Damaged() ([]image.Rectangle, error) {
 	return out, nil
 }
 
-// drainEventsLocked reads every queued event; a DAMAGE Notify marks the
-// damage pending. Other events (none are selected on this connection) and
-// asynchronous errors are dropped.
-func (g *X11Grabber) drainEventsLocked() {
-	for {
-		ev, xerr := g.conn.PollForEvent()
-		if ev == nil && xerr == nil {
-			return
-		}
-		if n, ok := ev.(damage.NotifyEvent); ok && g.dmg != nil && n.Damage == g.dmg.damage {
-			g.dmg.pending = true
-		}
-	}
-}
-
 // releaseDamage destroys the damage object and region; the connection is
 // about to close, which would free them too, but a grabber that outlives a
 // window share must not leave them behind.
-func (g *X11Grabber) releaseDamage() {
+func (g *X11Grabber) releaseDamage() (pumpDone <-chan struct{}) {
 	if g.dmg == nil {
-		return
+		return nil
 	}
 	damage.Destroy(g.conn, g.dmg.damage)
 	xfixes.DestroyRegion(g.conn, g.dmg.region)
+	done := g.dmg.done
 	g.dmg = nil
+	return done
 }
