@@ -17,9 +17,12 @@ type Window struct {
 }
 
 // Target returns the window as a share target for NewSource and the
-// engine's share path.
+// engine's share path. The picture size is the window's rounded down to
+// even numbers: H.264's 4:2:0 sampling needs them (the odd last column or
+// row is left out).
 func (w Window) Target() Monitor {
-	return Monitor{Index: -1, Name: w.Title, X: w.X, Y: w.Y, Width: w.Width, Height: w.Height, Display: w.Display, Window: w.ID}
+	return Monitor{Index: -1, Name: w.Title, X: w.X, Y: w.Y, Width: max(2, w.Width&^1), Height: max(2, w.Height&^1),
+		Display: w.Display, Window: w.ID}
 }
 
 // Windows lists the shareable windows of $DISPLAY.

@@ -28,7 +28,9 @@ func (s *Source) tickWindow(st *captureLoop, now time.Time) error {
 		return nil
 	}
 	ow, oh := s.mon.Width, s.mon.Height
-	if s.dt != nil && cw == ow && ch == oh {
+	// The picture is the window's size rounded down to even: one column or
+	// row more is cropped, not scaled.
+	if s.dt != nil && cw-ow >= 0 && cw-ow <= 1 && ch-oh >= 0 && ch-oh <= 1 {
 		if st.fitted {
 			// Back to its own size after a resize: start over whole.
 			st.fitted, st.primed = false, false
@@ -46,7 +48,11 @@ func (s *Source) tickWindow(st *captureLoop, now time.Time) error {
 	if !grab {
 		return nil
 	}
-	f, err := s.g.Grab(image.Rect(0, 0, cw, ch))
+	gw, gh := cw, ch
+	if cw-ow >= 0 && cw-ow <= 1 && ch-oh >= 0 && ch-oh <= 1 {
+		gw, gh = ow, oh // polling at the started size: crop, as above
+	}
+	f, err := s.g.Grab(image.Rect(0, 0, gw, gh))
 	if err != nil {
 		return s.grabFailed(st, err)
 	}
