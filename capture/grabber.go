@@ -42,3 +42,11 @@ type windowGrabber interface {
 	// captured (its own pixmap) or what covers them (the screen's area).
 	UsesComposite() bool
 }
+
+// screenWatcher is implemented by damage trackers that are told when the
+// monitor layout changes (X11 RandR events).
+type screenWatcher interface {
+	WatchesScreen() bool
+	// ScreenChanged reports, once, that the layout changed.
+	ScreenChanged() bool
+}

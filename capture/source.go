@@ -54,7 +54,9 @@ type SourceOptions struct {
 	// compare both.
 	Polling bool
 	// CheckInterval is how often the monitor's geometry is re-read to detect
-	// unplugging or a mode change; default 1 s.
+	// unplugging or a mode change; default 1 s, or 10 s when the display
+	// announces layout changes (RandR events), which trigger a check at
+	// once.
 	CheckInterval time.Duration
 	// Display is the X display to capture; default the Monitor's Display,
 	// then $DISPLAY.
@@ -81,6 +83,11 @@ type SourceStats struct {
 	Damage bool
 }
 
+// screenWatchedCheck is the default CheckInterval when RandR events report
+// layout changes: reading the monitor list costs a few round trips, which
+// once a second was most of what a still screen cost.
+const screenWatchedCheck = 10 * time.Second
+
 // settleRefreshes is how many refreshes follow a change at RefreshInterval
 // before they slow down to IdleRefreshInterval: the encoder's refinement
 // of changed rows takes that many passes (settlePasses).
@@ -101,6 +108,8 @@ type Source struct {
 	// dt is the grabber's damage tracker when the display reports damage
 	// (nil: polling).
 	dt damageTracker
+	// sw reports monitor layout changes, when the display sends them.
+	sw screenWatcher
 	// win is set for a window share (mon.Window != 0); g is then win.
 	win windowGrabber
 
@@ -137,7 +146,8 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 	if opts.IdleRefreshInterval < opts.RefreshInterval {
 		opts.IdleRefreshInterval = opts.RefreshInterval
 	}
-	if opts.CheckInterval <= 0 {
+	checkDefault := opts.CheckInterval <= 0
+	if checkDefault {
 		opts.CheckInterval = time.Second
 	}
 	if opts.Display == "" {
@@ -162,6 +172,13 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 		done: make(chan struct{}),
 	}
 	s.dt = enableDamage(g, opts.Polling, s.log)
+	if sw, ok := s.dt.(screenWatcher); ok && sw.WatchesScreen() {
+		s.sw = sw
+		if checkDefault {
+			// RandR reports layout changes; the check is a safety net.
+			s.opts.CheckInterval = screenWatchedCheck
+		}
+	}
 	return s, nil
 }
 
@@ -349,7 +366,7 @@ func (s *Source) tick(st *captureLoop) error {
 	if s.win != nil {
 		return s.tickWindow(st, now)
 	}
-	if now.Sub(st.lastCheck) >= s.opts.CheckInterval {
+	if now.Sub(st.lastCheck) >= s.opts.CheckInterval || (s.sw != nil && s.sw.ScreenChanged()) {
 		st.lastCheck = now
 		if err := s.checkMonitor(); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"github.com/jezek/xgb"
 
 	"github.com/jezek/xgb/damage"
+	"github.com/jezek/xgb/randr"
 	"github.com/jezek/xgb/xfixes"
 	"github.com/jezek/xgb/xproto"
 )
@@ -23,9 +24,13 @@ import (
 type x11Damage struct {
 	damage  damage.Damage
 	region  xfixes.Region
-	pending atomic.Bool   // a Notify arrived since the last fetch
-	notify  chan struct{} // signalled (capacity 1) on each Notify
-	done    chan struct{} // closed when the event pump has ended
+	pending atomic.Bool // a Notify arrived since the last fetch
+	// screenChanged is set by RandR notifications (monitors added,
+	// removed, moved or resized) on a root-window tracker.
+	screenChanged atomic.Bool
+	watchScreen   bool          // RandR notifications are selected
+	notify        chan struct{} // signalled (capacity 1) on each Notify
+	done          chan struct{} // closed when the event pump has ended
 }
 
 // EnableDamage starts damage tracking of the root window. It fails with a
@@ -33,7 +38,32 @@ type x11Damage struct {
 // VNC servers, remote displays through old proxies); the Source then polls
 // and compares frames instead.
 func (g *X11Grabber) EnableDamage() error {
-	return g.enableDamageOn(xproto.Drawable(g.root))
+	if err := g.enableDamageOn(xproto.Drawable(g.root)); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.randr {
+		// RandR tells when the monitor layout changes (RandR 1.2 §4,
+		// RRSelectInput), so the Source need not ask every second.
+		mask := uint16(randr.NotifyMaskScreenChange | randr.NotifyMaskCrtcChange | randr.NotifyMaskOutputChange)
+		g.dmg.watchScreen = randr.SelectInputChecked(g.conn, g.root, mask).Check() == nil
+	}
+	return nil
+}
+
+// WatchesScreen reports whether ScreenChanged is driven by RandR events.
+func (g *X11Grabber) WatchesScreen() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.dmg != nil && g.dmg.watchScreen
+}
+
+// ScreenChanged reports (once) that RandR announced a layout change.
+func (g *X11Grabber) ScreenChanged() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.dmg != nil && g.dmg.screenChanged.Swap(false)
 }
 
 func (g *X11Grabber) enableDamageOn(d xproto.Drawable) error {
@@ -99,12 +129,20 @@ func pumpDamageEvents(conn *xgb.Conn, d *x11Damage) {
 		if ev == nil && xerr == nil {
 			return // connection closed or broken
 		}
-		if n, ok := ev.(damage.NotifyEvent); ok && n.Damage == d.damage {
-			d.pending.Store(true)
-			select {
-			case d.notify <- struct{}{}:
-			default:
+		switch e := ev.(type) {
+		case damage.NotifyEvent:
+			if e.Damage != d.damage {
+				continue
 			}
+			d.pending.Store(true)
+		case randr.ScreenChangeNotifyEvent, randr.NotifyEvent:
+			d.screenChanged.Store(true)
+		default:
+			continue
+		}
+		select {
+		case d.notify <- struct{}{}:
+		default:
 		}
 	}
 }
