@@ -259,6 +259,22 @@ func TestWindowShare(t *testing.T) {
 	pictureIs("the shrunk window in the centre", 200, 150, green)
 	pictureIs("black around it", 20, 20, 0x000000)
 
+	// Minimised (unmapped) and restored: the share goes on.
+	if err := xproto.UnmapWindowChecked(win.conn, win.id).Check(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the share see it unmapped for three window checks
+	select {
+	case <-src.Done():
+		t.Fatalf("minimising the window ended the share: %v", src.Err())
+	default:
+	}
+	if err := xproto.MapWindowChecked(win.conn, win.id).Check(); err != nil {
+		t.Fatal(err)
+	}
+	win.fill(image.Rect(0, 0, 200, 100), yellow)
+	pictureIs("the restored window", 200, 150, yellow)
+
 	// Closed: the share ends like an unplugged monitor.
 	win.destroy()
 	select {

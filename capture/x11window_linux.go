@@ -248,9 +248,13 @@ func (wg *x11WindowGrabber) Grab(r image.Rectangle) (BGRAFrame, error) {
 	if wg.closed {
 		return BGRAFrame{}, ErrClosed
 	}
+	if !wg.viewable {
+		// Minimised between two updates: not gone, nothing to grab now.
+		return BGRAFrame{}, fmt.Errorf("capture: window %#x is not mapped", uint32(wg.win))
+	}
 	r = r.Intersect(image.Rect(0, 0, wg.w, wg.h))
-	if r.Empty() || !wg.viewable {
-		return BGRAFrame{}, fmt.Errorf("%w: nothing to grab of %#x", ErrWindowGone, uint32(wg.win))
+	if r.Empty() {
+		return BGRAFrame{}, fmt.Errorf("capture: nothing to grab of window %#x", uint32(wg.win))
 	}
 	if wg.composite {
 		if wg.pixmap == 0 {
@@ -322,6 +326,9 @@ func (wg *x11WindowGrabber) Damaged() ([]image.Rectangle, error) {
 	}
 	wg.mu.Lock()
 	defer wg.mu.Unlock()
+	if !wg.viewable {
+		return nil, nil // minimised: the Source keeps the last picture
+	}
 	if !wg.composite {
 		for i := range rects {
 			rects[i] = rects[i].Sub(image.Pt(wg.x, wg.y))
