@@ -48,6 +48,39 @@ func (p *Phone) monitor(index int) (capture.Monitor, error) {
 	return capture.Monitor{}, fmt.Errorf("%w: no monitor %d (have %d)", capture.ErrMonitorGone, index, len(mons))
 }
 
+// Windows lists the top-level windows that can be shared, on
+// Options.Display.
+func (p *Phone) Windows() ([]capture.Window, error) {
+	return capture.WindowsOn(p.opts.Display)
+}
+
+// WindowThumbnail is a small picture of one window for the share picker.
+func (p *Phone) WindowThumbnail(windowID uint32, maxW, maxH int) (image.Image, error) {
+	w, err := capture.FindWindow(p.opts.Display, windowID)
+	if err != nil {
+		return nil, err
+	}
+	return capture.WindowThumbnail(w, maxW, maxH)
+}
+
+// StartWindowSharing shares one window (an id from Windows) in an
+// established call, as StartScreenSharing shares a monitor. The share
+// follows the window's moves and resizes; closing the window ends it as an
+// unplugged monitor does (onScreenShareEnding, then onScreenShareEnded).
+func (p *Phone) StartWindowSharing(ctx context.Context, callID string, windowID uint32) error {
+	c, err := p.call(callID)
+	if err != nil {
+		return err
+	}
+	w, err := capture.FindWindow(p.opts.Display, windowID)
+	if err != nil {
+		return err
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return c.startShare(ctx, w.Target())
+}
+
 // CapturedFrames counts every screen frame captured by this phone since it
 // started. It exists so the privacy invariant — no capture while not
 // sharing — can be checked from outside.

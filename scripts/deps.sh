@@ -12,7 +12,8 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
   rtpengine-daemon
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
-  chromium nodejs)
+  chromium nodejs
+  xterm)
 bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")
