@@ -133,7 +133,7 @@ func TestCodecRoundTrip(t *testing.T) {
 				if out.Width != w || out.Height != h {
 					t.Fatalf("decoded %dx%d, want %dx%d", out.Width, out.Height, w, h)
 				}
-				ssim, psnr := ssimY(in, out), psnrY(in, out)
+				ssim, psnr := SSIMY(in, out), psnrY(in, out)
 				t.Logf("SSIM %.4f, PSNR %.1f dB", ssim, psnr)
 				if ssim < 0.95 || psnr < 30 {
 					t.Errorf("SSIM %.4f (want ≥ 0.95), PSNR %.1f dB (want ≥ 30)", ssim, psnr)
@@ -282,39 +282,6 @@ func TestDecoderRejectsGarbage(t *testing.T) {
 	}
 }
 
-// ssimY is the mean SSIM (Wang et al. 2004) of the luma planes over 8×8
-// windows, with the usual constants for 8-bit samples.
-func ssimY(a, b *I420) float64 {
-	const (
-		n  = 8
-		c1 = (0.01 * 255) * (0.01 * 255)
-		c2 = (0.03 * 255) * (0.03 * 255)
-	)
-	var sum float64
-	windows := 0
-	for y0 := 0; y0+n <= a.Height; y0 += n {
-		for x0 := 0; x0+n <= a.Width; x0 += n {
-			var sa, sb, saa, sbb, sab float64
-			for y := y0; y < y0+n; y++ {
-				for x := x0; x < x0+n; x++ {
-					pa, pb := float64(a.Y[y*a.StrideY+x]), float64(b.Y[y*b.StrideY+x])
-					sa += pa
-					sb += pb
-					saa += pa * pa
-					sbb += pb * pb
-					sab += pa * pb
-				}
-			}
-			const k = n * n
-			ma, mb := sa/k, sb/k
-			va, vb := saa/k-ma*ma, sbb/k-mb*mb
-			cov := sab/k - ma*mb
-			sum += (2*ma*mb + c1) * (2*cov + c2) / ((ma*ma + mb*mb + c1) * (va + vb + c2))
-			windows++
-		}
-	}
-	return sum / float64(windows)
-}
 
 // checkDecoded decodes network-controlled bytes (a fuzz input): the
 // decoder must not crash, and any picture it returns must be

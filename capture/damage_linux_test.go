@@ -9,31 +9,6 @@ import (
 	"time"
 )
 
-// ssimY is the mean SSIM of the luma planes over 8x8 windows (Wang et al.
-// 2004, constants for 8-bit samples), the measure the benchmarks report.
-func ssimY(a, b *I420) float64 {
-	const c1, c2 = (0.01 * 255) * (0.01 * 255), (0.03 * 255) * (0.03 * 255)
-	var sum float64
-	n := 0
-	for y0 := 0; y0+8 <= a.Height; y0 += 8 {
-		for x0 := 0; x0+8 <= a.Width; x0 += 8 {
-			var sa, sb, saa, sbb, sab float64
-			for y := y0; y < y0+8; y++ {
-				for x := x0; x < x0+8; x++ {
-					pa, pb := float64(a.Y[y*a.StrideY+x]), float64(b.Y[y*b.StrideY+x])
-					sa, sb = sa+pa, sb+pb
-					saa, sbb, sab = saa+pa*pa, sbb+pb*pb, sab+pa*pb
-				}
-			}
-			ma, mb := sa/64, sb/64
-			va, vb, cov := saa/64-ma*ma, sbb/64-mb*mb, sab/64-ma*mb
-			sum += ((2*ma*mb + c1) * (2*cov + c2)) / ((ma*ma + mb*mb + c1) * (va + vb + c2))
-			n++
-		}
-	}
-	return sum / float64(n)
-}
-
 // screenI420 grabs the whole monitor directly (a second connection) as the
 // ground truth the decoded share is compared with.
 func screenI420(t *testing.T, m Monitor) *I420 {
@@ -67,7 +42,7 @@ type encodedShare struct {
 
 func startEncodedShare(t *testing.T, m Monitor, opts SourceOptions) *encodedShare {
 	t.Helper()
-	enc, err := NewVP8Encoder(VP8Options{Width: m.Width, Height: m.Height, FPS: 30, BitrateKbps: 2500, ScreenContent: true, CPUUsed: 12})
+	enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: m.Width, Height: m.Height, FPS: 30, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +169,7 @@ func TestSourceDamageIdleAndChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ssim, psnr = ssimY(dec, truth), psnrY(dec, truth)
+		ssim, psnr = SSIMY(dec, truth), psnrY(dec, truth)
 		if ssim >= 0.98 && psnr >= 38 || time.Now().After(deadline) {
 			break
 		}

@@ -206,5 +206,5 @@ func pipelineSSIM(mon capture.Monitor, frames [][]byte, last *capture.I420) (Pip
 	}
 	screen := capture.NewI420(shot.Width, shot.Height)
 	capture.BGRAToI420(screen, shot.Pix, shot.Stride, shot.Width, shot.Height)
-	return PipelineSample{SSIMScreen: SSIMY(pic, screen), SSIMSource: SSIMY(pic, last)}, nil
+	return PipelineSample{SSIMScreen: capture.SSIMY(pic, screen), SSIMSource: capture.SSIMY(pic, last)}, nil
 }

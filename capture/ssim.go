@@ -1,12 +1,11 @@
-package bench
-
-import "github.com/parlo-voip/parlo/capture"
+package capture
 
 // SSIMY is the mean SSIM of two pictures' luma planes over 8x8 windows
 // (Wang et al. 2004, the constants for 8-bit samples). It is what the live
-// pipeline child reports for the picture a receiver would show; ffmpeg's
-// ssim filter, used for the encoder pairs, computes the same measure.
-func SSIMY(a, b *capture.I420) float64 {
+// pipeline child and the codec tests report for the picture a receiver
+// would show; ffmpeg's ssim filter, used for the benchmark's encoder pairs,
+// computes the same measure.
+func SSIMY(a, b *I420) float64 {
 	const c1, c2 = (0.01 * 255) * (0.01 * 255), (0.03 * 255) * (0.03 * 255)
 	var sum float64
 	n := 0
