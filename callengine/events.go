@@ -95,6 +95,28 @@ const (
 	// TransferRequestEndedPayload.
 	EventTransferRequestEnded = "onTransferRequestEnded"
 
+	// Events of a local conference. The Wazo SDK holds conferences on the
+	// server (ad-hoc conferences through its REST API) and has no phone
+	// event for them; these follow its naming.
+
+	// EventCallMerged: ConferencePayload.
+	EventCallMerged = "onCallMerged"
+	// EventCallUnmerged: ConferencePayload.
+	EventCallUnmerged = "onCallUnmerged"
+
+	// Events of a call recording, named after the SDK's CallSession fields
+	// (recording, recordingPaused).
+
+	// EventRecordingStarted: RecordingPayload.
+	EventRecordingStarted = "onRecordingStarted"
+	// EventRecordingPaused: none.
+	EventRecordingPaused = "onRecordingPaused"
+	// EventRecordingResumed: none.
+	EventRecordingResumed = "onRecordingResumed"
+	// EventRecordingStopped: RecordingPayload (Error when the file could not
+	// be finished).
+	EventRecordingStopped = "onRecordingStopped"
+
 	// Sound events, as the Wazo SDK emits them for the application to play its
 	// ringtone, call-waiting beep, ringback and hangup tone. The engine plays
 	// nothing itself: the front end owns the audio output and the user's
@@ -275,6 +297,21 @@ type TransferRequestEndedPayload struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// ConferencePayload is onCallMerged's and onCallUnmerged's: the SIP Call-IDs
+// of the local conference after the change.
+type ConferencePayload struct {
+	Calls []string `json:"calls"`
+}
+
+// RecordingPayload is onRecordingStarted's and onRecordingStopped's: the
+// recording's file, and why it could not be finished.
+type RecordingPayload struct {
+	Error string `json:"error,omitempty"`
+	Path  string `json:"path"`
+}
+
+func (ConferencePayload) eventPayload()           {}
+func (RecordingPayload) eventPayload()            {}
 func (RegisteredPayload) eventPayload()           {}
 func (UnregisteredPayload) eventPayload()         {}
 func (RegistrationFailedPayload) eventPayload()   {}
