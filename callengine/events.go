@@ -95,28 +95,6 @@ const (
 	// TransferRequestEndedPayload.
 	EventTransferRequestEnded = "onTransferRequestEnded"
 
-	// Events of a local conference. The Wazo SDK holds conferences on the
-	// server (ad-hoc conferences through its REST API) and has no phone
-	// event for them; these follow its naming.
-
-	// EventCallMerged: ConferencePayload.
-	EventCallMerged = "onCallMerged"
-	// EventCallUnmerged: ConferencePayload.
-	EventCallUnmerged = "onCallUnmerged"
-
-	// Events of a call recording, named after the SDK's CallSession fields
-	// (recording, recordingPaused).
-
-	// EventRecordingStarted: RecordingPayload.
-	EventRecordingStarted = "onRecordingStarted"
-	// EventRecordingPaused: none.
-	EventRecordingPaused = "onRecordingPaused"
-	// EventRecordingResumed: none.
-	EventRecordingResumed = "onRecordingResumed"
-	// EventRecordingStopped: RecordingPayload (Error when the file could not
-	// be finished).
-	EventRecordingStopped = "onRecordingStopped"
-
 	// Sound events, as the Wazo SDK emits them for the application to play its
 	// ringtone, call-waiting beep, ringback and hangup tone. The engine plays
 	// nothing itself: the front end owns the audio output and the user's
@@ -127,6 +105,24 @@ const (
 	EventPlayProgressSound          = "playProgressSound"
 	EventPlayHangupSound            = "playHangupSound"
 	EventTerminateSound             = "terminateSound"
+
+	// EventCallMerged: ConferencePayload (a call joined the local
+	// conference). The Wazo SDK holds conferences on its server and has no
+	// phone event for them; these two follow its naming.
+	EventCallMerged = "onCallMerged"
+	// EventCallUnmerged: ConferencePayload (a call left it).
+	EventCallUnmerged = "onCallUnmerged"
+
+	// EventRecordingStarted: RecordingPayload (Path). Named after the
+	// CallSession fields recording and recordingPaused.
+	EventRecordingStarted = "onRecordingStarted"
+	// EventRecordingPaused: none.
+	EventRecordingPaused = "onRecordingPaused"
+	// EventRecordingResumed: none.
+	EventRecordingResumed = "onRecordingResumed"
+	// EventRecordingStopped: RecordingPayload (Path; Error when the file
+	// could not be written completely).
+	EventRecordingStopped = "onRecordingStopped"
 )
 
 // Event is one notification from the phone. Session is the call's snapshot
@@ -297,21 +293,19 @@ type TransferRequestEndedPayload struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
-// ConferencePayload is onCallMerged's and onCallUnmerged's: the SIP Call-IDs
-// of the local conference after the change.
+// ConferencePayload is onCallMerged's and onCallUnmerged's: the SIP
+// Call-IDs in the local conference after the change.
 type ConferencePayload struct {
 	Calls []string `json:"calls"`
 }
 
 // RecordingPayload is onRecordingStarted's and onRecordingStopped's: the
-// recording's file, and why it could not be finished.
+// file, and why it is incomplete when it is.
 type RecordingPayload struct {
-	Error string `json:"error,omitempty"`
 	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
 }
 
-func (ConferencePayload) eventPayload()           {}
-func (RecordingPayload) eventPayload()            {}
 func (RegisteredPayload) eventPayload()           {}
 func (UnregisteredPayload) eventPayload()         {}
 func (RegistrationFailedPayload) eventPayload()   {}
@@ -332,3 +326,5 @@ func (DTMFPayload) eventPayload()                 {}
 func (TransferProgressPayload) eventPayload()     {}
 func (TransferRequestedPayload) eventPayload()    {}
 func (TransferRequestEndedPayload) eventPayload() {}
+func (ConferencePayload) eventPayload()           {}
+func (RecordingPayload) eventPayload()            {}

@@ -195,7 +195,10 @@ func (w *mainWindow) applyRecording(ev callengine.Event) {
 	if ev.Name != callengine.EventRecordingStopped {
 		return
 	}
-	p, _ := ev.Payload.(callengine.RecordingPayload)
+	p, ok := ev.Payload.(callengine.RecordingPayload)
+	if !ok {
+		return
+	}
 	if p.Error != "" {
 		w.action.info("Recording " + p.Path + " is incomplete: " + p.Error)
 		return
