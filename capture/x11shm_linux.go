@@ -29,7 +29,7 @@ var extInitMu sync.Mutex
 // X11Grabber captures rectangles of the X root window through one persistent
 // X connection and one reused MIT-SHM segment. The server writes the
 // requested rectangle straight into the segment (crop on the server side), so a
-// 1080p grab costs about a millisecond (findings.md) and no per-frame
+// 1080p grab costs about a millisecond (measured on two cores) and no per-frame
 // allocation. Falls back to plain GetImage when MIT-SHM is unavailable (remote
 // display, different IPC namespace).
 //

@@ -35,7 +35,7 @@ type phoneAPI interface {
 	// path and returns its size; an error when no frame was decoded yet.
 	SnapshotPNG(id, path string) (width, height int, err error)
 
-	// Call control of issue 7.
+	// Call control: keypad tones, transfers, chat, network statistics.
 	SendDTMF(ctx context.Context, id, tones string) error
 	Transfer(ctx context.Context, id, target string) error
 	StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error)

@@ -699,7 +699,6 @@ func (w *mainWindow) toggleFullscreen() {
 
 func (w *mainWindow) toggleFit() { w.view.toggleFit() }
 
-// payloadString returns the first of keys present in p, as text.
 // rejection is what the user is told about a refused call: the SIP status
 // when the peer answered with one, else its reason or the error.
 func rejection(p callengine.CallStatusPayload) string {
