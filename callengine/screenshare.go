@@ -110,7 +110,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	m := c.mediaSession()
 	sender := newScreenSender(mon, c.p.opts.ShareFPS, &c.p.captured, c.log.With("monitor", mon.Name), nil)
 	sender.registry, sender.callID = &c.p.shares, c.id
-	sender.onGone = func(err error) { go c.onShareSourceEnded(sender, err) }
+	sender.onGone = func(err error) { c.goCall(func() { c.onShareSourceEnded(sender, err) }) }
 	needsOffer, err := m.SetVideoSender(sender)
 	if err != nil {
 		return fmt.Errorf("callengine: share: %w", err)
@@ -173,13 +173,13 @@ func (c *call) stopShare(ctx context.Context, renegotiate bool) error {
 // the background: a peer that refuses MESSAGE must not fail the share.
 func (c *call) signalTrackUpdate(update string) {
 	content := map[string]any{"type": "onTrackUpdated", "update": update, "screenshare": true, "callId": c.id}
-	go func() {
+	c.goCall(func() {
 		ctx, cancel := context.WithTimeout(c.p.ctx, 5*time.Second)
 		defer cancel()
 		if err := c.p.SendSignal(ctx, c.id, content); err != nil {
 			c.log.Debug("onTrackUpdated signal not delivered", "error", err)
 		}
-	}()
+	})
 }
 
 // onShareSourceEnded handles a monitor that went away mid-share:

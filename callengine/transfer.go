@@ -305,10 +305,10 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	respond(tx, req, sip.StatusAccepted, "Accepted")
 	c.emit(EventTransferRequestEnded, map[string]any{"accepted": true})
-	go func() {
+	c.goCall(func() {
 		defer release()
 		c.followRefer(ref)
-	}()
+	})
 }
 
 // referConsentTimeout is how long a REFER waits for the user: under the
