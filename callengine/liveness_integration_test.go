@@ -44,8 +44,10 @@ func waitFailed(t *testing.T, tp *testPhone, id string, since time.Time, want ..
 	if took > vanishedPeerLimit {
 		t.Fatalf("the call ended %s after the peer vanished, want within %s", took.Round(time.Millisecond), vanishedPeerLimit)
 	}
-	if n := len(tp.Calls()); n != 0 {
-		t.Fatalf("%d calls left after the end", n)
+	for _, s := range tp.Calls() {
+		if s.SipCallID == id {
+			t.Fatalf("the ended call is still listed: %+v", s)
+		}
 	}
 	return EndReason(reason), took
 }

@@ -170,6 +170,10 @@ type Phone struct {
 
 	guard   *requestGuard
 	ringing atomic.Int32 // incoming calls waiting for an answer
+
+	// clockSkew shifts the wall clock watchClock reads: tests make the
+	// machine "sleep" with it.
+	clockSkew atomic.Int64
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
@@ -318,8 +322,9 @@ func NewPhone(opts Options) (*Phone, error) {
 		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
 	}
 	p.startServing()
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.watchAddresses()
+	go p.watchClock()
 	return p, nil
 }
 

@@ -283,7 +283,7 @@ func (c *call) runSessionTimer(st *sessionTimer) {
 			c.endWithReason(EndSessionExpired, fmt.Sprintf("no session refresh within %s (RFC 4028)", interval))
 			return
 		}
-		err := c.refreshSession(st)
+		err := c.refreshSession(st, min(interval/2, 32*time.Second))
 		if err == nil {
 			st.sent.Add(1)
 			last = time.Now()
@@ -315,12 +315,13 @@ func dialogGone(err error) bool {
 // refreshSession sends one session refresh: UPDATE without a body when the
 // peer allows it, else a re-INVITE offering the current media (§7.4). The
 // refresh names us the refresher (refresher=uac: the sender of the refresh).
-func (c *call) refreshSession(st *sessionTimer) error {
+// timeout bounds the wait for its answer.
+func (c *call) refreshSession(st *sessionTimer, timeout time.Duration) error {
 	interval, _ := st.get()
 	st.mu.Lock()
 	useUpdate := st.useUpdate
 	st.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.p.ctx, min(interval/2, 32*time.Second))
+	ctx, cancel := context.WithTimeout(c.p.ctx, timeout)
 	defer cancel()
 	headers := []sip.Header{
 		sip.NewHeader("Supported", "timer"),
