@@ -87,6 +87,9 @@ func soakCalls() int {
 // goroutines, file descriptors and RSS return to the baseline measured
 // after a warm-up.
 func TestSoakIntegration(t *testing.T) {
+	if os.Getenv("PARLO_SOAK_PROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact diff
+	}
 	d := testpeers.StartDummyTwoMonitors(t)
 	display := privateDisplay(t, d)
 	mons, err := capture.MonitorsOn(display)
