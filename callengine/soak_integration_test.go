@@ -62,7 +62,11 @@ func measure(t *testing.T) resources {
 const (
 	soakGoroutineSlack = 10
 	soakFDSlack        = 4
-	soakRSSSlackKiB    = 48 * 1024
+	// RSS is reported and only loosely bounded: the C allocators under
+	// libopus and libvpx keep freed memory in their arenas (20 calls at
+	// once on many threads grow them), so RSS is no per-call measure; the
+	// live Go heap, goroutines and files are.
+	soakRSSSlackKiB = 64 * 1024
 	// soakHeapSlackKiB: the Go heap once sipgo dropped the last calls'
 	// completed transactions (kept 32 s, 64*T1, RFC 3261 §17.1.1.2 Timer D,
 	// §17.2.2 Timer J) must be back near the baseline; ~45 KiB a call
@@ -88,7 +92,7 @@ func soakCalls() int {
 // after a warm-up.
 func TestSoakIntegration(t *testing.T) {
 	if os.Getenv("PARLO_SOAK_PROFILE") != "" {
-		runtime.MemProfileRate = 1 // every allocation, for an exact diff
+		runtime.MemProfileRate = 4096 // fine enough to see a few KiB a call
 	}
 	d := testpeers.StartDummyTwoMonitors(t)
 	display := privateDisplay(t, d)
@@ -250,11 +254,8 @@ func TestSoakIntegration(t *testing.T) {
 	}
 	// The heap: wait out the transaction timers, then compare.
 	afterCalls := end
-	deadline = time.Now().Add(transactionLinger)
-	for end.heapKiB > base.heapKiB+soakHeapSlackKiB && time.Now().Before(deadline) {
-		time.Sleep(time.Second)
-		end = measure(t)
-	}
+	time.Sleep(transactionLinger)
+	end = measure(t)
 	figure(t, "soak.sequential", "%d calls in %.1f s (%.0f ms a call); then %s", n, seqTook.Seconds(), float64(seqTook.Milliseconds())/float64(n), afterSeq)
 	figure(t, "soak.concurrent", "%d calls at once in %.1f s", concurrent, parTook.Seconds())
 	heapProfile(t, "end")
