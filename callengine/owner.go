@@ -1,6 +1,10 @@
 package callengine
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // goOwner owns a set of goroutines: it starts them, refuses new ones once
 // closed, and waits for them. Every goroutine a call starts (the dialer,
@@ -66,4 +70,19 @@ func (c *call) goCall(f func()) {
 		defer co.wg.Done()
 		f()
 	}()
+}
+
+// callContext is a context for one request of call c: it ends after
+// timeout, with the phone, or when the call ends, so that Hangup never
+// waits for a request to a peer that is gone.
+func (c *call) callContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.p.ctx, timeout)
+	go func() { // lives no longer than ctx, which the caller cancels
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

@@ -1,7 +1,6 @@
 package callengine
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -321,7 +320,7 @@ func (c *call) refreshSession(st *sessionTimer, timeout time.Duration) error {
 	st.mu.Lock()
 	useUpdate := st.useUpdate
 	st.mu.Unlock()
-	ctx, cancel := context.WithTimeout(c.p.ctx, timeout)
+	ctx, cancel := c.callContext(timeout)
 	defer cancel()
 	headers := []sip.Header{
 		sip.NewHeader("Supported", "timer"),

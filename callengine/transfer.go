@@ -460,6 +460,10 @@ func (c *call) followRefer(ref referTo) {
 		case <-ctx.Done():
 			c.notifyRefer(context.Background(), 408, "Request Timeout", true)
 			return
+		case <-c.done:
+			// The referring dialog ended: nobody to NOTIFY; the new call
+			// goes on by itself.
+			return
 		}
 	}
 }

@@ -112,6 +112,22 @@ var sections = []section{
 	},
 }
 
+// notCovered says what these figures leave out, so nobody reads more into
+// them than was measured.
+const notCovered = `
+## What these figures do not cover
+
+- Loss, jitter and bandwidth (NACK/PLI counts, fps under loss, recovery time) are measured by
+  the media tests (loss and bandwidth integration tests), not here.
+- ICE consent: pion refreshes consent with any inbound packet, not only STUN binding
+  responses (RFC 7675 §5.1), and has no 30 s consent expiry; the media timeout bounds the call.
+  A killed peer's ICE fails fast (ICMP port unreachable ends the restart re-INVITEs), a silent
+  one is caught by the media timeout.
+- Sleep is simulated by shifting the wall clock the phone reads; a real suspend was not tried.
+- RSS is reported but only loosely bounded (64 MiB): libopus/libvpx's C allocator keeps freed
+  memory. Goroutines, file descriptors and the live Go heap are the leak checks.
+`
+
 // render writes the document.
 func render(w io.Writer, r run, when time.Time) error {
 	var b strings.Builder
@@ -148,6 +164,7 @@ func render(w io.Writer, r run, when time.Time) error {
 			fmt.Fprintf(&b, "| %s | %s |\n", k, strings.ReplaceAll(r.figures[k], "|", "\\|"))
 		}
 	}
+	b.WriteString(notCovered)
 	b.WriteString("\n## Tests of this run\n\n| test | result | seconds |\n|---|---|---|\n")
 	for _, res := range r.results {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", res.name, res.verdict, res.seconds)
