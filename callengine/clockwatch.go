@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-// EventSystemResumed reports that the machine slept (payload sleptSeconds)
-// and the phone re-registered and refreshed its calls.
-const EventSystemResumed = "onSystemResumed"
-
 // EndResumeFailed: after the machine slept, the call's session refresh
 // failed: the peer or the path is gone.
 const EndResumeFailed EndReason = "resume-failed"
@@ -75,7 +71,7 @@ func (p *Phone) onResume(gap time.Duration) {
 	if reg != nil {
 		reg.reRegister()
 	}
-	p.emit(Event{Name: EventSystemResumed, Payload: map[string]any{"sleptSeconds": int(gap / time.Second)}})
+	p.emit(Event{Name: EventSystemResumed, Payload: SystemResumedPayload{SleptSeconds: int(gap / time.Second)}})
 	for _, c := range calls {
 		if !c.snapshot().IsEstablished() {
 			continue

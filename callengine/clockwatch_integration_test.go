@@ -105,8 +105,8 @@ func TestSleepResumeIntegration(t *testing.T) {
 	wake := time.Now()
 	a.clockSkew.Add(int64(time.Hour))
 	ev := a.rec.wait(t, EventSystemResumed, "", 5*time.Second)
-	if s, _ := ev.Payload["sleptSeconds"].(int); s < 3590 {
-		t.Fatalf("slept %v s, want about 3600", ev.Payload["sleptSeconds"])
+	if p, _ := ev.Payload.(SystemResumedPayload); p.SleptSeconds < 3590 {
+		t.Fatalf("slept %+v, want about 3600 s", ev.Payload)
 	}
 	noticed := time.Since(wake)
 	deadline := time.Now().Add(10 * time.Second)

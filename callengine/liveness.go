@@ -8,12 +8,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// EventCallFailed is the Wazo SDK's ON_CALL_FAILED: an established call
-// ended by the phone itself because the far end is gone (payload reason,
-// an EndReason, and error, a sentence). onCallEnded follows with the same
-// payload.
-const EventCallFailed = "onCallFailed"
-
 // EndReason says why the phone ended a call on its own.
 type EndReason string
 
@@ -113,8 +107,7 @@ func (c *call) endWithReason(reason EndReason, detail string) {
 	d := c.dialog()
 	target := c.remoteTarget()
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
-	payload := map[string]any{"reason": string(reason), "error": detail}
-	c.terminate([]string{EventCallFailed}, payload)
+	c.terminate([]string{EventCallFailed}, CallStatusPayload{Reason: string(reason), Error: detail})
 	if d == nil {
 		return
 	}

@@ -29,17 +29,18 @@ func waitFailed(t *testing.T, tp *testPhone, id string, since time.Time, want ..
 	t.Helper()
 	ev := tp.rec.wait(t, EventCallFailed, id, vanishedPeerLimit+5*time.Second)
 	took := time.Since(since)
-	reason, _ := ev.Payload["reason"].(string)
+	failed, _ := ev.Payload.(CallStatusPayload)
+	reason := failed.Reason
 	ok := false
 	for _, w := range want {
 		ok = ok || EndReason(reason) == w
 	}
 	if !ok {
-		t.Fatalf("onCallFailed reason %q (%v), want one of %v", reason, ev.Payload["error"], want)
+		t.Fatalf("onCallFailed reason %q (%s), want one of %v", reason, failed.Error, want)
 	}
 	ended := tp.rec.wait(t, EventCallEnded, id, 2*time.Second)
-	if r, _ := ended.Payload["reason"].(string); r != reason {
-		t.Fatalf("onCallEnded reason %q, onCallFailed said %q", r, reason)
+	if p, _ := ended.Payload.(CallStatusPayload); p != failed {
+		t.Fatalf("onCallEnded payload %+v, onCallFailed said %+v", ended.Payload, failed)
 	}
 	if took > vanishedPeerLimit {
 		t.Fatalf("the call ended %s after the peer vanished, want within %s", took.Round(time.Millisecond), vanishedPeerLimit)

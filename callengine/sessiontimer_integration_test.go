@@ -86,8 +86,8 @@ func TestSessionTimerKamailioIntegration(t *testing.T) {
 	nftRun(t, "add", "rule", "inet", table, "in", "udp", "dport", strconv.Itoa(b.Listeners()[0].Port), "drop")
 	cut := time.Now()
 	ev := b.rec.wait(t, EventCallFailed, id, 10*time.Second)
-	if r := ev.Payload["reason"]; r != string(EndSessionExpired) {
-		t.Fatalf("callee ended with reason %v, want %s", r, EndSessionExpired)
+	if p, _ := ev.Payload.(CallStatusPayload); p.Reason != string(EndSessionExpired) {
+		t.Fatalf("callee ended with %+v, want reason %s", ev.Payload, EndSessionExpired)
 	}
 	took := time.Since(cut)
 	if took > 4*time.Second {
