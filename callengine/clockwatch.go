@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// EndResumeFailed: after the machine slept, the call's session refresh
+// EndResumeFailed means that after the machine slept the call's session refresh
 // failed: the peer or the path is gone.
 const EndResumeFailed EndReason = "resume-failed"
 
@@ -36,8 +36,8 @@ func (p *Phone) watchClock() {
 		select {
 		case <-p.ctx.Done():
 			return
-		case now := <-t.C:
-			now = time.Now() // the tick's time may be stale under load
+		case <-t.C:
+			now := time.Now() // the tick's time may be stale under load
 			wall := p.wallNow(now)
 			gap := wall.Sub(prevWall) - now.Sub(prev)
 			prev, prevWall = now, wall

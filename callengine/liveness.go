@@ -12,17 +12,17 @@ import (
 type EndReason string
 
 const (
-	// EndMediaTimeout: no RTP arrived for Options.MediaTimeout while the
+	// EndMediaTimeout means no RTP arrived for Options.MediaTimeout while the
 	// negotiated direction lets the peer send (not on hold), as Asterisk's
 	// rtptimeout: a peer whose process died sends no BYE.
 	EndMediaTimeout EndReason = "media-timeout"
-	// EndICEFailed: ICE lost the media path and ICE restarts did not bring
+	// EndICEFailed means ICE lost the media path and ICE restarts did not bring
 	// it back (RFC 8445 §9; consent lost, RFC 7675 §5.1).
 	EndICEFailed EndReason = "ice-failed"
-	// EndSessionExpired: RFC 4028 §10, no session refresh arrived before
+	// EndSessionExpired means (RFC 4028 §10) no session refresh arrived before
 	// the session interval ran out.
 	EndSessionExpired EndReason = "session-expired"
-	// EndRefreshFailed: our session refresh was answered 408 or 481 or
+	// EndRefreshFailed means our session refresh was answered 408 or 481 or
 	// timed out (RFC 4028 §10, RFC 5057 §5.1: the dialog is gone).
 	EndRefreshFailed EndReason = "session-refresh-failed"
 )

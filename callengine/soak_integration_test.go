@@ -279,6 +279,7 @@ func TestSoakIntegration(t *testing.T) {
 // heapProfile writes the heap profile to $PARLO_SOAK_PROFILE-name.pprof
 // when that is set, to find what a growth is (go tool pprof -base).
 func heapProfile(t *testing.T, name string) {
+	t.Helper()
 	prefix := os.Getenv("PARLO_SOAK_PROFILE")
 	if prefix == "" {
 		return
