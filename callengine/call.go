@@ -93,6 +93,10 @@ type call struct {
 	mediaGen         atomic.Uint64 // generation of media; bumped when a fallback replaces it
 	opMu             sync.Mutex
 	done             chan struct{}
+	// owner owns the call's goroutines (goCall); terminate closes it.
+	owner goOwner
+	// timer is the RFC 4028 session timer, once negotiated.
+	timer *sessionTimer
 }
 
 type decision struct {
@@ -322,6 +326,8 @@ func (c *call) onMediaConnected() {
 
 // afterAccepted emits a media connection that happened before the accept.
 func (c *call) afterAccepted() {
+	c.goCall(c.watchMedia)
+	c.startSessionTimer()
 	c.mu.Lock()
 	ready := c.mediaReady
 	c.mu.Unlock()
@@ -423,6 +429,22 @@ func (c *call) terminate(first []string, payload EventPayload) {
 	}, append(first, EventCallEnded), payload)
 	c.p.removeCall(c.id)
 	close(c.done)
+	c.owner.close()
+}
+
+// waitGoroutines waits, up to ctx, for the goroutines of an ended call.
+func (c *call) waitGoroutines(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		c.owner.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the call's goroutines did not stop: %w", ErrRequestFailed, ctx.Err())
+	}
 }
 
 // hangup ends the call whatever its state.

@@ -52,6 +52,14 @@ const (
 	EventVideoStream = "onVideoStream"
 	// EventCallError: CallStatusPayload (Error set).
 	EventCallError = "onCallError"
+	// EventCallFailed is the Wazo SDK's ON_CALL_FAILED: an established call
+	// the phone ended itself because the far end is gone (liveness.go):
+	// CallStatusPayload (Reason an EndReason, Error a sentence);
+	// onCallEnded follows with the same payload.
+	EventCallFailed = "onCallFailed"
+	// EventSystemResumed: the machine slept; the phone re-registered and
+	// refreshes its calls (clockwatch.go): SystemResumedPayload.
+	EventSystemResumed = "onSystemResumed"
 
 	// EventScreenShareStarted: ScreenSharePayload.
 	EventScreenShareStarted = "onScreenShareStarted"
@@ -193,6 +201,12 @@ type CallStatusPayload struct {
 	Status    int    `json:"status,omitempty"`
 }
 
+// SystemResumedPayload is onSystemResumed's: how long the machine slept
+// (wall-clock jump less monotonic time).
+type SystemResumedPayload struct {
+	SleptSeconds int `json:"sleptSeconds"`
+}
+
 // ReinvitePayload is reinvite's: a re-INVITE we sent was answered (Response) or one we
 // received was accepted (Request); Direction is the new media direction.
 // LateOffer marks the ACK that completed an offerless INVITE (RFC 3261
@@ -328,3 +342,4 @@ func (TransferRequestedPayload) eventPayload()    {}
 func (TransferRequestEndedPayload) eventPayload() {}
 func (ConferencePayload) eventPayload()           {}
 func (RecordingPayload) eventPayload()            {}
+func (SystemResumedPayload) eventPayload()        {}

@@ -230,6 +230,7 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, ans)
 	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	c.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		c.log.Warn("200 to re-INVITE failed", "error", err)
 		return

@@ -155,7 +155,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 				c.p.shares.remove(sender)
 			}
 		},
-		OnGone: func(err error) { go c.onShareSourceEnded(sender, err) },
+		OnGone: func(err error) { c.goCall(func() { c.onShareSourceEnded(sender, err) }) },
 	})
 	needsOffer, err := m.SetVideoSender(sender)
 	if err != nil {
@@ -219,13 +219,13 @@ func (c *call) stopShare(ctx context.Context, renegotiate bool) error {
 // the background: a peer that refuses MESSAGE must not fail the share.
 func (c *call) signalTrackUpdate(update string) {
 	content := map[string]any{"type": "onTrackUpdated", "update": update, "screenshare": true, "callId": c.id}
-	go func() {
+	c.goCall(func() {
 		ctx, cancel := context.WithTimeout(c.p.ctx, 5*time.Second)
 		defer cancel()
 		if err := c.p.SendSignal(ctx, c.id, content); err != nil {
 			c.log.Debug("onTrackUpdated signal not delivered", "error", err)
 		}
-	}()
+	})
 }
 
 // onShareSourceEnded handles a monitor that went away mid-share:

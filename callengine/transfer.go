@@ -289,10 +289,10 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	respond(tx, req, sip.StatusAccepted, "Accepted")
 	c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: true})
-	go func() {
+	c.goCall(func() {
 		defer release()
 		c.followRefer(ref)
-	}()
+	})
 }
 
 // referConsentTimeout is how long a REFER waits for the user: under the
@@ -444,6 +444,10 @@ func (c *call) followRefer(ref referTo) {
 			}
 		case <-ctx.Done():
 			c.notifyRefer(context.Background(), 408, "Request Timeout", true)
+			return
+		case <-c.done:
+			// The referring dialog ended: nobody to NOTIFY; the new call
+			// goes on by itself.
 			return
 		}
 	}

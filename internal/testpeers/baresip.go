@@ -407,3 +407,12 @@ func (b *Baresip) Close() {
 		b.ctrl.close()
 	}
 }
+
+// Kill ends baresip with SIGKILL, as a crash or a pulled plug would: no BYE,
+// no unregistration, its sockets simply gone. Close after it is a no-op.
+func (b *Baresip) Kill() {
+	b.proc.stopOnce.Do(func() { b.proc.waitOrKill(0) })
+	if b.ctrl != nil {
+		b.ctrl.close()
+	}
+}
