@@ -114,6 +114,9 @@ type Options struct {
 	// MaxBodySize is the largest request body accepted (default 32 KiB);
 	// larger ones get 413.
 	MaxBodySize int
+	// SubscribeExpires is the lifetime asked for our SUBSCRIBEs and
+	// presence PUBLISH (default 600 s); tests shorten it to see refreshes.
+	SubscribeExpires time.Duration
 }
 
 // Phone is one SIP user agent with its calls.
@@ -154,12 +157,17 @@ type Phone struct {
 
 	guard   *requestGuard
 	ringing atomic.Int32 // incoming calls waiting for an answer
+
+	watches watchRegistry // lamps: our SUBSCRIBEs and presence PUBLISH
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
 // calls are answered 486 Busy Here and reported as onCallRejected with
 // reason "do not disturb" (no onCallIncoming, no ringing).
-func (p *Phone) SetDoNotDisturb(on bool) { p.dnd.Store(on) }
+func (p *Phone) SetDoNotDisturb(on bool) {
+	p.dnd.Store(on)
+	p.presenceChanged()
+}
 
 // DoNotDisturb reports the do-not-disturb setting.
 func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
@@ -587,6 +595,7 @@ func (p *Phone) Close() error {
 			}()
 		}
 		wg.Wait()
+		p.closeWatches(ctx)
 		if reg != nil {
 			reg.close(ctx)
 		}

@@ -184,6 +184,9 @@ func (c *call) resumeAfterFailedTransfer(ctx context.Context) {
 // onNotify takes the transferee's progress reports (Event: refer, body
 // message/sipfrag) for a transfer we started.
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if p.onSubscriptionNotify(req, tx) {
+		return
+	}
 	c, err := p.call(req.CallID().Value())
 	if err != nil {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
