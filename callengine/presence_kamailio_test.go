@@ -278,5 +278,22 @@ func TestKamailioMWIIntegration(t *testing.T) {
 	if w := a.Watches(); len(w) != 1 || w[0].Voicemail.Voice.Old != 8 {
 		t.Errorf("Watches() = %+v", w)
 	}
+
+	// A stranger who learnt the subscription's Call-ID and both tags, but
+	// sends straight to our socket (not through the registrar, without our
+	// Contact's token), cannot light the lamp.
+	sub := a.watches.byKey[watchKey(PackageMessageSummary, "")]
+	sub.mu.Lock()
+	forged := rawReq{method: "NOTIFY", callID: sub.callID, toTag: sub.localTag, fromTag: sub.remoteTag, cseq: 1000,
+		ctype: "application/simple-message-summary", body: "Messages-Waiting: yes\r\nVoice-Message: 99/0\r\n",
+		extra: []string{"Event: message-summary", "Subscription-State: active;expires=60"}}
+	sub.mu.Unlock()
+	h := newHostile(t, a)
+	if res := h.probe(h.build(forged), forged.callID, 5*time.Second); status(res) != 403 {
+		t.Errorf("forged NOTIFY from outside the registrar: %d, want 403", status(res))
+	}
+	if w := a.Watches(); w[0].Voicemail.Voice.New != 0 {
+		t.Errorf("forged NOTIFY changed the summary: %+v", w[0].Voicemail)
+	}
 	lab.failIfTerminated(t)
 }
