@@ -214,8 +214,12 @@ func TestKamailioPresenceIntegration(t *testing.T) {
 	a.SetDoNotDisturb(true)
 	b.rec.waitPayload(t, i, EventPresenceChanged, status(presence.StatusDND), 5*time.Second)
 	t.Logf("dnd seen %v after SetDoNotDisturb", time.Since(t2).Round(time.Millisecond))
-	if got := a.PublishedPresence(); got != presence.StatusDND {
-		t.Errorf("PublishedPresence() = %q", got)
+	// B may see the NOTIFY before A's PUBLISH transaction has returned.
+	for deadline := time.Now().Add(5 * time.Second); a.PublishedPresence() != presence.StatusDND; {
+		if time.Now().After(deadline) {
+			t.Fatalf("PublishedPresence() = %q, want dnd", a.PublishedPresence())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	lab.failIfTerminated(t)
 }
@@ -296,4 +300,43 @@ func TestKamailioMWIIntegration(t *testing.T) {
 		t.Errorf("forged NOTIFY changed the summary: %+v", w[0].Voicemail)
 	}
 	lab.failIfTerminated(t)
+}
+
+// Directed pickup: 1001 calls 1002, whose phone rings; 1003, watching
+// 1002's lamp, picks the call up. Its INVITE carries Replaces naming the
+// early dialog from the dialog-info (RFC 3891): 1001's phone takes the new
+// call and cancels the ringing one, and 1001 and 1003 hear each other.
+func TestKamailioDirectedPickupIntegration(t *testing.T) {
+	lab := newPresenceLab(t, "1001", "1002", "1003")
+	a, b, c := lab.phones["1001"], lab.phones["1002"], lab.phones["1003"]
+	ctx := ctxT(t, 60*time.Second)
+	if err := c.Watch(ctx, "1002", PackageDialog); err != nil {
+		t.Fatal(err)
+	}
+	_, ci := c.rec.waitPayload(t, 0, EventBLFStateChanged, lamp("1002", presence.LineIdle), 5*time.Second)
+	s, err := a.Call(ctx, "1002", CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
+	c.rec.waitPayload(t, ci, EventBLFStateChanged, lamp("1002", presence.LineRinging), 5*time.Second)
+	t0 := time.Now()
+	picked, err := c.Pickup(ctx, "1002")
+	if err != nil {
+		t.Fatalf("Pickup: %v", err)
+	}
+	c.rec.wait(t, EventCallAccepted, picked.SipCallID, 10*time.Second)
+	t.Logf("pickup answered %v after Pickup", time.Since(t0).Round(time.Millisecond))
+	b.rec.wait(t, EventCallCanceled, s.SipCallID, 5*time.Second)
+	a.rec.wait(t, EventCallEnded, s.SipCallID, 5*time.Second)
+	a.rec.wait(t, EventCallAccepted, picked.SipCallID, 5*time.Second)
+	c.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 880, 5*time.Second)
+	if err := c.Hangup(ctx, picked.SipCallID); err != nil {
+		t.Fatal(err)
+	}
+	a.rec.wait(t, EventCallEnded, picked.SipCallID, 5*time.Second)
+	if _, err := c.Pickup(ctx, "1002"); err == nil {
+		t.Error("Pickup of an idle extension succeeded")
+	}
 }

@@ -618,7 +618,26 @@ func (p *Phone) replacedCall(v string) (*call, bool) {
 	}
 	id, toTag, fromTag := r.callID, r.toTag, r.fromTag
 	c, err := p.call(id)
-	if err != nil || !c.snapshot().IsEstablished() {
+	if err != nil {
+		return nil, false
+	}
+	if s := c.snapshot(); !s.IsEstablished() {
+		// RFC 3891 §3: an early dialog may be replaced only at the UA
+		// that initiated it: a call we place that rings somewhere, taken
+		// over by a colleague's directed pickup.
+		if !s.IsCaller || s.IsTerminated() {
+			return nil, false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.uac == nil || c.earlyTag == "" {
+			return nil, false
+		}
+		local, _ := c.uac.InviteRequest.From().Params.Get("tag")
+		return c, local == toTag && c.earlyTag == fromTag
+	}
+	if r.earlyOnly {
+		// The dialog was answered meanwhile: the pickup comes too late.
 		return nil, false
 	}
 	c.mu.Lock()
