@@ -34,10 +34,10 @@ type call struct {
 	id  string
 	log *slog.Logger
 
-	mu       sync.Mutex
-	s        CallSession
-	uac      *sipgo.DialogClientSession
-	uas      *sipgo.DialogServerSession
+	mu  sync.Mutex
+	s   CallSession
+	uac *sipgo.DialogClientSession
+	uas *sipgo.DialogServerSession
 	// earlyTag is the To tag of the last 18x to the INVITE we sent: with
 	// our From tag it names the early dialog a pickup's Replaces takes
 	// over (RFC 3891 §3).
