@@ -34,18 +34,19 @@ type call struct {
 	id  string
 	log *slog.Logger
 
-	mu  sync.Mutex
-	s   CallSession
-	uac *sipgo.DialogClientSession
-	uas *sipgo.DialogServerSession
-	// earlyTag is the To tag of the last 18x to the INVITE we sent: with
-	// our From tag it names the early dialog a pickup's Replaces takes
-	// over (RFC 3891 §3).
-	earlyTag string
+	mu       sync.Mutex
+	s        CallSession
+	uac      *sipgo.DialogClientSession
+	uas      *sipgo.DialogServerSession
 	media    media.Session
 	audioIn  audio.Source
 	audioOut audio.Sink
 	ended    bool
+
+	// earlyTag is the To tag of the last 18x to the INVITE we sent: with
+	// our From tag it names the early dialog a pickup's Replaces takes
+	// over (RFC 3891 §3).
+	earlyTag string
 
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
