@@ -1,12 +1,8 @@
 package callengine
 
 import (
-	"context"
 	"testing"
 	"time"
-
-	"github.com/emiago/sipgo"
-	"github.com/emiago/sipgo/sip"
 
 	"github.com/parlo-voip/parlo/callengine/presence"
 	"github.com/parlo-voip/parlo/internal/testpeers"
@@ -224,39 +220,11 @@ func TestKamailioPresenceIntegration(t *testing.T) {
 	lab.failIfTerminated(t)
 }
 
-// publishMWI is a voicemail server's PUBLISH of a message summary for user
-// (RFC 3842 through RFC 3903), authenticated as the "vm" user.
+// publishMWI is a voicemail server's PUBLISH of a message summary for user,
+// authenticated as the "vm" user.
 func publishMWI(t *testing.T, k *testpeers.Kamailio, user string, ms presence.MessageSummary) {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("parlo-test-voicemail"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ua.Close()
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	aor := sip.Uri{Scheme: "sip", User: user, Host: k.Domain()}
-	req := sip.NewRequest(sip.PUBLISH, aor)
-	from := sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: "vm", Host: k.Domain()}, Params: sip.NewParams()}
-	from.Params.Add("tag", sip.GenerateTagN(10))
-	req.AppendHeader(&from)
-	req.AppendHeader(&sip.ToHeader{Address: aor})
-	req.AppendHeader(sip.NewHeader("Event", "message-summary"))
-	req.AppendHeader(sip.NewHeader("Expires", "3600"))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/simple-message-summary"))
-	req.SetBody([]byte(ms.String()))
-	req.SetDestination(k.UDPAddr())
-	res, err := cli.Do(ctx, req)
-	if err == nil && (res.StatusCode == 401 || res.StatusCode == 407) {
-		res, err = cli.DoDigestAuth(ctx, req, res, sipgo.DigestAuth{Username: "vm", Password: "pw-vm"})
-	}
-	if err != nil || !res.IsSuccess() {
-		t.Fatalf("voicemail PUBLISH: %v %v\n%s", err, res, k.Log())
-	}
+	k.PublishMWI(t, "vm", "pw-vm", user, ms.String())
 }
 
 // A voicemail server publishes a message summary for 1001 through
