@@ -226,6 +226,18 @@ func (c *contactsPanel) refresh() {
 	c.vm.Refresh()
 }
 
+// trayItems is the voicemail lamp in the tray menu: shown while messages
+// wait; clicking it shows the window and calls the voicemail.
+func (c *contactsPanel) trayItems() []*fyne.MenuItem {
+	if !c.vmWaiting {
+		return nil
+	}
+	return []*fyne.MenuItem{fyne.NewMenuItem(fmt.Sprintf("Voicemail: %d new", c.vmNew), func() {
+		c.w.showWindow()
+		c.callVoicemail()
+	})}
+}
+
 func (c *contactsPanel) voicemailTip() string {
 	counts := fmt.Sprintf("%d new, %d old", c.vmNew, c.vmOld)
 	if c.vmNumber == "" {

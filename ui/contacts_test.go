@@ -86,6 +86,9 @@ func TestContactsPanelLamps(t *testing.T) {
 		return strings.Contains(c.rows["1002"].btn.Text, "ringing") && strings.Contains(c.rows["1003"].btn.Text, "on the phone (do not disturb)") &&
 			c.vm.Text == "Voicemail 3"
 	})
+	if items := c.trayItems(); len(items) != 1 || items[0].Label != "Voicemail: 3 new" {
+		t.Errorf("tray voicemail items %v", items)
+	}
 	if !c.rows["1002"].pickup.Visible() || c.rows["1003"].pickup.Visible() {
 		t.Error("Pick up should show on the ringing lamp only")
 	}
