@@ -318,9 +318,9 @@ func (s *eventSubscription) subscribe(ctx context.Context, refresh bool) (time.D
 			return 0, fmt.Errorf("%w: SUBSCRIBE to %s: %w", ErrRequestFailed, s.uri.String(), err)
 		}
 		if res.StatusCode == sip.StatusIntervalToBrief && attempt < maxMinExpiresRetries {
-			if min, ok := headerSeconds(res, "Min-Expires"); ok && min > expires {
-				expires = min
-				s.minExpires.Store(int64(min))
+			if floor, ok := headerSeconds(res, "Min-Expires"); ok && floor > expires {
+				expires = floor
+				s.minExpires.Store(int64(floor))
 				s.raised.Add(1)
 				continue
 			}
@@ -481,10 +481,11 @@ func (s *eventSubscription) onNotify(req *sip.Request, tx sip.ServerTransaction)
 	}
 	wasActive := s.active
 	s.active = st.state == "active"
+	changed := wasActive != s.active
 	s.mu.Unlock()
 	respond(tx, req, sip.StatusOK, "OK")
 
-	if wasActive != s.isActive() || st.state == "terminated" {
+	if changed || st.state == "terminated" {
 		s.p.emit(Event{Name: EventSubscriptionStateChanged, Payload: map[string]any{
 			"target": s.target, "package": string(s.pkg), "state": st.state, "reason": st.reason,
 		}})
@@ -495,12 +496,6 @@ func (s *eventSubscription) onNotify(req *sip.Request, tx sip.ServerTransaction)
 	if st.state == "terminated" {
 		s.terminated(st)
 	}
-}
-
-func (s *eventSubscription) isActive() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.active
 }
 
 // terminated handles a NOTIFY ending the subscription (§4.1.3 and the

@@ -227,8 +227,8 @@ func (pub *presencePublisher) publish(ctx context.Context, st presence.Status, n
 			refreshOnly = false
 			continue
 		case res.StatusCode == sip.StatusIntervalToBrief && attempt < maxMinExpiresRetries:
-			if min, ok := headerSeconds(res, "Min-Expires"); ok && min > expires {
-				expires = min
+			if floor, ok := headerSeconds(res, "Min-Expires"); ok && floor > expires {
+				expires = floor
 				continue
 			}
 		case res.StatusCode == 489 || res.StatusCode == sip.StatusMethodNotAllowed || res.StatusCode == sip.StatusNotImplemented:
