@@ -169,17 +169,16 @@ func (s *Session) onVideoRTP(l *line) func(*rtp.Packet) {
 		})
 		s.stats.videoPackets.Add(1)
 		s.stats.videoBytes.Add(uint64(len(p.Payload)))
-		frame, dropped := fa.Push(p)
+		frames, dropped := fa.Push(p)
 		if dropped {
 			s.RequestKeyframe()
 		}
-		if frame == nil {
-			return
-		}
-		s.stats.videoFrames.Add(1)
-		if out := s.opts.VideoOut; out != nil {
-			if err := out.WriteVideoFrame("VP8", frame); err != nil {
-				s.RequestKeyframe()
+		for _, frame := range frames {
+			s.stats.videoFrames.Add(1)
+			if out := s.opts.VideoOut; out != nil {
+				if err := out.WriteVideoFrame("VP8", frame); err != nil {
+					s.RequestKeyframe()
+				}
 			}
 		}
 	}

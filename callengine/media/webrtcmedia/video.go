@@ -368,17 +368,16 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 		}
 		s.stats.videoPackets.Add(1)
 		s.stats.videoBytes.Add(uint64(len(pkt.Payload)))
-		frame, dropped := fa.Push(pkt)
+		frames, dropped := fa.Push(pkt)
 		if dropped {
 			s.RequestKeyframe()
 		}
-		if frame == nil {
-			continue
-		}
-		s.stats.videoFrames.Add(1)
-		if out := s.opts.VideoOut; out != nil {
-			if err := out.WriteVideoFrame(name, frame); err != nil {
-				s.RequestKeyframe()
+		for _, frame := range frames {
+			s.stats.videoFrames.Add(1)
+			if out := s.opts.VideoOut; out != nil {
+				if err := out.WriteVideoFrame(name, frame); err != nil {
+					s.RequestKeyframe()
+				}
 			}
 		}
 	}
