@@ -486,8 +486,8 @@ func (s *eventSubscription) onNotify(req *sip.Request, tx sip.ServerTransaction)
 	respond(tx, req, sip.StatusOK, "OK")
 
 	if changed || st.state == "terminated" {
-		s.p.emit(Event{Name: EventSubscriptionStateChanged, Payload: map[string]any{
-			"target": s.target, "package": string(s.pkg), "state": st.state, "reason": st.reason,
+		s.p.emit(Event{Name: EventSubscriptionStateChanged, Payload: SubscriptionStatePayload{
+			Target: s.target, Package: s.pkg, State: st.state, Reason: st.reason,
 		}})
 	}
 	if body := req.Body(); len(body) > 0 {
@@ -555,8 +555,8 @@ func (s *eventSubscription) readBody(req *sip.Request, body []byte) {
 		s.pres = pr
 		s.mu.Unlock()
 		if changed {
-			s.p.emit(Event{Name: EventPresenceChanged, Payload: map[string]any{
-				"target": s.target, "uri": s.uri.String(), "status": string(pr.Status), "note": pr.Note,
+			s.p.emit(Event{Name: EventPresenceChanged, Payload: PresencePayload{
+				Target: s.target, URI: s.uri.String(), Status: pr.Status, Note: pr.Note,
 			}})
 		}
 	case PackageMessageSummary:
@@ -570,9 +570,9 @@ func (s *eventSubscription) readBody(req *sip.Request, body []byte) {
 		s.mwi = ms
 		s.mu.Unlock()
 		if changed {
-			s.p.emit(Event{Name: EventVoicemailChanged, Payload: map[string]any{
-				"target": s.target, "account": ms.Account, "waiting": ms.Waiting,
-				"new": ms.Voice.New, "old": ms.Voice.Old, "urgentNew": ms.Voice.UrgentNew, "urgentOld": ms.Voice.UrgentOld,
+			s.p.emit(Event{Name: EventVoicemailChanged, Payload: VoicemailPayload{
+				Target: s.target, Account: ms.Account, Waiting: ms.Waiting,
+				New: ms.Voice.New, Old: ms.Voice.Old, UrgentNew: ms.Voice.UrgentNew, UrgentOld: ms.Voice.UrgentOld,
 			}})
 		}
 	}
@@ -630,10 +630,10 @@ func (s *eventSubscription) setLine(line presence.LineState, ringing *presence.D
 	}
 	s.line = line
 	s.mu.Unlock()
-	payload := map[string]any{"target": s.target, "uri": s.uri.String(), "state": string(line)}
+	payload := BLFPayload{Target: s.target, URI: s.uri.String(), State: line}
 	if ringing != nil {
-		payload["remote"] = ringing.RemoteIdentity
-		payload["pickup"] = ringing.CallID != "" && ringing.LocalTag != "" && ringing.RemoteTag != ""
+		payload.Remote = ringing.RemoteIdentity
+		payload.Pickup = ringing.CallID != "" && ringing.LocalTag != "" && ringing.RemoteTag != ""
 	}
 	s.p.emit(Event{Name: EventBLFStateChanged, Payload: payload})
 }
@@ -641,10 +641,10 @@ func (s *eventSubscription) setLine(line presence.LineState, ringing *presence.D
 // failed reports a subscription the notifier refused or did not answer.
 func (s *eventSubscription) failed(err error) {
 	s.log.Warn("subscription failed", "error", err)
-	payload := map[string]any{"target": s.target, "package": string(s.pkg), "state": "failed", "reason": err.Error()}
+	payload := SubscriptionStatePayload{Target: s.target, Package: s.pkg, State: "failed", Reason: err.Error()}
 	var se *SubscriptionError
 	if errors.As(err, &se) {
-		payload["status"] = se.StatusCode
+		payload.Status = se.StatusCode
 		if s.pkg == PackageDialog && (se.StatusCode == sip.StatusNotFound || se.StatusCode == sip.StatusTemporarilyUnavailable) {
 			s.setLine(presence.LineUnregistered, nil)
 		}

@@ -10,7 +10,7 @@ import (
 
 // waitPayload returns the first event named name at or after index from
 // whose payload satisfies match, and its index.
-func (r *recorder) waitPayload(t testing.TB, from int, name string, match func(map[string]any) bool, timeout time.Duration) (Event, int) {
+func (r *recorder) waitPayload(t testing.TB, from int, name string, match func(EventPayload) bool, timeout time.Duration) (Event, int) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -32,10 +32,10 @@ func (r *recorder) waitPayload(t testing.TB, from int, name string, match func(m
 	}
 }
 
-func (r *recorder) payloads(name string) []map[string]any {
+func (r *recorder) payloads(name string) []EventPayload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []map[string]any
+	var out []EventPayload
 	for _, ev := range r.events {
 		if ev.Name == name {
 			out = append(out, ev.Payload)
@@ -51,8 +51,11 @@ func (r *recorder) len() int {
 }
 
 // lamp matches a busy-lamp event of target in state.
-func lamp(target string, state presence.LineState) func(map[string]any) bool {
-	return func(p map[string]any) bool { return p["target"] == target && p["state"] == string(state) }
+func lamp(target string, state presence.LineState) func(EventPayload) bool {
+	return func(p EventPayload) bool {
+		b, ok := p.(BLFPayload)
+		return ok && b.Target == target && b.State == state
+	}
 }
 
 // presenceLab is Kamailio with its presence server and registered Parlos
@@ -91,7 +94,7 @@ func (lab *presenceLab) failIfTerminated(t *testing.T) {
 	t.Helper()
 	for e, tp := range lab.phones {
 		for _, p := range tp.rec.payloads(EventSubscriptionStateChanged) {
-			if p["state"] == "terminated" || p["state"] == "failed" {
+			if st := p.(SubscriptionStatePayload).State; st == "terminated" || st == "failed" {
 				t.Errorf("%s: subscription event %v\n%s", e, p, lab.k.Log())
 			}
 		}
@@ -127,7 +130,7 @@ func TestKamailioBLFIntegration(t *testing.T) {
 	b.rec.wait(t, EventCallIncoming, s.SipCallID, 5*time.Second)
 	ev, ai := a.rec.waitPayload(t, ai, EventBLFStateChanged, lamp("1002", presence.LineRinging), 5*time.Second)
 	ringing := time.Since(t0)
-	if ev.Payload["pickup"] != true {
+	if !ev.Payload.(BLFPayload).Pickup {
 		t.Errorf("ringing lamp payload %v: no pickup information", ev.Payload)
 	}
 	_, bi = b.rec.waitPayload(t, bi, EventBLFStateChanged, lamp("1001", presence.LineBusy), 5*time.Second)
@@ -185,8 +188,11 @@ func TestKamailioPresenceIntegration(t *testing.T) {
 	if err := b.Watch(ctx, "1001", PackagePresence); err != nil {
 		t.Fatal(err)
 	}
-	status := func(st presence.Status) func(map[string]any) bool {
-		return func(p map[string]any) bool { return p["target"] == "1001" && p["status"] == string(st) }
+	status := func(st presence.Status) func(EventPayload) bool {
+		return func(p EventPayload) bool {
+			pr, ok := p.(PresencePayload)
+			return ok && pr.Target == "1001" && pr.Status == st
+		}
 	}
 	_, i := b.rec.waitPayload(t, 0, EventPresenceChanged, status(presence.StatusAvailable), 5*time.Second)
 	t.Logf("available seen %v after PUBLISH", time.Since(t0).Round(time.Millisecond))
@@ -237,16 +243,19 @@ func TestKamailioMWIIntegration(t *testing.T) {
 	if err := a.Watch(ctx, "", PackageMessageSummary); err != nil {
 		t.Fatal(err)
 	}
-	a.rec.waitPayload(t, 0, EventSubscriptionStateChanged, func(p map[string]any) bool { return p["state"] == "active" }, 5*time.Second)
+	a.rec.waitPayload(t, 0, EventSubscriptionStateChanged, func(p EventPayload) bool { return p.(SubscriptionStatePayload).State == "active" }, 5*time.Second)
 	t0 := time.Now()
 	publishMWI(t, lab.k, "1001", presence.MessageSummary{Waiting: true, Account: "sip:1001@" + lab.k.Domain(), Voice: presence.Counts{New: 3, Old: 5, UrgentNew: 1}})
-	ev, i := a.rec.waitPayload(t, 0, EventVoicemailChanged, func(p map[string]any) bool { return p["waiting"] == true }, 5*time.Second)
+	ev, i := a.rec.waitPayload(t, 0, EventVoicemailChanged, func(p EventPayload) bool { return p.(VoicemailPayload).Waiting }, 5*time.Second)
 	t.Logf("MWI lamp lit %v after the PUBLISH", time.Since(t0).Round(time.Millisecond))
-	if ev.Payload["new"] != 3 || ev.Payload["old"] != 5 || ev.Payload["urgentNew"] != 1 {
+	if vm := ev.Payload.(VoicemailPayload); vm.New != 3 || vm.Old != 5 || vm.UrgentNew != 1 {
 		t.Errorf("voicemail payload %v, want 3 new, 5 old, 1 urgent", ev.Payload)
 	}
 	publishMWI(t, lab.k, "1001", presence.MessageSummary{Waiting: false, Voice: presence.Counts{Old: 8}})
-	a.rec.waitPayload(t, i, EventVoicemailChanged, func(p map[string]any) bool { return p["waiting"] == false && p["old"] == 8 }, 5*time.Second)
+	a.rec.waitPayload(t, i, EventVoicemailChanged, func(p EventPayload) bool {
+		vm := p.(VoicemailPayload)
+		return !vm.Waiting && vm.Old == 8
+	}, 5*time.Second)
 	if w := a.Watches(); len(w) != 1 || w[0].Voicemail.Voice.Old != 8 {
 		t.Errorf("Watches() = %+v", w)
 	}

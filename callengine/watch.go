@@ -13,26 +13,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/presence"
 )
 
-// Events of the lamps: busy lamp field, presence and message waiting. The
-// Wazo SDK's phone has none (its lamps come over the Wazo websocket), so
-// they are named in its style.
-const (
-	// EventBLFStateChanged: a watched extension's lamp changed. Payload:
-	// target, uri, state (presence.LineState), and while it rings the
-	// caller (remote) and whether it can be picked up (pickup).
-	EventBLFStateChanged = "onBLFStateChanged"
-	// EventPresenceChanged: a watched contact's presence changed. Payload:
-	// target, uri, status (presence.Status), note.
-	EventPresenceChanged = "onPresenceChanged"
-	// EventVoicemailChanged: the account's message summary changed.
-	// Payload: account, waiting, new, old, urgentNew, urgentOld.
-	EventVoicemailChanged = "onVoicemailChanged"
-	// EventSubscriptionStateChanged: one of our subscriptions became
-	// active, pending, terminated or failed. Payload: target, package,
-	// state, reason, status (the SIP code of a failure).
-	EventSubscriptionStateChanged = "onSubscriptionStateChanged"
-)
-
 // EventPackage names a SIP event package (RFC 6665 §7.2).
 type EventPackage string
 

@@ -161,19 +161,18 @@ func (c *contactsPanel) handle(ev callengine.Event) {
 			c.w.log.Warn("presence not published", "error", err)
 		}
 	case callengine.EventBLFStateChanged:
-		if r := c.rows[payloadString(ev.Payload, "target")]; r != nil {
-			r.line = presence.LineState(payloadString(ev.Payload, "state"))
-			r.canPickup, _ = ev.Payload["pickup"].(bool)
+		p, _ := ev.Payload.(callengine.BLFPayload)
+		if r := c.rows[p.Target]; r != nil {
+			r.line, r.canPickup = p.State, p.Pickup
 		}
 	case callengine.EventPresenceChanged:
-		if r := c.rows[payloadString(ev.Payload, "target")]; r != nil {
-			r.status = presence.Status(payloadString(ev.Payload, "status"))
-			r.note = payloadString(ev.Payload, "note")
+		p, _ := ev.Payload.(callengine.PresencePayload)
+		if r := c.rows[p.Target]; r != nil {
+			r.status, r.note = p.Status, p.Note
 		}
 	case callengine.EventVoicemailChanged:
-		c.vmWaiting, _ = ev.Payload["waiting"].(bool)
-		c.vmNew, _ = ev.Payload["new"].(int)
-		c.vmOld, _ = ev.Payload["old"].(int)
+		p, _ := ev.Payload.(callengine.VoicemailPayload)
+		c.vmWaiting, c.vmNew, c.vmOld = p.Waiting, p.New, p.Old
 	default:
 		return
 	}

@@ -71,17 +71,17 @@ func TestContactsPanelLamps(t *testing.T) {
 	if got := f.subscriptions(); len(got) != 0 {
 		t.Fatalf("subscribed before registering: %v", got)
 	}
-	f.emit(callengine.EventRegistered, "", map[string]any{"expires": 60})
+	f.emit(callengine.EventRegistered, "", callengine.RegisteredPayload{Expires: 60})
 	want := []string{"dialog 1002", "dialog 1003", "message-summary ", "presence 1002", "presence 1003"}
 	h.waitFor("subscriptions", func() bool { return slices.Equal(f.subscriptions(), want) })
 	if f.published != presence.StatusAvailable {
 		t.Errorf("published %q, want available", f.published)
 	}
 
-	f.emit(callengine.EventBLFStateChanged, "", map[string]any{"target": "1002", "state": "ringing", "pickup": true})
-	f.emit(callengine.EventBLFStateChanged, "", map[string]any{"target": "1003", "state": "busy"})
-	f.emit(callengine.EventPresenceChanged, "", map[string]any{"target": "1003", "status": "dnd", "note": ""})
-	f.emit(callengine.EventVoicemailChanged, "", map[string]any{"waiting": true, "new": 3, "old": 5})
+	f.emit(callengine.EventBLFStateChanged, "", callengine.BLFPayload{Target: "1002", State: presence.LineRinging, Pickup: true})
+	f.emit(callengine.EventBLFStateChanged, "", callengine.BLFPayload{Target: "1003", State: presence.LineBusy})
+	f.emit(callengine.EventPresenceChanged, "", callengine.PresencePayload{Target: "1003", Status: presence.StatusDND})
+	f.emit(callengine.EventVoicemailChanged, "", callengine.VoicemailPayload{Waiting: true, New: 3, Old: 5})
 	h.waitFor("lamps", func() bool {
 		return strings.Contains(c.rows["1002"].btn.Text, "ringing") && strings.Contains(c.rows["1003"].btn.Text, "on the phone (do not disturb)") &&
 			c.vm.Text == "Voicemail 3"
