@@ -51,6 +51,11 @@ type call struct {
 	rec     *audio.Recorder
 	recPath string
 
+	// earlyTag is the To tag of the last 18x to the INVITE we sent: with
+	// our From tag it names the early dialog a pickup's Replaces takes
+	// over (RFC 3891 §3).
+	earlyTag string
+
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
 	sharing     *share.Sender

@@ -383,6 +383,13 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
+		if res.StatusCode > 100 && res.StatusCode < 200 {
+			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
+				c.mu.Lock()
+				c.earlyTag = tag
+				c.mu.Unlock()
+			}
+		}
 		switch res.StatusCode {
 		case sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
 			// sipgo answers the challenge after this returns: refuse

@@ -127,6 +127,10 @@ type Options struct {
 	SessionExpires    time.Duration
 	MinSE             time.Duration
 	KeepAliveInterval time.Duration
+
+	// SubscribeExpires is the lifetime asked for our SUBSCRIBEs and
+	// presence PUBLISH (default 600 s); tests shorten it to see refreshes.
+	SubscribeExpires time.Duration
 }
 
 // Phone is one SIP user agent with its calls.
@@ -175,12 +179,17 @@ type Phone struct {
 	// clockSkew shifts the wall clock watchClock reads: tests make the
 	// machine "sleep" with it.
 	clockSkew atomic.Int64
+
+	watches watchRegistry // lamps: our SUBSCRIBEs and presence PUBLISH
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
 // calls are answered 486 Busy Here and reported as onCallRejected with
 // reason "do not disturb" (no onCallIncoming, no ringing).
-func (p *Phone) SetDoNotDisturb(on bool) { p.dnd.Store(on) }
+func (p *Phone) SetDoNotDisturb(on bool) {
+	p.dnd.Store(on)
+	p.presenceChanged()
+}
 
 // DoNotDisturb reports the do-not-disturb setting.
 func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
@@ -613,6 +622,7 @@ func (p *Phone) Close() error {
 			}()
 		}
 		wg.Wait()
+		p.closeWatches(ctx)
 		if reg != nil {
 			reg.close(ctx)
 		}

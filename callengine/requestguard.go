@@ -211,7 +211,7 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 		if req.Method == sip.OPTIONS || req.Method == sip.CANCEL {
 			return func() {}, true // harmless, and the CANCEL handler answers 481
 		}
-		if _, err := g.p.dialogCall(req); err != nil {
+		if _, err := g.p.dialogCall(req); err != nil && g.p.watches.subscriptionFor(req) == nil {
 			g.refuse(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", "no dialog matches Call-ID and tags")
 			return nil, false
 		}

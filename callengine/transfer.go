@@ -168,6 +168,9 @@ func (c *call) resumeAfterFailedTransfer(ctx context.Context) {
 // onNotify takes the transferee's progress reports (Event: refer, body
 // message/sipfrag) for a transfer we started.
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if p.onSubscriptionNotify(req, tx) {
+		return
+	}
 	c, err := p.call(req.CallID().Value())
 	if err != nil {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -604,7 +607,26 @@ func (p *Phone) replacedCall(v string) (*call, bool) {
 	}
 	id, toTag, fromTag := r.callID, r.toTag, r.fromTag
 	c, err := p.call(id)
-	if err != nil || !c.snapshot().IsEstablished() {
+	if err != nil {
+		return nil, false
+	}
+	if s := c.snapshot(); !s.IsEstablished() {
+		// RFC 3891 §3: an early dialog may be replaced only at the UA
+		// that initiated it: a call we place that rings somewhere, taken
+		// over by a colleague's directed pickup.
+		if !s.IsCaller || s.IsTerminated() {
+			return nil, false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.uac == nil || c.earlyTag == "" {
+			return nil, false
+		}
+		local, _ := c.uac.InviteRequest.From().Params.Get("tag")
+		return c, local == toTag && c.earlyTag == fromTag
+	}
+	if r.earlyOnly {
+		// The dialog was answered meanwhile: the pickup comes too late.
 		return nil, false
 	}
 	c.mu.Lock()

@@ -58,6 +58,8 @@ type phoneAPI interface {
 	PauseRecording(id string) error
 	ResumeRecording(id string) error
 	StopRecording(id string) error
+
+	lampAPI
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -337,7 +339,7 @@ type dispatcher struct {
 }
 
 func newDispatcher(ctx context.Context, p phoneAPI, hasAccount bool, out *lineWriter) *dispatcher {
-	return &dispatcher{phone: p, table: commandTable(), hasAccount: hasAccount, out: out, ctx: ctx}
+	return &dispatcher{phone: p, table: withLampCommands(commandTable()), hasAccount: hasAccount, out: out, ctx: ctx}
 }
 
 // handleLine handles one stdin line. Every line gets exactly one reply:
