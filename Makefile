@@ -21,8 +21,12 @@ build: deps
 run: build
 	./$(BIN)
 
-vet:
+# go vet, then golangci-lint with .golangci.yml (scripts/lint.sh builds the
+# pinned linter once into ~/.cache/parlo-tools). cgo packages need the build
+# dependencies to type-check.
+vet: deps
 	$(GO) vet ./...
+	scripts/lint.sh
 
 # All tests, real peers included (Kamailio, baresip, Xvfb / Xorg dummy display
 # are started by the tests themselves on loopback).
@@ -35,11 +39,18 @@ test: deps-test
 	$(GO) mod download
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 --version >/dev/null
 	$(GO) vet ./...
+	scripts/lint.sh
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
 	scripts/isolated.sh $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
+# The tests that need no peer process: under -short every test that starts a
+# real peer (Kamailio, baresip, Linphone, coturn, rtpengine, PulseAudio,
+# sipvicious, Chromium, an X server) skips and names it
+# (internal/testpeers.Require). Phone-to-phone calls on loopback still run.
 test-short: deps
-	$(GO) test -short -count=1 ./...
+	$(GO) mod download
+	$(GO) test -count=1 -run '^$$' ./... >/dev/null
+	scripts/isolated.sh $(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
 # rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs

@@ -132,7 +132,7 @@ func (c *call) snapshot() *CallSession {
 
 // update changes the state with f and emits the named events with the new
 // snapshot, all under mu. payload may be nil.
-func (c *call) update(f func(s *CallSession), names []string, payload map[string]any) {
+func (c *call) update(f func(s *CallSession), names []string, payload EventPayload) {
 	others := false
 	for _, n := range names {
 		if n == EventCallIncoming {
@@ -153,7 +153,7 @@ func (c *call) update(f func(s *CallSession), names []string, payload map[string
 	}
 }
 
-func (c *call) emit(name string, payload map[string]any) {
+func (c *call) emit(name string, payload EventPayload) {
 	c.update(nil, []string{name}, payload)
 }
 
@@ -338,11 +338,11 @@ func (c *call) emitMediaConnectedOnce() {
 
 func (c *call) onMediaFailed(err error) {
 	c.log.Warn("media failed", "error", err)
-	c.emit(EventCallError, map[string]any{"error": err.Error()})
+	c.emit(EventCallError, CallStatusPayload{Error: err.Error()})
 }
 
 func (c *call) onTrack(t media.TrackInfo) {
-	payload := map[string]any{"kind": t.Kind, "codec": t.Codec, "trackId": t.ID}
+	payload := TrackPayload{Kind: t.Kind, Codec: t.Codec, TrackID: t.ID}
 	c.emit(EventTrack, payload)
 	if t.Kind == "video" {
 		c.emit(EventVideoStream, payload)
@@ -383,7 +383,7 @@ func (c *call) setMuted(muted bool) error {
 // terminate ends the call once: state Terminated, events, media closed,
 // removed from the phone. first are events sent before onCallEnded
 // (onCallEnding, onCallRejected, onCallCanceled...).
-func (c *call) terminate(first []string, payload map[string]any) {
+func (c *call) terminate(first []string, payload EventPayload) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
@@ -457,7 +457,7 @@ func (c *call) hangup(ctx context.Context) error {
 	}
 	c.terminate(nil, nil)
 	if err != nil {
-		return fmt.Errorf("%w: BYE: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: BYE: %w", ErrRequestFailed, err)
 	}
 	return nil
 }

@@ -95,7 +95,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if err != nil {
 			c.log.Warn("486 failed", "error", err)
 		}
-		c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusBusyHere, "reason": "do not disturb"})
+		c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: sip.StatusBusyHere, Reason: "do not disturb"})
 		return
 	}
 	// RFC 3891: an INVITE with Replaces naming one of our calls takes its
@@ -107,7 +107,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			// RFC 3891 §3: 481 when no dialog matches.
 			p.addCall(c)
 			_ = c.respondFinal(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-			c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusCallTransactionDoesNotExists, "reason": "Replaces names no call"})
+			c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: sip.StatusCallTransactionDoesNotExists, Reason: "Replaces names no call"})
 			return
 		}
 		replaced = rc
@@ -120,7 +120,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.s.Ringing = false
 	}
 	p.addCall(c)
-	c.emit(EventCallIncoming, map[string]any{"wantsVideo": wantsVideo})
+	c.emit(EventCallIncoming, CallIncomingPayload{WantsVideo: wantsVideo})
 	if replaced != nil {
 		go func() {
 			// No holdOthers: the call it replaces is about to end.
@@ -193,7 +193,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 			// Nobody answered: 480 (RFC 3261 §21.4.18), and the call ends
 			// unanswered, which history records as missed.
 			_ = c.respondFinal(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", warning("no answer"))
-			c.terminate(nil, map[string]any{"reason": "no answer", "status": sip.StatusTemporarilyUnavailable})
+			c.terminate(nil, CallStatusPayload{Reason: "no answer", Status: sip.StatusTemporarilyUnavailable})
 
 		case d := <-c.decision:
 			switch {
@@ -202,7 +202,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 				continue
 			case !d.accept:
 				err := c.respondFinal(d.code, reasonPhrase(d.code))
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: d.code})
 				d.result <- err
 			default:
 				d.result <- c.answer()
@@ -212,9 +212,9 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 			// transaction already answered 487. TODO: read the CANCEL's
 			// Reason cause=26 ("answered elsewhere"); sipgo does not hand
 			// us the CANCEL here.
-			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+			c.terminate([]string{EventCallCanceled}, CallStatusPayload{Elsewhere: new(false)})
 		case <-tx.Done():
-			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+			c.terminate([]string{EventCallCanceled}, CallStatusPayload{Elsewhere: new(false)})
 		case <-c.p.ctx.Done():
 			_ = c.respondFinal(sip.StatusServiceUnavailable, "Shutting Down")
 			c.terminate([]string{EventCallEnding}, nil)
@@ -241,8 +241,8 @@ func (c *call) answer() error {
 	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, ans)
 	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
 	if err := c.uas.WriteResponse(res); err != nil {
-		c.terminate([]string{EventCallError}, map[string]any{"error": "no ACK for 200 OK: " + err.Error()})
-		return fmt.Errorf("%w: 200 OK: %v", ErrRequestFailed, err)
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: "no ACK for 200 OK: " + err.Error()})
+		return fmt.Errorf("%w: 200 OK: %w", ErrRequestFailed, err)
 	}
 	if err := c.finishLateOffer(ctx); err != nil {
 		return err
@@ -251,7 +251,7 @@ func (c *call) answer() error {
 	c.update(func(s *CallSession) {
 		s.StartTime = &start
 		s.SipStatus = SipStatusEstablished
-	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	}, []string{EventCallAccepted}, CallAcceptedPayload{CameraEnabled: false})
 	c.afterAccepted()
 	return nil
 }
@@ -294,18 +294,18 @@ func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
 	}
 	if errors.Is(err, media.ErrBadSDP) {
 		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, err
 	}
 	if err != nil {
 		_ = c.respondFinal(sip.StatusInternalServerError, "Media Error", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, err
 	}
 	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
 	if err != nil {
 		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("callengine: answer: %w", err)
 	}
 	c.mu.Lock()
@@ -419,7 +419,7 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusOK, "OK")
 	}
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
-	c.terminate(nil, map[string]any{"reason": "remote hangup"})
+	c.terminate(nil, CallStatusPayload{Reason: "remote hangup"})
 }
 
 // onCancel answers a CANCEL that matched no INVITE transaction (the

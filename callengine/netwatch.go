@@ -65,7 +65,7 @@ func (p *Phone) onNetworkChange() {
 			continue
 		}
 		if c.iceRestarting.CompareAndSwap(false, true) {
-			c.emit(EventIceDisconnected, map[string]any{"state": "address changed"})
+			c.emit(EventIceDisconnected, IceStatePayload{State: "address changed"})
 			go c.restartICE()
 		}
 	}

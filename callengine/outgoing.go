@@ -93,7 +93,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	if err != nil {
 		cancel()
-		c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
 	}
 	c.mu.Lock()
@@ -175,7 +175,7 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 		t = "sip:" + t
 	}
 	if err := sip.ParseUri(t, &u); err != nil {
-		return u, fmt.Errorf("%w: %q: %v", ErrBadURI, target, err)
+		return u, fmt.Errorf("%w: %q: %w", ErrBadURI, target, err)
 	}
 	if u.Host == "" {
 		return u, fmt.Errorf("%w: %q has no host", ErrBadURI, target)
@@ -270,14 +270,14 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 			switch {
 			case errors.Is(err, ErrForeignChallenge):
 				res := dcs.InviteResponse
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": res.StatusCode, "reason": res.Reason, "error": err.Error()})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: res.StatusCode, Reason: res.Reason, Error: err.Error()})
 			case errors.As(err, &dr):
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": dr.Res.StatusCode, "reason": dr.Res.Reason})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: dr.Res.StatusCode, Reason: dr.Res.Reason})
 			case ctx.Err() != nil:
 				// Our CANCEL (hangup before answer); onCallEnding was sent.
-				c.terminate(nil, map[string]any{"reason": "canceled"})
+				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			default:
-				c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 			}
 			return
 		}
@@ -322,13 +322,13 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 			// (RFC 3261 §13.2.2.4: ACK every 2xx, then BYE).
 			c.log.Warn("bad SDP answer", "error", aerr)
 			if ctx.Err() == nil {
-				c.emit(EventCallError, map[string]any{"error": "bad SDP answer: " + aerr.Error()})
+				c.emit(EventCallError, CallStatusPayload{Error: "bad SDP answer: " + aerr.Error()})
 			}
 			byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = dcs.Bye(byeCtx)
 			byeCancel()
 			if ctx.Err() != nil {
-				c.terminate(nil, map[string]any{"reason": "canceled"})
+				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			} else {
 				c.terminate([]string{EventCallEnding}, nil)
 			}
@@ -356,7 +356,7 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		if to := res.To(); to != nil && to.DisplayName != "" {
 			s.DisplayName = to.DisplayName
 		}
-	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	}, []string{EventCallAccepted}, CallAcceptedPayload{CameraEnabled: false})
 	c.afterAccepted()
 }
 
@@ -369,8 +369,8 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
-		switch {
-		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+		switch res.StatusCode {
+		case sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
 			// sipgo answers the challenge after this returns: refuse
 			// first when it does not come from our registrar.
 			if answerOpts.Password != "" {
@@ -379,9 +379,9 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 					return err
 				}
 			}
-		case res.StatusCode == sip.StatusRinging:
+		case sip.StatusRinging:
 			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
-		case res.StatusCode == sip.StatusSessionInProgress:
+		case sip.StatusSessionInProgress:
 			// A 183 with SDP is the answer, early (RFC 3960): apply it so
 			// its media plays before the 200 OK, which repeats it.
 			if body := res.Body(); len(body) > 0 && *earlyAnswer == nil {
@@ -391,7 +391,7 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 					*earlyAnswer = body
 				}
 			}
-			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, map[string]any{"sdp": len(res.Body()) > 0})
+			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, EarlyMediaPayload{SDP: len(res.Body()) > 0})
 		}
 		return nil
 	}

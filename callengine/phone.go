@@ -331,7 +331,7 @@ func (p *Phone) tlsConfig() (*tls.Config, error) {
 	}
 	pem, err := os.ReadFile(a.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: field CAFile: %v", ErrBadAccount, err)
+		return nil, fmt.Errorf("%w: field CAFile: %w", ErrBadAccount, err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
@@ -359,7 +359,7 @@ func (p *Phone) listen(l ListenAddr) error {
 	case TransportTCP, TransportWS:
 		tl, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+			return fmt.Errorf("%w: %s: %w", ErrBadListenAddr, l, err)
 		}
 		l.Port = tl.Addr().(*net.TCPAddr).Port
 		p.closers = append(p.closers, tl.Close)
@@ -385,7 +385,7 @@ func listenUDPAndTCP(l ListenAddr) (net.PacketConn, net.Listener, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrBadListenAddr, l, err)
 		}
 		port := pc.LocalAddr().(*net.UDPAddr).Port
 		tl, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(port)))
@@ -393,7 +393,7 @@ func listenUDPAndTCP(l ListenAddr) (net.PacketConn, net.Listener, error) {
 			return pc, tl, nil
 		}
 		pc.Close()
-		lastErr = fmt.Errorf("%w: %s (tcp beside udp): %v", ErrBadListenAddr, l, err)
+		lastErr = fmt.Errorf("%w: %s (tcp beside udp): %w", ErrBadListenAddr, l, err)
 		if l.Port != 0 {
 			break // the user asked for this port: say it is taken
 		}

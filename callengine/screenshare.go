@@ -138,7 +138,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	}
 	if !m.VideoSending() {
 		_ = m.RemoveVideoSender()
-		c.emit(EventCallError, map[string]any{"error": "the peer refused the video line (port 0); screen sharing is not possible in this call"})
+		c.emit(EventCallError, CallStatusPayload{Error: "the peer refused the video line (port 0); screen sharing is not possible in this call"})
 		return ErrVideoRefused
 	}
 	wctx, cancel := context.WithTimeout(ctx, shareStartTimeout)
@@ -151,7 +151,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	c.sharing = sender
 	c.mu.Unlock()
 	c.update(func(s *CallSession) { s.Screensharing = true }, []string{EventScreenShareStarted},
-		map[string]any{"monitor": mon.Name, "width": mon.Width, "height": mon.Height})
+		ScreenSharePayload{Monitor: mon.Name, Width: mon.Width, Height: mon.Height})
 	c.signalTrackUpdate("upgrade")
 	return nil
 }
@@ -207,7 +207,7 @@ func (c *call) onShareSourceEnded(sender *share.Sender, err error) {
 		return
 	}
 	c.log.Warn("shared monitor ended", "error", err)
-	c.emit(EventScreenShareEnding, map[string]any{"reason": err.Error()})
+	c.emit(EventScreenShareEnding, ScreenShareEndingPayload{Reason: err.Error()})
 	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
 	defer cancel()
 	_ = c.stopShare(ctx, true)

@@ -12,22 +12,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Transfer events (Parlo's; the Wazo SDK reports transfers through the
-// calls' own events).
-const (
-	// EventTransferProgress carries the sipfrag status the transferee
-	// reports in NOTIFY (RFC 3515 §2.4.5): payload status, reason.
-	EventTransferProgress = "onTransferProgress"
-	// EventTransferRequested fires at the transferee when the far end asks
-	// it to call someone else (REFER): payload target, referredBy,
-	// replaces (bool) and pending (bool: the user must answer with
-	// AcceptTransfer or DeclineTransfer; false when the policy accepted).
-	EventTransferRequested = "onTransferRequested"
-	// EventTransferRequestEnded fires when a transfer request is answered:
-	// payload accepted, and reason when it was declined.
-	EventTransferRequestEnded = "onTransferRequestEnded"
-)
-
 // ErrTransferFailed is returned when the transferee could not reach the
 // target; the original call is resumed.
 var ErrTransferFailed = errors.New("callengine: transfer failed")
@@ -146,7 +130,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 	req.AppendHeader(newHeader("Referred-By", "<"+me.String()+">"))
 	res, err := d.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: REFER: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: REFER: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		c.resumeAfterFailedTransfer(ctx)
@@ -170,7 +154,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 			return nil // the transferee hung up on us: done as well
 		case <-tctx.Done():
 			c.resumeAfterFailedTransfer(ctx)
-			return fmt.Errorf("%w: no final NOTIFY: %v", ErrTransferFailed, tctx.Err())
+			return fmt.Errorf("%w: no final NOTIFY: %w", ErrTransferFailed, tctx.Err())
 		}
 	}
 }
@@ -201,7 +185,7 @@ func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	c.emit(EventTransferProgress, map[string]any{"status": status, "reason": reason})
+	c.emit(EventTransferProgress, TransferProgressPayload{Status: status, Reason: reason})
 	c.mu.Lock()
 	ch := c.referProgress
 	c.mu.Unlock()
@@ -277,11 +261,11 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	ask := policy == TransferAsk || p.opts.Account == nil // accept-same-domain needs a domain
-	payload := map[string]any{
-		"target":     ref.target.String(),
-		"referredBy": ref.referredBy,
-		"replaces":   ref.replaces != nil,
-		"pending":    ask,
+	payload := TransferRequestedPayload{
+		Target:     ref.target.String(),
+		ReferredBy: ref.referredBy,
+		Replaces:   ref.replaces != nil,
+		Pending:    ask,
 	}
 	accepted, why := true, ""
 	if ask {
@@ -300,11 +284,11 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if !accepted {
 		release()
 		respond(tx, req, 603, "Decline", warning(why))
-		c.emit(EventTransferRequestEnded, map[string]any{"accepted": false, "reason": why})
+		c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: false, Reason: why})
 		return
 	}
 	respond(tx, req, sip.StatusAccepted, "Accepted")
-	c.emit(EventTransferRequestEnded, map[string]any{"accepted": true})
+	c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: true})
 	go func() {
 		defer release()
 		c.followRefer(ref)
@@ -447,7 +431,8 @@ func (c *call) followRefer(ref referTo) {
 				c.notifyRefer(ctx, 200, "OK", true)
 				return
 			case EventCallRejected:
-				code, _ := ev.Payload["status"].(int)
+				st, _ := ev.Payload.(CallStatusPayload)
+				code := st.Status
 				if code == 0 {
 					code = 500
 				}

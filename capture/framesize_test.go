@@ -102,6 +102,7 @@ func patchSPS(t testing.TB, au []byte, widthMbs, heightMbs uint64) []byte {
 
 // rssMB is this process's resident memory (Go heap and C allocations).
 func rssMB(t testing.TB) int {
+	t.Helper()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)

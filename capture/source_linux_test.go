@@ -37,6 +37,7 @@ func monitorOf(t *testing.T, display string, i int) Monitor {
 // animate repaints a 200x200 square with a new colour every interval until
 // stop is closed; the owner waits for the returned channel.
 func animate(t *testing.T, display string, interval time.Duration, stop <-chan struct{}) <-chan struct{} {
+	t.Helper()
 	p := newPainter(t, display)
 	done := make(chan struct{})
 	go func() {

@@ -6,6 +6,7 @@ import (
 )
 
 func benchmarkGrab(b *testing.B, shm bool) {
+	b.Helper()
 	display := sharedXvfbDisplay(b)
 	g, err := NewX11Grabber(display)
 	if err != nil {

@@ -71,7 +71,7 @@ func newX11Grabber(display string, withShm bool) (*X11Grabber, error) {
 	}
 	conn, err := xgb.NewConnDisplay(name)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrNoDisplay, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoDisplay, name, err)
 	}
 	setup := xproto.Setup(conn)
 	scr := setup.DefaultScreen(conn)
@@ -217,11 +217,11 @@ func (g *X11Grabber) Grab(r image.Rectangle) (BGRAFrame, error) {
 			return BGRAFrame{}, rerr
 		}
 		if !r.In(image.Rect(0, 0, g.screenW, g.screenH)) {
-			return BGRAFrame{}, fmt.Errorf("%w: %v", ErrMonitorGone, err)
+			return BGRAFrame{}, fmt.Errorf("%w: %w", ErrMonitorGone, err)
 		}
 		return BGRAFrame{}, fmt.Errorf("capture: grab %dx%d: %w", w, h, err)
 	}
-	return BGRAFrame{}, fmt.Errorf("%w: %v", ErrNoDisplay, err)
+	return BGRAFrame{}, fmt.Errorf("%w: %w", ErrNoDisplay, err)
 }
 
 func (g *X11Grabber) grabShm(r image.Rectangle) (BGRAFrame, error) {
@@ -260,7 +260,7 @@ func (g *X11Grabber) grabPlain(r image.Rectangle) (BGRAFrame, error) {
 func (g *X11Grabber) refreshScreenSize() error {
 	geo, err := xproto.GetGeometry(g.conn, xproto.Drawable(g.root)).Reply()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNoDisplay, err)
+		return fmt.Errorf("%w: %w", ErrNoDisplay, err)
 	}
 	g.screenW, g.screenH = int(geo.Width), int(geo.Height)
 	return nil
@@ -287,7 +287,7 @@ func (g *X11Grabber) Monitors() ([]Monitor, error) {
 		list, err = g.monitorsRandR12()
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNoDisplay, err)
+		return nil, fmt.Errorf("%w: %w", ErrNoDisplay, err)
 	}
 	if len(list) == 0 {
 		list = []Monitor{{Name: "screen", Width: g.screenW, Height: g.screenH, Primary: true}}

@@ -110,6 +110,9 @@ func (s *syncBuffer) String() string {
 // startXvfb starts `Xvfb :N -screen 0 <screen> -nolisten tcp`.
 func startXvfb(t testing.TB, screen string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	s, err := startX(func(d string) (string, []string) {
 		return "Xvfb", []string{d, "-screen", "0", screen, "-nolisten", "tcp", "-noreset"}
 	})
@@ -147,6 +150,9 @@ EndSection
 // 1280x720+1920+0.
 func startDualMonitorXorg(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "xorg.conf")
 	if err := os.WriteFile(conf, []byte(dummyXorgConf), 0o644); err != nil {
@@ -229,6 +235,9 @@ var (
 // and benchmarks of this package.
 func sharedXvfbDisplay(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	sharedXvfbOnce.Do(func() {
 		sharedXvfb, sharedXvfbErr = startX(func(d string) (string, []string) {
 			return "Xvfb", []string{d, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"}

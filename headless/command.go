@@ -75,7 +75,7 @@ func parseCommand(line []byte, table map[string]commandSpec) (command, commandSp
 	// case-insensitively, which would let {"CMD":…} through).
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return c, commandSpec{}, fmt.Errorf("%w: %v", ErrBadJSON, err)
+		return c, commandSpec{}, fmt.Errorf("%w: %w", ErrBadJSON, err)
 	}
 	if obj == nil {
 		return c, commandSpec{}, fmt.Errorf("%w: a JSON object is expected, got null", ErrBadJSON)

@@ -249,7 +249,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
 		}
-		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+		return Config{}, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if cfg.RingTimeout < 0 || cfg.MaxRinging < 0 {
 		return Config{}, fmt.Errorf("%w: --ring-timeout and --max-ringing must not be negative", ErrUsage)
@@ -306,14 +306,14 @@ func (r rawAccountFlags) buildAccount(getenv func(string) string) (*callengine.A
 	// message names the right flag.
 	probe := callengine.Account{URI: r.account, Password: "x", Registrar: "sip:127.0.0.1"}
 	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --account %q: %v", ErrUsage, r.account, err)
+		return nil, fmt.Errorf("%w: --account %q: %w", ErrUsage, r.account, err)
 	}
 	if r.registrar == "" {
 		return nil, fmt.Errorf("%w: --account needs --registrar", ErrUsage)
 	}
 	probe.Registrar = r.registrar
 	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --registrar %q: %v", ErrUsage, r.registrar, err)
+		return nil, fmt.Errorf("%w: --registrar %q: %w", ErrUsage, r.registrar, err)
 	}
 	if r.transport != "" {
 		probe.Transport = r.transport
@@ -323,14 +323,14 @@ func (r rawAccountFlags) buildAccount(getenv func(string) string) (*callengine.A
 	}
 	if r.caFile != "" {
 		if err := checkPEM(r.caFile); err != nil {
-			return nil, fmt.Errorf("%w: --ca-file: %v", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --ca-file: %w", ErrUsage, err)
 		}
 	}
 	password := getenv(PasswordEnv)
 	if r.passwordFile != "" {
 		b, err := os.ReadFile(r.passwordFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --password-file: %v", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --password-file: %w", ErrUsage, err)
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 		if password == "" {

@@ -382,6 +382,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+// text is everything written so far.
+func (b *syncBuffer) text() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 // lines splits the output into decoded JSON objects, failing the test on a
 // line that is not one.
 func (b *syncBuffer) lines(t testing.TB) []map[string]any {

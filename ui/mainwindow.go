@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -296,11 +297,12 @@ func (w *mainWindow) handle(ev callengine.Event) {
 	case callengine.EventRegistered:
 		w.regStatus = "Registered as " + w.opts.accountURI
 	case callengine.EventRegistrationFailed:
-		w.regStatus = explainRegistrationEvent(ev.Payload)
+		p, _ := ev.Payload.(callengine.RegistrationFailedPayload)
+		w.regStatus = explainRegistrationEvent(p)
 	case callengine.EventUnregistered:
 		w.regStatus = "Not registered"
-		if r := payloadString(ev.Payload, "reason", "error"); r != "" {
-			w.regStatus += ": " + r
+		if p, _ := ev.Payload.(callengine.UnregisteredPayload); p.Reason != "" {
+			w.regStatus += ": " + p.Reason
 		}
 	}
 	if ev.Session != nil {
@@ -328,7 +330,8 @@ func (w *mainWindow) apply(ev callengine.Event) {
 		w.win.RequestFocus()
 	case callengine.EventScreenShareStarted:
 		e.sharing = true
-		e.shareMonitor = payloadString(ev.Payload, "monitorName", "monitor", "name")
+		p, _ := ev.Payload.(callengine.ScreenSharePayload)
+		e.shareMonitor = p.Monitor
 		if e.shareMonitor == "" {
 			e.shareMonitor = w.shareRequested[id]
 		}
@@ -341,10 +344,12 @@ func (w *mainWindow) apply(ev callengine.Event) {
 		e.earlyMedia = true
 	case callengine.EventCallRejected:
 		if e.s.IsCaller {
-			w.action.info(fmt.Sprintf("%s declined the call %s", e.remoteName(), payloadString(ev.Payload, "status", "reason", "error")))
+			p, _ := ev.Payload.(callengine.CallStatusPayload)
+			w.action.info(fmt.Sprintf("%s declined the call %s", e.remoteName(), rejection(p)))
 		}
 	case callengine.EventCallError:
-		w.action.fail(fmt.Errorf("%s: %s", e.remoteName(), payloadString(ev.Payload, "error")))
+		p, _ := ev.Payload.(callengine.CallStatusPayload)
+		w.action.fail(fmt.Errorf("%s: %s", e.remoteName(), p.Error))
 	}
 	w.applyCallControl(ev, e)
 	if stateOf(e.s) == stateEnded {
@@ -695,13 +700,16 @@ func (w *mainWindow) toggleFullscreen() {
 func (w *mainWindow) toggleFit() { w.view.toggleFit() }
 
 // payloadString returns the first of keys present in p, as text.
-func payloadString(p map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if v, ok := p[k]; ok && v != nil {
-			return fmt.Sprint(v)
-		}
+// rejection is what the user is told about a refused call: the SIP status
+// when the peer answered with one, else its reason or the error.
+func rejection(p callengine.CallStatusPayload) string {
+	switch {
+	case p.Status != 0:
+		return strconv.Itoa(p.Status)
+	case p.Reason != "":
+		return p.Reason
 	}
-	return ""
+	return p.Error
 }
 
 // actionBar is the bottom line: progress of running engine actions with a
@@ -761,7 +769,8 @@ func (b *actionBar) end(id int) {
 	b.show()
 }
 
-func (b *actionBar) latest() (int, actionRun, bool) {
+// latest is the most recently started action still running.
+func (b *actionBar) latest() (actionRun, bool) {
 	best := -1
 	for id := range b.running {
 		if id > best {
@@ -769,17 +778,17 @@ func (b *actionBar) latest() (int, actionRun, bool) {
 		}
 	}
 	r, ok := b.running[best]
-	return best, r, ok
+	return r, ok
 }
 
 func (b *actionBar) cancelLatest() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		r.cancel()
 	}
 }
 
 func (b *actionBar) show() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		b.errIcon.Hide()
 		b.dismiss.Hide()
 		b.progress.Show()

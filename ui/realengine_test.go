@@ -39,6 +39,7 @@ func TestRealEngineIncomingAcceptHangupIntegration(t *testing.T) {
 }
 
 func testRealIncoming(t *testing.T, listen string) {
+	t.Helper()
 	a := newLoopbackPhone(t, listen, "alice")
 	b := newLoopbackPhone(t, listen, "bob")
 	h := newHarness(t, PhoneEngine(a), harnessOpts{})
@@ -90,6 +91,7 @@ func TestRealEngineOutgoingCallAndHangupIntegration(t *testing.T) {
 }
 
 func testRealOutgoing(t *testing.T, listen string) {
+	t.Helper()
 	a := newLoopbackPhone(t, listen, "alice")
 	b := newLoopbackPhone(t, listen, "bob")
 	sub := b.Subscribe()

@@ -48,8 +48,8 @@ func (p *transferRequests) object() fyne.CanvasObject { return p.box }
 func (p *transferRequests) apply(ev callengine.Event, e *callEntry) {
 	switch ev.Name {
 	case callengine.EventTransferRequested:
-		if pending, _ := ev.Payload["pending"].(bool); pending {
-			p.add(e, payloadString(ev.Payload, "target"), payloadString(ev.Payload, "referredBy"))
+		if req, _ := ev.Payload.(callengine.TransferRequestedPayload); req.Pending {
+			p.add(e, req.Target, req.ReferredBy)
 		}
 	case callengine.EventTransferRequestEnded:
 		p.remove(e.id())

@@ -187,6 +187,7 @@ type livePipeline struct {
 // fastest setting that skips unchanged frames). cfg.liveRepeats
 // interleaved rounds, median [range].
 func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	settings := EncoderSettings{CPUUsed: -16, BitrateKbps: shareKbps, FPS: 30}
 	cfg.warmup, cfg.measure = time.Second, cfg.liveWindow
 	t := Table{

@@ -246,6 +246,7 @@ func measureQuality(b *testing.B, clip, stream string, text [4]int) quality {
 // is measured on the first round's streams (both encoders are deterministic
 // for a given input, so later rounds give the same bytes).
 func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	allConfigs := encoderConfigs()
 	t := Table{
 		Title: "Encoder pairs: the same recorded frames through Parlo's VP8 path and ffmpeg's libvpx",

@@ -78,6 +78,7 @@ type config struct {
 }
 
 func loadConfig(b *testing.B) config {
+	b.Helper()
 	dur := func(k string, d time.Duration) time.Duration {
 		if v := os.Getenv(k); v != "" {
 			s, err := strconv.ParseFloat(v, 64)
@@ -122,6 +123,7 @@ func loadConfig(b *testing.B) config {
 }
 
 func moduleRoot(tb testing.TB) string {
+	tb.Helper()
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
 		tb.Fatalf("go env GOMOD: %v", err)

@@ -18,6 +18,7 @@ const barcodeX, barcodeY = 64, 64
 // the clock's 4-ms repaint interval. Both phones share one monotonic clock
 // since they run in this process.
 func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
+	b.Helper()
 	s := sceneStatic
 	if fullMotion {
 		s = sceneFullMotion
@@ -103,6 +104,7 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 // StartScreenSharing (which adds the video line by re-INVITE) to the first
 // frame decoded at the peer.
 func benchShareToFirstFrame(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	d := showScene(b, sceneStatic)
 	a := newPhone(b, "alice", d.Name(), false)
 	bob := newPhone(b, "bob", "", true)

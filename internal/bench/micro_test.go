@@ -21,6 +21,7 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+)
 // (benchstat-friendly output goes into the report) and puts the per-frame
 // ones in the table against the 30-fps frame budget.
 func benchMicro(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	pattern, pkgs := microBenchmarks, []string{"./capture/", "./callengine/"}
 	// The audio engineer's echo-canceller benchmark joins the run once it
 	// exists in the tree.

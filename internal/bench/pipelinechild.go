@@ -53,7 +53,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 	}
 	mons, err := capture.MonitorsOn(o.Display)
 	if err != nil || len(mons) == 0 {
-		return fmt.Errorf("bench: monitors on %s: %v (%d)", o.Display, err, len(mons))
+		return fmt.Errorf("bench: monitors on %s: %w (%d)", o.Display, err, len(mons))
 	}
 	mon := mons[0]
 	if o.CPUProfile != "" {
@@ -132,7 +132,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		}
 		select {
 		case <-src.Done():
-			return fmt.Errorf("bench: capture stopped: %v", src.Err())
+			return fmt.Errorf("bench: capture stopped: %w", src.Err())
 		default:
 		}
 	}

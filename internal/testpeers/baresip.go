@@ -279,7 +279,7 @@ func (b *Baresip) WaitRegistered(ctx context.Context) error {
 	var last string
 	for {
 		if b.proc.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, b.proc.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, b.proc.err)
 		}
 		resp, err := b.ctrl.command(ctx, "reginfo", "")
 		if err == nil {

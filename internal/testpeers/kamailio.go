@@ -167,7 +167,7 @@ func (k *Kamailio) waitReady(ctx context.Context) error {
 	buf := make([]byte, 4096)
 	for i := 0; ; i++ {
 		if k.proc.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, k.proc.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, k.proc.err)
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: no reply to OPTIONS: %w", ErrNotReady, err)
@@ -206,7 +206,7 @@ func waitTCP(ctx context.Context, port int, p *process) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for {
 		if p != nil && p.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, p.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, p.err)
 		}
 		d := net.Dialer{Timeout: 200 * time.Millisecond}
 		c, err := d.DialContext(ctx, "tcp4", addr)

@@ -258,7 +258,7 @@ func (l *Linphone) setUp(ctx context.Context) error {
 	}
 	for udpFree(l.opts.Port) {
 		if l.proc.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, l.proc.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, l.proc.err)
 		}
 		select {
 		case <-ctx.Done():
@@ -300,7 +300,7 @@ func (l *Linphone) waitLine(ctx context.Context, after int, match func(string) b
 	line, err := l.out.wait(ctx, after, match, l.proc.done)
 	if err != nil {
 		if l.proc.exited() {
-			err = fmt.Errorf("%w: %v", ErrProcessExited, l.proc.err)
+			err = fmt.Errorf("%w: %w", ErrProcessExited, l.proc.err)
 		}
 		return "", fmt.Errorf("testpeers: linphone %s: waiting for output: %w", l.opts.User, err)
 	}

@@ -275,7 +275,7 @@ func (d *Display) waitWindow(ctx context.Context, title string, p *process) erro
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, p.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, p.err)
 		}
 		select {
 		case <-ctx.Done():
