@@ -97,6 +97,7 @@ func TestScreenShareH264Integration(t *testing.T) {
 }
 
 func testScreenShareH264(t *testing.T, path media.Path) {
+	t.Helper()
 	var mu sync.Mutex
 	var sessions []*h264OnlySession
 	r := newShareRigOn(t, path, func(s media.Session) media.Session {

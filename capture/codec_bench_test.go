@@ -50,6 +50,7 @@ func benchDecode(b *testing.B, codec videocodec.Name, stream [][]byte) {
 // benchmarkCodec encodes 1080p, a still picture or one moving everywhere,
 // at the fastest settings (VP8 cpu-used 16).
 func benchmarkCodec(b *testing.B, codec videocodec.Name, motion bool) {
+	b.Helper()
 	const w, h = 1920, 1080
 	o := EncoderOptions{Width: w, Height: h, FPS: 30, BitrateKbps: 2500, ScreenContent: true}
 	var enc Encoder
