@@ -18,7 +18,7 @@ import (
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
-// shareKbps is the engine's screen-share bitrate (screenSender).
+// shareKbps is the engine's screen-share bitrate (share.Sender).
 const shareKbps = 2500
 
 // encoderConfig is one encoder of the encode-only comparison.

@@ -34,7 +34,7 @@ type PipelineSample struct {
 	SSIMSource float64 `json:"ssimSource,omitempty"`
 }
 
-// PipelineOptions mirror the engine's screenSender (callengine/screensender.go):
+// PipelineOptions mirror the engine's screen sender (callengine/share/sender.go):
 // 30 fps, VP8 at 2500 kbps, cpu-used 12, screen-content mode.
 type PipelineOptions struct {
 	Display    string
@@ -49,7 +49,7 @@ type PipelineOptions struct {
 }
 
 // RunPipelineChild runs the screen-share pipeline exactly as the engine's
-// screenSender builds it — capture.Source (MIT-SHM grab, change detection,
+// share.Sender builds it — capture.Source (MIT-SHM grab, change detection,
 // BGRA→I420 of the dirty rows) feeding capture.VP8Encoder with the same
 // options — on the first monitor of o.Display, without SIP or RTP. It is
 // meant to be its own process, so that the parent can read the pipeline's
@@ -100,7 +100,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnFrame: func(f capture.Frame) {
 			t0 := time.Now()
-			// As screenSender: a refresh is an ordinary inter frame, and
+			// As share.Sender: a refresh is an ordinary inter frame, and
 			// EncodeFrame restricts libvpx to the rows that changed.
 			data, key, err := enc.EncodeFrame(f, false)
 			encNanos.Add(uint64(time.Since(t0)))

@@ -78,7 +78,7 @@ func threadCPU() time.Duration {
 const rusageThread = 1
 
 // RunY4MEncodeChild encodes a recorded y4m file the way the engine's
-// screenSender encodes a capture: a frame goes to VP8Encoder.EncodeFrame
+// share.Sender encodes a capture: a frame goes to VP8Encoder.EncodeFrame
 // only when it differs from the previous one (rows compared as
 // capture.Source does, the changed span as Frame.Dirty) or when a second has
 // passed since the last one sent (a refresh, as an inter frame). Frames are
