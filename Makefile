@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= parlo
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all deps deps-test deps-bench bench-go build run test test-short bench vet fmt clean screenshots package install uninstall
+.PHONY: all deps deps-test deps-bench bench-go build run test test-short bench vet fmt clean screenshots package install uninstall reliability
 
 all: build
 
@@ -67,11 +67,23 @@ bench-go: deps-test
 deps-bench:
 	@scripts/deps.sh bench
 
+# Liveness and soak figures: the vanished-peer, session-timer, keep-alive,
+# sleep/resume and soak tests (also part of `make test`), run with -v;
+# internal/reliability rewrites docs/reliability.md from their FIGURE lines
+# (about 3 minutes on 2 cores). A failed test leaves the document as it was.
+RELIABILITY_LOG ?= /tmp/parlo-reliability.log
+RELIABILITY_TESTS = ^(TestVanishedPeerIntegration|TestSessionTimerKamailioIntegration|TestSessionTimerBaresipIntegration|TestKeepAliveIntegration|TestSleepResumeIntegration|TestSoakIntegration)$$
+reliability: deps-test
+	$(GO) test -count=1 -run '^$$' ./callengine/ >/dev/null
+	scripts/isolated.sh $(GO) test -count=1 -v -timeout 10m -run '$(RELIABILITY_TESTS)' ./callengine/ >$(RELIABILITY_LOG) 2>&1 || { grep -E -- '--- FAIL|_test.go:[0-9]+: ' $(RELIABILITY_LOG) | tail -40; exit 1; }
+	$(GO) run ./internal/reliability <$(RELIABILITY_LOG) >docs/reliability.md.tmp
+	mv docs/reliability.md.tmp docs/reliability.md
+
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.
 screenshots: deps-test
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow' ./ui/
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopAppCallLevelsEndToEnd' .
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestContactsPanelWithKamailioIntegration' ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopAppContactsPanelEndToEnd|TestDesktopAppCallLevelsEndToEnd' .
 
 # Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.
 package: deps

@@ -1,5 +1,7 @@
 package callengine
 
+import "github.com/parlo-voip/parlo/callengine/presence"
+
 // Event names: the Wazo SDK's own strings (phone-api.md), so a program written
 // against Wazo.Phone.on(...) reads the same names from Parlo. Every event the
 // engine emits is named here; the comment of each says which payload type its
@@ -52,6 +54,14 @@ const (
 	EventVideoStream = "onVideoStream"
 	// EventCallError: CallStatusPayload (Error set).
 	EventCallError = "onCallError"
+	// EventCallFailed is the Wazo SDK's ON_CALL_FAILED: an established call
+	// the phone ended itself because the far end is gone (liveness.go):
+	// CallStatusPayload (Reason an EndReason, Error a sentence);
+	// onCallEnded follows with the same payload.
+	EventCallFailed = "onCallFailed"
+	// EventSystemResumed: the machine slept; the phone re-registered and
+	// refreshes its calls (clockwatch.go): SystemResumedPayload.
+	EventSystemResumed = "onSystemResumed"
 
 	// EventScreenShareStarted: ScreenSharePayload.
 	EventScreenShareStarted = "onScreenShareStarted"
@@ -123,6 +133,20 @@ const (
 	// EventRecordingStopped: RecordingPayload (Path; Error when the file
 	// could not be written completely).
 	EventRecordingStopped = "onRecordingStopped"
+
+	// Lamps (watch.go): the Wazo SDK's phone has none (its lamps come over
+	// the Wazo websocket), so they are named in its style.
+
+	// EventBLFStateChanged: BLFPayload (a watched extension's busy lamp
+	// changed).
+	EventBLFStateChanged = "onBLFStateChanged"
+	// EventPresenceChanged: PresencePayload (a watched contact's presence).
+	EventPresenceChanged = "onPresenceChanged"
+	// EventVoicemailChanged: VoicemailPayload (our mailbox's summary).
+	EventVoicemailChanged = "onVoicemailChanged"
+	// EventSubscriptionStateChanged: SubscriptionStatePayload (one of our
+	// subscriptions became active, pending, terminated or failed).
+	EventSubscriptionStateChanged = "onSubscriptionStateChanged"
 )
 
 // Event is one notification from the phone. Session is the call's snapshot
@@ -191,6 +215,12 @@ type CallStatusPayload struct {
 	Error     string `json:"error,omitempty"`
 	Reason    string `json:"reason,omitempty"`
 	Status    int    `json:"status,omitempty"`
+}
+
+// SystemResumedPayload is onSystemResumed's: how long the machine slept
+// (wall-clock jump less monotonic time).
+type SystemResumedPayload struct {
+	SleptSeconds int `json:"sleptSeconds"`
 }
 
 // ReinvitePayload is reinvite's: a re-INVITE we sent was answered (Response) or one we
@@ -306,6 +336,52 @@ type RecordingPayload struct {
 	Error string `json:"error,omitempty"`
 }
 
+// BLFPayload is onBLFStateChanged's: Target as given to Watch, the lamp's
+// State, and while it rings the caller (Remote) and whether the dialog-info
+// names the call well enough for Pickup.
+type BLFPayload struct {
+	Target string             `json:"target"`
+	URI    string             `json:"uri"`
+	State  presence.LineState `json:"state"`
+	Remote string             `json:"remote,omitempty"`
+	Pickup bool               `json:"pickup,omitempty"`
+}
+
+// PresencePayload is onPresenceChanged's.
+type PresencePayload struct {
+	Target string          `json:"target"`
+	URI    string          `json:"uri"`
+	Status presence.Status `json:"status"`
+	Note   string          `json:"note"`
+}
+
+// VoicemailPayload is onVoicemailChanged's: the voice-message counts of
+// the message summary (RFC 3842) and whether the lamp is lit.
+type VoicemailPayload struct {
+	Target    string `json:"target"`
+	Account   string `json:"account"`
+	Waiting   bool   `json:"waiting"`
+	New       int    `json:"new"`
+	Old       int    `json:"old"`
+	UrgentNew int    `json:"urgentNew"`
+	UrgentOld int    `json:"urgentOld"`
+}
+
+// SubscriptionStatePayload is onSubscriptionStateChanged's: State is
+// active, pending, terminated or failed; Status the SIP code of a failure.
+type SubscriptionStatePayload struct {
+	Target  string       `json:"target"`
+	Package EventPackage `json:"package"`
+	State   string       `json:"state"`
+	Reason  string       `json:"reason,omitempty"`
+	Status  int          `json:"status,omitempty"`
+}
+
+func (BLFPayload) eventPayload()               {}
+func (PresencePayload) eventPayload()          {}
+func (VoicemailPayload) eventPayload()         {}
+func (SubscriptionStatePayload) eventPayload() {}
+
 func (RegisteredPayload) eventPayload()           {}
 func (UnregisteredPayload) eventPayload()         {}
 func (RegistrationFailedPayload) eventPayload()   {}
@@ -328,3 +404,4 @@ func (TransferRequestedPayload) eventPayload()    {}
 func (TransferRequestEndedPayload) eventPayload() {}
 func (ConferencePayload) eventPayload()           {}
 func (RecordingPayload) eventPayload()            {}
+func (SystemResumedPayload) eventPayload()        {}

@@ -19,7 +19,7 @@ func (c *call) onICEState(state string) {
 	case "disconnected", "failed":
 		if c.snapshot().IsEstablished() && c.iceRestarting.CompareAndSwap(false, true) {
 			c.emit(EventIceDisconnected, IceStatePayload{State: state})
-			go c.restartICE()
+			c.goCall(c.restartICE)
 		}
 	case "connected", "completed":
 		select {
@@ -76,8 +76,6 @@ func (c *call) restartICE() {
 		}
 	}
 	c.log.Warn("ICE could not be restored, ending the call")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
 	c.emit(EventCallError, CallStatusPayload{Error: "media connection lost: ICE restart failed after 5 tries"})
-	_ = c.hangup(ctx)
+	c.endWithReason(EndICEFailed, "media connection lost: ICE restart failed after 5 tries")
 }

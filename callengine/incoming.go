@@ -41,6 +41,9 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		return
 	}
+	if p.refuseShortSession(req, tx) {
+		return
+	}
 	var parsed sdp.SessionDescription
 	if err := parsed.UnmarshalString(string(body)); err != nil && len(body) > 0 {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
@@ -122,7 +125,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p.addCall(c)
 	c.emit(EventCallIncoming, CallIncomingPayload{WantsVideo: wantsVideo})
 	if replaced != nil {
-		go func() {
+		c.goCall(func() {
 			// No holdOthers: the call it replaces is about to end.
 			if err := c.accept(p.ctx); err != nil {
 				c.log.Warn("accepting the replacing call failed", "error", err)
@@ -131,13 +134,13 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 			defer cancel()
 			_ = replaced.hangup(ctx)
-		}()
+		})
 	} else if p.autoAnswer.Load() || (c.s.AutoAnswer && p.answerMode.Load()) {
-		go func() {
+		c.goCall(func() {
 			if err := p.Accept(p.ctx, c.id); err != nil {
 				c.log.Warn("auto-answer failed", "error", err)
 			}
-		}()
+		})
 	}
 	c.serveInvite(tx)
 }
@@ -239,7 +242,8 @@ func (c *call) answer() error {
 		s.Ringing = false
 	}, []string{EventCallAnswered}, nil)
 	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, ans)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	c.negotiateAnswer(c.uas.InviteRequest, res)
 	if err := c.uas.WriteResponse(res); err != nil {
 		c.terminate([]string{EventCallError}, CallStatusPayload{Error: "no ACK for 200 OK: " + err.Error()})
 		return fmt.Errorf("%w: 200 OK: %w", ErrRequestFailed, err)
@@ -431,12 +435,12 @@ func (p *Phone) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 // onUnsupported answers methods we do not implement: 405 with Allow
 // (RFC 3261 §21.4.6 requires it), behind the same guard as the rest.
 func (p *Phone) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))
 }
 
 func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	_ = tx.Respond(res)
 }

@@ -181,6 +181,7 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 	lo := c.expectLateAnswer(req.CSeq().SeqNo)
 	res := sip.NewSDPResponseFromRequest(req, offer)
 	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	c.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		c.log.Warn("200 to offerless re-INVITE failed", "error", err)
 		if oc, ok := m.(media.OfferCanceler); ok {
@@ -188,7 +189,7 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 		}
 		return
 	}
-	go func() {
+	c.goCall(func() {
 		t := time.NewTimer(lateAnswerTimeout)
 		defer t.Stop()
 		var body []byte
@@ -205,5 +206,5 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 			return
 		}
 		c.emit(EventReinvite, ReinvitePayload{Request: req.StartLine(), Direction: m.Direction().String(), LateOffer: true})
-	}()
+	})
 }

@@ -42,7 +42,7 @@ func (p *Phone) StartNetworkMonitoring(callID string, interval time.Duration) er
 	stop := make(chan struct{})
 	c.monitorStop = stop
 	c.mu.Unlock()
-	go c.monitor(interval, stop)
+	c.goCall(func() { c.monitor(interval, stop) })
 	return nil
 }
 

@@ -61,7 +61,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	c.s.DialedExtension = target
 	c.s.DisplayName = c.s.Number
-	d := &outgoingDial{to: to, profiles: p.outgoingProfiles(to), headers: opts.Headers, fromTag: sip.GenerateTagN(16)}
+	d := &outgoingDial{to: to, profiles: p.outgoingProfiles(to), headers: opts.Headers, fromTag: sip.GenerateTagN(16), sessionExpires: p.sessionExpires()}
 	if err := c.newMediaProfile(d.profile()); err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	c.mu.Lock()
 	c.uac = dcs
 	c.mu.Unlock()
-	go c.waitAnswer(inviteCtx, cancel, dcs, d)
+	c.goCall(func() { c.waitAnswer(inviteCtx, cancel, dcs, d) })
 	return c.snapshot(), nil
 }
 
@@ -115,6 +115,10 @@ type outgoingDial struct {
 	// restarted: the call already left a dialog whose re-offer was refused
 	// for a new one (done at most once).
 	restarted bool
+	// sessionExpires is the RFC 4028 interval the INVITE asks for (0:
+	// none), raised by a 422 at most maxTimerRetries times.
+	sessionExpires time.Duration
+	timerRetries   int
 }
 
 func (d *outgoingDial) profile() offerProfile { return d.profiles[d.current] }
@@ -143,7 +147,8 @@ func (p *Phone) newInvite(callID string, d *outgoingDial, cseq uint32, offer []b
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.INVITE})
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	p.addSessionTimer(req, d.sessionExpires)
 	for k, v := range d.headers {
 		if h := newHeader(k, v); h != nil {
 			req.AppendHeader(h)
@@ -258,6 +263,15 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		err := c.waitFinal(ctx, dcs, &earlyAnswer)
 		if err != nil {
 			var dr *sipgo.ErrDialogResponse
+			if errors.As(err, &dr) && dr.Res.StatusCode == statusIntervalTooSmall && ctx.Err() == nil && d.raiseSessionExpires(dr.Res) {
+				// RFC 4028 §7.4: again with the 422's Min-SE.
+				next, rerr := c.retryInvite(ctx, dcs, d)
+				if rerr == nil {
+					dcs = next
+					continue
+				}
+				err = rerr
+			}
 			if errors.As(err, &dr) && refusesOffer(dr.Res.StatusCode) && ctx.Err() == nil && d.advance() {
 				c.log.Info("offer refused, offering the next media profile", "status", dr.Res.StatusCode,
 					"refused", d.profiles[d.current-1].String(), "next", d.profile().String())
@@ -370,6 +384,13 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
+		if res.StatusCode > 100 && res.StatusCode < 200 {
+			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
+				c.mu.Lock()
+				c.earlyTag = tag
+				c.mu.Unlock()
+			}
+		}
 		switch res.StatusCode {
 		case sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
 			// sipgo answers the challenge after this returns: refuse

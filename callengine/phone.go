@@ -114,6 +114,23 @@ type Options struct {
 	// MaxBodySize is the largest request body accepted (default 32 KiB);
 	// larger ones get 413.
 	MaxBodySize int
+
+	// Liveness (liveness.go, sessiontimer.go, keepalive.go). MediaTimeout
+	// ends an established call that receives no media for this long while
+	// not on hold (default 20 s; negative: off). SessionExpires is the RFC
+	// 4028 session interval we ask for (default 1800 s; negative: no
+	// session timer) and MinSE the shortest we accept (default 90 s, the
+	// RFC's floor; tests go lower). KeepAliveInterval is how often the
+	// registrar is probed with OPTIONS to keep a NAT binding and notice a
+	// lost registration (default 30 s; negative: off).
+	MediaTimeout      time.Duration
+	SessionExpires    time.Duration
+	MinSE             time.Duration
+	KeepAliveInterval time.Duration
+
+	// SubscribeExpires is the lifetime asked for our SUBSCRIBEs and
+	// presence PUBLISH (default 600 s); tests shorten it to see refreshes.
+	SubscribeExpires time.Duration
 }
 
 // Phone is one SIP user agent with its calls.
@@ -136,6 +153,9 @@ type Phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// callOwner owns every call's goroutines (call.goCall): Close waits
+	// for them after the calls are hung up.
+	callOwner goOwner
 
 	mu    sync.Mutex
 	calls map[string]*call // by SIP Call-ID
@@ -160,12 +180,21 @@ type Phone struct {
 
 	guard   *requestGuard
 	ringing atomic.Int32 // incoming calls waiting for an answer
+
+	// clockSkew shifts the wall clock watchClock reads: tests make the
+	// machine "sleep" with it.
+	clockSkew atomic.Int64
+
+	watches watchRegistry // lamps: our SUBSCRIBEs and presence PUBLISH
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
 // calls are answered 486 Busy Here and reported as onCallRejected with
 // reason "do not disturb" (no onCallIncoming, no ringing).
-func (p *Phone) SetDoNotDisturb(on bool) { p.dnd.Store(on) }
+func (p *Phone) SetDoNotDisturb(on bool) {
+	p.dnd.Store(on)
+	p.presenceChanged()
+}
 
 // DoNotDisturb reports the do-not-disturb setting.
 func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
@@ -304,12 +333,14 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.srv.OnInfo(p.guard.wrap(p.onInfo))
 	p.srv.OnRefer(p.guard.wrap(p.trustOrigin(p.onRefer)))
 	p.srv.OnNotify(p.guard.wrap(p.trustOrigin(p.onNotify)))
-	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.UPDATE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
+	p.srv.OnRequest(sip.UPDATE, p.guard.wrap(p.onUpdate))
+	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
 		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
 	}
 	p.startServing()
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.watchAddresses()
+	go p.watchClock()
 	return p, nil
 }
 
@@ -533,7 +564,10 @@ func (p *Phone) Hangup(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.hangup(ctx)
+	if err := c.hangup(ctx); err != nil {
+		return err
+	}
+	return c.waitGoroutines(ctx)
 }
 
 // Hold puts a call on hold by re-INVITE (sendonly).
@@ -594,10 +628,13 @@ func (p *Phone) Close() error {
 			}()
 		}
 		wg.Wait()
+		p.closeWatches(ctx)
 		if reg != nil {
 			reg.close(ctx)
 		}
 		p.cancel()
+		p.callOwner.close()
+		p.callOwner.wait()
 		if p.srv != nil {
 			p.srv.Close()
 		}

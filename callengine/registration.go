@@ -39,6 +39,8 @@ type registration struct {
 	// with it (then requests without it are not from the registrar).
 	token       string
 	tokenEchoed atomic.Bool
+	// keep-alive probes answered and not (keepalive.go).
+	keepAliveCounters
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -119,6 +121,7 @@ func (p *Phone) Register(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(p.ctx)
 	r.cancel = cancel
 	go r.refreshLoop(loopCtx, expires)
+	r.startKeepAlive(loopCtx)
 	return nil
 }
 

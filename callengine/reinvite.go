@@ -39,7 +39,7 @@ func (c *call) hold(ctx context.Context) error {
 	sharing := c.sharing
 	c.mu.Unlock()
 	if sharing != nil {
-		mon := sharing.mon
+		mon := sharing.Monitor()
 		if err := c.stopShare(ctx, false); err != nil {
 			return err
 		}
@@ -230,6 +230,7 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, ans)
 	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	c.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		c.log.Warn("200 to re-INVITE failed", "error", err)
 		return

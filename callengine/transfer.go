@@ -168,6 +168,9 @@ func (c *call) resumeAfterFailedTransfer(ctx context.Context) {
 // onNotify takes the transferee's progress reports (Event: refer, body
 // message/sipfrag) for a transfer we started.
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if p.onSubscriptionNotify(req, tx) {
+		return
+	}
 	c, err := p.call(req.CallID().Value())
 	if err != nil {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -289,10 +292,10 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	respond(tx, req, sip.StatusAccepted, "Accepted")
 	c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: true})
-	go func() {
+	c.goCall(func() {
 		defer release()
 		c.followRefer(ref)
-	}()
+	})
 }
 
 // referConsentTimeout is how long a REFER waits for the user: under the
@@ -444,6 +447,10 @@ func (c *call) followRefer(ref referTo) {
 			}
 		case <-ctx.Done():
 			c.notifyRefer(context.Background(), 408, "Request Timeout", true)
+			return
+		case <-c.done:
+			// The referring dialog ended: nobody to NOTIFY; the new call
+			// goes on by itself.
 			return
 		}
 	}
@@ -600,7 +607,26 @@ func (p *Phone) replacedCall(v string) (*call, bool) {
 	}
 	id, toTag, fromTag := r.callID, r.toTag, r.fromTag
 	c, err := p.call(id)
-	if err != nil || !c.snapshot().IsEstablished() {
+	if err != nil {
+		return nil, false
+	}
+	if s := c.snapshot(); !s.IsEstablished() {
+		// RFC 3891 §3: an early dialog may be replaced only at the UA
+		// that initiated it: a call we place that rings somewhere, taken
+		// over by a colleague's directed pickup.
+		if !s.IsCaller || s.IsTerminated() {
+			return nil, false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.uac == nil || c.earlyTag == "" {
+			return nil, false
+		}
+		local, _ := c.uac.InviteRequest.From().Params.Get("tag")
+		return c, local == toTag && c.earlyTag == fromTag
+	}
+	if r.earlyOnly {
+		// The dialog was answered meanwhile: the pickup comes too late.
 		return nil, false
 	}
 	c.mu.Lock()

@@ -20,7 +20,8 @@ import (
 )
 
 // xserver is an X server started by a test: Xvfb, or Xorg with the dummy
-// driver for two monitors (findings.md "A display with two monitors").
+// driver for two monitors (Xvfb cannot fake them: +xinerama with two screens
+// reports a 0x0 head and xrandr --setmonitor is ignored).
 type xserver struct {
 	Display string
 	stopFn  func()

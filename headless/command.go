@@ -72,6 +72,8 @@ type command struct {
 	Account rawAccountFlags
 	// Format is record's file format.
 	Format callengine.RecordingFormat
+	// Lamp holds the lamp commands' fields (lampcommands.go).
+	Lamp lampFields
 }
 
 // parseCommand parses one line against the command table. On error the
@@ -255,6 +257,8 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 			return fmt.Errorf("%w: %q %d is not a 4xx, 5xx or 6xx status", ErrBadField, name, n)
 		}
 		c.Code = n
+	default:
+		return c.setLampField(name, raw)
 	}
 	return nil
 }

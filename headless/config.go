@@ -52,6 +52,9 @@ type Config struct {
 	// MaxRinging caps incoming calls ringing at once (--max-ringing; zero
 	// means the engine's default, 8).
 	MaxRinging int
+	// Liveness: --media-timeout, --session-expires, --keepalive (zero: the
+	// engine's defaults 20 s, 30 min, 30 s; negative: off).
+	MediaTimeout, SessionExpires, KeepAlive time.Duration
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -211,6 +214,9 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
 	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 0, "answer an unanswered incoming call 480 after `DURATION` (default 2m0s)")
 	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
+	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 0, "end a call that receives no media for `DURATION` while not on hold (default 20s; negative: never)")
+	fs.DurationVar(&cfg.SessionExpires, "session-expires", 0, "RFC 4028 session interval `DURATION` asked for (default 30m0s; negative: no session timer)")
+	fs.DurationVar(&cfg.KeepAlive, "keepalive", 0, "probe the registrar with OPTIONS every `DURATION` (default 30s; negative: never)")
 	return fs
 }
 

@@ -41,7 +41,7 @@ type phoneAPI interface {
 	// path and returns its size; an error when no frame was decoded yet.
 	SnapshotPNG(id, path string) (width, height int, err error)
 
-	// Call control of issue 7.
+	// Call control: keypad tones, transfers, chat, network statistics.
 	SendDTMF(ctx context.Context, id, tones string) error
 	Transfer(ctx context.Context, id, target string) error
 	StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error)
@@ -64,6 +64,8 @@ type phoneAPI interface {
 	PauseRecording(id string) error
 	ResumeRecording(id string) error
 	StopRecording(id string) error
+
+	lampAPI
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -357,7 +359,7 @@ type dispatcher struct {
 }
 
 func newDispatcher(ctx context.Context, p phoneAPI, hasAccount bool, out *lineWriter) *dispatcher {
-	d := &dispatcher{phone: p, table: commandTable(), out: out, ctx: ctx}
+	d := &dispatcher{phone: p, table: withLampCommands(commandTable()), out: out, ctx: ctx}
 	d.hasAccount.Store(hasAccount)
 	return d
 }

@@ -75,6 +75,8 @@ func TestTypedPayloadLinesMatchMapLines(t *testing.T) {
 		{callengine.EventSignal, callengine.ChatPayload{From: "<sip:a@h>", Content: map[string]any{"type": "onTrackUpdated", "n": 1.5}}, map[string]any{"from": "<sip:a@h>", "content": map[string]any{"type": "onTrackUpdated", "n": 1.5}}},
 		{callengine.EventTransferRequested, callengine.TransferRequestedPayload{Target: "sip:c@h", ReferredBy: "<sip:b@h>", Pending: true}, map[string]any{"target": "sip:c@h", "referredBy": "<sip:b@h>", "replaces": false, "pending": true}},
 		{callengine.EventTransferRequestEnded, callengine.TransferRequestEndedPayload{Accepted: true}, map[string]any{"accepted": true}},
+		{callengine.EventCallMerged, callengine.ConferencePayload{Calls: []string{"c1", "c2"}}, map[string]any{"calls": []string{"c1", "c2"}}},
+		{callengine.EventRecordingStopped, callengine.RecordingPayload{Path: "/tmp/r.ogg", Error: "disk full"}, map[string]any{"path": "/tmp/r.ogg", "error": "disk full"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.event, func(t *testing.T) {

@@ -12,4 +12,5 @@ if [ ! -x "$bin" ]; then
   echo "lint: building golangci-lint $version (once, a few minutes)"
   GOBIN="$dir" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$version"
 fi
-exec "$bin" run ./...
+# --allow-parallel-runners: several checkouts on one machine may lint at once.
+exec "$bin" run --allow-parallel-runners ./...

@@ -83,6 +83,7 @@ type mainWindow struct {
 	xferRequests *transferRequests
 	action       *actionBar
 	content      fyne.CanvasObject
+	contacts     *contactsPanel // watched extensions' lamps (contacts.go)
 	shortcuts    *shortcutTable
 
 	// Call control (callcontrol.go): the keypad's send queue, attended
@@ -147,6 +148,7 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 }
 
 func (w *mainWindow) build() {
+	w.contacts = newContactsPanel(w)
 	w.statusIcon = widget.NewIcon(theme.InfoIcon())
 	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
@@ -162,7 +164,7 @@ func (w *mainWindow) build() {
 	w.addAccount = widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), w.openSettings)
 	w.addAccount.Hide()
 	top := container.NewBorder(nil, nil, w.statusIcon,
-		container.NewHBox(w.addAccount, copyBtn, historyBtn, settingsBtn), w.status)
+		container.NewHBox(w.addAccount, w.contacts.voicemailButton(), copyBtn, historyBtn, settingsBtn), w.status)
 
 	w.dial = newDialEntry(w)
 	w.dial.SetPlaceHolder("Number or SIP URI")
@@ -177,7 +179,9 @@ func (w *mainWindow) build() {
 
 	w.list = newCallList(w)
 	callsHeader := widget.NewLabelWithStyle("Calls", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	left := container.NewBorder(container.NewVBox(dialRow, w.dialpad, callsHeader), nil, nil, nil, w.list.widget())
+	calls := container.NewVSplit(w.list.widget(), w.contacts.object())
+	calls.Offset = 0.55
+	left := container.NewBorder(container.NewVBox(dialRow, w.dialpad, callsHeader), nil, nil, nil, calls)
 
 	w.view = newCallView(w)
 	split := container.NewHSplit(left, w.view.object())
@@ -306,6 +310,7 @@ func (w *mainWindow) handle(ev callengine.Event) {
 			w.regStatus += ": " + p.Reason
 		}
 	}
+	w.contacts.handle(ev)
 	if ev.Session != nil {
 		w.apply(ev)
 		e := w.find(ev.Session.SipCallID)
@@ -434,6 +439,7 @@ func (w *mainWindow) refresh() {
 	w.list.refresh()
 	w.view.update(w.active())
 	w.incoming.refresh()
+	w.contacts.refresh()
 	title := "Parlo"
 	if a := w.active(); a != nil && stateOf(a.s) != stateEnded {
 		title += " — " + a.remoteName()
@@ -700,7 +706,6 @@ func (w *mainWindow) toggleFullscreen() {
 
 func (w *mainWindow) toggleFit() { w.view.toggleFit() }
 
-// payloadString returns the first of keys present in p, as text.
 // rejection is what the user is told about a refused call: the SIP status
 // when the peer answered with one, else its reason or the error.
 func rejection(p callengine.CallStatusPayload) string {

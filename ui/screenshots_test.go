@@ -64,6 +64,19 @@ func TestScreenshots(t *testing.T) {
 				return p != nil && len(p.cards) == 2 && p.cards[1].thumb.Image != nil
 			})
 		}},
+		// The picker's Windows tab: one card per top-level window.
+		{"picker-windows", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { e := h.w.active(); return e != nil && stateOf(e.s) == stateActive })
+			h.w.toggleShare()
+			h.waitFor("picker", func() bool { return h.w.picker != nil && h.w.picker.tabs != nil })
+			h.w.picker.tabs.SelectIndex(1)
+			h.waitFor("window thumbnails", func() bool {
+				p := h.w.picker
+				return p != nil && len(p.winCards) == 4 && p.winCards[3].thumb.Image != nil
+			})
+		}},
 		{"receiving", func(h *harness, f *fakeEngine) {
 			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
 			f.establish(a)

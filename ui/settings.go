@@ -81,6 +81,12 @@ type Settings struct {
 	HonourAnswerMode bool
 	// CloseToTray hides the window to the tray instead of quitting.
 	CloseToTray bool
+	// WatchedExtensions are shown with their busy lamps; VoicemailNumber
+	// is what the voicemail button dials; PickupCode, when set, is the
+	// PBX's pickup feature code (lampsettings.go).
+	WatchedExtensions []string
+	VoicemailNumber   string
+	PickupCode        string
 }
 
 // LoadSettings reads the settings from prefs and the password from secrets
@@ -107,6 +113,7 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		HonourAnswerMode: prefs.Bool(prefAnswerMode),
 		CloseToTray:      prefs.BoolWithFallback(prefCloseToTray, true),
 	}
+	loadLampSettings(prefs, &s)
 	if secrets == nil || s.AccountURI == "" {
 		return s, nil
 	}
@@ -135,6 +142,7 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetBool(prefAutoAnswer, s.AutoAnswer)
 	prefs.SetBool(prefAnswerMode, s.HonourAnswerMode)
 	prefs.SetBool(prefCloseToTray, s.CloseToTray)
+	saveLampSettings(prefs, s)
 	if s.AccountURI == "" || secrets == nil {
 		return nil
 	}
@@ -190,6 +198,7 @@ type settingsForm struct {
 	fps, quality                       *widget.Select
 	dnd, autoAnswer, answerMode, tray  *widget.Check
 	micLevel                           *widget.ProgressBar
+	lamps                              *lampSettingsForm
 	speakerTest                        *widget.Button
 	logPath                            string
 }
@@ -219,6 +228,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 		micLevel:   widget.NewProgressBar(),
 	}
 	f.micLevel.TextFormatter = func() string { return "" }
+	f.lamps = newLampSettingsForm(s)
 	f.echo.SetChecked(s.EchoCancel)
 	f.noise.SetChecked(s.NoiseSuppress)
 	f.gain.SetChecked(s.AutoGain)
@@ -243,7 +253,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 
 func (f *settingsForm) settings() Settings {
 	fps, _ := strconv.Atoi(f.fps.Selected)
-	return Settings{
+	s := Settings{
 		AccountURI: strings.TrimSpace(f.uri.Text), Username: strings.TrimSpace(f.user.Text),
 		Password: f.pass.Text, Registrar: strings.TrimSpace(f.registrar.Text),
 		Transport: strings.TrimSpace(f.transport.Text), CAFile: strings.TrimSpace(f.caFile.Text),
@@ -253,6 +263,8 @@ func (f *settingsForm) settings() Settings {
 		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
 		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
 	}
+	f.lamps.fill(&s)
+	return s
 }
 
 func note(text string) *widget.FormItem {
@@ -296,6 +308,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 			widget.NewFormItem("Window", f.tray),
 			note(f.logNote()),
 		)),
+		f.lamps.tab(),
 	)
 }
 
@@ -422,6 +435,7 @@ func (w *mainWindow) saveSettings(s Settings) {
 	w.dnd = s.DoNotDisturb
 	w.applyAvailability(s)
 	w.applyAudio(s)
+	w.contacts.apply(s)
 	if w.sounds != nil {
 		w.sounds.set(wantedSound(w.calls, w.dnd))
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
-// shareKbps is the engine's screen-share bitrate (screenSender).
+// shareKbps is the engine's screen-share bitrate (share.Sender).
 const shareKbps = 2500
 
 // encoderConfig is one encoder of the encode-only comparison.
@@ -320,7 +320,7 @@ func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
 			}
 			findings = append(findings, pairFinding(c.String(), configs, cpu, runs, qs))
 			if c.kind == WorkFullMotion && c.w == 1920 {
-				// Issue 15: full motion no worse SSIM than ffmpeg at equal preset.
+				// The share goal: full motion no worse SSIM than ffmpeg at equal preset.
 				p, f := 2, 3 // Parlo −16, ffmpeg −16 in encoderConfigs
 				v := Met
 				if qs[p].ssim < qs[f].ssim {
@@ -328,7 +328,7 @@ func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
 				}
 				rep.Add(Row{Section: "1", Measure: c.String() + ": SSIM of the decoded stream at cpu-used −16, same recorded frames and rate control",
 					Parlo: fmt.Sprintf("%.4f (PSNR %.2f dB)", qs[p].ssim, qs[p].psnr), Reference: fmt.Sprintf("ffmpeg libvpx: %.4f (PSNR %.2f dB)", qs[f].ssim, qs[f].psnr),
-					Ratio: "—", Target: "no worse than ffmpeg (issue 15)", Verdict: v})
+					Ratio: "—", Target: "no worse than ffmpeg (share goal)", Verdict: v})
 			}
 		})
 		if !ok {

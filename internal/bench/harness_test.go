@@ -25,7 +25,8 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "pipeline":
-		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE")}
+		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
+			Polling: os.Getenv("PARLO_BENCH_POLLING") != ""}
 		if js := os.Getenv("PARLO_BENCH_SETTINGS"); js != "" {
 			if err := json.Unmarshal([]byte(js), &o.Encoder); err != nil {
 				exitChild(err)

@@ -177,7 +177,7 @@ func StartLinphone(tb testing.TB, opts LinphoneOptions) *Linphone {
 	l := &Linphone{opts: opts, dir: dir, logFile: filepath.Join(dir, "linphone.log"), out: newLineLog()}
 
 	// liblinphone keeps its database in $HOME/.local/share/linphone and
-	// refuses calls (503) when it cannot open it (findings.md).
+	// refuses calls (503) when it cannot open it.
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(filepath.Join(home, ".local", "share", "linphone"), 0o755); err != nil {
 		tb.Fatalf("testpeers: %v", err)

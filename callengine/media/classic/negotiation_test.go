@@ -90,6 +90,28 @@ func TestNegotiationTable(t *testing.T) {
 			wantErr: "no audio codec in common",
 		},
 		{
+			name: "h264 only, modes 0 and 1 (baresip's avcodec)",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 97 98\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 packetization-mode=0;profile-level-id=42e01f\r\n" +
+				"a=rtpmap:98 H264/90000\r\na=fmtp:98 packetization-mode=1;profile-level-id=42e01f\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"m=video", "RTP/AVP 98\r\n", "a=rtpmap:98 H264/90000", "a=fmtp:98 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", "a=rtcp-fb:98 nack pli"},
+		},
+		{
+			name: "vp8 preferred over h264 in the peer's order",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 100 98\r\na=rtpmap:100 VP8/90000\r\na=rtpmap:98 H264/90000\r\na=fmtp:98 packetization-mode=1\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 100\r\n", "a=rtpmap:100 VP8/90000"},
+		},
+		{
+			name: "h264 mode 0 only: the video line is refused",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 97\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 packetization-mode=0;profile-level-id=42e01f\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"m=audio", "m=video 0 RTP/AVP 97"},
+		},
+		{
 			name:   "plain with srtp required",
 			offer:  head + "m=audio 40000 RTP/AVP 0\r\n",
 			policy: media.SRTPRequired, path: media.PathClassic,

@@ -28,6 +28,7 @@ import (
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 var (
@@ -62,14 +63,14 @@ type Session struct {
 	sessID       uint64
 	version      uint64
 	identity     *dtlsIdentity
-	recv         *rtpmedia.AudioPlayout
+	recv         atomic.Pointer[rtpmedia.AudioPlayout] // what the playout loop plays
 	video        *videoSend
 	remoteVideo  uint32
-	lastPLI      time.Time
 	audioSSRC    uint32
 
 	muted atomic.Bool
-	stats counters
+	stats rtpmedia.Counters
+	pli   rtpmedia.PLIGate
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -79,14 +80,6 @@ type Session struct {
 	done   chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
-}
-
-type counters struct {
-	packetsSent, bytesSent         atomic.Uint64
-	packetsReceived, bytesReceived atomic.Uint64
-	sendCodec                      atomic.Value // string
-
-	videoPackets, videoBytes, videoFrames atomic.Uint64
 }
 
 // New creates a Session (a media.Factory). Ports are bound when the first
@@ -123,7 +116,6 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		done:      make(chan struct{}),
 	}
 	s.bindIP, s.advIP = localAddresses(opts)
-	s.stats.sendCodec.Store("")
 	s.wg.Add(2)
 	go s.sendLoop()
 	go s.playoutLoop()
@@ -547,8 +539,8 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		name := ""
 		if l.kind == "audio" {
 			name = voiceName(c)
-		} else if strings.EqualFold(c.name, "VP8") && c.clock == 90000 {
-			name = "VP8"
+		} else {
+			name = string(videoName(c))
 		}
 		if name == "" {
 			continue
@@ -561,7 +553,7 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		}
 	}
 	if send == nil {
-		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, strings.Join(r.fmts, " "))
+		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, r.describeCodecs())
 	}
 	if !answering {
 		// Our own offered numbers may come too.
@@ -569,7 +561,7 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 			recv[ptOpus], recv[ptPCMU], recv[ptPCMA] = "opus", "PCMU", "PCMA"
 			recv[ptG722] = "G722"
 		} else {
-			recv[ptVP8] = "VP8"
+			recv[ptVP8], recv[ptH264] = string(videocodec.VP8), string(videocodec.H264)
 		}
 	}
 	name := recv[send.pt]
@@ -1009,7 +1001,7 @@ func (s *Session) formats(l *line, offer bool) []string {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
-			return []string{"96"}
+			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptH264)}
 		}
 		return []string{fmt.Sprint(l.sendPT)}
 	}
@@ -1028,16 +1020,13 @@ func (s *Session) formats(l *line, offer bool) []string {
 func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
-		pt := uint8(ptVP8)
-		if !offer && l.hasSend {
-			pt = l.sendPT
+		if offer || !l.hasSend {
+			// VP8 first (RFC 7742 §5), H.264 for peers that only take that.
+			writeVideoCodec(w, ptVP8, videocodec.VP8, offer)
+			writeVideoCodec(w, ptH264, videocodec.H264, offer)
+			return
 		}
-		w.line("a=rtpmap:%d VP8/90000", pt)
-		// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
-		w.line("a=rtcp-fb:%d nack pli", pt)
-		if offer {
-			w.line("a=rtcp-fb:%d ccm fir", pt)
-		}
+		writeVideoCodec(w, l.sendPT, videocodec.Name(l.sendName), offer)
 		return
 	}
 	if offer || !l.hasSend {
@@ -1069,6 +1058,19 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	w.line("a=ptime:20")
 }
 
+// writeVideoCodec writes one video codec's rtpmap, fmtp and feedback.
+func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
+	w.line("a=rtpmap:%d %s/%d", pt, name, videocodec.ClockRate)
+	if name == videocodec.H264 {
+		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
+	}
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	w.line("a=rtcp-fb:%d nack pli", pt)
+	if offer {
+		w.line("a=rtcp-fb:%d ccm fir", pt)
+	}
+}
+
 // Direction implements media.Session.
 func (s *Session) Direction() media.Direction {
 	s.mu.Lock()
@@ -1086,7 +1088,7 @@ func (s *Session) Stats() media.Stats {
 	if a := s.audioLineLocked(); a != nil {
 		st.SRTP = a.sec.String()
 	}
-	r := s.recv
+	r := s.recv.Load()
 	vs := s.video
 	for _, l := range s.lines {
 		if l.tr != nil {
@@ -1094,30 +1096,11 @@ func (s *Session) Stats() media.Stats {
 		}
 	}
 	s.mu.Unlock()
-	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
-	st.Audio.PacketsSent = s.stats.packetsSent.Load()
-	st.Audio.BytesSent = s.stats.bytesSent.Load()
-	st.Audio.PacketsReceived = s.stats.packetsReceived.Load()
-	st.Audio.BytesReceived = s.stats.bytesReceived.Load()
-	if r != nil {
-		st.Audio.PacketsLost = r.Lost()
-		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.Codec()
-		}
-	}
+	st.Audio = s.stats.Audio(r)
 	if vs != nil {
-		st.Video.Sent.Codec = "VP8"
-		st.Video.Sent.Frames = vs.frames.Load()
-		st.Video.Sent.Bytes = vs.bytes.Load()
-		st.Video.Sent.Packets = vs.packets.Load()
-		st.Video.Sent.KeyframeRequests = vs.keyReqs.Load()
+		st.Video.Sent = vs.Stats()
 	}
-	if n := s.stats.videoPackets.Load(); n > 0 {
-		st.Video.Received.Codec = "VP8"
-		st.Video.Received.Packets = n
-		st.Video.Received.Bytes = s.stats.videoBytes.Load()
-		st.Video.Received.FramesAssembled = s.stats.videoFrames.Load()
-	}
+	st.Video.Received = s.stats.VideoReceived()
 	return st
 }
 
@@ -1131,7 +1114,7 @@ func (s *Session) Close() error {
 		lines := s.lines
 		s.mu.Unlock()
 		if vs != nil {
-			vs.v.Stop() // the share must not outlive the call
+			vs.Stop() // the share must not outlive the call
 		}
 		s.cancel()
 		close(s.done)
