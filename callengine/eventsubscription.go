@@ -29,10 +29,10 @@ func (e *SubscriptionError) Error() string {
 func (e *SubscriptionError) Unwrap() error { return ErrRequestFailed }
 
 // Retry delays of a subscription the notifier refused or could not be
-// reached for: from retryMin doubling to retryMax.
+// reached for: from retryFirst doubling to retryLast.
 const (
-	retryMin = 5 * time.Second
-	retryMax = 5 * time.Minute
+	retryFirst = 5 * time.Second
+	retryLast = 5 * time.Minute
 	// maxMinExpiresRetries bounds the 423 loop (RFC 6665 §4.1.2.1): a
 	// notifier asking more each time must not keep us sending.
 	maxMinExpiresRetries = 3
@@ -111,7 +111,7 @@ func (s *eventSubscription) subscribeExpires() time.Duration {
 // with Subscription-State terminated, §4.1.3).
 func (s *eventSubscription) run() {
 	defer close(s.done)
-	retry := retryMin
+	retry := retryFirst
 	for s.ctx.Err() == nil {
 		granted, err := s.subscribe(s.ctx, false)
 		if err != nil {
@@ -129,10 +129,10 @@ func (s *eventSubscription) run() {
 			if !s.wait(retry) {
 				return
 			}
-			retry = min(retry*2, retryMax)
+			retry = min(retry*2, retryLast)
 			continue
 		}
-		retry = retryMin
+		retry = retryFirst
 		if !s.refreshLoop(granted) {
 			return
 		}
@@ -176,7 +176,7 @@ func (s *eventSubscription) refreshLoop(granted time.Duration) bool {
 			return true
 		default:
 			s.failed(err)
-			return s.wait(retryMin)
+			return s.wait(retryFirst)
 		}
 	}
 }
@@ -328,7 +328,7 @@ func (s *eventSubscription) subscribe(ctx context.Context, refresh bool) (time.D
 		if !res.IsSuccess() {
 			return 0, &SubscriptionError{StatusCode: res.StatusCode, Reason: headerText(res.Reason)}
 		}
-		s.established(res, expires)
+		s.established(res)
 		granted := expires
 		if g, ok := headerSeconds(res, "Expires"); ok && g > 0 && g <= expires {
 			granted = g
@@ -353,7 +353,7 @@ func headerSeconds(res *sip.Response, name string) (time.Duration, bool) {
 // established learns the dialog from a 2xx (RFC 3261 §12.1.2: route set
 // from Record-Route reversed, remote target from Contact), unless a NOTIFY
 // already set it up.
-func (s *eventSubscription) established(res *sip.Response, asked time.Duration) {
+func (s *eventSubscription) established(res *sip.Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.remoteTag != "" {
@@ -507,9 +507,9 @@ func (s *eventSubscription) terminated(st subscriptionState) {
 	switch st.reason {
 	case "deactivated", "timeout", "":
 	case "probation", "giveup":
-		delay = max(st.retryAfter, retryMin)
+		delay = max(st.retryAfter, retryFirst)
 	default:
-		delay = retryMax
+		delay = retryLast
 		if s.pkg == PackageDialog {
 			s.setLine(presence.LineUnregistered, nil)
 		}
