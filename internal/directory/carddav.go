@@ -112,7 +112,9 @@ func (s *CardDAV) Search(ctx context.Context, query string) ([]Contact, error) {
 	if len(words) > 0 {
 		first := words[0]
 		q.FilterTest = carddav.FilterAnyOf
-		for _, prop := range []string{vcard.FieldFormattedName, vcard.FieldEmail, vcard.FieldOrganization, vcard.FieldTelephone} {
+		// Not ORG: it is a structured value, and some servers (Radicale
+		// 3.1) fail the whole REPORT on a text-match against it.
+		for _, prop := range []string{vcard.FieldFormattedName, vcard.FieldEmail, vcard.FieldTelephone} {
 			q.PropFilters = append(q.PropFilters, carddav.PropFilter{
 				Name: prop, TextMatches: []carddav.TextMatch{{Text: first}},
 			})
@@ -122,7 +124,13 @@ func (s *CardDAV) Search(ctx context.Context, query string) ([]Contact, error) {
 	for _, book := range books {
 		objs, err := s.client.QueryAddressBook(ctx, book, q)
 		if err != nil {
-			return out, s.wrap(ctx, err)
+			if err = s.wrap(ctx, err); errors.Is(err, ErrServer) {
+				// Filter support varies between servers (RFC 6352 §8.6
+				// lets them refuse); searching the cards here works with
+				// any server that lists them.
+				return s.searchCached(ctx, query, err)
+			}
+			return out, err
 		}
 		for _, o := range objs {
 			c, ok := cardToContact(o.Card)
@@ -132,6 +140,25 @@ func (s *CardDAV) Search(ctx context.Context, query string) ([]Contact, error) {
 			out = append(out, c)
 			if len(out) == MaxResults {
 				return out, nil
+			}
+		}
+	}
+	return out, nil
+}
+
+// searchCached searches the cards fetched for lookups, after the server
+// refused a filtered query with queryErr.
+func (s *CardDAV) searchCached(ctx context.Context, query string, queryErr error) ([]Contact, error) {
+	cards, err := s.allCards(ctx)
+	if err != nil {
+		return nil, errors.Join(queryErr, err)
+	}
+	var out []Contact
+	for _, c := range cards {
+		if matches(c, query) {
+			out = append(out, c)
+			if len(out) == MaxResults {
+				break
 			}
 		}
 	}
