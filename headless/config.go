@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/internal/directory"
 )
 
 // PasswordEnv is the environment variable holding the account's password.
@@ -52,6 +53,9 @@ type Config struct {
 	// MaxRinging caps incoming calls ringing at once (--max-ringing; zero
 	// means the engine's default, 8).
 	MaxRinging int
+	// Directory is the contacts, directory servers and dialling rules
+	// (--contacts, --carddav-*, --ldap-*, --dial-rules).
+	Directory directory.Config
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -193,6 +197,12 @@ func (f logLevelFlag) Set(s string) error {
 
 // newFlagSet declares every flag of `parlo headless` into cfg and raw.
 func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
+	return newFlagSetWithDirectory(cfg, raw, &rawDirectoryFlags{})
+}
+
+// newFlagSetWithDirectory is newFlagSet also declaring the directory flags
+// into dir.
+func newFlagSetWithDirectory(cfg *Config, raw *rawAccountFlags, dir *rawDirectoryFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("parlo headless", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Var(listenFlag{&cfg.Listen}, "listen", "local SIP socket `transport:ip:port` (udp, tcp, ws); repeatable; port 0 picks a free one")
@@ -211,6 +221,7 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
 	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 0, "answer an unanswered incoming call 480 after `DURATION` (default 2m0s)")
 	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
+	addDirectoryFlags(fs, dir)
 	return fs
 }
 
@@ -244,7 +255,8 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	var raw rawAccountFlags
-	fs := newFlagSet(&cfg, &raw)
+	var rawDir rawDirectoryFlags
+	fs := newFlagSetWithDirectory(&cfg, &raw, &rawDir)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
@@ -262,6 +274,11 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		// share reports it when it is used.
 		cfg.Display = getenv("DISPLAY")
 	}
+	dirCfg, err := rawDir.build(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Directory = dirCfg
 	acct, err := raw.buildAccount(getenv)
 	if err != nil {
 		return Config{}, err
