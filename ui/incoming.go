@@ -76,6 +76,7 @@ func (p *incomingPrompts) remove(id string) {
 	}
 	delete(p.cards, id)
 	p.ids = slices.DeleteFunc(p.ids, func(s string) bool { return s == id })
+	p.w.dir.forget(id)
 	p.box.Remove(c.root)
 }
 
@@ -91,6 +92,10 @@ func (p *incomingPrompts) refresh() {
 			c.ignore.Disable()
 		}
 		detail := e.remoteNumber()
+		if ct, ok := p.w.dir.callerName(id); ok {
+			c.name.SetText("Incoming call: " + ct.Name)
+			detail = callerNumber(e) + " · " + ct.Source
+		}
 		if detail == "" {
 			detail = "Calling you"
 		}

@@ -37,6 +37,8 @@ type windowOptions struct {
 	now func() time.Time
 	// desktop is the tray, sounds, history and first-run part.
 	desktop desktopOptions
+	// contactsPath is the local contacts file ("" for the default).
+	contactsPath string
 }
 
 // mainWindow is the main window and the GUI's state: the calls as the
@@ -73,6 +75,7 @@ type mainWindow struct {
 	statusIcon *widget.Icon
 	status     *widget.Label
 	dial       *dialEntry
+	dir        *directoryPanel
 	callBtn    *pwidget.TipButton
 	dialpad    *fyne.Container
 	list       *callList
@@ -164,19 +167,22 @@ func (w *mainWindow) build() {
 		container.NewHBox(w.addAccount, copyBtn, historyBtn, settingsBtn), w.status)
 
 	w.dial = newDialEntry(w)
-	w.dial.SetPlaceHolder("Number or SIP URI")
+	w.dial.SetPlaceHolder("Name, number or SIP URI")
 	w.dial.OnSubmitted = func(string) { w.placeCall() }
+	w.dir = newDirectoryPanel(w)
+	w.dial.OnChanged = w.dir.queryChanged
 	w.callBtn = pwidget.NewTipButton("Call", theme.MailForwardIcon(), "Call ("+shortcutLabel(actCall)+")", w.placeCall)
 	w.callBtn.Importance = widget.HighImportance
 	padBtn := pwidget.NewTipButton("", theme.GridIcon(), "Dial pad ("+shortcutLabel(actDialpad)+")", w.toggleDialpad)
 	padBtn.Importance = widget.LowImportance
-	dialRow := container.NewBorder(nil, nil, nil, container.NewHBox(padBtn, w.callBtn), w.dial)
+	dialRow := container.NewBorder(nil, nil, nil, container.NewHBox(w.dir.addButton(), padBtn, w.callBtn), w.dial)
 	w.dialpad = w.buildDialpad()
 	w.dialpad.Hide()
 
 	w.list = newCallList(w)
 	callsHeader := widget.NewLabelWithStyle("Calls", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	left := container.NewBorder(container.NewVBox(dialRow, w.dialpad, callsHeader), nil, nil, nil, w.list.widget())
+	left := container.NewBorder(container.NewVBox(dialRow, w.dir.object(), w.dialpad, callsHeader), nil, nil, nil, w.list.widget())
+	w.dir.parent = left
 
 	w.view = newCallView(w)
 	split := container.NewHSplit(left, w.view.object())
@@ -325,6 +331,7 @@ func (w *mainWindow) apply(ev callengine.Event) {
 	switch ev.Name {
 	case callengine.EventCallIncoming:
 		w.incoming.add(id)
+		w.dir.lookupCaller(id, callerNumber(e))
 		w.win.RequestFocus()
 	case callengine.EventScreenShareStarted:
 		e.sharing = true
@@ -519,7 +526,11 @@ func (w *mainWindow) run(label string, timeout time.Duration, f func(ctx context
 func (w *mainWindow) focusDial() { w.win.Canvas().Focus(w.dial) }
 
 func (w *mainWindow) placeCall() {
-	target := strings.TrimSpace(w.dial.Text)
+	if w.dir.selectedCall() {
+		return
+	}
+	w.dir.hide()
+	target := w.dir.rewrite(strings.TrimSpace(w.dial.Text))
 	if target == "" {
 		w.action.info("Type a number or SIP URI to call")
 		w.focusDial()

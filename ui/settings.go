@@ -191,6 +191,7 @@ type settingsForm struct {
 	micLevel                           *widget.ProgressBar
 	speakerTest                        *widget.Button
 	logPath                            string
+	dir                                *directoryForm // nil: no Directory tab
 }
 
 func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
@@ -268,7 +269,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 	page := func(items ...*widget.FormItem) fyne.CanvasObject {
 		return container.NewVScroll(widget.NewForm(items...))
 	}
-	return container.NewAppTabs(
+	tabs := container.NewAppTabs(
 		container.NewTabItem("Account", page(
 			widget.NewFormItem("SIP URI", f.uri),
 			widget.NewFormItem("Username", f.user),
@@ -296,6 +297,10 @@ func (f *settingsForm) tabs() *container.AppTabs {
 			note(f.logNote()),
 		)),
 	)
+	if f.dir != nil {
+		tabs.Append(f.dir.tab())
+	}
+	return tabs
 }
 
 func (f *settingsForm) speakerTestButton() fyne.CanvasObject {
@@ -325,6 +330,7 @@ func (w *mainWindow) openSettings() {
 	devices := w.opts.desktop.devices
 	f := newSettingsForm(s, devices)
 	f.logPath = w.opts.desktop.logPath
+	f.dir = w.dir.form()
 	w.settingsForm = f
 	w.settingsOpen = true
 	stopMeter := w.startSettingsAudio(f, devices)
@@ -334,6 +340,7 @@ func (w *mainWindow) openSettings() {
 		w.settingsForm = nil
 		if ok {
 			w.saveSettings(f.settings())
+			w.dir.save(f.dir.settings())
 		}
 	}, w.win)
 	// Most of the window, never more: the tabs scroll.
