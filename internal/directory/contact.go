@@ -82,12 +82,18 @@ func cleanText(s string, max int) string {
 		case !unicode.IsPrint(r):
 			continue
 		}
+		need := utf8.RuneLen(r)
+		if space {
+			need++
+		}
+		// The pending space counts too: FuzzEntryToContact found a name
+		// one byte over max (a space written, then the rune refused).
+		if b.Len()+need > max {
+			break
+		}
 		if space {
 			b.WriteByte(' ')
 			space = false
-		}
-		if b.Len()+utf8.RuneLen(r) > max {
-			break
 		}
 		b.WriteRune(r)
 	}
