@@ -59,8 +59,8 @@ deps-bench:
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.
 screenshots: deps-test
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow' ./ui/
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run TestDesktopAppSharesScreenEndToEnd .
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestDirectorySettingsFitsTheWindow|TestDialFieldSearchesAndCallsIntegration|TestIncomingCallerNameIntegration' ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopDirectoryEndToEnd' .
 
 # Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.
 package: deps

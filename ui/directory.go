@@ -285,6 +285,11 @@ func (p *directoryPanel) forget(id string) { delete(p.names, id) }
 // addContact asks for a name and keeps number in the local contacts:
 // from the dial field, or from the call in view.
 func (p *directoryPanel) addContact(name, number string) {
+	p.addContactIn(p.w.win, name, number)
+}
+
+// addContactIn is addContact with its dialog over parent.
+func (p *directoryPanel) addContactIn(parent fyne.Window, name, number string) {
 	if p.dir == nil {
 		p.w.action.fail(fmt.Errorf("contacts are not available (see the log)"))
 		return
@@ -309,5 +314,5 @@ func (p *directoryPanel) addContact(name, number string) {
 			return
 		}
 		p.w.action.info("Added " + c.Name + " to contacts")
-	}, p.w.win)
+	}, parent)
 }

@@ -273,3 +273,35 @@ func saveCapture(t *testing.T, win fyne.Window, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestAddContactFromCall: "Add to contacts" during a call keeps the party
+// in the local book, and the next call from that number is named from it.
+func TestAddContactFromCall(t *testing.T) {
+	f := newFakeEngine()
+	h := newHarness(t, f, harnessOpts{})
+	a := f.incoming("", "0611223344")
+	f.establish(a)
+	h.waitFor("active", func() bool { e := h.w.active(); return e != nil && e.id() == a })
+	h.w.dir.addContact("Carla", "0611223344")
+	var add *widget.Button
+	for _, o := range test.LaidOutObjects(h.w.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Add" {
+			add = b
+		}
+	}
+	if add == nil {
+		t.Fatal("no Add to contacts form")
+	}
+	test.Tap(add)
+	h.settle()
+	c, err := h.w.dir.dir.Local().Lookup(t.Context(), "+33 6 11 22 33 44")
+	if err != nil || c.Name != "Carla" {
+		t.Fatalf("contact: %+v %v", c, err)
+	}
+	f.end(a)
+	b := f.incoming("", "0611223344")
+	h.waitFor("named from contacts", func() bool {
+		card := h.w.incoming.cards[b]
+		return card != nil && card.name.Text == "Incoming call: Carla"
+	})
+}

@@ -56,3 +56,15 @@ func callerNumber(e *callEntry) string {
 	}
 	return ""
 }
+
+// addContactButton is the History window's "Add to contacts" for the
+// selected call's party.
+func (h *historyWindow) addContactButton() fyne.CanvasObject {
+	return widget.NewButtonWithIcon("Add to contacts", theme.AccountIcon(), func() {
+		if h.sel < 0 || h.sel >= len(h.records) {
+			return
+		}
+		r := h.records[h.sel]
+		h.w.dir.addContactIn(h.win, r.RemoteName, r.Remote)
+	})
+}
