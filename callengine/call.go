@@ -43,6 +43,13 @@ type call struct {
 	audioOut audio.Sink
 	ended    bool
 
+	// tap mixes the call's audio into a local conference and feeds its
+	// recording (conference.go, recording.go); it outlives media
+	// generations. rec is the running recording (nil when none).
+	tap     *audio.CallTap
+	rec     *audio.Recorder
+	recPath string
+
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
 	sharing     *screenSender
@@ -102,6 +109,7 @@ func newCall(p *Phone, id string, isCaller bool) *call {
 		decision: make(chan decision, 1),
 		done:     make(chan struct{}),
 		iceBack:  make(chan struct{}, 1),
+		tap:      audio.NewCallTap(),
 	}
 	c.s = CallSession{
 		CreationTime: now,
@@ -207,6 +215,7 @@ func (c *call) newMediaProfile(o offerProfile) error {
 		in.Close()
 		return fmt.Errorf("audio output: %w", err)
 	}
+	in, out = c.tap.Source(in), c.tap.Sink(out)
 	vin := newVideoReceiver()
 	ms, err := factory(media.Options{
 		AudioIn:         in,
@@ -356,7 +365,12 @@ func (c *call) setMuted(muted bool) error {
 	if m == nil || s.IsTerminated() {
 		return fmt.Errorf("%w: mute needs media", ErrInvalidState)
 	}
-	m.SetMuted(muted)
+	// In a conference the tap mutes the microphone alone; the media
+	// session keeps sending the other parties' voices.
+	c.tap.SetMicMuted(muted)
+	if !c.p.conf.has(c) {
+		m.SetMuted(muted)
+	}
 	name := EventCallUnmuted
 	if muted {
 		name = EventCallMuted
@@ -378,7 +392,12 @@ func (c *call) terminate(first []string, payload map[string]any) {
 	m, in, out, vin := c.media, c.audioIn, c.audioOut, c.videoIn
 	sharing := c.sharing != nil
 	c.sharing, c.resumeShare = nil, nil
+	recording := c.rec != nil
 	c.mu.Unlock()
+	c.p.leaveConference(c)
+	if recording {
+		_ = c.stopRecording() // logged and reported in onRecordingStopped
+	}
 	if m != nil {
 		// Closing the media stops any screen capture first.
 		_ = m.Close()

@@ -125,6 +125,7 @@ type Phone struct {
 	cli      *sipgo.Client
 	dialogUA *sipgo.DialogUA
 	bus      *eventBus
+	conf     conference // the local conference (conference.go)
 
 	listeners []ListenAddr // with the ports actually bound
 	closers   []func() error

@@ -71,6 +71,7 @@ func (c *call) resume(ctx context.Context) error {
 	if m := c.mediaSession(); m != nil && s.Muted {
 		m.SetMuted(false)
 	}
+	c.tap.SetMicMuted(false)
 	c.update(func(s *CallSession) { s.Paused = false; s.Muted = false }, []string{EventCallResumed}, nil)
 	c.mu.Lock()
 	mon := c.resumeShare

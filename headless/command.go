@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 // Fields a command may carry besides "id" and "cmd".
@@ -16,7 +18,8 @@ const (
 	fieldPath    = "path"    // snapshot: where the PNG is written
 
 	fieldTones       = "tones"       // dtmf: the keypad tones to send
-	fieldConsult     = "consult"     // atxfer-complete/-cancel: the consultation call's sipCallId
+	fieldConsult     = "consult"     // atxfer-complete/-cancel: the consultation call's sipCallId; merge: the other call
+	fieldFormat      = "format"      // record: "ogg" (default) or "wav"
 	fieldContentType = "contentType" // message: the body's MIME type (default text/plain)
 	fieldBody        = "body"        // message: the body, as text
 	fieldText        = "text"        // chat: the chat text
@@ -55,6 +58,8 @@ type command struct {
 	Content json.RawMessage
 	// IntervalMs is monitor's period; 0 (or absent) stops monitoring.
 	IntervalMs int
+	// Format is record's file format.
+	Format callengine.RecordingFormat
 	// Directory commands' fields (directorycmd.go).
 	Query, ContactName, Number, ContactID string
 }
@@ -158,6 +163,16 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 			}
 			c.Path = s
 		}
+	case fieldFormat:
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
+		}
+		f, err := callengine.ParseRecordingFormat(s)
+		if err != nil {
+			return fmt.Errorf("%w: %q must be \"ogg\" or \"wav\"", ErrBadField, name)
+		}
+		c.Format = f
 	case fieldTones:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {

@@ -3,6 +3,7 @@ package headless
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -49,6 +50,14 @@ type phoneAPI interface {
 	Ignore(id string) error
 	StartNetworkMonitoring(id string, interval time.Duration) error
 	StopNetworkMonitoring(id string) error
+
+	// Local conference and recording.
+	Merge(ctx context.Context, ids ...string) error
+	Unmerge(ctx context.Context, id string, hold bool) error
+	StartRecording(id string, o callengine.RecordingOptions) (string, error)
+	PauseRecording(id string) error
+	ResumeRecording(id string) error
+	StopRecording(id string) error
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -195,6 +204,36 @@ func commandTable() map[string]commandSpec {
 		// transfer-accept / transfer-decline answer the far end's REFER
 		// (onTransferRequested with pending true): 202 and the new call,
 		// or 603. Unanswered, it is declined after 25 s.
+		// merge joins call and consult into the local conference (resuming
+		// a held one); unmerge takes call out and holds it.
+		"merge": {required: []string{fieldCall, fieldConsult}, network: true, run: onCallCmd(func(ctx context.Context, p phoneAPI, c command) error {
+			return p.Merge(ctx, c.Call, c.Consult)
+		})},
+		"unmerge": {required: []string{fieldCall}, network: true, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
+			return p.Unmerge(ctx, id, true)
+		})},
+		// record writes the call, both directions mixed, into a new file in
+		// the folder path; the reply names the file.
+		"record": {required: []string{fieldCall, fieldPath}, optional: []string{fieldFormat}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
+			dir, err := filepath.Abs(c.Path)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %q: %w", ErrBadField, fieldPath, err)
+			}
+			file, err := p.StartRecording(c.Call, callengine.RecordingOptions{Dir: dir, Format: c.Format})
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"path": file, "session": sessionResult(p, c.Call)["session"]}, nil
+		}},
+		"record-pause": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.PauseRecording(id)
+		})},
+		"record-resume": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.ResumeRecording(id)
+		})},
+		"record-stop": {required: []string{fieldCall}, run: onCall(func(_ context.Context, p phoneAPI, id string) error {
+			return p.StopRecording(id)
+		})},
 		"transfer-accept": {required: []string{fieldCall}, run: onCall(func(ctx context.Context, p phoneAPI, id string) error {
 			return p.AcceptTransfer(ctx, id)
 		})},

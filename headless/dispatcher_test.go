@@ -50,6 +50,21 @@ func TestDispatchTable(t *testing.T) {
 				}
 			}},
 		{name: "hold", line: `{"id":"4","cmd":"hold","call":"c1"}`, wantID: "4", wantCalls: []string{"Hold c1"}},
+		{name: "merge", line: `{"id":"m","cmd":"merge","call":"c1","consult":"c1"}`, wantID: "m", wantCalls: []string{"Merge c1 c1"}},
+		{name: "merge without the other call", line: `{"id":"m","cmd":"merge","call":"c1"}`, wantID: "m", wantErr: `"consult"`},
+		{name: "unmerge holds", line: `{"id":"u","cmd":"unmerge","call":"c1"}`, wantID: "u", wantCalls: []string{"Unmerge c1 hold=true"}},
+		{name: "record ogg by default", line: `{"id":"r","cmd":"record","call":"c1","path":"/tmp/rec"}`, wantID: "r", wantCalls: []string{"Record c1 /tmp/rec ogg"},
+			check: func(t *testing.T, r map[string]any) {
+				if r["path"] != "/tmp/rec/rec.ogg" {
+					t.Errorf("record result path %v", r["path"])
+				}
+			}},
+		{name: "record wav", line: `{"id":"r","cmd":"record","call":"c1","path":"/tmp/rec","format":"wav"}`, wantID: "r", wantCalls: []string{"Record c1 /tmp/rec wav"}},
+		{name: "record bad format", line: `{"id":"r","cmd":"record","call":"c1","path":"/tmp/rec","format":"mp3"}`, wantID: "r", wantErr: `"format" must be`},
+		{name: "record without folder", line: `{"id":"r","cmd":"record","call":"c1"}`, wantID: "r", wantErr: `"path"`},
+		{name: "record-pause", line: `{"id":"r","cmd":"record-pause","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordPause c1"}},
+		{name: "record-resume", line: `{"id":"r","cmd":"record-resume","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordResume c1"}},
+		{name: "record-stop", line: `{"id":"r","cmd":"record-stop","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordStop c1"}},
 		{name: "resume", line: `{"id":"5","cmd":"resume","call":"c1"}`, wantID: "5", wantCalls: []string{"Resume c1"}},
 		{name: "mute", line: `{"id":"6","cmd":"mute","call":"c1"}`, wantID: "6", wantCalls: []string{"Mute c1"}},
 		{name: "unmute", line: `{"id":"6","cmd":"unmute","call":"c1"}`, wantID: "6", wantCalls: []string{"Unmute c1"}},

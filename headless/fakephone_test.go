@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -318,6 +319,44 @@ func (f *fakePhone) StartNetworkMonitoring(id string, interval time.Duration) er
 
 func (f *fakePhone) StopNetworkMonitoring(id string) error {
 	f.record("Unmonitor %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) Merge(_ context.Context, ids ...string) error {
+	f.record("Merge %s", strings.Join(ids, " "))
+	for _, id := range ids {
+		if err := f.lookup(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *fakePhone) Unmerge(_ context.Context, id string, hold bool) error {
+	f.record("Unmerge %s hold=%v", id, hold)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) StartRecording(id string, o callengine.RecordingOptions) (string, error) {
+	f.record("Record %s %s %s", id, o.Dir, o.Format)
+	if err := f.lookup(id); err != nil {
+		return "", err
+	}
+	return filepath.Join(o.Dir, "rec."+o.Format.String()), nil
+}
+
+func (f *fakePhone) PauseRecording(id string) error {
+	f.record("RecordPause %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) ResumeRecording(id string) error {
+	f.record("RecordResume %s", id)
+	return f.lookup(id)
+}
+
+func (f *fakePhone) StopRecording(id string) error {
+	f.record("RecordStop %s", id)
 	return f.lookup(id)
 }
 

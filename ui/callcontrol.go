@@ -42,6 +42,8 @@ type callControl struct {
 	chat    Chatter
 	monitor NetworkMonitor
 	consent TransferConsenter
+	conf    Conferencer
+	rec     CallRecorder
 }
 
 func callControlOf(eng Engine) callControl {
@@ -51,6 +53,8 @@ func callControlOf(eng Engine) callControl {
 	c.chat, _ = eng.(Chatter)
 	c.monitor, _ = eng.(NetworkMonitor)
 	c.consent, _ = eng.(TransferConsenter)
+	c.conf, _ = eng.(Conferencer)
+	c.rec, _ = eng.(CallRecorder)
 	return c
 }
 
@@ -138,6 +142,7 @@ func lastRunes(s string, n int) string {
 // applyCallControl updates e from a call-control event; part of apply.
 func (w *mainWindow) applyCallControl(ev callengine.Event, e *callEntry) {
 	w.xferRequests.apply(ev, e)
+	w.applyRecording(ev)
 	switch ev.Name {
 	case callengine.EventDTMF:
 		e.dtmfReceived = lastRunes(e.dtmfReceived+payloadString(ev.Payload, "tone"), maxDTMFShown)

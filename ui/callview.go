@@ -53,6 +53,7 @@ type callView struct {
 	keys       *callKeys
 	quality    *qualityIndicator
 	xfer       *transferBanner
+	conf       *conferenceControls
 	chat       *chatPanel
 	side       *fyne.Container
 	callBox    fyne.CanvasObject
@@ -105,7 +106,8 @@ func newCallView(w *mainWindow) *callView {
 		v.chatBtn.SetTip(chatUnavailable)
 	}
 	row1 := container.NewHBox(v.mute, v.hold, v.keypadBtn, v.transfer, v.chatBtn, layout.NewSpacer(), v.hangup)
-	row2 := container.NewHBox(v.share, layout.NewSpacer(), v.fit, v.full)
+	v.conf = newConferenceControls(w)
+	row2 := container.NewHBox(v.share, v.conf.merge, v.conf.record, v.conf.pause, layout.NewSpacer(), v.fit, v.full)
 	controls := container.NewVBox(row1, row2)
 
 	v.quality = newQualityIndicator()
@@ -121,7 +123,7 @@ func newCallView(w *mainWindow) *callView {
 	v.side = container.NewStack(width, container.NewBorder(v.keypadBox, nil, nil, nil, v.chat.object()))
 	v.side.Hide()
 
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, v.quality.object(), v.name), v.detail)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(v.conf.mark, v.quality.object()), v.name), v.detail)
 	v.callBox = container.NewBorder(
 		container.NewVBox(header, v.banner.object(), v.xfer.object()),
 		container.NewPadded(controls), nil, container.NewPadded(v.side),
@@ -161,6 +163,9 @@ func (v *callView) update(e *callEntry) {
 	parts = append(parts, e.direction(), st.String(), formatDuration(e.duration(v.w.opts.now())))
 	if e.s.Muted {
 		parts = append(parts, "muted")
+	}
+	if e.s.Conference {
+		parts = append(parts, "in conference")
 	}
 	v.detail.SetText(strings.Join(parts, " · "))
 
@@ -203,6 +208,7 @@ func (v *callView) update(e *callEntry) {
 	}
 	v.banner.update(e)
 	v.updateCallControl(e, st)
+	v.conf.update(v.w, e, st)
 
 	switch {
 	case st == stateHeld:

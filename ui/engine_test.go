@@ -55,7 +55,7 @@ func TestRemoteVideoFuncAdaptsOtherFrameSourceTypes(t *testing.T) {
 // part, so the GUI enables them all with it.
 func TestPhoneEngineHasCallControl(t *testing.T) {
 	ctl := callControlOf(PhoneEngine(nil))
-	if ctl.dtmf == nil || ctl.xfer == nil || ctl.chat == nil || ctl.monitor == nil {
+	if ctl.dtmf == nil || ctl.xfer == nil || ctl.chat == nil || ctl.monitor == nil || ctl.conf == nil || ctl.rec == nil {
 		t.Fatalf("PhoneEngine lacks call control: %+v", ctl)
 	}
 	if _, ok := PhoneEngine(nil).(Sharer); !ok {

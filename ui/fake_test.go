@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -473,5 +474,49 @@ func (f *fakeEngine) StartNetworkMonitoring(id string, interval time.Duration) e
 
 func (f *fakeEngine) StopNetworkMonitoring(id string) error {
 	f.record("StopNetworkMonitoring %s", id)
+	return nil
+}
+
+// Merge marks the calls as in conference, as the engine does.
+func (f *fakeEngine) Merge(_ context.Context, ids ...string) error {
+	f.record("Merge %s", strings.Join(ids, " "))
+	for _, id := range ids {
+		f.change(id, callengine.EventCallMerged, func(s *callengine.CallSession) { s.Conference, s.Paused = true, false })
+	}
+	return nil
+}
+
+func (f *fakeEngine) Unmerge(_ context.Context, id string, hold bool) error {
+	f.record("Unmerge %s %v", id, hold)
+	f.change(id, callengine.EventCallUnmerged, func(s *callengine.CallSession) { s.Conference, s.Paused = false, hold })
+	return nil
+}
+
+func (f *fakeEngine) StartRecording(id string, o callengine.RecordingOptions) (string, error) {
+	f.record("StartRecording %s", id)
+	f.change(id, callengine.EventRecordingStarted, func(s *callengine.CallSession) { s.Recording = true })
+	return o.Dir + "/rec.ogg", nil
+}
+
+func (f *fakeEngine) PauseRecording(id string) error {
+	f.record("PauseRecording %s", id)
+	f.change(id, callengine.EventRecordingPaused, func(s *callengine.CallSession) { s.RecordingPaused = true })
+	return nil
+}
+
+func (f *fakeEngine) ResumeRecording(id string) error {
+	f.record("ResumeRecording %s", id)
+	f.change(id, callengine.EventRecordingResumed, func(s *callengine.CallSession) { s.RecordingPaused = false })
+	return nil
+}
+
+func (f *fakeEngine) StopRecording(id string) error {
+	f.record("StopRecording %s", id)
+	f.mu.Lock()
+	if c := f.calls[id]; c != nil {
+		c.Recording, c.RecordingPaused = false, false
+	}
+	f.mu.Unlock()
+	f.emit(callengine.EventRecordingStopped, id, map[string]any{"path": "/tmp/rec.ogg"})
 	return nil
 }

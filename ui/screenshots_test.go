@@ -87,6 +87,19 @@ func TestScreenshots(t *testing.T) {
 			h.w.toggleChat()
 			h.w.view.chat.entry.SetText("Done, thanks")
 		}},
+		// A three-way conference being recorded.
+		{"conference", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			b := f.incoming("Bob Keller", "sip:bob@192.0.2.30")
+			f.establish(b)
+			h.waitFor("two calls", func() bool { return len(h.w.mergeable()) == 2 })
+			h.w.setActive(a)
+			h.w.toggleMerge()
+			h.waitFor("merged", func() bool { e := h.w.active(); return e != nil && e.s.Conference })
+			h.w.toggleRecord()
+			h.waitFor("recording", func() bool { return h.w.view.conf.mark.Text != "" })
+		}},
 		// The transfer dialog over an active call.
 		{"transfer-dialog", func(h *harness, f *fakeEngine) {
 			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")

@@ -174,3 +174,22 @@ func (t *ToneDetector) Close() error {
 	t.mu.Unlock()
 	return nil
 }
+
+// ToneLevel is the amplitude (fraction of full scale, as a sine's peak) of
+// the component at hz in pcm, by the Goertzel algorithm over the whole
+// slice: a test can check that each of several tones mixed together is
+// there, which the dominant frequency alone cannot tell.
+func ToneLevel(pcm []int16, rate int, hz float64) float64 {
+	if len(pcm) == 0 {
+		return 0
+	}
+	w := 2 * math.Pi * hz / float64(rate)
+	coeff := 2 * math.Cos(w)
+	var s1, s2 float64
+	for _, x := range pcm {
+		s := float64(x)/32768 + coeff*s1 - s2
+		s2, s1 = s1, s
+	}
+	power := s1*s1 + s2*s2 - coeff*s1*s2
+	return 2 * math.Sqrt(max(0, power)) / float64(len(pcm))
+}

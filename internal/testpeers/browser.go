@@ -326,6 +326,11 @@ func (p *BrowserPeer) Answer(ctx context.Context) error { return p.call(ctx, "an
 // Hangup ends, rejects or cancels the call.
 func (p *BrowserPeer) Hangup(ctx context.Context) error { return p.call(ctx, "hangup", nil) }
 
+// StartVideo makes the page send its fake camera (a moving test pattern,
+// 640x480) in the established call: a re-INVITE adding video. SIP.js
+// flavour only.
+func (p *BrowserPeer) StartVideo(ctx context.Context) error { return p.call(ctx, "startVideo", nil) }
+
 // AudioLevel is the dominant frequency and RMS of what the page receives
 // (a WebAudio analyser on the remote stream).
 type AudioLevel struct {
@@ -375,6 +380,17 @@ type BrowserStats struct {
 		FreezeCount           int64   `json:"freezeCount"`
 		DecoderImplementation string  `json:"decoderImplementation"`
 	} `json:"video"`
+	// VideoSent is the page's own outgoing video (the fake camera, after
+	// StartVideo), as Chromium's encoder reports it.
+	VideoSent struct {
+		Codec         string `json:"codec"`
+		FramesEncoded int64  `json:"framesEncoded"`
+		FrameWidth    int    `json:"frameWidth"`
+		FrameHeight   int    `json:"frameHeight"`
+		PacketsSent   int64  `json:"packetsSent"`
+		PliCount      int64  `json:"pliCount"`
+		NackCount     int64  `json:"nackCount"`
+	} `json:"videoSent"`
 }
 
 // Stats reads the page's getStats summary.

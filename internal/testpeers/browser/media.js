@@ -70,6 +70,10 @@ export async function stats(pc) {
       r.audio.concealedSamples = s.concealedSamples || 0; r.audio.codec = r.codecs[s.codecId] || '';
     } else if (s.type === 'outbound-rtp' && s.kind === 'audio') {
       r.audio.packetsSent = s.packetsSent;
+    } else if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      r.videoSent = { codec: r.codecs[s.codecId] || '', framesEncoded: s.framesEncoded || 0,
+        frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0, packetsSent: s.packetsSent || 0,
+        pliCount: s.pliCount || 0, nackCount: s.nackCount || 0 };
     } else if (s.type === 'inbound-rtp' && s.kind === 'video') {
       Object.assign(r.video, {
         codec: r.codecs[s.codecId] || '', framesDecoded: s.framesDecoded || 0,

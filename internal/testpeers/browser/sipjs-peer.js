@@ -6,8 +6,16 @@ import { toneStream, listen, audioLevel, stats, onlyVideoCodec, report } from '.
 let ua, registerer, session, opts = {};
 let setupStart = 0;
 
-function mediaStreamFactory() {
-  return Promise.resolve(toneStream(opts.toneHz || 880));
+// mediaStreamFactory gives SIP.js the test tone as the microphone and, once
+// video is asked for (startVideo), Chromium's fake camera (a moving test
+// pattern with a frame counter) beside it.
+async function mediaStreamFactory(constraints) {
+  const s = toneStream(opts.toneHz || 880);
+  if (constraints && constraints.video) {
+    const cam = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480, frameRate: 30 } });
+    cam.getVideoTracks().forEach((t) => s.addTrack(t));
+  }
+  return s;
 }
 
 function watch(s) {
@@ -84,6 +92,20 @@ window.peer = {
     if (session.state === SessionState.Established) await session.bye();
     else if (session.reject) await session.reject();
     else await session.cancel();
+    return true;
+  },
+  // startVideo adds the fake camera to the call: a re-INVITE whose offer
+  // gains a sendrecv video line (restricted to opts.videoCodec if set).
+  async startVideo() {
+    session.sessionDescriptionHandlerOptionsReInvite = { constraints: { audio: true, video: true } };
+    await new Promise((resolve, reject) => {
+      session.invite({
+        requestDelegate: {
+          onAccept: () => resolve(),
+          onReject: (r) => reject(new Error('re-INVITE ' + r.message.statusCode)),
+        },
+      }).catch(reject);
+    });
     return true;
   },
   state() { return session ? session.state : ''; },
