@@ -101,7 +101,7 @@ func (p *directoryPanel) queryChanged(text string) {
 	}
 	q := strings.TrimSpace(text)
 	if p.dir == nil || q == "" || strings.Contains(q, ":") || strings.Contains(q, "@") {
-		p.show(directory.Result{}, "")
+		p.show(directory.Result{}, "", true)
 		return
 	}
 	gen := p.gen
@@ -122,20 +122,29 @@ func (p *directoryPanel) start(gen int, q string) {
 	go func() { // owner: mainWindow (w.wg); ends by the searcher's deadline or cancel
 		defer p.w.wg.Done()
 		defer cancel()
-		res := dir.Search(ctx, q)
+		// Local contacts (and fast servers) show at once; a slow server's
+		// answer completes the list when it comes.
+		res := dir.SearchEach(ctx, q, func(part directory.Result) {
+			p.w.opts.do(func() {
+				if gen == p.gen {
+					p.show(part, q, false)
+				}
+			})
+		})
 		if ctx.Err() != nil {
 			return // cancelled by the next keystroke or the window's end
 		}
 		p.w.opts.do(func() {
 			if gen == p.gen {
-				p.show(res, q)
+				p.show(res, q, true)
 			}
 		})
 	}()
 }
 
-// show lists the results (at most maxShownResults) and the failed sources.
-func (p *directoryPanel) show(res directory.Result, q string) {
+// show lists the results (at most maxShownResults) and the failed sources;
+// before the final answer (final false) other sources are still searching.
+func (p *directoryPanel) show(res directory.Result, q string, final bool) {
 	p.results = res.Contacts
 	p.selected = -1
 	p.rows.RemoveAll()
@@ -151,8 +160,12 @@ func (p *directoryPanel) show(res directory.Result, q string) {
 		b.Importance = widget.LowImportance
 		p.rows.Add(b)
 	}
-	if q != "" && len(res.Contacts) == 0 && len(res.Errors) == 0 {
-		none := widget.NewLabel("No contact matches " + q)
+	if q != "" && len(res.Contacts) == 0 && (len(res.Errors) == 0 || !final) {
+		text := "No contact matches " + q
+		if !final {
+			text = "Searching…"
+		}
+		none := widget.NewLabel(text)
 		none.Importance = widget.LowImportance
 		p.rows.Add(none)
 	}
@@ -213,7 +226,7 @@ func (p *directoryPanel) hide() {
 	if p.cancel != nil {
 		p.cancel()
 	}
-	p.show(directory.Result{}, "")
+	p.show(directory.Result{}, "", true)
 }
 
 // call places a call to result i's first number.

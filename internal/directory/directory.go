@@ -80,6 +80,12 @@ func (d *Directory) Search(ctx context.Context, query string) Result {
 	return d.searcher.Search(ctx, query)
 }
 
+// SearchEach searches every source, reporting partial results
+// (Searcher.SearchEach).
+func (d *Directory) SearchEach(ctx context.Context, query string, partial func(Result)) Result {
+	return d.searcher.SearchEach(ctx, query, partial)
+}
+
 // Lookup names a caller (Searcher.Lookup).
 func (d *Directory) Lookup(ctx context.Context, number string) (Contact, error) {
 	return d.searcher.Lookup(ctx, number)

@@ -182,7 +182,9 @@ func (s *LDAP) search(ctx context.Context, filter string) ([]*ldap.Entry, error)
 		if left <= 0 {
 			return nil, s.wrap(ctx, context.DeadlineExceeded)
 		}
-		conn.SetTimeout(left)
+		// A little past the deadline: the context closes the connection
+		// first, so the failure reads as "did not answer in time".
+		conn.SetTimeout(left + 250*time.Millisecond)
 		timeLimit = max(1, int(left.Seconds()))
 	}
 	if s.opts.BindDN != "" {
@@ -210,7 +212,7 @@ func (s *LDAP) search(ctx context.Context, filter string) ([]*ldap.Entry, error)
 // password is never part of an error.
 func (s *LDAP) wrap(ctx context.Context, err error) error {
 	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && isTimeout(err):
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && (isTimeout(err) || pastDeadline(ctx)):
 		return fmt.Errorf("%w: %s (%s) did not answer in time: %w", ErrUnreachable, s.opts.Name, s.host, err)
 	case ldap.IsErrorWithCode(err, ldap.ErrorNetwork):
 		return fmt.Errorf("%w: %s (%s): %w", ErrUnreachable, s.opts.Name, s.host, err)
@@ -218,6 +220,13 @@ func (s *LDAP) wrap(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %s (%s): wrong bind DN or password: %w", ErrServer, s.opts.Name, s.host, err)
 	}
 	return fmt.Errorf("%w: %s (%s): %w", ErrServer, s.opts.Name, s.host, err)
+}
+
+// pastDeadline reports whether ctx's deadline is (about) over: the
+// connection's own timer can fire a moment before the context's.
+func pastDeadline(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < 100*time.Millisecond
 }
 
 func isTimeout(err error) bool {

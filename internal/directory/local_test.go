@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestLocalAddEditDeletePersists(t *testing.T) {
@@ -88,4 +89,54 @@ func TestCleanContact(t *testing.T) {
 	if !ok || c.Name != "Eve evil" || len(c.Phones) != 1 || c.Phones[0].Number != "+1 (555) 0100" {
 		t.Fatalf("cleaned: %+v %v", c, ok)
 	}
+}
+
+// TestSearchEachReportsPartials: the fast source's contacts come before
+// the slow one has answered, and the final result has both, merged.
+func TestSearchEachReportsPartials(t *testing.T) {
+	fast := newLocalWith(t, Contact{Name: "Ann Lee", Phones: []Phone{{Number: "201"}}})
+	slow := slowSource{Local: newLocalWith(t, Contact{Name: "Ann Lee", Phones: []Phone{{Number: "201"}, {Number: "0611"}}}), delay: 300 * time.Millisecond}
+	s := NewSearcher(SearcherOptions{Sources: []Source{fast, slow}})
+	var partials []Result
+	final := s.SearchEach(context.Background(), "ann", func(r Result) { partials = append(partials, r) })
+	if len(partials) != 1 || len(partials[0].Contacts) != 1 || len(partials[0].Timings) != 1 || partials[0].Timings[0].Source != LocalName {
+		t.Fatalf("partials: %+v", partials)
+	}
+	if len(final.Contacts) != 1 || len(final.Contacts[0].Phones) != 2 || final.Contacts[0].Source != "Local, Slow" {
+		t.Fatalf("final: %+v", final.Contacts)
+	}
+	if len(partials[0].Contacts[0].Phones) != 1 {
+		t.Fatal("the final merge changed the partial result's contact")
+	}
+}
+
+func newLocalWith(t *testing.T, cs ...Contact) *Local {
+	t.Helper()
+	l, err := OpenLocal(filepath.Join(t.TempDir(), "c.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if _, err := l.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return l
+}
+
+// slowSource is a local book that answers after delay (or ctx's end).
+type slowSource struct {
+	*Local
+	delay time.Duration
+}
+
+func (s slowSource) Name() string { return "Slow" }
+
+func (s slowSource) Search(ctx context.Context, q string) ([]Contact, error) {
+	select {
+	case <-time.After(s.delay):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return s.Local.Search(ctx, q)
 }

@@ -92,6 +92,13 @@ type sourceAnswer struct {
 // ranked (see rank); each failed source is in Errors with a message that
 // names it.
 func (s *Searcher) Search(ctx context.Context, query string) Result {
+	return s.SearchEach(ctx, query, nil)
+}
+
+// SearchEach is Search that also hands partial, from the calling
+// goroutine, the merged result so far each time a source answers before
+// the last, so a slow server does not hold back what the others found.
+func (s *Searcher) SearchEach(ctx context.Context, query string, partial func(Result)) Result {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.SearchTimeout)
 	defer cancel()
@@ -103,14 +110,26 @@ func (s *Searcher) Search(ctx context.Context, query string) Result {
 			answers <- sourceAnswer{index: i, contacts: cs, err: err, elapsed: time.Since(t)}
 		}()
 	}
-	byIndex := make([]sourceAnswer, len(s.opts.Sources))
-	for range s.opts.Sources {
+	byIndex := make([]*sourceAnswer, len(s.opts.Sources))
+	for n := range s.opts.Sources {
 		a := <-answers
-		byIndex[a.index] = a
+		byIndex[a.index] = &a
+		if partial != nil && n < len(s.opts.Sources)-1 {
+			partial(s.result(query, byIndex, start, false))
+		}
 	}
+	return s.result(query, byIndex, start, true)
+}
+
+// result merges the answers received so far (nil: not yet); final logs
+// the failures.
+func (s *Searcher) result(query string, byIndex []*sourceAnswer, start time.Time, final bool) Result {
 	res := Result{Query: query}
 	var all []ranked
 	for i, a := range byIndex {
+		if a == nil {
+			continue
+		}
 		name := s.opts.Sources[i].Name()
 		res.Timings = append(res.Timings, SourceTiming{Source: name, Elapsed: a.elapsed, Count: len(a.contacts)})
 		if a.err != nil {
@@ -119,7 +138,9 @@ func (s *Searcher) Search(ctx context.Context, query string) Result {
 				err = fmt.Errorf("%w: %s did not answer within %s: %w", ErrUnreachable, name, s.opts.SearchTimeout, err)
 			}
 			res.Errors = append(res.Errors, SourceError{Source: name, Err: err})
-			s.opts.Logger.Warn("directory search failed", "source", name, "error", err)
+			if final {
+				s.opts.Logger.Warn("directory search failed", "source", name, "error", err)
+			}
 		}
 		for j, c := range a.contacts {
 			if j == MaxResults {
@@ -239,7 +260,9 @@ func merge(all []ranked) []ranked {
 		m := &out[dup].c
 		for _, p := range r.c.Phones {
 			if !m.HasNumber(p.Number) && len(m.Phones) < MaxNumbersPerContact {
-				m.Phones = append(m.Phones, p)
+				// Clip: never write into the source's own slice, which
+				// a later (progressive) merge reads again.
+				m.Phones = append(slices.Clip(m.Phones), p)
 			}
 		}
 		if !strings.Contains(m.Source, r.c.Source) {
