@@ -47,6 +47,8 @@ type directoryPanel struct {
 	quiet bool
 	// names are the looked-up names of incoming calls, by call ID.
 	names map[string]directory.Contact
+	// contacts is the open Contacts window, if any.
+	contacts *contactsWindow
 }
 
 func newDirectoryPanel(w *mainWindow) *directoryPanel {

@@ -305,3 +305,51 @@ func TestAddContactFromCall(t *testing.T) {
 		return card != nil && card.name.Text == "Incoming call: Carla"
 	})
 }
+
+// TestContactsWindowEditsAndDeletes: the local contacts window edits a
+// contact's name and numbers and deletes it, in the file.
+func TestContactsWindowEditsAndDeletes(t *testing.T) {
+	h := newHarness(t, newFakeEngine(), harnessOpts{})
+	local := h.w.dir.dir.Local()
+	if _, err := local.Add(directory.Contact{Name: "Dan", Phones: []directory.Phone{{Label: "work", Number: "201"}}}); err != nil {
+		t.Fatal(err)
+	}
+	h.w.dir.openContacts()
+	c := h.w.dir.contacts
+	if c == nil || len(c.contacts) != 1 || !c.edit.Disabled() {
+		t.Fatalf("window: %+v", c)
+	}
+	c.list.Select(0)
+	if c.edit.Disabled() || c.del.Disabled() {
+		t.Fatal("Edit/Delete not enabled by a selection")
+	}
+	if err := c.save(c.contacts[0], "Daniel", "201, 0612345678"); err != nil {
+		t.Fatal(err)
+	}
+	got := local.List()
+	if len(got) != 1 || got[0].Name != "Daniel" || len(got[0].Phones) != 2 || got[0].Phones[0].Label != "work" {
+		t.Fatalf("after edit: %+v", got)
+	}
+	if err := c.save(directory.Contact{}, "", ""); err == nil {
+		t.Fatal("an empty contact was saved")
+	}
+	c.list.Select(0)
+	c.deleteSelected()
+	var yes *widget.Button
+	for _, o := range test.LaidOutObjects(c.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Yes" {
+			yes = b
+		}
+	}
+	if yes == nil {
+		t.Fatal("no confirmation")
+	}
+	test.Tap(yes)
+	if n := len(local.List()); n != 0 || len(c.contacts) != 0 {
+		t.Fatalf("%d contacts after delete", n)
+	}
+	reopened, err := directory.OpenLocal(local.Path())
+	if err != nil || len(reopened.List()) != 0 {
+		t.Fatalf("file after delete: %v", err)
+	}
+}

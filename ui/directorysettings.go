@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parlo-voip/parlo/internal/directory"
@@ -123,6 +124,8 @@ type directoryForm struct {
 	ldapURL, ldapBind, ldapPass, ldapBase *widget.Entry
 	ldapFilter, rules                     *widget.Entry
 	localPath                             string
+	// manage opens the local contacts window (nil: no button).
+	manage func()
 }
 
 func newDirectoryForm(s DirectorySettings, localPath string) *directoryForm {
@@ -165,7 +168,12 @@ func (f *directoryForm) tab() *container.TabItem {
 		return widget.NewFormItem("", widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	}
 	local := "Local contacts are kept in " + f.localPath + "."
+	manage := widget.NewFormItem("Local", widget.NewLabel(""))
+	if f.manage != nil {
+		manage = widget.NewFormItem("Local", container.NewHBox(widget.NewButtonWithIcon("Edit contacts…", theme.AccountIcon(), f.manage)))
+	}
 	return container.NewTabItem("Directory", container.NewVScroll(widget.NewForm(
+		manage,
 		note(local),
 		section("CardDAV address book"),
 		widget.NewFormItem("URL", f.davURL),
@@ -189,7 +197,9 @@ func (p *directoryPanel) form() *directoryForm {
 	if err != nil {
 		p.w.action.fail(secretStoreMessage(err))
 	}
-	return newDirectoryForm(s, p.localPath())
+	f := newDirectoryForm(s, p.localPath())
+	f.manage = p.openContacts
+	return f
 }
 
 // save checks, stores and applies the Directory tab: the next search uses
