@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/parlo-voip/parlo/internal/directory"
 )
+
+// ErrNoContacts: the local contacts file could not be opened (the log
+// says why), so there is nothing to add to or edit.
+var ErrNoContacts = errors.New("ui: contacts are not available (see the log)")
 
 // Timing of search-as-you-type: a search starts once typing pauses, and
 // a caller's name is wanted while the phone rings.
@@ -306,7 +311,7 @@ func (p *directoryPanel) addContact(name, number string) {
 // addContactIn is addContact with its dialog over parent.
 func (p *directoryPanel) addContactIn(parent fyne.Window, name, number string) {
 	if p.dir == nil {
-		p.w.action.fail(fmt.Errorf("contacts are not available (see the log)"))
+		p.w.action.fail(ErrNoContacts)
 		return
 	}
 	if strings.TrimSpace(number) == "" {

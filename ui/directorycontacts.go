@@ -27,7 +27,7 @@ type contactsWindow struct {
 // openContacts shows the local contacts window (one at a time).
 func (p *directoryPanel) openContacts() {
 	if p.dir == nil {
-		p.w.action.fail(fmt.Errorf("contacts are not available (see the log)"))
+		p.w.action.fail(ErrNoContacts)
 		return
 	}
 	if p.contacts != nil {
