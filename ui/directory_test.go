@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/parlo-voip/parlo/internal/directory"
+	"github.com/parlo-voip/parlo/internal/history"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
@@ -351,5 +352,47 @@ func TestContactsWindowEditsAndDeletes(t *testing.T) {
 	reopened, err := directory.OpenLocal(local.Path())
 	if err != nil || len(reopened.List()) != 0 {
 		t.Fatalf("file after delete: %v", err)
+	}
+}
+
+// TestAddContactFromHistory: the History window's "Add to contacts" keeps
+// the selected call's party, named as the call was.
+func TestAddContactFromHistory(t *testing.T) {
+	st, err := history.Open(filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Begin(history.Record{CallID: "h1", Direction: history.Incoming, Remote: "sip:0611223344@pbx", RemoteName: "Eve", Outcome: history.OutcomeMissed, Start: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, newFakeEngine(), harnessOpts{desktop: desktopOptions{history: st}})
+	h.w.openHistory()
+	hw := h.w.history
+	if hw == nil || hw.sel != 0 {
+		t.Fatal("history not open with its first row selected")
+	}
+	var addBtn, confirm *widget.Button
+	for _, o := range test.LaidOutObjects(hw.win.Content()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Add to contacts" {
+			addBtn = b
+		}
+	}
+	if addBtn == nil {
+		t.Fatal("no Add to contacts button")
+	}
+	test.Tap(addBtn)
+	for _, o := range test.LaidOutObjects(hw.win.Canvas().Overlays().Top()) {
+		if b, ok := o.(*widget.Button); ok && b.Text == "Add" {
+			confirm = b
+		}
+	}
+	if confirm == nil {
+		t.Fatal("no form over the History window")
+	}
+	test.Tap(confirm)
+	c, err := h.w.dir.dir.Local().Lookup(t.Context(), "0611223344")
+	if err != nil || c.Name != "Eve" {
+		t.Fatalf("contact: %+v, %v", c, err)
 	}
 }
