@@ -288,7 +288,10 @@ func (p *directoryPanel) lookupCaller(id, number string) {
 		}
 		p.w.opts.do(func() {
 			p.names[id] = c
-			p.w.incoming.refresh()
+			if e := p.w.find(id); e != nil {
+				e.dirName = c.Name
+			}
+			p.w.refresh()
 		})
 	}()
 }

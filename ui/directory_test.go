@@ -113,6 +113,10 @@ func TestIncomingCallerNameIntegration(t *testing.T) {
 	if d := h.w.incoming.cards[b].detail.Text; !strings.Contains(d, "LDAP") {
 		t.Fatalf("detail %q does not say where the name came from", d)
 	}
+	// The call list names the call from the directory too, with its number.
+	if rows := h.rowsText(); !strings.Contains(rows, people[77].Name()+" | sip:+33140000077@pbx.example.com") {
+		t.Fatalf("call list:\n%s", rows)
+	}
 	// Unknown: the SIP name stays.
 	c := f.incoming("Someone", "0155555555")
 	h.settle()
