@@ -82,8 +82,8 @@ reliability: deps-test
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.
 screenshots: deps-test
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestContactsPanelWithKamailioIntegration' ./ui/
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopAppContactsPanelEndToEnd|TestDesktopAppCallLevelsEndToEnd' .
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestContactsPanelWithKamailioIntegration|TestDirectorySettingsFitsTheWindow|TestDialFieldSearchesAndCallsIntegration|TestIncomingCallerNameIntegration' ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopAppContactsPanelEndToEnd|TestDesktopAppCallLevelsEndToEnd|TestDesktopDirectoryEndToEnd' .
 
 # Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.
 package: deps

@@ -74,6 +74,8 @@ type command struct {
 	Format callengine.RecordingFormat
 	// Lamp holds the lamp commands' fields (lampcommands.go).
 	Lamp lampFields
+	// Directory commands' fields (directorycmd.go).
+	Query, ContactName, Number, ContactID string
 }
 
 // parseCommand parses one line against the command table. On error the
@@ -232,6 +234,8 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 	case fieldContent:
 		// Any JSON value; the line already parsed, so raw is valid JSON.
 		c.Content = append(json.RawMessage(nil), bytes.TrimSpace(raw)...)
+	case fieldQuery, fieldName, fieldNumber, fieldContactID:
+		return c.setDirectoryField(name, raw)
 	case fieldIntervalMs:
 		var n int
 		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > maxMonitorIntervalMs || string(bytes.TrimSpace(raw)) == "null" {

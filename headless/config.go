@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
+	"github.com/parlo-voip/parlo/internal/directory"
 )
 
 // PasswordEnv is the environment variable holding the account's password.
@@ -55,6 +56,9 @@ type Config struct {
 	// Liveness: --media-timeout, --session-expires, --keepalive (zero: the
 	// engine's defaults 20 s, 30 min, 30 s; negative: off).
 	MediaTimeout, SessionExpires, KeepAlive time.Duration
+	// Directory is the contacts, directory servers and dialling rules
+	// (--contacts, --carddav-*, --ldap-*, --dial-rules).
+	Directory directory.Config
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -196,6 +200,12 @@ func (f logLevelFlag) Set(s string) error {
 
 // newFlagSet declares every flag of `parlo headless` into cfg and raw.
 func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
+	return newFlagSetWithDirectory(cfg, raw, &rawDirectoryFlags{})
+}
+
+// newFlagSetWithDirectory is newFlagSet also declaring the directory flags
+// into dir.
+func newFlagSetWithDirectory(cfg *Config, raw *rawAccountFlags, dir *rawDirectoryFlags) *flag.FlagSet {
 	fs := flag.NewFlagSet("parlo headless", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Var(listenFlag{&cfg.Listen}, "listen", "local SIP socket `transport:ip:port` (udp, tcp, ws); repeatable; port 0 picks a free one")
@@ -217,6 +227,7 @@ func newFlagSet(cfg *Config, raw *rawAccountFlags) *flag.FlagSet {
 	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 0, "end a call that receives no media for `DURATION` while not on hold (default 20s; negative: never)")
 	fs.DurationVar(&cfg.SessionExpires, "session-expires", 0, "RFC 4028 session interval `DURATION` asked for (default 30m0s; negative: no session timer)")
 	fs.DurationVar(&cfg.KeepAlive, "keepalive", 0, "probe the registrar with OPTIONS every `DURATION` (default 30s; negative: never)")
+	addDirectoryFlags(fs, dir)
 	return fs
 }
 
@@ -250,7 +261,8 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		return Config{}, err
 	}
 	var raw rawAccountFlags
-	fs := newFlagSet(&cfg, &raw)
+	var rawDir rawDirectoryFlags
+	fs := newFlagSetWithDirectory(&cfg, &raw, &rawDir)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
@@ -268,6 +280,11 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		// share reports it when it is used.
 		cfg.Display = getenv("DISPLAY")
 	}
+	dirCfg, err := rawDir.build(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg.Directory = dirCfg
 	acct, err := raw.buildAccount(getenv)
 	if err != nil {
 		return Config{}, err

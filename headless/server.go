@@ -11,6 +11,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/internal/directory"
 )
 
 // Shutdown bounds: each step waits at most this long, so a dead peer cannot
@@ -44,6 +45,12 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 	if err := probeDevices(cfg, voice); err != nil {
 		return err
 	}
+	dirCfg := cfg.Directory
+	dirCfg.Logger = log
+	dir, err := directory.Open(dirCfg)
+	if err != nil {
+		return err
+	}
 	phone, err := callengine.NewPhone(callengine.Options{
 		Listen:         cfg.Listen,
 		Account:        cfg.Account,
@@ -66,6 +73,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		return err
 	}
 	s := newServer(enginePhone{phone}, phone.Subscribe(), cfg.Account != nil, out, log)
+	s.d.addDirectoryCommands(dir)
 	listen := make([]string, 0, len(phone.Listeners()))
 	for _, l := range phone.Listeners() {
 		listen = append(listen, l.String())

@@ -11,6 +11,7 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-pre
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
   rtpengine-daemon
+  radicale slapd ldap-utils
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
   chromium nodejs
   xterm)

@@ -71,6 +71,9 @@ type callEntry struct {
 	earlyMedia bool
 	// notified: the incoming-call notification was sent.
 	notified bool
+	// dirName is the directory's name for the far end (directory.go),
+	// preferred to the name the far end sent.
+	dirName string
 
 	// Call control (callcontrol.go). dtmfSent and dtmfReceived are the
 	// last keypad tones each way; chat the call's messages, unread those
@@ -88,6 +91,9 @@ func (e *callEntry) id() string { return e.s.SipCallID }
 
 // remoteName is the best human name of the far end.
 func (e *callEntry) remoteName() string {
+	if e.dirName != "" {
+		return e.dirName
+	}
 	if e.s.DisplayName != "" {
 		return e.s.DisplayName
 	}

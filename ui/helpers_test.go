@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,8 @@ func newHarness(t *testing.T, eng Engine, o harnessOpts) *harness {
 		secrets:    h.secrets,
 		do:         func(f func()) { h.queue <- f },
 		desktop:    o.desktop,
+		// Never the user's own contacts file.
+		contactsPath: filepath.Join(t.TempDir(), "contacts.json"),
 	}
 	if opts.desktop.soundOut == nil {
 		opts.desktop.soundOut = h.sink.open

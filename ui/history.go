@@ -55,7 +55,7 @@ func (w *mainWindow) openHistory() {
 	callBtn.Importance = widget.HighImportance
 	h.win.SetContent(container.NewBorder(
 		container.NewBorder(nil, nil, widget.NewIcon(theme.SearchIcon()), nil, h.search),
-		container.NewBorder(nil, nil, nil, callBtn, h.info), nil, nil, h.list))
+		container.NewBorder(nil, nil, nil, container.NewHBox(h.addContactButton(), callBtn), h.info), nil, nil, h.list))
 	h.win.Resize(fyne.NewSize(620, 480))
 	h.win.SetOnClosed(func() { w.history = nil })
 	w.history = h

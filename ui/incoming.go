@@ -50,6 +50,12 @@ func (p *incomingPrompts) add(id string) {
 	p.refresh()
 }
 
+// remove drops call id's card and what the directory looked up for it.
+func (p *incomingPrompts) remove(id string) {
+	p.promptCards.remove(id)
+	p.w.dir.forget(id)
+}
+
 func (p *incomingPrompts) refresh() {
 	for _, id := range p.ids {
 		e := p.w.find(id)
@@ -62,6 +68,10 @@ func (p *incomingPrompts) refresh() {
 			c.ignore.Disable()
 		}
 		detail := e.remoteNumber()
+		if ct, ok := p.w.dir.callerName(id); ok {
+			c.name.SetText("Incoming call: " + ct.Name)
+			detail = callerNumber(e) + " · " + ct.Source
+		}
 		if detail == "" {
 			detail = "Calling you"
 		}

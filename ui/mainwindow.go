@@ -38,6 +38,8 @@ type windowOptions struct {
 	now func() time.Time
 	// desktop is the tray, sounds, history and first-run part.
 	desktop desktopOptions
+	// contactsPath is the local contacts file ("" for the default).
+	contactsPath string
 }
 
 // mainWindow is the main window and the GUI's state: the calls as the
@@ -74,6 +76,7 @@ type mainWindow struct {
 	statusIcon *widget.Icon
 	status     *widget.Label
 	dial       *dialEntry
+	dir        *directoryPanel
 	callBtn    *pwidget.TipButton
 	dialpad    *fyne.Container
 	list       *callList
@@ -167,13 +170,15 @@ func (w *mainWindow) build() {
 		container.NewHBox(w.addAccount, w.contacts.voicemailButton(), copyBtn, historyBtn, settingsBtn), w.status)
 
 	w.dial = newDialEntry(w)
-	w.dial.SetPlaceHolder("Number or SIP URI")
+	w.dial.SetPlaceHolder("Name, number or SIP URI")
 	w.dial.OnSubmitted = func(string) { w.placeCall() }
+	w.dir = newDirectoryPanel(w)
+	w.dial.OnChanged = w.dir.queryChanged
 	w.callBtn = pwidget.NewTipButton("Call", theme.MailForwardIcon(), "Call ("+shortcutLabel(actCall)+")", w.placeCall)
 	w.callBtn.Importance = widget.HighImportance
 	padBtn := pwidget.NewTipButton("", theme.GridIcon(), "Dial pad ("+shortcutLabel(actDialpad)+")", w.toggleDialpad)
 	padBtn.Importance = widget.LowImportance
-	dialRow := container.NewBorder(nil, nil, nil, container.NewHBox(padBtn, w.callBtn), w.dial)
+	dialRow := container.NewBorder(nil, nil, nil, container.NewHBox(w.dir.addButton(), padBtn, w.callBtn), w.dial)
 	w.dialpad = w.buildDialpad()
 	w.dialpad.Hide()
 
@@ -181,7 +186,8 @@ func (w *mainWindow) build() {
 	callsHeader := widget.NewLabelWithStyle("Calls", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	calls := container.NewVSplit(w.list.widget(), w.contacts.object())
 	calls.Offset = 0.55
-	left := container.NewBorder(container.NewVBox(dialRow, w.dialpad, callsHeader), nil, nil, nil, calls)
+	left := container.NewBorder(container.NewVBox(dialRow, w.dir.object(), w.dialpad, callsHeader), nil, nil, nil, calls)
+	w.dir.parent = left
 
 	w.view = newCallView(w)
 	split := container.NewHSplit(left, w.view.object())
@@ -333,6 +339,7 @@ func (w *mainWindow) apply(ev callengine.Event) {
 	switch ev.Name {
 	case callengine.EventCallIncoming:
 		w.incoming.add(id)
+		w.dir.lookupCaller(id, callerNumber(e))
 		w.win.RequestFocus()
 	case callengine.EventScreenShareStarted:
 		e.sharing = true
@@ -531,7 +538,11 @@ func (w *mainWindow) run(label string, timeout time.Duration, f func(ctx context
 func (w *mainWindow) focusDial() { w.win.Canvas().Focus(w.dial) }
 
 func (w *mainWindow) placeCall() {
-	target := strings.TrimSpace(w.dial.Text)
+	if w.dir.selectedCall() {
+		return
+	}
+	w.dir.hide()
+	target := w.dir.rewrite(strings.TrimSpace(w.dial.Text))
 	if target == "" {
 		w.action.info("Type a number or SIP URI to call")
 		w.focusDial()

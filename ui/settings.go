@@ -201,6 +201,7 @@ type settingsForm struct {
 	lamps                              *lampSettingsForm
 	speakerTest                        *widget.Button
 	logPath                            string
+	dir                                *directoryForm // nil: no Directory tab
 }
 
 func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
@@ -281,7 +282,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 	page := func(items ...*widget.FormItem) fyne.CanvasObject {
 		return container.NewVScroll(widget.NewForm(items...))
 	}
-	return container.NewAppTabs(
+	tabs := container.NewAppTabs(
 		container.NewTabItem("Account", page(
 			widget.NewFormItem("SIP URI", f.uri),
 			widget.NewFormItem("Username", f.user),
@@ -310,6 +311,10 @@ func (f *settingsForm) tabs() *container.AppTabs {
 		)),
 		f.lamps.tab(),
 	)
+	if f.dir != nil {
+		tabs.Append(f.dir.tab())
+	}
+	return tabs
 }
 
 func (f *settingsForm) speakerTestButton() fyne.CanvasObject {
@@ -339,6 +344,7 @@ func (w *mainWindow) openSettings() {
 	devices := w.opts.desktop.devices
 	f := newSettingsForm(s, devices)
 	f.logPath = w.opts.desktop.logPath
+	f.dir = w.dir.form()
 	w.settingsForm = f
 	w.settingsOpen = true
 	stopMeter := w.startSettingsAudio(f, devices)
@@ -348,6 +354,7 @@ func (w *mainWindow) openSettings() {
 		w.settingsForm = nil
 		if ok {
 			w.saveSettings(f.settings())
+			w.dir.save(f.dir.settings())
 		}
 	}, w.win)
 	// Most of the window, never more: the tabs scroll.

@@ -22,6 +22,8 @@
 //	coturn                                         StartCoturn
 //	chromium nodejs (+ scripts/browser-deps.sh)    StartBrowser, NewBrowser
 //	sipvicious                                     RunSipvicious (svmap, svwar, svcrack, svcrash)
+//	radicale                                       StartRadicale (CardDAV)
+//	slapd ldap-utils                               StartSlapd (LDAP; slapadd)
 //
 // Tests that use a display must pass Display.Env() to their children rather
 // than set DISPLAY in the test process: parallel tests would share it.
