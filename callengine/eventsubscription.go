@@ -32,7 +32,7 @@ func (e *SubscriptionError) Unwrap() error { return ErrRequestFailed }
 // reached for: from retryFirst doubling to retryLast.
 const (
 	retryFirst = 5 * time.Second
-	retryLast = 5 * time.Minute
+	retryLast  = 5 * time.Minute
 	// maxMinExpiresRetries bounds the 423 loop (RFC 6665 §4.1.2.1): a
 	// notifier asking more each time must not keep us sending.
 	maxMinExpiresRetries = 3

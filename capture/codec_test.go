@@ -282,7 +282,6 @@ func TestDecoderRejectsGarbage(t *testing.T) {
 	}
 }
 
-
 // checkDecoded decodes network-controlled bytes (a fuzz input): the
 // decoder must not crash, and any picture it returns must be
 // self-consistent and within the size cap.

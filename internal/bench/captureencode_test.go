@@ -279,9 +279,9 @@ func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
 				goal := map[WorkKind]float64{WorkStatic: 0.02, WorkTyping: 0.05}[k]
 				r := Median(col(0, share)) / Median(col(1, share))
 				rep.Add(Row{Section: "1", Measure: c.String() + " live: CPU share of a core, Parlo / ffmpeg x11grab+libvpx at the same fixed speed (cpu-used −16)",
-					Parlo: Spread(col(0, share), "%.1f %%") + ", SSIM " + Spread(col(0, func(m measured) float64 { return m.ssimScreen }), "%.4f") + "; polling before damage: " + Spread(col(len(pipes)-1, share), "%.1f %%"),
+					Parlo:     Spread(col(0, share), "%.1f %%") + ", SSIM " + Spread(col(0, func(m measured) float64 { return m.ssimScreen }), "%.4f") + "; polling before damage: " + Spread(col(len(pipes)-1, share), "%.1f %%"),
 					Reference: "ffmpeg: " + Spread(col(1, share), "%.1f %%") + "; with mpdecimate: " + Spread(col(2, share), "%.1f %%"),
-					Ratio: Ratio(Median(col(0, share)), Median(col(1, share))), Target: fmt.Sprintf("≤ %.2f× ffmpeg (share goal)", goal), Verdict: AtMost(r, goal)})
+					Ratio:     Ratio(Median(col(0, share)), Median(col(1, share))), Target: fmt.Sprintf("≤ %.2f× ffmpeg (share goal)", goal), Verdict: AtMost(r, goal)})
 			case WorkFullMotion:
 				pf, ff := Median(col(0, measured.cpuPerFrameMs)), Median(col(1, measured.cpuPerFrameMs))
 				rep.Add(Row{Section: "1", Measure: c.String() + " live: CPU per sent frame (ms), Parlo / ffmpeg x11grab+libvpx at the same fixed speed (cpu-used −16)",

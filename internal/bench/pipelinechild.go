@@ -97,7 +97,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 	src, err := capture.NewSource(mon, capture.SourceOptions{
 		FPS:     o.FPS,
 		Polling: o.Polling,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnFrame: func(f capture.Frame) {
 			t0 := time.Now()
 			// As share.Sender: a refresh is an ordinary inter frame, and
