@@ -49,7 +49,7 @@ func CheckOffer(offer []byte, c OfferCheck) (Path, error) {
 	}
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(offer)); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return "", fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
 	n := len(sd.MediaDescriptions)
 	if n == 0 {
@@ -216,7 +216,7 @@ func checkAttrs(attrs []sdp.Attribute, where string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("%w: %s: a=%s: %v", ErrBadSDP, where, a.Key, err)
+			return fmt.Errorf("%w: %s: a=%s: %w", ErrBadSDP, where, a.Key, err)
 		}
 	}
 	return nil

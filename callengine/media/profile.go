@@ -46,7 +46,7 @@ const (
 func ChoosePath(offer []byte) (Path, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(offer)); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return "", fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
 	bundled := map[string]bool{}
 	for _, a := range sd.Attributes {

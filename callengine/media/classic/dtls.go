@@ -150,7 +150,7 @@ func dtlsHandshake(ctx context.Context, t *transport, id *dtlsIdentity, client b
 	}
 	hash, err := fingerprint.HashFromString(strings.ToLower(alg))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrFingerprint, err)
+		return nil, fmt.Errorf("%w: %w", ErrFingerprint, err)
 	}
 	conf := &dtls.Config{
 		Certificates: []tls.Certificate{id.cert},
@@ -170,11 +170,11 @@ func dtlsHandshake(ctx context.Context, t *transport, id *dtlsIdentity, client b
 			}
 			x, err := x509.ParseCertificate(raw[0])
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrFingerprint, err)
+				return fmt.Errorf("%w: %w", ErrFingerprint, err)
 			}
 			got, err := fingerprint.Fingerprint(x, hash)
 			if err != nil {
-				return fmt.Errorf("%w: %v", ErrFingerprint, err)
+				return fmt.Errorf("%w: %w", ErrFingerprint, err)
 			}
 			if !strings.EqualFold(got, strings.TrimSpace(want)) {
 				return ErrFingerprint

@@ -141,7 +141,7 @@ func (r *remoteLine) rtcpUDPAddr() *net.UDPAddr {
 func parseRemote(raw []byte) ([]*remoteLine, error) {
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(raw)); err != nil {
-		return nil, fmt.Errorf("%w: %v", media.ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: %w", media.ErrBadSDP, err)
 	}
 	var sessAddr net.IP
 	if sd.ConnectionInformation != nil && sd.ConnectionInformation.Address != nil {

@@ -47,7 +47,7 @@ func parseSDP(raw []byte) (sd *sdp.SessionDescription, err error) {
 	}()
 	sd = &sdp.SessionDescription{}
 	if err := sd.UnmarshalString(string(raw)); err != nil {
-		return nil, fmt.Errorf("%w: unparseable: %v", media.ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: unparseable: %w", media.ErrBadSDP, err)
 	}
 	return sd, nil
 }

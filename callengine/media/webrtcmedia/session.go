@@ -246,10 +246,10 @@ func (s *Session) ApplyAnswer(ctx context.Context, answer []byte) error {
 	}
 	raw, err := remote.Marshal()
 	if err != nil {
-		return fmt.Errorf("%w: %v", media.ErrBadSDP, err)
+		return fmt.Errorf("%w: %w", media.ErrBadSDP, err)
 	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(raw)}); err != nil {
-		return fmt.Errorf("%w: %v", media.ErrBadSDP, err)
+		return fmt.Errorf("%w: %w", media.ErrBadSDP, err)
 	}
 	s.mu.Lock()
 	s.pendingOffer, s.pendingLocal = nil, nil
@@ -288,7 +288,7 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 	if pending {
 		// Glare: the peer's offer wins; drop ours (CancelOffer).
 		if err := s.cancelOfferLocked(); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrOfferPending, err)
+			return nil, fmt.Errorf("%w: %w", ErrOfferPending, err)
 		}
 	}
 	var current *sdp.SessionDescription
@@ -305,14 +305,14 @@ func (s *Session) CreateAnswer(ctx context.Context, offer []byte, local media.Di
 	}
 	raw, err := remote.Marshal()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", media.ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: %w", media.ErrBadSDP, err)
 	}
 	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(raw)}); err != nil {
-		return nil, fmt.Errorf("%w: %v", media.ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: %w", media.ErrBadSDP, err)
 	}
 	answer, err := s.pc.CreateAnswer(nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: create answer: %v", media.ErrNoCommonCodec, err)
+		return nil, fmt.Errorf("%w: create answer: %w", media.ErrNoCommonCodec, err)
 	}
 	ld, err := s.setLocalAndGather(ctx, answer)
 	if errors.Is(err, errNoSendCodec) {
