@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= parlo
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all deps deps-test deps-bench bench-go build run test test-short bench vet fmt clean screenshots package install uninstall
+.PHONY: all deps deps-test deps-bench bench-go build run test test-short bench vet fmt clean screenshots package install uninstall reliability
 
 all: build
 
@@ -21,8 +21,12 @@ build: deps
 run: build
 	./$(BIN)
 
-vet:
+# go vet, then golangci-lint with .golangci.yml (scripts/lint.sh builds the
+# pinned linter once into ~/.cache/parlo-tools). cgo packages need the build
+# dependencies to type-check.
+vet: deps
 	$(GO) vet ./...
+	scripts/lint.sh
 
 # All tests, real peers included (Kamailio, baresip, Xvfb / Xorg dummy display
 # are started by the tests themselves on loopback).
@@ -35,11 +39,18 @@ test: deps-test
 	$(GO) mod download
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 --version >/dev/null
 	$(GO) vet ./...
+	scripts/lint.sh
 	$(GO) test -count=1 -run '^$$' ./... >/dev/null
 	scripts/isolated.sh $(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) ./...
 
+# The tests that need no peer process: under -short every test that starts a
+# real peer (Kamailio, baresip, Linphone, coturn, rtpengine, PulseAudio,
+# sipvicious, Chromium, an X server) skips and names it
+# (internal/testpeers.Require). Phone-to-phone calls on loopback still run.
 test-short: deps
-	$(GO) test -short -count=1 ./...
+	$(GO) mod download
+	$(GO) test -count=1 -run '^$$' ./... >/dev/null
+	scripts/isolated.sh $(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
 # rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs
@@ -56,11 +67,23 @@ bench-go: deps-test
 deps-bench:
 	@scripts/deps.sh bench
 
+# Liveness and soak figures: the vanished-peer, session-timer, keep-alive,
+# sleep/resume and soak tests (also part of `make test`), run with -v;
+# internal/reliability rewrites docs/reliability.md from their FIGURE lines
+# (about 3 minutes on 2 cores). A failed test leaves the document as it was.
+RELIABILITY_LOG ?= /tmp/parlo-reliability.log
+RELIABILITY_TESTS = ^(TestVanishedPeerIntegration|TestSessionTimerKamailioIntegration|TestSessionTimerBaresipIntegration|TestKeepAliveIntegration|TestSleepResumeIntegration|TestSoakIntegration)$$
+reliability: deps-test
+	$(GO) test -count=1 -run '^$$' ./callengine/ >/dev/null
+	scripts/isolated.sh $(GO) test -count=1 -v -timeout 10m -run '$(RELIABILITY_TESTS)' ./callengine/ >$(RELIABILITY_LOG) 2>&1 || { grep -E -- '--- FAIL|_test.go:[0-9]+: ' $(RELIABILITY_LOG) | tail -40; exit 1; }
+	$(GO) run ./internal/reliability <$(RELIABILITY_LOG) >docs/reliability.md.tmp
+	mv docs/reliability.md.tmp docs/reliability.md
+
 # Renders the GUI's windows (light and dark, Fyne's test renderer) and the
 # real app window under a two-monitor X server into docs/screenshots/.
 screenshots: deps-test
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestDirectorySettingsFitsTheWindow|TestDialFieldSearchesAndCallsIntegration|TestIncomingCallerNameIntegration' ./ui/
-	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopDirectoryEndToEnd' .
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestScreenshots|TestSettingsFitsTheWindow|TestContactsPanelWithKamailioIntegration|TestDirectorySettingsFitsTheWindow|TestDialFieldSearchesAndCallsIntegration|TestIncomingCallerNameIntegration' ./ui/
+	PARLO_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run 'TestDesktopAppSharesScreenEndToEnd|TestDesktopAppContactsPanelEndToEnd|TestDesktopAppCallLevelsEndToEnd|TestDesktopDirectoryEndToEnd' .
 
 # Linux installer (tar.xz with binary, icon, .desktop) via the pinned fyne tool.
 package: deps

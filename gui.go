@@ -48,6 +48,8 @@ type guiFlags struct {
 	listen string
 	debug  bool
 	link   string // a call link to offer for dialling ("" for none)
+	// Liveness (zero: the engine's defaults; negative: off).
+	mediaTimeout, sessionExpires, keepAlive time.Duration
 }
 
 func parseGUIFlags(args []string, stderr io.Writer) (guiFlags, error) {
@@ -56,6 +58,9 @@ func parseGUIFlags(args []string, stderr io.Writer) (guiFlags, error) {
 	var f guiFlags
 	fs.StringVar(&f.listen, "listen", "udp:0.0.0.0:5060", "local SIP address (transport:ip:port); a busy port falls back to a free one")
 	fs.BoolVar(&f.debug, "debug", false, "debug logging, with a trace of every SIP message (credentials redacted)")
+	fs.DurationVar(&f.mediaTimeout, "media-timeout", 0, "end a call that receives no media for `DURATION` while not on hold (default 20s; negative: never)")
+	fs.DurationVar(&f.sessionExpires, "session-expires", 0, "RFC 4028 session interval `DURATION` asked for (default 30m0s; negative: no session timer)")
+	fs.DurationVar(&f.keepAlive, "keepalive", 0, "probe the registrar with OPTIONS every `DURATION` (default 30s; negative: never)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -182,6 +187,10 @@ func runGUI(args []string) int {
 		NewAudioOut:      deviceOr(voice.OpenOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
 		ShareFPS:         settings.ShareFPS,
 		Logger:           log,
+
+		MediaTimeout:      f.mediaTimeout,
+		SessionExpires:    f.sessionExpires,
+		KeepAliveInterval: f.keepAlive,
 	}
 	accountURI := settings.AccountURI
 	var accountProblem string

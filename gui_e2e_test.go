@@ -139,9 +139,9 @@ func appEnv(d *testpeers.Display, home string) []string {
 		"XDG_RUNTIME_DIR="+home+"/run", "DBUS_SESSION_BUS_ADDRESS=disabled:", "LANG=C.UTF-8")
 }
 
-// startDesktopApp runs bin under d with a fresh home (or home, when set),
-// waits for its window and gives it the keyboard.
-func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *string) *desktopApp {
+// startDesktopApp runs bin under d with a fresh home (or home, when set)
+// and extraEnv, waits for its window and gives it the keyboard.
+func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *string, extraEnv ...string) *desktopApp {
 	t.Helper()
 	a := &desktopApp{t: t, d: d, shots: os.Getenv("PARLO_SCREENSHOTS_DIR")}
 	h := filepath.Join(t.TempDir(), "home")
@@ -149,7 +149,7 @@ func startDesktopApp(t *testing.T, d *testpeers.Display, bin string, home *strin
 		h = *home
 	}
 	a.cmd = exec.Command(bin, "--listen", "udp:127.0.0.1:0")
-	a.cmd.Env = appEnv(d, h)
+	a.cmd.Env = append(appEnv(d, h), extraEnv...)
 	a.cmd.Stdout, a.cmd.Stderr = &a.log, &a.log
 	if err := a.cmd.Start(); err != nil {
 		t.Fatal(err)

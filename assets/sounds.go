@@ -20,14 +20,14 @@ const (
 	SoundHangup   = "hangup"
 )
 
-// ErrBadSound: an embedded sound is missing or not 48 kHz mono PCM16.
+// ErrBadSound means an embedded sound is missing or not 48 kHz mono PCM16.
 var ErrBadSound = errors.New("assets: bad sound")
 
 // SoundPCM returns the samples of a named sound.
 func SoundPCM(name string) ([]int16, error) {
 	b, err := soundFS.ReadFile("sounds/" + name + ".wav")
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadSound, err)
+		return nil, fmt.Errorf("%w: %w", ErrBadSound, err)
 	}
 	return decodeWAV(b)
 }

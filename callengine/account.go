@@ -67,10 +67,10 @@ func (a *Account) aor() (sip.Uri, error) {
 		return u, fmt.Errorf("%w: field URI is empty", ErrBadAccount)
 	}
 	if !strings.HasPrefix(a.URI, "sip:") && !strings.HasPrefix(a.URI, "sips:") {
-		return u, fmt.Errorf("%w: field URI %q must start with sip: or sips:", ErrBadAccount, a.URI)
+		return u, fmt.Errorf("%w: field URI %q must start with sip: or sips:, as in sip:alice@example.com", ErrBadAccount, a.URI)
 	}
 	if err := sip.ParseUri(a.URI, &u); err != nil {
-		return u, fmt.Errorf("%w: field URI %q: %v", ErrBadAccount, a.URI, err)
+		return u, fmt.Errorf("%w: field URI %q: %w", ErrBadAccount, a.URI, err)
 	}
 	if u.Password != "" || userinfoHasPassword(a.URI) {
 		// RFC 3261 §19.1.1: a password in the userinfo is NOT RECOMMENDED;
@@ -188,7 +188,7 @@ func (a *Account) registrar() (registrarTarget, error) {
 			reg = "sip:" + reg
 		}
 		if err := sip.ParseUri(reg, &u); err != nil {
-			return r, fmt.Errorf("%w: field Registrar %q: %v", ErrBadAccount, a.Registrar, err)
+			return r, fmt.Errorf("%w: field Registrar %q: %w", ErrBadAccount, a.Registrar, err)
 		}
 		r.transport = TransportUDP
 		if u.IsEncrypted() {
@@ -263,7 +263,7 @@ func ParseListenAddr(s string) (ListenAddr, error) {
 	}
 	host, portStr, err := net.SplitHostPort(hostPort)
 	if err != nil {
-		return ListenAddr{}, fmt.Errorf("%w: %q: %v", ErrBadListenAddr, s, err)
+		return ListenAddr{}, fmt.Errorf("%w: %q: %w", ErrBadListenAddr, s, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {

@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 
 func sharedBrowser(t *testing.T) *testpeers.Browser {
 	t.Helper()
+	testpeers.SkipIfShort(t, "node, chromium")
 	browserOnce.Do(func() {
 		browserDir, browserErr = os.MkdirTemp("", "parlo-browser-")
 		if browserErr != nil {
@@ -67,6 +68,7 @@ const (
 )
 
 func newBrowserRig(t *testing.T, flavour testpeers.BrowserFlavour, videoCodec string, withDisplay bool) *browserRig {
+	t.Helper()
 	return newBrowserRigAnswer(t, flavour, videoCodec, withDisplay, false)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/share"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -50,9 +51,14 @@ type call struct {
 	rec     *audio.Recorder
 	recPath string
 
+	// earlyTag is the To tag of the last 18x to the INVITE we sent: with
+	// our From tag it names the early dialog a pickup's Replaces takes
+	// over (RFC 3891 §3).
+	earlyTag string
+
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
-	sharing     *screenSender
+	sharing     *share.Sender
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
@@ -92,6 +98,10 @@ type call struct {
 	mediaGen         atomic.Uint64 // generation of media; bumped when a fallback replaces it
 	opMu             sync.Mutex
 	done             chan struct{}
+	// owner owns the call's goroutines (goCall); terminate closes it.
+	owner goOwner
+	// timer is the RFC 4028 session timer, once negotiated.
+	timer *sessionTimer
 }
 
 type decision struct {
@@ -131,7 +141,7 @@ func (c *call) snapshot() *CallSession {
 
 // update changes the state with f and emits the named events with the new
 // snapshot, all under mu. payload may be nil.
-func (c *call) update(f func(s *CallSession), names []string, payload map[string]any) {
+func (c *call) update(f func(s *CallSession), names []string, payload EventPayload) {
 	others := false
 	for _, n := range names {
 		if n == EventCallIncoming {
@@ -152,7 +162,7 @@ func (c *call) update(f func(s *CallSession), names []string, payload map[string
 	}
 }
 
-func (c *call) emit(name string, payload map[string]any) {
+func (c *call) emit(name string, payload EventPayload) {
 	c.update(nil, []string{name}, payload)
 }
 
@@ -216,7 +226,7 @@ func (c *call) newMediaProfile(o offerProfile) error {
 		return fmt.Errorf("audio output: %w", err)
 	}
 	in, out = c.tap.Source(in), c.tap.Sink(out)
-	vin := newVideoReceiver()
+	vin := share.NewReceiver()
 	ms, err := factory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,
@@ -289,7 +299,7 @@ func (c *call) closeMedia() {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if in != nil {
 		_ = in.Close()
@@ -321,6 +331,8 @@ func (c *call) onMediaConnected() {
 
 // afterAccepted emits a media connection that happened before the accept.
 func (c *call) afterAccepted() {
+	c.goCall(c.watchMedia)
+	c.startSessionTimer()
 	c.mu.Lock()
 	ready := c.mediaReady
 	c.mu.Unlock()
@@ -337,11 +349,11 @@ func (c *call) emitMediaConnectedOnce() {
 
 func (c *call) onMediaFailed(err error) {
 	c.log.Warn("media failed", "error", err)
-	c.emit(EventCallError, map[string]any{"error": err.Error()})
+	c.emit(EventCallError, CallStatusPayload{Error: err.Error()})
 }
 
 func (c *call) onTrack(t media.TrackInfo) {
-	payload := map[string]any{"kind": t.Kind, "codec": t.Codec, "trackId": t.ID}
+	payload := TrackPayload{Kind: t.Kind, Codec: t.Codec, TrackID: t.ID}
 	c.emit(EventTrack, payload)
 	if t.Kind == "video" {
 		c.emit(EventVideoStream, payload)
@@ -382,7 +394,7 @@ func (c *call) setMuted(muted bool) error {
 // terminate ends the call once: state Terminated, events, media closed,
 // removed from the phone. first are events sent before onCallEnded
 // (onCallEnding, onCallRejected, onCallCanceled...).
-func (c *call) terminate(first []string, payload map[string]any) {
+func (c *call) terminate(first []string, payload EventPayload) {
 	c.mu.Lock()
 	if c.ended {
 		c.mu.Unlock()
@@ -403,7 +415,7 @@ func (c *call) terminate(first []string, payload map[string]any) {
 		_ = m.Close()
 	}
 	if vin != nil {
-		vin.close()
+		vin.Close()
 	}
 	if sharing {
 		c.update(func(s *CallSession) { s.Screensharing = false }, []string{EventScreenShareEnded}, nil)
@@ -422,6 +434,22 @@ func (c *call) terminate(first []string, payload map[string]any) {
 	}, append(first, EventCallEnded), payload)
 	c.p.removeCall(c.id)
 	close(c.done)
+	c.owner.close()
+}
+
+// waitGoroutines waits, up to ctx, for the goroutines of an ended call.
+func (c *call) waitGoroutines(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		c.owner.wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: the call's goroutines did not stop: %w", ErrRequestFailed, ctx.Err())
+	}
 }
 
 // hangup ends the call whatever its state.
@@ -456,7 +484,7 @@ func (c *call) hangup(ctx context.Context) error {
 	}
 	c.terminate(nil, nil)
 	if err != nil {
-		return fmt.Errorf("%w: BYE: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: BYE: %w", ErrRequestFailed, err)
 	}
 	return nil
 }

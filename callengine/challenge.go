@@ -19,7 +19,7 @@ import (
 // account's realms (RFC 3261 §22.1: the realm says which credentials to use;
 // §22.3: a UA must not answer for a protection space it does not know).
 func (p *Phone) challengeAllowed(req *sip.Request, res *sip.Response) error {
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return fmt.Errorf("%w: no account", ErrForeignChallenge)
 	}
@@ -64,7 +64,7 @@ const registrarResolveTimeout = 2 * time.Second
 // registrarIPs are the addresses of the account's registrar (the outbound
 // proxy): its host if it is an IP, else what it resolves to now.
 func (p *Phone) registrarIPs() []net.IP {
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return nil
 	}

@@ -141,14 +141,14 @@ func TestDigestOnlyForTheRegistrarIntegration(t *testing.T) {
 				return s, err
 			}
 			ev := p.rec.wait(t, EventCallRejected, cs.SipCallID, 10*time.Second)
-			if ev.Payload["status"] != sip.StatusProxyAuthRequired {
+			if payloadOf[CallStatusPayload](ev).Status != sip.StatusProxyAuthRequired {
 				t.Errorf("onCallRejected payload %v, want status 407", ev.Payload)
 			}
-			if e, _ := ev.Payload["error"].(string); !strings.Contains(e, "not to the registrar") {
+			if e := payloadOf[CallStatusPayload](ev).Error; !strings.Contains(e, "not to the registrar") {
 				t.Errorf("onCallRejected error %q should say why", e)
 			}
 			waitCalls(t, p.Phone, 0)
-			return s, errors.New(payloadText(ev.Payload["error"]))
+			return s, errors.New(payloadOf[CallStatusPayload](ev).Error)
 		}},
 		{name: "unregistered account: MESSAGE to a stranger", run: func(t *testing.T) (*challenger, error) {
 			s := startChallenger(t, "parlo.test", sip.StatusUnauthorized)
@@ -173,7 +173,7 @@ func TestDigestOnlyForTheRegistrarIntegration(t *testing.T) {
 			}
 			ev := p.rec.wait(t, EventCallRejected, cs.SipCallID, 10*time.Second)
 			waitCalls(t, p.Phone, 0)
-			return reg, errors.New(payloadText(ev.Payload["error"]))
+			return reg, errors.New(payloadOf[CallStatusPayload](ev).Error)
 		}},
 	}
 	for _, tc := range cases {
@@ -197,9 +197,4 @@ func TestDigestOnlyForTheRegistrarIntegration(t *testing.T) {
 			}
 		})
 	}
-}
-
-func payloadText(v any) string {
-	s, _ := v.(string)
-	return s
 }

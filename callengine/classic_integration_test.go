@@ -141,6 +141,7 @@ func (cp *classicPhone) waitSilence(t *testing.T, timeout time.Duration) {
 }
 
 func ctxFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

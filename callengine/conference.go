@@ -10,15 +10,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
-// Events of a local conference. The Wazo SDK holds conferences on the
-// server (ad-hoc conferences through its REST API) and has no phone event
-// for them; these follow its naming. Both carry "calls", the SIP Call-IDs
-// of the conference after the change.
-const (
-	EventCallMerged   = "onCallMerged"
-	EventCallUnmerged = "onCallUnmerged"
-)
-
 // ErrConference is returned for a merge or split the calls' states do not
 // allow (fewer than two established calls, a call not in the conference).
 var ErrConference = errors.New("callengine: conference")
@@ -108,7 +99,7 @@ func (p *Phone) Merge(ctx context.Context, ids ...string) error {
 	ids = cf.ids()
 	for _, c := range legs {
 		c.enterConference()
-		c.update(func(s *CallSession) { s.Conference = true }, []string{EventCallMerged}, map[string]any{"calls": ids})
+		c.update(func(s *CallSession) { s.Conference = true }, []string{EventCallMerged}, ConferencePayload{Calls: ids})
 	}
 	return nil
 }
@@ -153,11 +144,11 @@ func (p *Phone) leaveConference(c *call) {
 		l.tap.Unlink()
 		l.leaveConferenceMedia()
 		if !l.snapshot().IsTerminated() {
-			l.update(func(s *CallSession) { s.Conference = false }, []string{EventCallUnmerged}, map[string]any{"calls": ids})
+			l.update(func(s *CallSession) { s.Conference = false }, []string{EventCallUnmerged}, ConferencePayload{Calls: ids})
 		}
 	}
 	for _, o := range rest {
-		o.update(nil, []string{EventCallUnmerged}, map[string]any{"calls": ids})
+		o.update(nil, []string{EventCallUnmerged}, ConferencePayload{Calls: ids})
 	}
 }
 

@@ -133,7 +133,7 @@ func TestCallRecordingIntegration(t *testing.T) {
 				t.Fatalf("StartRecording: %v", err)
 			}
 			ev := a.rec.wait(t, EventRecordingStarted, id, 2*time.Second)
-			if !ev.Session.Recording || ev.Payload["path"] != path {
+			if p, _ := ev.Payload.(RecordingPayload); !ev.Session.Recording || p.Path != path {
 				t.Fatalf("onRecordingStarted: recording=%v payload=%v", ev.Session.Recording, ev.Payload)
 			}
 			if _, err := a.StartRecording(id, RecordingOptions{Dir: dir}); !errors.Is(err, ErrRecording) {

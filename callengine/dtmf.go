@@ -60,7 +60,7 @@ func (c *call) sendInfoDTMF(ctx context.Context, tone string) error {
 	req.SetBody([]byte(fmt.Sprintf("Signal=%s\r\nDuration=%d\r\n", tone, dtmfToneDuration.Milliseconds())))
 	res, err := d.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: INFO: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: INFO: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		return fmt.Errorf("%w: INFO answered %d %s", ErrRequestFailed, res.StatusCode, res.Reason)
@@ -69,7 +69,7 @@ func (c *call) sendInfoDTMF(ctx context.Context, tone string) error {
 }
 
 func (c *call) onDTMF(tone, method string) {
-	c.emit(EventDTMF, map[string]any{"tone": tone, "method": method})
+	c.emit(EventDTMF, DTMFPayload{Tone: tone, Method: method})
 }
 
 // onInfo answers INFO: dtmf-relay bodies become onDTMF events; other

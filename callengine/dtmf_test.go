@@ -39,8 +39,8 @@ func receivedTones(r *recorder, callID, method string) string {
 	defer r.mu.Unlock()
 	var b strings.Builder
 	for _, ev := range r.events {
-		if ev.Name == EventDTMF && ev.Session.SipCallID == callID && ev.Payload["method"] == method {
-			b.WriteString(ev.Payload["tone"].(string))
+		if ev.Name == EventDTMF && ev.Session.SipCallID == callID && payloadOf[DTMFPayload](ev).Method == method {
+			b.WriteString(payloadOf[DTMFPayload](ev).Tone)
 		}
 	}
 	return b.String()

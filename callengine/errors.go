@@ -19,4 +19,7 @@ var (
 	// ErrForeignChallenge: a 401/407 came from someone other than the
 	// account's registrar, or for another realm; no credentials are sent.
 	ErrForeignChallenge = errors.New("callengine: authentication challenge not from the account's registrar")
+	// ErrRestartRequired: the change asked for is fixed when the phone
+	// starts (an account's CA file is part of the TLS transport).
+	ErrRestartRequired = errors.New("callengine: this change applies after a restart")
 )

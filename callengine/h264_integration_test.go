@@ -87,11 +87,20 @@ func TestStripVP8(t *testing.T) {
 
 // A shares monitor 1 to a B that answers the video line with H.264 only:
 // A offers VP8 first and H.264 second, encodes with x264 once B's answer
-// picks H.264, and B decodes monitor 1's picture with libavcodec.
+// picks H.264, and B decodes monitor 1's picture with libavcodec. Both
+// media paths: one bundled PeerConnection, and the classic path's own
+// transport per m-line, which sends the negotiated codec too.
 func TestScreenShareH264Integration(t *testing.T) {
+	for _, path := range []media.Path{media.PathWebRTC, media.PathClassic} {
+		t.Run(string(path), func(t *testing.T) { testScreenShareH264(t, path) })
+	}
+}
+
+func testScreenShareH264(t *testing.T, path media.Path) {
+	t.Helper()
 	var mu sync.Mutex
 	var sessions []*h264OnlySession
-	r := newShareRig(t, func(s media.Session) media.Session {
+	r := newShareRigOn(t, path, func(s media.Session) media.Session {
 		h := &h264OnlySession{Session: s}
 		mu.Lock()
 		sessions = append(sessions, h)
@@ -156,6 +165,9 @@ func TestScreenShareH264Integration(t *testing.T) {
 		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
 	}
 	sa, _ := a.Stats(r.aID)
+	if sa.Path != string(path) {
+		t.Fatalf("the call went on the %s path, want %s", sa.Path, path)
+	}
 	if sa.Video.Sent.Codec != "H264" || sa.Video.Sent.Width != r.mon1.Width || sa.Video.Sent.Frames == 0 {
 		t.Fatalf("sender stats: %+v", sa.Video.Sent)
 	}

@@ -235,6 +235,7 @@ func (tp *testPhone) uri() string {
 }
 
 func ctxT(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
@@ -256,14 +257,14 @@ func (r *recorder) waitCount(t testing.TB, name, callID string, n int, timeout t
 	}
 }
 
-// errors lists the payloads of onCallError events, for failure messages.
+// errors lists the errors of onCallError events, for failure messages.
 func (r *recorder) errors() []any {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []any
 	for _, ev := range r.events {
 		if ev.Name == EventCallError {
-			out = append(out, ev.Payload["error"])
+			out = append(out, payloadOf[CallStatusPayload](ev).Error)
 		}
 	}
 	return out
@@ -317,4 +318,10 @@ func (tp *testPhone) consentTo(t testing.TB, id string, accept bool) <-chan Even
 		close(out)
 	}()
 	return out
+}
+
+// payloadOf is the event's payload as T (the zero T when it is another).
+func payloadOf[T EventPayload](ev Event) T {
+	p, _ := ev.Payload.(T)
+	return p
 }

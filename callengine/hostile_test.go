@@ -46,6 +46,7 @@ func newHostile(t testing.TB, p *testPhone) *hostile {
 // with returns the same stranger reporting to t (inside a fuzz function,
 // the fuzz target's own T must not be used).
 func (h *hostile) with(t testing.TB) *hostile {
+	t.Helper()
 	return &hostile{t: t, conn: h.conn, target: h.target, ip: h.ip, port: h.port}
 }
 

@@ -138,10 +138,7 @@ func TestICERestartAfterPathLossIntegration(t *testing.T) {
 	// the other just answers the restart offer.
 	restarter, id := a, aID
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if a.rec.count(EventIceDisconnected, aID) > 0 {
-			break
-		}
+	for a.rec.count(EventIceDisconnected, aID) == 0 {
 		if b.rec.count(EventIceDisconnected, bID) > 0 {
 			restarter, id = b, bID
 			break

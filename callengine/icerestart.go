@@ -7,13 +7,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/media"
 )
 
-// ICE events (phone-api.md: ON_ICE_DISCONNECTED / RECONNECTING / RECONNECTED).
-const (
-	EventIceDisconnected = "onIceDisconnected"
-	EventIceReconnecting = "onIceReconnecting"
-	EventIceReconnected  = "onIceReconnected"
-)
-
 // maxICERestarts is how many ICE-restart re-INVITEs are tried, as the SDK.
 const maxICERestarts = 5
 
@@ -25,8 +18,8 @@ func (c *call) onICEState(state string) {
 	switch state {
 	case "disconnected", "failed":
 		if c.snapshot().IsEstablished() && c.iceRestarting.CompareAndSwap(false, true) {
-			c.emit(EventIceDisconnected, map[string]any{"state": state})
-			go c.restartICE()
+			c.emit(EventIceDisconnected, IceStatePayload{State: state})
+			c.goCall(c.restartICE)
 		}
 	case "connected", "completed":
 		select {
@@ -45,7 +38,7 @@ func (c *call) restartICE() {
 	m := c.mediaSession()
 	r, ok := m.(media.ICERestarter)
 	if !ok {
-		c.emit(EventCallError, map[string]any{"error": "media lost and this media path cannot restart ICE"})
+		c.emit(EventCallError, CallStatusPayload{Error: "media lost and this media path cannot restart ICE"})
 		return
 	}
 	// A network change may have queued a "connected" of its own; start clean.
@@ -55,7 +48,7 @@ func (c *call) restartICE() {
 	default:
 	}
 	for attempt := 1; attempt <= maxICERestarts; attempt++ {
-		c.emit(EventIceReconnecting, map[string]any{"attempt": attempt})
+		c.emit(EventIceReconnecting, IceRestartPayload{Attempt: attempt})
 		ctx, cancel := context.WithTimeout(c.p.ctx, iceWaitPerTry)
 		c.opMu.Lock()
 		r.RestartICE()
@@ -67,7 +60,7 @@ func (c *call) restartICE() {
 			select {
 			case <-c.iceBack:
 				cancel()
-				c.emit(EventIceReconnected, map[string]any{"attempt": attempt})
+				c.emit(EventIceReconnected, IceRestartPayload{Attempt: attempt})
 				return
 			case <-ctx.Done():
 			case <-c.done:
@@ -83,8 +76,6 @@ func (c *call) restartICE() {
 		}
 	}
 	c.log.Warn("ICE could not be restored, ending the call")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c.emit(EventCallError, map[string]any{"error": "media connection lost: ICE restart failed after 5 tries"})
-	_ = c.hangup(ctx)
+	c.emit(EventCallError, CallStatusPayload{Error: "media connection lost: ICE restart failed after 5 tries"})
+	c.endWithReason(EndICEFailed, "media connection lost: ICE restart failed after 5 tries")
 }

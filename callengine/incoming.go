@@ -41,6 +41,9 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
 		return
 	}
+	if p.refuseShortSession(req, tx) {
+		return
+	}
 	var parsed sdp.SessionDescription
 	if err := parsed.UnmarshalString(string(body)); err != nil && len(body) > 0 {
 		respond(tx, req, sip.StatusNotAcceptableHere, "Not Acceptable Here", warning("malformed SDP: "+err.Error()))
@@ -95,7 +98,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		if err != nil {
 			c.log.Warn("486 failed", "error", err)
 		}
-		c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusBusyHere, "reason": "do not disturb"})
+		c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: sip.StatusBusyHere, Reason: "do not disturb"})
 		return
 	}
 	// RFC 3891: an INVITE with Replaces naming one of our calls takes its
@@ -107,7 +110,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			// RFC 3891 §3: 481 when no dialog matches.
 			p.addCall(c)
 			_ = c.respondFinal(sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
-			c.terminate([]string{EventCallRejected}, map[string]any{"status": sip.StatusCallTransactionDoesNotExists, "reason": "Replaces names no call"})
+			c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: sip.StatusCallTransactionDoesNotExists, Reason: "Replaces names no call"})
 			return
 		}
 		replaced = rc
@@ -120,9 +123,9 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		c.s.Ringing = false
 	}
 	p.addCall(c)
-	c.emit(EventCallIncoming, map[string]any{"wantsVideo": wantsVideo})
+	c.emit(EventCallIncoming, CallIncomingPayload{WantsVideo: wantsVideo})
 	if replaced != nil {
-		go func() {
+		c.goCall(func() {
 			// No holdOthers: the call it replaces is about to end.
 			if err := c.accept(p.ctx); err != nil {
 				c.log.Warn("accepting the replacing call failed", "error", err)
@@ -131,13 +134,13 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 			ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
 			defer cancel()
 			_ = replaced.hangup(ctx)
-		}()
+		})
 	} else if p.autoAnswer.Load() || (c.s.AutoAnswer && p.answerMode.Load()) {
-		go func() {
+		c.goCall(func() {
 			if err := p.Accept(p.ctx, c.id); err != nil {
 				c.log.Warn("auto-answer failed", "error", err)
 			}
-		}()
+		})
 	}
 	c.serveInvite(tx)
 }
@@ -193,7 +196,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 			// Nobody answered: 480 (RFC 3261 §21.4.18), and the call ends
 			// unanswered, which history records as missed.
 			_ = c.respondFinal(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", warning("no answer"))
-			c.terminate(nil, map[string]any{"reason": "no answer", "status": sip.StatusTemporarilyUnavailable})
+			c.terminate(nil, CallStatusPayload{Reason: "no answer", Status: sip.StatusTemporarilyUnavailable})
 
 		case d := <-c.decision:
 			switch {
@@ -202,7 +205,7 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 				continue
 			case !d.accept:
 				err := c.respondFinal(d.code, reasonPhrase(d.code))
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": d.code})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: d.code})
 				d.result <- err
 			default:
 				d.result <- c.answer()
@@ -212,9 +215,9 @@ func (c *call) serveInvite(tx sip.ServerTransaction) {
 			// transaction already answered 487. TODO: read the CANCEL's
 			// Reason cause=26 ("answered elsewhere"); sipgo does not hand
 			// us the CANCEL here.
-			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+			c.terminate([]string{EventCallCanceled}, CallStatusPayload{Elsewhere: new(false)})
 		case <-tx.Done():
-			c.terminate([]string{EventCallCanceled}, map[string]any{"elsewhere": false})
+			c.terminate([]string{EventCallCanceled}, CallStatusPayload{Elsewhere: new(false)})
 		case <-c.p.ctx.Done():
 			_ = c.respondFinal(sip.StatusServiceUnavailable, "Shutting Down")
 			c.terminate([]string{EventCallEnding}, nil)
@@ -239,10 +242,11 @@ func (c *call) answer() error {
 		s.Ringing = false
 	}, []string{EventCallAnswered}, nil)
 	res := sip.NewSDPResponseFromRequest(c.uas.InviteRequest, ans)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	c.negotiateAnswer(c.uas.InviteRequest, res)
 	if err := c.uas.WriteResponse(res); err != nil {
-		c.terminate([]string{EventCallError}, map[string]any{"error": "no ACK for 200 OK: " + err.Error()})
-		return fmt.Errorf("%w: 200 OK: %v", ErrRequestFailed, err)
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: "no ACK for 200 OK: " + err.Error()})
+		return fmt.Errorf("%w: 200 OK: %w", ErrRequestFailed, err)
 	}
 	if err := c.finishLateOffer(ctx); err != nil {
 		return err
@@ -251,7 +255,7 @@ func (c *call) answer() error {
 	c.update(func(s *CallSession) {
 		s.StartTime = &start
 		s.SipStatus = SipStatusEstablished
-	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	}, []string{EventCallAccepted}, CallAcceptedPayload{CameraEnabled: false})
 	c.afterAccepted()
 	return nil
 }
@@ -294,18 +298,18 @@ func (c *call) prepareAnswer(ctx context.Context) ([]byte, error) {
 	}
 	if errors.Is(err, media.ErrBadSDP) {
 		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, err
 	}
 	if err != nil {
 		_ = c.respondFinal(sip.StatusInternalServerError, "Media Error", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, err
 	}
 	ans, err := c.media.CreateAnswer(ctx, c.offer, media.SendRecv)
 	if err != nil {
 		_ = c.respondFinal(sip.StatusNotAcceptableHere, "Not Acceptable Here", warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("callengine: answer: %w", err)
 	}
 	c.mu.Lock()
@@ -419,7 +423,7 @@ func (p *Phone) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusOK, "OK")
 	}
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
-	c.terminate(nil, map[string]any{"reason": "remote hangup"})
+	c.terminate(nil, CallStatusPayload{Reason: "remote hangup"})
 }
 
 // onCancel answers a CANCEL that matched no INVITE transaction (the
@@ -431,12 +435,12 @@ func (p *Phone) onCancel(req *sip.Request, tx sip.ServerTransaction) {
 // onUnsupported answers methods we do not implement: 405 with Allow
 // (RFC 3261 §21.4.6 requires it), behind the same guard as the rest.
 func (p *Phone) onUnsupported(req *sip.Request, tx sip.ServerTransaction) {
-	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	respond(tx, req, sip.StatusMethodNotAllowed, "Method Not Allowed", sip.NewHeader("Allow", allowMethods))
 }
 
 func (p *Phone) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
-	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
 	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
 	_ = tx.Respond(res)
 }

@@ -110,6 +110,7 @@ func TestInteropMatrixIntegration(t *testing.T) {
 
 // matrixPhone is Parlo on default settings (direct mode), sending 660 Hz.
 func matrixPhone(t *testing.T, auto bool) *classicPhone {
+	t.Helper()
 	return newEventPhone(t, 660, callengine.Options{Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: auto})
 }
 
@@ -134,6 +135,7 @@ func mediaOf(p *classicPhone, id string) string {
 }
 
 func matrixParlo(t *testing.T, _ bool) (time.Duration, string) {
+	t.Helper()
 	a := matrixPhone(t, false)
 	b := newEventPhone(t, 440, callengine.Options{Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: true})
 	ctx := ctxFor(t, 20*time.Second)
@@ -154,6 +156,7 @@ func matrixParlo(t *testing.T, _ bool) (time.Duration, string) {
 }
 
 func matrixBaresip(t *testing.T, parloDials bool, enc, nat string) (time.Duration, string) {
+	t.Helper()
 	opts := testpeers.BaresipOptions{MediaEnc: enc, MediaNAT: nat, ToneHz: 440, AutoAnswer: parloDials}
 	bs := testpeers.StartBaresip(t, opts)
 	p := matrixPhone(t, !parloDials)
@@ -198,6 +201,7 @@ func matrixBaresip(t *testing.T, parloDials bool, enc, nat string) (time.Duratio
 }
 
 func matrixLinphone(t *testing.T, parloDials bool, srtp string) (time.Duration, string) {
+	t.Helper()
 	// TCP: Linphone listens on TCP by default, and the WebRTC offer is too
 	// big for UDP.
 	lin := testpeers.StartLinphone(t, testpeers.LinphoneOptions{SRTP: srtp, TCP: true, AutoAnswer: parloDials, ToneHz: 440})

@@ -62,13 +62,13 @@ func (c *call) prepareLateOffer(ctx context.Context) ([]byte, error) {
 	req := c.uas.InviteRequest
 	if err := c.newMediaProfile(c.p.lateOfferProfile(req)); err != nil {
 		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, err
 	}
 	offer, err := c.mediaSession().CreateOffer(ctx, media.SendRecv)
 	if err != nil {
 		_ = c.uas.Respond(sip.StatusInternalServerError, "Media Error", nil, warning(err.Error()))
-		c.terminate([]string{EventCallError}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallError}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("callengine: late offer: %w", err)
 	}
 	lo := c.expectLateAnswer(req.CSeq().SeqNo)
@@ -149,7 +149,7 @@ func (c *call) applyLateAnswer(ctx context.Context, body []byte) error {
 // with Reason (RFC 3326) carrying 488's cause, onCallError, onCallEnded.
 func (c *call) byeForBadAnswer(cause error) {
 	c.log.Warn("late offer: no usable answer in the ACK; ending the call", "error", cause)
-	c.emit(EventCallError, map[string]any{"error": cause.Error()})
+	c.emit(EventCallError, CallStatusPayload{Error: cause.Error()})
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
 	if d := c.dialog(); d != nil {
 		bye := sip.NewRequest(sip.BYE, c.remoteTarget())
@@ -162,7 +162,7 @@ func (c *call) byeForBadAnswer(cause error) {
 		}
 		cancel()
 	}
-	c.terminate(nil, map[string]any{"reason": "no answer in ACK"})
+	c.terminate(nil, CallStatusPayload{Reason: "no answer in ACK"})
 }
 
 // onLateOfferReinvite answers an offerless re-INVITE: our offer for the
@@ -181,6 +181,7 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 	lo := c.expectLateAnswer(req.CSeq().SeqNo)
 	res := sip.NewSDPResponseFromRequest(req, offer)
 	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	c.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		c.log.Warn("200 to offerless re-INVITE failed", "error", err)
 		if oc, ok := m.(media.OfferCanceler); ok {
@@ -188,7 +189,7 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 		}
 		return
 	}
-	go func() {
+	c.goCall(func() {
 		t := time.NewTimer(lateAnswerTimeout)
 		defer t.Stop()
 		var body []byte
@@ -204,6 +205,6 @@ func (p *Phone) onLateOfferReinvite(c *call, req *sip.Request, tx sip.ServerTran
 			c.byeForBadAnswer(err)
 			return
 		}
-		c.emit(EventReinvite, map[string]any{"request": req.StartLine(), "direction": m.Direction().String(), "lateOffer": true})
-	}()
+		c.emit(EventReinvite, ReinvitePayload{Request: req.StartLine(), Direction: m.Direction().String(), LateOffer: true})
+	})
 }

@@ -60,7 +60,7 @@ func newLateOfferUAC(t *testing.T) *lateOfferUAC {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	go func() {
-		_ = srv.ListenAndServe(context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyCtxValue(ready)), "udp", fmt.Sprintf("127.0.0.1:%d", port))
+		_ = srv.ListenAndServe(context.WithValue(ctx, sipgo.ListenReadyCtxKey, sipgo.ListenReadyCtxValue(ready)), "udp", fmt.Sprintf("127.0.0.1:%d", port)) //nolint:staticcheck // SA1029: the key is sipgo's own API
 	}()
 	select {
 	case <-ready:
@@ -80,7 +80,7 @@ func newLateOfferUAC(t *testing.T) *lateOfferUAC {
 }
 
 // invite sends an INVITE without a body to target and waits for the 2xx.
-func (u *lateOfferUAC) invite(t *testing.T, ctx context.Context, target string) *sipgo.DialogClientSession {
+func (u *lateOfferUAC) invite(ctx context.Context, t *testing.T, target string) *sipgo.DialogClientSession {
 	t.Helper()
 	var to sip.Uri
 	if err := sip.ParseUri(target, &to); err != nil {
@@ -101,7 +101,7 @@ func (u *lateOfferUAC) invite(t *testing.T, ctx context.Context, target string) 
 
 // ack sends the ACK of the transaction numbered cseq with body (none when
 // nil).
-func (u *lateOfferUAC) ack(t *testing.T, ctx context.Context, dcs *sipgo.DialogClientSession, cseq uint32, body []byte) {
+func (u *lateOfferUAC) ack(ctx context.Context, t *testing.T, dcs *sipgo.DialogClientSession, cseq uint32, body []byte) {
 	t.Helper()
 	target := dcs.InviteRequest.Recipient
 	if ct := dcs.InviteResponse.Contact(); ct != nil {
@@ -154,7 +154,7 @@ func TestLateOfferIntegration(t *testing.T) {
 	ctx := ctxFor(t, 30*time.Second)
 
 	start := time.Now()
-	dcs := u.invite(t, ctx, p.uri())
+	dcs := u.invite(ctx, t, p.uri())
 	offer := dcs.InviteResponse.Body()
 	if !strings.Contains(string(offer), "m=audio") {
 		t.Fatalf("200 OK carries no offer:\n%s", offer)
@@ -163,7 +163,7 @@ func TestLateOfferIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("answering Parlo's offer: %v\n%s", err, offer)
 	}
-	u.ack(t, ctx, dcs, dcs.InviteRequest.CSeq().SeqNo, ans)
+	u.ack(ctx, t, dcs, dcs.InviteRequest.CSeq().SeqNo, ans)
 	id := p.wait(t, callengine.EventCallAccepted, 5*time.Second)
 	t.Logf("offerless INVITE to onCallAccepted: %v", time.Since(start).Round(time.Millisecond))
 	p.waitTone(t, 440, 5*time.Second)
@@ -180,7 +180,7 @@ func TestLateOfferIntegration(t *testing.T) {
 	if err != nil {
 		t.Fatalf("answering Parlo's re-offer: %v\n%s", err, res.Body())
 	}
-	u.ack(t, ctx, dcs, re.CSeq().SeqNo, ans2)
+	u.ack(ctx, t, dcs, re.CSeq().SeqNo, ans2)
 	p.waitFor(t, callengine.EventReinvite, id, 5*time.Second)
 	// The tones are checked on audio played out after the re-INVITE: one
 	// second (50 frames) more on both ears first.
@@ -218,8 +218,8 @@ func TestLateOfferBadACKIntegration(t *testing.T) {
 			p := newEventPhone(t, 660, callengine.Options{Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: true})
 			u := newLateOfferUAC(t)
 			ctx := ctxFor(t, 20*time.Second)
-			dcs := u.invite(t, ctx, p.uri())
-			u.ack(t, ctx, dcs, dcs.InviteRequest.CSeq().SeqNo, tc.body)
+			dcs := u.invite(ctx, t, p.uri())
+			u.ack(ctx, t, dcs, dcs.InviteRequest.CSeq().SeqNo, tc.body)
 			bye := u.waitBye(t, 5*time.Second)
 			if r := bye.GetHeader("Reason"); r == nil || !strings.Contains(r.Value(), "cause=488") {
 				t.Fatalf("BYE without a 488 Reason:\n%s", bye)

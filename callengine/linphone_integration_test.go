@@ -278,8 +278,8 @@ func (cp *classicPhone) waitReinvite(t *testing.T, dir string, timeout time.Dura
 		seen = seen[:0]
 		for _, ev := range cp.events {
 			if ev.Name == callengine.EventReinvite {
-				seen = append(seen, ev.Payload["direction"])
-				if ev.Payload["direction"] == dir {
+				seen = append(seen, reinviteDirection(ev))
+				if reinviteDirection(ev) == dir {
 					cp.mu.Unlock()
 					return
 				}
@@ -288,4 +288,9 @@ func (cp *classicPhone) waitReinvite(t *testing.T, dir string, timeout time.Dura
 		cp.mu.Unlock()
 	}
 	t.Fatalf("no re-INVITE answered %s within %v (answered: %v)", dir, timeout, seen)
+}
+
+func reinviteDirection(ev callengine.Event) string {
+	p, _ := ev.Payload.(callengine.ReinvitePayload)
+	return p.Direction
 }

@@ -9,15 +9,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Chat and signal events (phone-api.md: ON_MESSAGE, ON_CHAT, ON_SIGNAL).
-const (
-	EventMessage = "onMessage"
-	EventChat    = "phone/ON_CHAT"
-	EventSignal  = "phone/ON_SIGNAL"
-	// EventDTMF reports a digit received by RFC 4733 or SIP INFO.
-	EventDTMF = "onDTMF"
-)
-
 // The Wazo JSON envelope of a MESSAGE body.
 const (
 	messageTypeChat   = "message/TYPE_CHAT"
@@ -61,18 +52,18 @@ func (p *Phone) SendMessage(ctx context.Context, callID, target, contentType str
 	req.SetBody(body)
 	p.route(req, to)
 	res, err := p.cli.Do(ctx, req)
-	if err == nil && (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && p.opts.Account != nil {
+	if a := p.account(); err == nil && (res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired) && a != nil {
 		if cerr := p.challengeAllowed(req, res); cerr != nil {
 			return fmt.Errorf("%w: MESSAGE: %w", ErrRequestFailed, cerr)
 		}
-		res, err = p.cli.DoDigestAuth(ctx, req, res, digestFor(p.opts.Account))
+		res, err = p.cli.DoDigestAuth(ctx, req, res, digestFor(a))
 	}
 	return messageResult(res, err)
 }
 
 func messageResult(res *sip.Response, err error) error {
 	if err != nil {
-		return fmt.Errorf("%w: MESSAGE: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: MESSAGE: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		return fmt.Errorf("%w: MESSAGE answered %d %s", ErrRequestFailed, res.StatusCode, res.Reason)
@@ -122,7 +113,7 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 		ct = strings.TrimSpace(h.Value())
 	}
 	body := req.Body()
-	p.emit(Event{Name: EventMessage, Session: s, Payload: map[string]any{"from": from, "contentType": ct, "body": string(body)}})
+	p.emit(Event{Name: EventMessage, Session: s, Payload: MessagePayload{From: from, ContentType: ct, Body: string(body)}})
 	var env messageEnvelope
 	if json.Unmarshal(body, &env) != nil || env.Content == nil {
 		return
@@ -133,9 +124,9 @@ func (p *Phone) onMessage(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	switch env.Type {
 	case messageTypeChat:
-		p.emit(Event{Name: EventChat, Session: s, Payload: map[string]any{"from": from, "content": content}})
+		p.emit(Event{Name: EventChat, Session: s, Payload: ChatPayload{From: from, Content: content}})
 	case messageTypeSignal:
-		p.emit(Event{Name: EventSignal, Session: s, Payload: map[string]any{"from": from, "content": content}})
+		p.emit(Event{Name: EventSignal, Session: s, Payload: ChatPayload{From: from, Content: content}})
 		if s != nil {
 			p.onSignal(s.SipCallID, content)
 		}

@@ -16,7 +16,7 @@ func TestMessageChatAndSignalIntegration(t *testing.T) {
 		t.Fatalf("out-of-dialog MESSAGE: %v", err)
 	}
 	m := b.rec.wait(t, EventMessage, "", 5*time.Second)
-	if m.Payload["body"] != "hello bob" || m.Payload["contentType"] != "text/plain" || m.Session != nil {
+	if payloadOf[MessagePayload](m).Body != "hello bob" || payloadOf[MessagePayload](m).ContentType != "text/plain" || m.Session != nil {
 		t.Fatalf("onMessage: %+v session=%v", m.Payload, m.Session)
 	}
 
@@ -26,13 +26,13 @@ func TestMessageChatAndSignalIntegration(t *testing.T) {
 		t.Fatalf("SendChat: %v", err)
 	}
 	chat := b.rec.wait(t, EventChat, bID, 5*time.Second)
-	if chat.Payload["content"] != "bonjour" {
-		t.Fatalf("chat content %v", chat.Payload["content"])
+	if payloadOf[ChatPayload](chat).Content != "bonjour" {
+		t.Fatalf("chat content %v", payloadOf[ChatPayload](chat).Content)
 	}
 	if err := b.SendChat(ctx, bID, "salut"); err != nil {
 		t.Fatalf("SendChat back: %v", err)
 	}
-	if got := a.rec.wait(t, EventChat, aID, 5*time.Second).Payload["content"]; got != "salut" {
+	if got := payloadOf[ChatPayload](a.rec.wait(t, EventChat, aID, 5*time.Second)).Content; got != "salut" {
 		t.Fatalf("chat back %v", got)
 	}
 
@@ -41,7 +41,7 @@ func TestMessageChatAndSignalIntegration(t *testing.T) {
 	if err := a.SendSignal(ctx, aID, sig); err != nil {
 		t.Fatalf("SendSignal: %v", err)
 	}
-	got := b.rec.wait(t, EventSignal, bID, 5*time.Second).Payload["content"]
+	got := payloadOf[ChatPayload](b.rec.wait(t, EventSignal, bID, 5*time.Second)).Content
 	if !reflect.DeepEqual(got, sig) {
 		t.Fatalf("signal %v, want %v", got, sig)
 	}

@@ -61,12 +61,12 @@ func (p *Phone) onNetworkChange() {
 		if _, ok := c.mediaSession().(media.ICERestarter); !ok {
 			// The classic path without ICE: a re-INVITE re-offers the
 			// current addresses (a session refresh).
-			go c.refreshMedia()
+			c.goCall(c.refreshMedia)
 			continue
 		}
 		if c.iceRestarting.CompareAndSwap(false, true) {
-			c.emit(EventIceDisconnected, map[string]any{"state": "address changed"})
-			go c.restartICE()
+			c.emit(EventIceDisconnected, IceStatePayload{State: "address changed"})
+			c.goCall(c.restartICE)
 		}
 	}
 }

@@ -7,10 +7,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/media"
 )
 
-// EventNetworkStats is the SDK's ON_NETWORK_STATS: a periodic quality
-// report while monitoring (payload stats, previous).
-const EventNetworkStats = "onNetworkStats"
-
 // NetworkStats is one onNetworkStats sample.
 type NetworkStats struct {
 	At           time.Time `json:"at"`
@@ -46,7 +42,7 @@ func (p *Phone) StartNetworkMonitoring(callID string, interval time.Duration) er
 	stop := make(chan struct{})
 	c.monitorStop = stop
 	c.mu.Unlock()
-	go c.monitor(interval, stop)
+	c.goCall(func() { c.monitor(interval, stop) })
 	return nil
 }
 
@@ -83,7 +79,7 @@ func (c *call) monitor(interval time.Duration, stop chan struct{}) {
 		case <-t.C:
 		}
 		cur := sample(c.stats(), prev, time.Now())
-		payload := map[string]any{"stats": cur, "previous": prev}
+		payload := NetworkStatsPayload{Stats: cur, Previous: prev}
 		c.emit(EventNetworkStats, payload)
 		prev = &cur
 	}

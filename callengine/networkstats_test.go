@@ -37,7 +37,7 @@ func TestNetworkMonitoringIntegration(t *testing.T) {
 	var last NetworkStats
 	for _, ev := range a.rec.events {
 		if ev.Name == EventNetworkStats {
-			last = ev.Payload["stats"].(NetworkStats)
+			last = payloadOf[NetworkStatsPayload](ev).Stats
 		}
 	}
 	a.rec.mu.Unlock()

@@ -91,7 +91,7 @@ func (p *Phone) outgoingProfiles(to sip.Uri) []offerProfile {
 
 	choice := p.opts.Media
 	transport := TransportUDP
-	if a := p.opts.Account; a != nil {
+	if a := p.account(); a != nil {
 		if a.Media != "" {
 			choice = a.Media
 		}

@@ -60,8 +60,15 @@ func (p *Phone) originAllowed(req *sip.Request) bool {
 			// Matched against its dialog by the request guard; one that
 			// names no call of ours (a scanner's trick to avoid ringing
 			// phones) is a stranger's.
-			_, err := p.call(req.CallID().Value())
-			return err == nil
+			if _, err := p.call(req.CallID().Value()); err == nil {
+				return true
+			}
+			if p.watches.subscriptionFor(req) == nil {
+				return false
+			}
+			// A NOTIFY of one of our subscriptions: its tags matched, and
+			// it must also come through the registrar, as a new request
+			// must (the notifier sends it to our registered Contact).
 		}
 	}
 	if tok, ok := req.Recipient.UriParams.Get(contactTokenParam); ok && reg.token != "" &&

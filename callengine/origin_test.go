@@ -106,7 +106,7 @@ func TestStrangerRefusedWhenRegisteredIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	rej := mallory.rec.wait(t, EventCallRejected, s.SipCallID, 10*time.Second)
-	if rej.Payload["status"] != sip.StatusForbidden {
+	if payloadOf[CallStatusPayload](rej).Status != sip.StatusForbidden {
 		t.Fatalf("stranger's INVITE: %v, want 403", rej.Payload)
 	}
 	if n := alice.rec.count(EventCallIncoming, ""); n != 0 {

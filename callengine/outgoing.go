@@ -61,7 +61,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	c.s.DialedExtension = target
 	c.s.DisplayName = c.s.Number
-	d := &outgoingDial{to: to, profiles: p.outgoingProfiles(to), headers: opts.Headers, fromTag: sip.GenerateTagN(16)}
+	d := &outgoingDial{to: to, profiles: p.outgoingProfiles(to), headers: opts.Headers, fromTag: sip.GenerateTagN(16), sessionExpires: p.sessionExpires()}
 	if err := c.newMediaProfile(d.profile()); err != nil {
 		return nil, err
 	}
@@ -93,13 +93,13 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	if err != nil {
 		cancel()
-		c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+		c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
 	}
 	c.mu.Lock()
 	c.uac = dcs
 	c.mu.Unlock()
-	go c.waitAnswer(inviteCtx, cancel, dcs, d)
+	c.goCall(func() { c.waitAnswer(inviteCtx, cancel, dcs, d) })
 	return c.snapshot(), nil
 }
 
@@ -115,6 +115,10 @@ type outgoingDial struct {
 	// restarted: the call already left a dialog whose re-offer was refused
 	// for a new one (done at most once).
 	restarted bool
+	// sessionExpires is the RFC 4028 interval the INVITE asks for (0:
+	// none), raised by a 422 at most maxTimerRetries times.
+	sessionExpires time.Duration
+	timerRetries   int
 }
 
 func (d *outgoingDial) profile() offerProfile { return d.profiles[d.current] }
@@ -143,7 +147,8 @@ func (p *Phone) newInvite(callID string, d *outgoingDial, cseq uint32, offer []b
 		req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: sip.INVITE})
 	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, OPTIONS, MESSAGE, INFO"))
+	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	p.addSessionTimer(req, d.sessionExpires)
 	for k, v := range d.headers {
 		if h := newHeader(k, v); h != nil {
 			req.AppendHeader(h)
@@ -162,10 +167,11 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 		return u, fmt.Errorf("%w: empty target", ErrBadURI)
 	}
 	if !strings.HasPrefix(t, "sip:") && !strings.HasPrefix(t, "sips:") {
-		if p.opts.Account == nil {
+		a := p.account()
+		if a == nil {
 			return u, fmt.Errorf("%w: %q: in direct mode dial a full sip:user@host:port URI", ErrBadURI, target)
 		}
-		aor, err := p.opts.Account.aor()
+		aor, err := a.aor()
 		if err != nil {
 			return u, err
 		}
@@ -175,7 +181,7 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 		t = "sip:" + t
 	}
 	if err := sip.ParseUri(t, &u); err != nil {
-		return u, fmt.Errorf("%w: %q: %v", ErrBadURI, target, err)
+		return u, fmt.Errorf("%w: %q: %w", ErrBadURI, target, err)
 	}
 	if u.Host == "" {
 		return u, fmt.Errorf("%w: %q has no host", ErrBadURI, target)
@@ -185,8 +191,8 @@ func (p *Phone) targetURI(target string) (sip.Uri, error) {
 
 // fromURI is our identity: the account's AOR, or user@listen address.
 func (p *Phone) fromURI() sip.Uri {
-	if p.opts.Account != nil {
-		if aor, err := p.opts.Account.aor(); err == nil {
+	if a := p.account(); a != nil {
+		if aor, err := a.aor(); err == nil {
 			return sip.Uri{Scheme: "sip", User: aor.User, Host: aor.Host}
 		}
 	}
@@ -257,6 +263,15 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		err := c.waitFinal(ctx, dcs, &earlyAnswer)
 		if err != nil {
 			var dr *sipgo.ErrDialogResponse
+			if errors.As(err, &dr) && dr.Res.StatusCode == statusIntervalTooSmall && ctx.Err() == nil && d.raiseSessionExpires(dr.Res) {
+				// RFC 4028 §7.4: again with the 422's Min-SE.
+				next, rerr := c.retryInvite(ctx, dcs, d)
+				if rerr == nil {
+					dcs = next
+					continue
+				}
+				err = rerr
+			}
 			if errors.As(err, &dr) && refusesOffer(dr.Res.StatusCode) && ctx.Err() == nil && d.advance() {
 				c.log.Info("offer refused, offering the next media profile", "status", dr.Res.StatusCode,
 					"refused", d.profiles[d.current-1].String(), "next", d.profile().String())
@@ -270,14 +285,14 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 			switch {
 			case errors.Is(err, ErrForeignChallenge):
 				res := dcs.InviteResponse
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": res.StatusCode, "reason": res.Reason, "error": err.Error()})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: res.StatusCode, Reason: res.Reason, Error: err.Error()})
 			case errors.As(err, &dr):
-				c.terminate([]string{EventCallRejected}, map[string]any{"status": dr.Res.StatusCode, "reason": dr.Res.Reason})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: dr.Res.StatusCode, Reason: dr.Res.Reason})
 			case ctx.Err() != nil:
 				// Our CANCEL (hangup before answer); onCallEnding was sent.
-				c.terminate(nil, map[string]any{"reason": "canceled"})
+				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			default:
-				c.terminate([]string{EventCallRejected}, map[string]any{"error": err.Error()})
+				c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 			}
 			return
 		}
@@ -322,13 +337,13 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 			// (RFC 3261 §13.2.2.4: ACK every 2xx, then BYE).
 			c.log.Warn("bad SDP answer", "error", aerr)
 			if ctx.Err() == nil {
-				c.emit(EventCallError, map[string]any{"error": "bad SDP answer: " + aerr.Error()})
+				c.emit(EventCallError, CallStatusPayload{Error: "bad SDP answer: " + aerr.Error()})
 			}
 			byeCtx, byeCancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_ = dcs.Bye(byeCtx)
 			byeCancel()
 			if ctx.Err() != nil {
-				c.terminate(nil, map[string]any{"reason": "canceled"})
+				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			} else {
 				c.terminate([]string{EventCallEnding}, nil)
 			}
@@ -356,7 +371,7 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		if to := res.To(); to != nil && to.DisplayName != "" {
 			s.DisplayName = to.DisplayName
 		}
-	}, []string{EventCallAccepted}, map[string]any{"cameraEnabled": false})
+	}, []string{EventCallAccepted}, CallAcceptedPayload{CameraEnabled: false})
 	c.afterAccepted()
 }
 
@@ -365,12 +380,19 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 // *earlyAnswer).
 func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, earlyAnswer *[]byte) error {
 	var answerOpts sipgo.AnswerOptions
-	if a := c.p.opts.Account; a != nil {
+	if a := c.p.account(); a != nil {
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
-		switch {
-		case res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired:
+		if res.StatusCode > 100 && res.StatusCode < 200 {
+			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
+				c.mu.Lock()
+				c.earlyTag = tag
+				c.mu.Unlock()
+			}
+		}
+		switch res.StatusCode {
+		case sip.StatusUnauthorized, sip.StatusProxyAuthRequired:
 			// sipgo answers the challenge after this returns: refuse
 			// first when it does not come from our registrar.
 			if answerOpts.Password != "" {
@@ -379,9 +401,9 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 					return err
 				}
 			}
-		case res.StatusCode == sip.StatusRinging:
+		case sip.StatusRinging:
 			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventProgress}, nil)
-		case res.StatusCode == sip.StatusSessionInProgress:
+		case sip.StatusSessionInProgress:
 			// A 183 with SDP is the answer, early (RFC 3960): apply it so
 			// its media plays before the 200 OK, which repeats it.
 			if body := res.Body(); len(body) > 0 && *earlyAnswer == nil {
@@ -391,7 +413,7 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 					*earlyAnswer = body
 				}
 			}
-			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, map[string]any{"sdp": len(res.Body()) > 0})
+			c.update(func(s *CallSession) { s.Ringing = true }, []string{EventEarlyMedia}, EarlyMediaPayload{SDP: len(res.Body()) > 0})
 		}
 		return nil
 	}

@@ -114,6 +114,23 @@ type Options struct {
 	// MaxBodySize is the largest request body accepted (default 32 KiB);
 	// larger ones get 413.
 	MaxBodySize int
+
+	// Liveness (liveness.go, sessiontimer.go, keepalive.go). MediaTimeout
+	// ends an established call that receives no media for this long while
+	// not on hold (default 20 s; negative: off). SessionExpires is the RFC
+	// 4028 session interval we ask for (default 1800 s; negative: no
+	// session timer) and MinSE the shortest we accept (default 90 s, the
+	// RFC's floor; tests go lower). KeepAliveInterval is how often the
+	// registrar is probed with OPTIONS to keep a NAT binding and notice a
+	// lost registration (default 30 s; negative: off).
+	MediaTimeout      time.Duration
+	SessionExpires    time.Duration
+	MinSE             time.Duration
+	KeepAliveInterval time.Duration
+
+	// SubscribeExpires is the lifetime asked for our SUBSCRIBEs and
+	// presence PUBLISH (default 600 s); tests shorten it to see refreshes.
+	SubscribeExpires time.Duration
 }
 
 // Phone is one SIP user agent with its calls.
@@ -136,11 +153,19 @@ type Phone struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// callOwner owns every call's goroutines (call.goCall): Close waits
+	// for them after the calls are hung up.
+	callOwner goOwner
 
 	mu    sync.Mutex
 	calls map[string]*call // by SIP Call-ID
 	order []string
 	reg   *registration
+	// acct is the account in force (nil: direct mode); SetAccount swaps
+	// it while calls run, so it is read through account().
+	acct atomic.Pointer[Account]
+	// acctMu makes account switches one at a time.
+	acctMu sync.Mutex
 	// origin caches the registrar's addresses for trustOrigin.
 	origin originCheck
 
@@ -155,12 +180,21 @@ type Phone struct {
 
 	guard   *requestGuard
 	ringing atomic.Int32 // incoming calls waiting for an answer
+
+	// clockSkew shifts the wall clock watchClock reads: tests make the
+	// machine "sleep" with it.
+	clockSkew atomic.Int64
+
+	watches watchRegistry // lamps: our SUBSCRIBEs and presence PUBLISH
 }
 
 // SetDoNotDisturb turns do-not-disturb on or off: while on, new incoming
 // calls are answered 486 Busy Here and reported as onCallRejected with
 // reason "do not disturb" (no onCallIncoming, no ringing).
-func (p *Phone) SetDoNotDisturb(on bool) { p.dnd.Store(on) }
+func (p *Phone) SetDoNotDisturb(on bool) {
+	p.dnd.Store(on)
+	p.presenceChanged()
+}
 
 // DoNotDisturb reports the do-not-disturb setting.
 func (p *Phone) DoNotDisturb() bool { return p.dnd.Load() }
@@ -175,7 +209,7 @@ func (p *Phone) SetAutoAnswer(always, honourHeader bool) {
 // srtpPolicy is the account's SRTP policy, else the phone's, else
 // preferred (media.SRTPPreferred).
 func (p *Phone) srtpPolicy() media.SRTPPolicy {
-	if a := p.opts.Account; a != nil && a.SRTP != "" {
+	if a := p.account(); a != nil && a.SRTP != "" {
 		return a.SRTP
 	}
 	if p.opts.SRTP != "" {
@@ -213,6 +247,7 @@ func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
 func NewPhone(opts Options) (*Phone, error) {
 	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}, profiles: newProfileMemory(opts.ProfileMemoryFile)}
 	p.dnd.Store(opts.DoNotDisturb)
+	p.acct.Store(opts.Account)
 	p.autoAnswer.Store(opts.AutoAnswer)
 	p.answerMode.Store(opts.HonourAnswerMode)
 	p.log = opts.Logger
@@ -298,12 +333,14 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.srv.OnInfo(p.guard.wrap(p.onInfo))
 	p.srv.OnRefer(p.guard.wrap(p.trustOrigin(p.onRefer)))
 	p.srv.OnNotify(p.guard.wrap(p.trustOrigin(p.onNotify)))
-	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.UPDATE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
+	p.srv.OnRequest(sip.UPDATE, p.guard.wrap(p.onUpdate))
+	for _, m := range []sip.RequestMethod{sip.SUBSCRIBE, sip.PRACK, sip.PUBLISH, sip.REGISTER} {
 		p.srv.OnRequest(m, p.guard.wrap(p.onUnsupported))
 	}
 	p.startServing()
-	p.wg.Add(1)
+	p.wg.Add(2)
 	go p.watchAddresses()
+	go p.watchClock()
 	return p, nil
 }
 
@@ -331,7 +368,7 @@ func (p *Phone) tlsConfig() (*tls.Config, error) {
 	}
 	pem, err := os.ReadFile(a.CAFile)
 	if err != nil {
-		return nil, fmt.Errorf("%w: field CAFile: %v", ErrBadAccount, err)
+		return nil, fmt.Errorf("%w: field CAFile: %w", ErrBadAccount, err)
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
@@ -359,7 +396,7 @@ func (p *Phone) listen(l ListenAddr) error {
 	case TransportTCP, TransportWS:
 		tl, err := net.Listen("tcp", addr)
 		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+			return fmt.Errorf("%w: %s: %w", ErrBadListenAddr, l, err)
 		}
 		l.Port = tl.Addr().(*net.TCPAddr).Port
 		p.closers = append(p.closers, tl.Close)
@@ -385,7 +422,7 @@ func listenUDPAndTCP(l ListenAddr) (net.PacketConn, net.Listener, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		pc, err := net.ListenPacket("udp", net.JoinHostPort(l.Host, strconv.Itoa(l.Port)))
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: %s: %v", ErrBadListenAddr, l, err)
+			return nil, nil, fmt.Errorf("%w: %s: %w", ErrBadListenAddr, l, err)
 		}
 		port := pc.LocalAddr().(*net.UDPAddr).Port
 		tl, err := net.Listen("tcp", net.JoinHostPort(l.Host, strconv.Itoa(port)))
@@ -393,7 +430,7 @@ func listenUDPAndTCP(l ListenAddr) (net.PacketConn, net.Listener, error) {
 			return pc, tl, nil
 		}
 		pc.Close()
-		lastErr = fmt.Errorf("%w: %s (tcp beside udp): %v", ErrBadListenAddr, l, err)
+		lastErr = fmt.Errorf("%w: %s (tcp beside udp): %w", ErrBadListenAddr, l, err)
 		if l.Port != 0 {
 			break // the user asked for this port: say it is taken
 		}
@@ -527,7 +564,10 @@ func (p *Phone) Hangup(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.hangup(ctx)
+	if err := c.hangup(ctx); err != nil {
+		return err
+	}
+	return c.waitGoroutines(ctx)
 }
 
 // Hold puts a call on hold by re-INVITE (sendonly).
@@ -588,10 +628,13 @@ func (p *Phone) Close() error {
 			}()
 		}
 		wg.Wait()
+		p.closeWatches(ctx)
 		if reg != nil {
 			reg.close(ctx)
 		}
 		p.cancel()
+		p.callOwner.close()
+		p.callOwner.wait()
 		if p.srv != nil {
 			p.srv.Close()
 		}

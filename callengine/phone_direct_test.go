@@ -172,7 +172,7 @@ func TestDirectRejectIntegration(t *testing.T) {
 			t.Fatalf("Reject: %v", err)
 		}
 		rej := a.rec.wait(t, EventCallRejected, s.SipCallID, 5*time.Second)
-		if got := rej.Payload["status"]; got != code {
+		if got := payloadOf[CallStatusPayload](rej).Status; got != code {
 			t.Fatalf("rejected with status %v, want %d", got, code)
 		}
 		if rej.Session.EndTime == nil {
@@ -194,8 +194,8 @@ func TestDoNotDisturbAndAnswerModeIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	rej := a.rec.wait(t, EventCallRejected, s.SipCallID, 5*time.Second)
-	if rej.Payload["status"] != 486 {
-		t.Fatalf("DND answered %v, want 486", rej.Payload["status"])
+	if payloadOf[CallStatusPayload](rej).Status != 486 {
+		t.Fatalf("DND answered %v, want 486", rej.Payload)
 	}
 	b.rec.wait(t, EventCallRejected, s.SipCallID, 2*time.Second)
 	if n := b.rec.count(EventCallIncoming, s.SipCallID); n != 0 {
@@ -246,8 +246,8 @@ func TestEarlyMediaIntegration(t *testing.T) {
 		t.Fatalf("EarlyMedia: %v", err)
 	}
 	em := a.rec.wait(t, EventEarlyMedia, s.SipCallID, 5*time.Second)
-	if em.Session.Answered || em.Payload["sdp"] != true {
-		t.Fatalf("onEarlyMedia: answered=%v sdp=%v", em.Session.Answered, em.Payload["sdp"])
+	if em.Session.Answered || !payloadOf[EarlyMediaPayload](em).SDP {
+		t.Fatalf("onEarlyMedia: answered=%v sdp=%v", em.Session.Answered, payloadOf[EarlyMediaPayload](em).SDP)
 	}
 	a.waitTone(t, 660, 5*time.Second) // heard before the answer
 	if n := a.rec.count(EventCallAccepted, s.SipCallID); n != 0 {

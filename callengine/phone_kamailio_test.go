@@ -29,8 +29,8 @@ func TestKamailioRegisterIntegration(t *testing.T) {
 				t.Fatalf("Register over %s: %v\nkamailio log:\n%s", tc.name, err, k.Log())
 			}
 			reg := a.rec.wait(t, EventRegistered, "", 2*time.Second)
-			if reg.Payload["expires"].(int) <= 0 {
-				t.Fatalf("registered with expires %v", reg.Payload["expires"])
+			if payloadOf[RegisteredPayload](reg).Expires <= 0 {
+				t.Fatalf("registered with expires %v", reg.Payload)
 			}
 			// Close un-registers: onUnRegistered is the last registration event.
 			a.Close()
@@ -54,7 +54,7 @@ func TestKamailioWrongPasswordIntegration(t *testing.T) {
 			t.Fatalf("error does not wrap ErrRegistration: %v", err)
 		}
 		ev := a.rec.wait(t, EventRegistrationFailed, "", 2*time.Second)
-		if st := ev.Payload["status"]; st != re.StatusCode {
+		if st := payloadOf[RegistrationFailedPayload](ev).Status; st != re.StatusCode {
 			t.Fatalf("failure event status %v, want %d", st, re.StatusCode)
 		}
 		if n := a.rec.count(EventRegistered, ""); n != 0 {
@@ -199,7 +199,7 @@ func TestKamailioRegistrationRefreshIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := a.rec.wait(t, EventRegistered, "", time.Second)
-	if got := ev.Payload["expires"]; got != int(MinExpires/time.Second) {
+	if got := payloadOf[RegisteredPayload](ev).Expires; got != int(MinExpires/time.Second) {
 		t.Fatalf("registrar granted %v s, want %d", got, int(MinExpires/time.Second))
 	}
 	time.Sleep(MinExpires + 2*time.Second) // the scenario: outlive the first registration

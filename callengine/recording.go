@@ -11,16 +11,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
-// Events of a call recording, named after the SDK's CallSession fields
-// (recording, recordingPaused). onRecordingStarted and onRecordingStopped
-// carry "path", the file.
-const (
-	EventRecordingStarted = "onRecordingStarted"
-	EventRecordingPaused  = "onRecordingPaused"
-	EventRecordingResumed = "onRecordingResumed"
-	EventRecordingStopped = "onRecordingStopped"
-)
-
 // ErrRecording is returned for a recording request the call's state does
 // not allow (none running, one already running, no folder).
 var ErrRecording = errors.New("callengine: recording")
@@ -112,7 +102,7 @@ func (p *Phone) StartRecording(id string, o RecordingOptions) (string, error) {
 	c.mu.Unlock()
 	c.tap.SetRecorder(rec)
 	c.update(func(s *CallSession) { s.Recording = true; s.RecordingPaused = false },
-		[]string{EventRecordingStarted}, map[string]any{"path": path})
+		[]string{EventRecordingStarted}, RecordingPayload{Path: path})
 	return path, nil
 }
 
@@ -166,10 +156,10 @@ func (c *call) stopRecording() error {
 	}
 	c.tap.SetRecorder(nil)
 	err := rec.Close()
-	payload := map[string]any{"path": path}
+	payload := RecordingPayload{Path: path}
 	if err != nil {
 		c.log.Warn("recording closed with an error", "path", path, "error", err)
-		payload["error"] = err.Error()
+		payload.Error = err.Error()
 	}
 	c.update(func(s *CallSession) { s.Recording = false; s.RecordingPaused = false },
 		[]string{EventRecordingStopped}, payload)

@@ -49,7 +49,7 @@ func TestReferConsentIntegration(t *testing.T) {
 			if res.StatusCode != tc.wantStatus {
 				t.Fatalf("REFER answered %d %s, want %d", res.StatusCode, res.Reason, tc.wantStatus)
 			}
-			if asked := a.rec.count(EventTransferRequested, aID) > 0 && a.rec.wait(t, EventTransferRequested, aID, 0).Payload["pending"] == true; asked != tc.wantAsked {
+			if asked := a.rec.count(EventTransferRequested, aID) > 0 && payloadOf[TransferRequestedPayload](a.rec.wait(t, EventTransferRequested, aID, 0)).Pending; asked != tc.wantAsked {
 				t.Fatalf("user asked: %v, want %v (events %v)", asked, tc.wantAsked, a.rec.names(aID))
 			}
 			if tc.wantInvite {

@@ -218,7 +218,7 @@ func countFinalProgress(r *recorder, id string) int {
 	n := 0
 	for _, ev := range r.events {
 		if ev.Name == EventTransferProgress && ev.Session != nil && ev.Session.SipCallID == id {
-			if st, _ := ev.Payload["status"].(int); st >= 200 {
+			if payloadOf[TransferProgressPayload](ev).Status >= 200 {
 				n++
 			}
 		}

@@ -2,6 +2,7 @@ package callengine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -38,6 +39,8 @@ type registration struct {
 	// with it (then requests without it are not from the registrar).
 	token       string
 	tokenEchoed atomic.Bool
+	// keep-alive probes answered and not (keepalive.go).
+	keepAliveCounters
 }
 
 // RegistrationError carries the registrar's final answer.
@@ -56,7 +59,7 @@ func (e *RegistrationError) Unwrap() error { return ErrRegistration }
 // returns the first attempt's outcome; later refresh failures are reported
 // as onRegistrationFailed / onUnRegistered events.
 func (p *Phone) Register(ctx context.Context) error {
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return ErrNotRegistered
 	}
@@ -114,10 +117,11 @@ func (p *Phone) Register(ctx context.Context) error {
 		return err
 	}
 	r.setOK(true)
-	p.emit(Event{Name: EventRegistered, Payload: map[string]any{"expires": int(expires / time.Second)}})
+	p.emit(Event{Name: EventRegistered, Payload: RegisteredPayload{Expires: int(expires / time.Second)}})
 	loopCtx, cancel := context.WithCancel(p.ctx)
 	r.cancel = cancel
 	go r.refreshLoop(loopCtx, expires)
+	r.startKeepAlive(loopCtx)
 	return nil
 }
 
@@ -134,10 +138,10 @@ func (r *registration) isOK() bool {
 }
 
 func (r *registration) fail(err error) {
-	payload := map[string]any{"error": err.Error()}
-	if re, ok := err.(*RegistrationError); ok {
-		payload["status"] = re.StatusCode
-		payload["reason"] = re.Reason
+	payload := RegistrationFailedPayload{Error: err.Error()}
+	var re *RegistrationError
+	if errors.As(err, &re) {
+		payload.Status, payload.Reason = re.StatusCode, re.Reason
 	}
 	r.log.Warn("registration failed", "error", err)
 	r.p.emit(Event{Name: EventRegistrationFailed, Payload: payload})
@@ -173,7 +177,7 @@ func (r *registration) refreshLoop(ctx context.Context, expires time.Duration) {
 			r.fail(err)
 			if r.isOK() {
 				r.setOK(false)
-				r.p.emit(Event{Name: EventUnregistered, Payload: map[string]any{"reason": err.Error()}})
+				r.p.emit(Event{Name: EventUnregistered, Payload: UnregisteredPayload{Reason: err.Error()}})
 			}
 			expires = 30 * time.Second // retry soon
 			continue
@@ -182,10 +186,10 @@ func (r *registration) refreshLoop(ctx context.Context, expires time.Duration) {
 			// Re-registered after a network change: say so, so front ends
 			// see the line is up on the new address.
 			r.setOK(true)
-			r.p.emit(Event{Name: EventRegistered, Payload: map[string]any{"expires": int(got / time.Second), "reason": "network change"}})
+			r.p.emit(Event{Name: EventRegistered, Payload: RegisteredPayload{Expires: int(got / time.Second), Reason: "network change"}})
 		} else if !r.isOK() {
 			r.setOK(true)
-			r.p.emit(Event{Name: EventRegistered, Payload: map[string]any{"expires": int(got / time.Second)}})
+			r.p.emit(Event{Name: EventRegistered, Payload: RegisteredPayload{Expires: int(got / time.Second)}})
 		}
 		expires = got
 	}
@@ -197,7 +201,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 	req := r.newRequest(expires)
 	res, err := r.p.cli.Do(ctx, req)
 	if err != nil {
-		return 0, fmt.Errorf("%w: REGISTER to %s: %v", ErrRegistration, r.target.hostPort, err)
+		return 0, fmt.Errorf("%w: REGISTER to %s: %w", ErrRegistration, r.target.hostPort, err)
 	}
 	if res.StatusCode == sip.StatusUnauthorized || res.StatusCode == sip.StatusProxyAuthRequired {
 		if err := r.p.challengeAllowed(req, res); err != nil {
@@ -207,7 +211,7 @@ func (r *registration) register(ctx context.Context, expires time.Duration) (tim
 		// never reaches a log line.
 		res, err = r.p.cli.DoDigestAuth(ctx, req, res, digestFor(r.acct))
 		if err != nil {
-			return 0, fmt.Errorf("%w: REGISTER with auth to %s: %v", ErrRegistration, r.target.hostPort, err)
+			return 0, fmt.Errorf("%w: REGISTER with auth to %s: %w", ErrRegistration, r.target.hostPort, err)
 		}
 		r.cseq = req.CSeq().SeqNo
 	}

@@ -39,7 +39,7 @@ func (c *call) hold(ctx context.Context) error {
 	sharing := c.sharing
 	c.mu.Unlock()
 	if sharing != nil {
-		mon := sharing.mon
+		mon := sharing.Monitor()
 		if err := c.stopShare(ctx, false); err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func (c *call) resume(ctx context.Context) error {
 	c.mu.Unlock()
 	if mon != nil {
 		if err := c.startShare(ctx, *mon); err != nil {
-			c.emit(EventCallError, map[string]any{"error": "restoring the screen share after resume: " + err.Error()})
+			c.emit(EventCallError, CallStatusPayload{Error: "restoring the screen share after resume: " + err.Error()})
 		}
 	}
 	return nil
@@ -117,7 +117,7 @@ func (c *call) reinvite(ctx context.Context, dir media.Direction, headers []sip.
 			if oc, ok := m.(media.OfferCanceler); ok {
 				_ = oc.CancelOffer()
 			}
-			return fmt.Errorf("%w: re-INVITE: %v", ErrRequestFailed, err)
+			return fmt.Errorf("%w: re-INVITE: %w", ErrRequestFailed, err)
 		}
 		if !res.IsSuccess() {
 			// Back to the last negotiated state, so that during the back-off
@@ -147,10 +147,10 @@ func (c *call) reinvite(ctx context.Context, dir media.Direction, headers []sip.
 			c.log.Warn("ACK of re-INVITE failed", "error", err)
 		}
 		if err := m.ApplyAnswer(ctx, res.Body()); err != nil {
-			c.emit(EventCallError, map[string]any{"error": "bad SDP in re-INVITE answer: " + err.Error()})
+			c.emit(EventCallError, CallStatusPayload{Error: "bad SDP in re-INVITE answer: " + err.Error()})
 			return fmt.Errorf("callengine: re-INVITE answer: %w", err)
 		}
-		c.emit(EventReinvite, map[string]any{"response": res.StartLine(), "direction": m.Direction().String()})
+		c.emit(EventReinvite, ReinvitePayload{Response: res.StartLine(), Direction: m.Direction().String()})
 		return nil
 	}
 }
@@ -230,9 +230,10 @@ func (p *Phone) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewSDPResponseFromRequest(req, ans)
 	res.AppendHeader(&sip.ContactHeader{Address: p.dialogUA.ContactHDR.Address})
+	c.answerRefresh(req, res)
 	if err := tx.Respond(res); err != nil {
 		c.log.Warn("200 to re-INVITE failed", "error", err)
 		return
 	}
-	c.emit(EventReinvite, map[string]any{"request": req.StartLine(), "direction": m.Direction().String()})
+	c.emit(EventReinvite, ReinvitePayload{Request: req.StartLine(), Direction: m.Direction().String()})
 }

@@ -140,8 +140,9 @@ func validate(req *sip.Request) string {
 // matching ambiguous (RFC 4475 §3.3.8, §3.3.9 expect 400).
 var singleValued = []string{"Call-ID", "From", "To", "CSeq", "Max-Forwards", "Content-Length", "Content-Type"}
 
-// supportedOptionTags are the SIP extensions we implement (RFC 3891).
-var supportedOptionTags = map[string]bool{"replaces": true}
+// supportedOptionTags are the SIP extensions we implement (RFC 3891
+// replaces, RFC 4028 session timers).
+var supportedOptionTags = map[string]bool{"replaces": true, "timer": true}
 
 // checkRequestLine checks the Request-URI and the header fields a UAS must
 // refuse: 416 for a scheme we do not speak (§8.2.2.1), 400 for headers in
@@ -210,7 +211,7 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 		if req.Method == sip.OPTIONS || req.Method == sip.CANCEL {
 			return func() {}, true // harmless, and the CANCEL handler answers 481
 		}
-		if _, err := g.p.dialogCall(req); err != nil {
+		if _, err := g.p.dialogCall(req); err != nil && g.p.watches.subscriptionFor(req) == nil {
 			g.refuse(req, tx, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", "no dialog matches Call-ID and tags")
 			return nil, false
 		}

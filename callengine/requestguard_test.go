@@ -85,8 +85,8 @@ func TestGuardOfferCheckedBeforeRingingIntegration(t *testing.T) {
 			return s + strings.Repeat("m=audio 40002 RTP/AVP 0\r\n", n-1)
 		}
 	}
-	replace := func(old, new string) func(string) string {
-		return func(s string) string { return strings.Replace(s, old, new, 1) }
+	replace := func(old, repl string) func(string) string {
+		return func(s string) string { return strings.Replace(s, old, repl, 1) }
 	}
 	webrtcNoICE := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
 		"m=audio 40000 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=setup:actpass\r\na=mid:0\r\n" +
@@ -223,7 +223,7 @@ func TestGuardRingTimeoutIntegration(t *testing.T) {
 		t.Fatalf("480 after %s, want about 1 s", took)
 	}
 	ended := p.rec.wait(t, EventCallEnded, "rt-1", 2*time.Second)
-	if ended.Session.Answered || ended.Session.IsCaller || ended.Payload["reason"] != "no answer" {
+	if ended.Session.Answered || ended.Session.IsCaller || payloadOf[CallStatusPayload](ended).Reason != "no answer" {
 		t.Fatalf("ended session %+v payload %v", ended.Session, ended.Payload)
 	}
 	for _, n := range []string{EventCallRejected, EventCallCanceled, EventCallAccepted} {

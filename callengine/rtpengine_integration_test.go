@@ -83,6 +83,7 @@ func (x *pbx) relayed(t *testing.T, callID string) {
 // WebSocket side dials, rtpengine turns its WebRTC offer into SDES RTP/SAVP
 // for the UDP side and the answer back.
 func rtpengineParlo(t *testing.T, x *pbx, callerWS bool) (time.Duration, string) {
+	t.Helper()
 	a := x.phone(t, "alice", callerWS, 660, false)
 	b := x.phone(t, "bob", !callerWS, 440, true)
 	ctx := ctxFor(t, 30*time.Second)
@@ -106,6 +107,7 @@ func rtpengineParlo(t *testing.T, x *pbx, callerWS bool) (time.Duration, string)
 // rtpengineBaresip: Parlo (UDP account) and baresip (a classic phone with
 // SDES, registered over UDP) through Kamailio + rtpengine.
 func rtpengineBaresip(t *testing.T, x *pbx, parloDials bool) (time.Duration, string) {
+	t.Helper()
 	bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{
 		User: "carol", Registrar: x.k.UDPAddr(), Domain: x.k.Domain(), Password: pbxUsers["carol"],
 		MediaEnc: "srtp-mand", ToneHz: 440, AutoAnswer: parloDials,

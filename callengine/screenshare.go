@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/share"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -47,10 +48,46 @@ func (p *Phone) monitor(index int) (capture.Monitor, error) {
 	return capture.Monitor{}, fmt.Errorf("%w: no monitor %d (have %d)", capture.ErrMonitorGone, index, len(mons))
 }
 
+// Windows lists the top-level windows that can be shared, on
+// Options.Display.
+func (p *Phone) Windows() ([]capture.Window, error) {
+	return capture.WindowsOn(p.opts.Display)
+}
+
+// WindowThumbnail is a small picture of one window for the share picker.
+func (p *Phone) WindowThumbnail(windowID uint32, maxW, maxH int) (image.Image, error) {
+	w, err := capture.FindWindow(p.opts.Display, windowID)
+	if err != nil {
+		return nil, err
+	}
+	return capture.WindowThumbnail(w, maxW, maxH)
+}
+
+// StartWindowSharing shares one window (an id from Windows) in an
+// established call, as StartScreenSharing shares a monitor. The share
+// follows the window's moves and resizes; closing the window ends it as an
+// unplugged monitor does (onScreenShareEnding, then onScreenShareEnded).
+func (p *Phone) StartWindowSharing(ctx context.Context, callID string, windowID uint32) error {
+	c, err := p.call(callID)
+	if err != nil {
+		return err
+	}
+	w, err := capture.FindWindow(p.opts.Display, windowID)
+	if err != nil {
+		return err
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	return c.startShare(ctx, w.Target())
+}
+
 // CapturedFrames counts every screen frame captured by this phone since it
 // started. It exists so the privacy invariant — no capture while not
 // sharing — can be checked from outside.
 func (p *Phone) CapturedFrames() uint64 { return p.captured.Load() }
+
+// VideoReceiver is a call's decoded remote video (share.Receiver).
+type VideoReceiver = share.Receiver
 
 // RemoteVideo returns the call's decoded remote video (latest frame).
 func (p *Phone) RemoteVideo(callID string) (*VideoReceiver, bool) {
@@ -108,9 +145,18 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 		return fmt.Errorf("%w: the call is on hold", ErrInvalidState)
 	}
 	m := c.mediaSession()
-	sender := newScreenSender(mon, c.p.opts.ShareFPS, &c.p.captured, c.log.With("monitor", mon.Name), nil)
-	sender.registry, sender.callID = &c.p.shares, c.id
-	sender.onGone = func(err error) { go c.onShareSourceEnded(sender, err) }
+	var sender *share.Sender
+	sender = share.NewSender(share.SenderOptions{
+		Monitor: mon, FPS: c.p.opts.ShareFPS, Captured: &c.p.captured, Logger: c.log.With("monitor", mon.Name),
+		OnCapturing: func(on bool) {
+			if on {
+				c.p.shares.add(sender, shareEntry{callID: c.id, monitor: mon.Name})
+			} else {
+				c.p.shares.remove(sender)
+			}
+		},
+		OnGone: func(err error) { c.goCall(func() { c.onShareSourceEnded(sender, err) }) },
+	})
 	needsOffer, err := m.SetVideoSender(sender)
 	if err != nil {
 		return fmt.Errorf("callengine: share: %w", err)
@@ -125,12 +171,12 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	}
 	if !m.VideoSending() {
 		_ = m.RemoveVideoSender()
-		c.emit(EventCallError, map[string]any{"error": "the peer refused the video line (port 0); screen sharing is not possible in this call"})
+		c.emit(EventCallError, CallStatusPayload{Error: "the peer refused the video line (port 0); screen sharing is not possible in this call"})
 		return ErrVideoRefused
 	}
 	wctx, cancel := context.WithTimeout(ctx, shareStartTimeout)
 	defer cancel()
-	if err := sender.waitFirstFrame(wctx); err != nil {
+	if err := sender.WaitFirstFrame(wctx); err != nil {
 		_ = m.RemoveVideoSender()
 		return fmt.Errorf("callengine: share: no frame captured from %s: %w", mon.Name, err)
 	}
@@ -138,7 +184,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	c.sharing = sender
 	c.mu.Unlock()
 	c.update(func(s *CallSession) { s.Screensharing = true }, []string{EventScreenShareStarted},
-		map[string]any{"monitor": mon.Name, "width": mon.Width, "height": mon.Height})
+		ScreenSharePayload{Monitor: mon.Name, Width: mon.Width, Height: mon.Height})
 	c.signalTrackUpdate("upgrade")
 	return nil
 }
@@ -173,18 +219,18 @@ func (c *call) stopShare(ctx context.Context, renegotiate bool) error {
 // the background: a peer that refuses MESSAGE must not fail the share.
 func (c *call) signalTrackUpdate(update string) {
 	content := map[string]any{"type": "onTrackUpdated", "update": update, "screenshare": true, "callId": c.id}
-	go func() {
+	c.goCall(func() {
 		ctx, cancel := context.WithTimeout(c.p.ctx, 5*time.Second)
 		defer cancel()
 		if err := c.p.SendSignal(ctx, c.id, content); err != nil {
 			c.log.Debug("onTrackUpdated signal not delivered", "error", err)
 		}
-	}()
+	})
 }
 
 // onShareSourceEnded handles a monitor that went away mid-share:
 // onScreenShareEnding, then the share is stopped as by the user.
-func (c *call) onShareSourceEnded(sender *screenSender, err error) {
+func (c *call) onShareSourceEnded(sender *share.Sender, err error) {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
 	c.mu.Lock()
@@ -194,7 +240,7 @@ func (c *call) onShareSourceEnded(sender *screenSender, err error) {
 		return
 	}
 	c.log.Warn("shared monitor ended", "error", err)
-	c.emit(EventScreenShareEnding, map[string]any{"reason": err.Error()})
+	c.emit(EventScreenShareEnding, ScreenShareEndingPayload{Reason: err.Error()})
 	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
 	defer cancel()
 	_ = c.stopShare(ctx, true)
@@ -206,16 +252,9 @@ func (c *call) videoStats(st *media.Stats) {
 	sender, recv := c.sharing, c.videoIn
 	c.mu.Unlock()
 	if sender != nil {
-		sender.stats(&st.Video.Sent)
+		sender.Stats(&st.Video.Sent)
 	}
 	if recv != nil {
-		codec, frames, w, h, fps := recv.stats()
-		if frames > 0 {
-			st.Video.Received.Codec = codec
-		}
-		st.Video.Received.FramesDecoded = frames
-		st.Video.Received.Width, st.Video.Received.Height = w, h
-		st.Video.Received.FPS = fps
-		st.Video.Received.FramesRefused = recv.refused.Load()
+		recv.Stats(&st.Video.Received)
 	}
 }

@@ -47,7 +47,7 @@ func TestScreenShareRefusedByPeerIntegration(t *testing.T) {
 		t.Fatalf("StartScreenSharing with a peer refusing video: %v, want ErrVideoRefused", err)
 	}
 	ev := r.a.rec.wait(t, EventCallError, r.aID, time.Second)
-	if msg, _ := ev.Payload["error"].(string); !regexp.MustCompile(`refused the video line`).MatchString(msg) {
+	if msg := payloadOf[CallStatusPayload](ev).Error; !regexp.MustCompile(`refused the video line`).MatchString(msg) {
 		t.Fatalf("onCallError says %q", msg)
 	}
 	if n := r.a.rec.count(EventScreenShareStarted, r.aID); n != 0 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/classic"
 	"github.com/parlo-voip/parlo/capture"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
@@ -83,6 +84,14 @@ type shareRig struct {
 // and an audio call from A (who will share) to B.
 func newShareRig(t *testing.T, wrap ...func(media.Session) media.Session) *shareRig {
 	t.Helper()
+	return newShareRigOn(t, media.PathWebRTC, wrap...)
+}
+
+// newShareRigOn is newShareRig with both phones' calls on path: on the
+// classic path A offers one transport per m-line (SDES), and wrap wraps
+// the classic sessions.
+func newShareRigOn(t *testing.T, path media.Path, wrap ...func(media.Session) media.Session) *shareRig {
+	t.Helper()
 	d := testpeers.StartDummyTwoMonitors(t)
 	r := &shareRig{d: d}
 	mons, err := capture.MonitorsOn(d.Name())
@@ -98,8 +107,24 @@ func newShareRig(t *testing.T, wrap ...func(media.Session) media.Session) *share
 	if len(wrap) > 0 {
 		w = wrap[0]
 	}
-	r.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), wrap: w})
-	r.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), wrap: w})
+	o := testPhoneOpts{display: d.Name(), wrap: w}
+	if path == media.PathClassic {
+		o.wrap = nil
+		o.tune = func(opts *Options) {
+			opts.Media = string(media.PathClassic)
+			opts.ClassicMediaFactory = func(mo media.Options, ev media.Events) (media.Session, error) {
+				s, err := classic.New(mo, ev)
+				if err != nil || w == nil {
+					return s, err
+				}
+				return w(s), nil
+			}
+		}
+	}
+	o.toneHz = 440
+	r.a = newTestPhone(t, o)
+	o.toneHz = 660
+	r.b = newTestPhone(t, o)
 	r.aID, r.bID = connect(t, r.a, r.b)
 	return r
 }

@@ -1,6 +1,10 @@
 package callengine
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/parlo-voip/parlo/callengine/share"
+)
 
 // shareRegistry knows which screen senders are capturing right now. It is
 // the truth a sharing indicator must follow: a sender enters it before its
@@ -9,7 +13,7 @@ import "sync"
 // sharing can be late (a front end that lags); this state cannot.
 type shareRegistry struct {
 	mu      sync.Mutex
-	senders map[*screenSender]shareEntry
+	senders map[*share.Sender]shareEntry
 	// changed is signalled (coalesced, never blocking) on every change.
 	changed chan struct{}
 	once    sync.Once
@@ -22,12 +26,12 @@ type shareEntry struct {
 
 func (r *shareRegistry) init() {
 	r.once.Do(func() {
-		r.senders = map[*screenSender]shareEntry{}
+		r.senders = map[*share.Sender]shareEntry{}
 		r.changed = make(chan struct{}, 1)
 	})
 }
 
-func (r *shareRegistry) add(s *screenSender, e shareEntry) {
+func (r *shareRegistry) add(s *share.Sender, e shareEntry) {
 	r.init()
 	r.mu.Lock()
 	r.senders[s] = e
@@ -35,7 +39,7 @@ func (r *shareRegistry) add(s *screenSender, e shareEntry) {
 	r.signal()
 }
 
-func (r *shareRegistry) remove(s *screenSender) {
+func (r *shareRegistry) remove(s *share.Sender) {
 	r.init()
 	r.mu.Lock()
 	_, ok := r.senders[s]

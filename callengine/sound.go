@@ -1,17 +1,5 @@
 package callengine
 
-// Sound events, as the Wazo SDK emits them for the application to play its
-// ringtone, call-waiting beep, ringback and hangup tone. The engine plays
-// nothing itself: the front end owns the audio output and the user's
-// do-not-disturb and ignore choices.
-const (
-	EventPlayRingingSound           = "playRingingSound"
-	EventPlayInboundCallSignalSound = "playInboundCallSignalSound"
-	EventPlayProgressSound          = "playProgressSound"
-	EventPlayHangupSound            = "playHangupSound"
-	EventTerminateSound             = "terminateSound"
-)
-
 // soundFor maps a call event to the sound event that follows it ("" for
 // none). others is whether another established call exists (then an
 // incoming call beeps instead of ringing).

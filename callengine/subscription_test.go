@@ -14,12 +14,12 @@ func TestSubscriptionKeepsOrder(t *testing.T) {
 	s := b.subscribe()
 	defer s.Close()
 	for i := range 1000 {
-		b.emit(Event{Name: "e", Payload: map[string]any{"i": i}})
+		b.emit(Event{Name: "e", Payload: seqPayload{i}})
 	}
 	for i := range 1000 {
 		ev := <-s.C()
-		if ev.Payload["i"] != i {
-			t.Fatalf("event %d arrived as %v", i, ev.Payload["i"])
+		if ev.Payload != (seqPayload{i}) {
+			t.Fatalf("event %d arrived as %v", i, ev.Payload)
 		}
 	}
 }
@@ -34,11 +34,11 @@ func TestSlowSubscriberDoesNotBlock(t *testing.T) {
 	defer live.Close()
 	total := maxQueuedEvents + 500
 	for i := range total {
-		b.emit(Event{Name: "x", Payload: map[string]any{"i": i}})
+		b.emit(Event{Name: "x", Payload: seqPayload{i}})
 		select {
 		case ev := <-live.C():
-			if ev.Payload["i"] != i {
-				t.Fatalf("live subscriber got %v, want %d", ev.Payload["i"], i)
+			if ev.Payload != (seqPayload{i}) {
+				t.Fatalf("live subscriber got %v, want %d", ev.Payload, i)
 			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("live subscriber stalled at event %d", i)
@@ -71,7 +71,7 @@ func TestCloseAllDeliversQueuedEvents(t *testing.T) {
 	b := newEventBus()
 	s := b.subscribe()
 	for i := range 100 {
-		b.emit(Event{Name: "e", Payload: map[string]any{"i": i}})
+		b.emit(Event{Name: "e", Payload: seqPayload{i}})
 	}
 	done := make(chan int)
 	go func() {
@@ -96,12 +96,12 @@ func TestLosslessEventsSurviveAFullQueue(t *testing.T) {
 	defer s.Close()
 	critical := []string{EventScreenShareStarted, EventScreenShareEnding, EventScreenShareEnded, EventCallEnded}
 	for i := range 3 * maxQueuedEvents {
-		b.emit(Event{Name: EventMessage, Payload: map[string]any{"i": i}})
+		b.emit(Event{Name: EventMessage, Payload: seqPayload{i}})
 		if i%1000 == 999 {
-			b.emit(Event{Name: critical[(i/1000)%len(critical)], Payload: map[string]any{"i": i}})
+			b.emit(Event{Name: critical[(i/1000)%len(critical)], Payload: seqPayload{i}})
 		}
 	}
-	b.emit(Event{Name: EventCallEnded, Payload: map[string]any{"i": -1}}) // the end
+	b.emit(Event{Name: EventCallEnded, Payload: seqPayload{-1}}) // the end
 	if s.Dropped() == 0 {
 		t.Fatal("nothing dropped: the queue never filled")
 	}
@@ -110,7 +110,7 @@ func TestLosslessEventsSurviveAFullQueue(t *testing.T) {
 	for {
 		select {
 		case ev := <-s.C():
-			if ev.Payload["i"] == -1 {
+			if ev.Payload == (seqPayload{-1}) {
 				if len(got) != 3*maxQueuedEvents/1000 {
 					t.Fatalf("got %d lossless events, want %d: %v", len(got), 3*maxQueuedEvents/1000, got)
 				}
@@ -122,10 +122,15 @@ func TestLosslessEventsSurviveAFullQueue(t *testing.T) {
 				return
 			}
 			if lossless(ev.Name) {
-				got = append(got, ev.Payload["i"].(int))
+				got = append(got, ev.Payload.(seqPayload).i)
 			}
 		case <-deadline:
 			t.Fatalf("the last event never came; lossless so far %v", got)
 		}
 	}
 }
+
+// seqPayload numbers the events of these tests.
+type seqPayload struct{ i int }
+
+func (seqPayload) eventPayload() {}

@@ -12,22 +12,6 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// Transfer events (Parlo's; the Wazo SDK reports transfers through the
-// calls' own events).
-const (
-	// EventTransferProgress carries the sipfrag status the transferee
-	// reports in NOTIFY (RFC 3515 §2.4.5): payload status, reason.
-	EventTransferProgress = "onTransferProgress"
-	// EventTransferRequested fires at the transferee when the far end asks
-	// it to call someone else (REFER): payload target, referredBy,
-	// replaces (bool) and pending (bool: the user must answer with
-	// AcceptTransfer or DeclineTransfer; false when the policy accepted).
-	EventTransferRequested = "onTransferRequested"
-	// EventTransferRequestEnded fires when a transfer request is answered:
-	// payload accepted, and reason when it was declined.
-	EventTransferRequestEnded = "onTransferRequestEnded"
-)
-
 // ErrTransferFailed is returned when the transferee could not reach the
 // target; the original call is resumed.
 var ErrTransferFailed = errors.New("callengine: transfer failed")
@@ -146,7 +130,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 	req.AppendHeader(newHeader("Referred-By", "<"+me.String()+">"))
 	res, err := d.Do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("%w: REFER: %v", ErrRequestFailed, err)
+		return fmt.Errorf("%w: REFER: %w", ErrRequestFailed, err)
 	}
 	if !res.IsSuccess() {
 		c.resumeAfterFailedTransfer(ctx)
@@ -170,7 +154,7 @@ func (c *call) transfer(ctx context.Context, referTo string) error {
 			return nil // the transferee hung up on us: done as well
 		case <-tctx.Done():
 			c.resumeAfterFailedTransfer(ctx)
-			return fmt.Errorf("%w: no final NOTIFY: %v", ErrTransferFailed, tctx.Err())
+			return fmt.Errorf("%w: no final NOTIFY: %w", ErrTransferFailed, tctx.Err())
 		}
 	}
 }
@@ -184,6 +168,9 @@ func (c *call) resumeAfterFailedTransfer(ctx context.Context) {
 // onNotify takes the transferee's progress reports (Event: refer, body
 // message/sipfrag) for a transfer we started.
 func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
+	if p.onSubscriptionNotify(req, tx) {
+		return
+	}
 	c, err := p.call(req.CallID().Value())
 	if err != nil {
 		respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
@@ -201,7 +188,7 @@ func (p *Phone) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	if !ok {
 		return
 	}
-	c.emit(EventTransferProgress, map[string]any{"status": status, "reason": reason})
+	c.emit(EventTransferProgress, TransferProgressPayload{Status: status, Reason: reason})
 	c.mu.Lock()
 	ch := c.referProgress
 	c.mu.Unlock()
@@ -276,12 +263,12 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, sip.StatusForbidden, "Forbidden", warning("transfers are refused by this phone's policy"))
 		return
 	}
-	ask := policy == TransferAsk || p.opts.Account == nil // accept-same-domain needs a domain
-	payload := map[string]any{
-		"target":     ref.target.String(),
-		"referredBy": ref.referredBy,
-		"replaces":   ref.replaces != nil,
-		"pending":    ask,
+	ask := policy == TransferAsk || p.account() == nil // accept-same-domain needs a domain
+	payload := TransferRequestedPayload{
+		Target:     ref.target.String(),
+		ReferredBy: ref.referredBy,
+		Replaces:   ref.replaces != nil,
+		Pending:    ask,
 	}
 	accepted, why := true, ""
 	if ask {
@@ -300,15 +287,15 @@ func (p *Phone) onRefer(req *sip.Request, tx sip.ServerTransaction) {
 	if !accepted {
 		release()
 		respond(tx, req, 603, "Decline", warning(why))
-		c.emit(EventTransferRequestEnded, map[string]any{"accepted": false, "reason": why})
+		c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: false, Reason: why})
 		return
 	}
 	respond(tx, req, sip.StatusAccepted, "Accepted")
-	c.emit(EventTransferRequestEnded, map[string]any{"accepted": true})
-	go func() {
+	c.emit(EventTransferRequestEnded, TransferRequestEndedPayload{Accepted: true})
+	c.goCall(func() {
 		defer release()
 		c.followRefer(ref)
-	}()
+	})
 }
 
 // referConsentTimeout is how long a REFER waits for the user: under the
@@ -381,7 +368,7 @@ func (p *Phone) referTargetRefused(target sip.Uri) string {
 	if target.Scheme != "sip" && target.Scheme != "sips" {
 		return "Refer-To must be a sip: or sips: URI"
 	}
-	a := p.opts.Account
+	a := p.account()
 	if a == nil {
 		return ""
 	}
@@ -447,7 +434,8 @@ func (c *call) followRefer(ref referTo) {
 				c.notifyRefer(ctx, 200, "OK", true)
 				return
 			case EventCallRejected:
-				code, _ := ev.Payload["status"].(int)
+				st, _ := ev.Payload.(CallStatusPayload)
+				code := st.Status
 				if code == 0 {
 					code = 500
 				}
@@ -459,6 +447,10 @@ func (c *call) followRefer(ref referTo) {
 			}
 		case <-ctx.Done():
 			c.notifyRefer(context.Background(), 408, "Request Timeout", true)
+			return
+		case <-c.done:
+			// The referring dialog ended: nobody to NOTIFY; the new call
+			// goes on by itself.
 			return
 		}
 	}
@@ -615,7 +607,26 @@ func (p *Phone) replacedCall(v string) (*call, bool) {
 	}
 	id, toTag, fromTag := r.callID, r.toTag, r.fromTag
 	c, err := p.call(id)
-	if err != nil || !c.snapshot().IsEstablished() {
+	if err != nil {
+		return nil, false
+	}
+	if s := c.snapshot(); !s.IsEstablished() {
+		// RFC 3891 §3: an early dialog may be replaced only at the UA
+		// that initiated it: a call we place that rings somewhere, taken
+		// over by a colleague's directed pickup.
+		if !s.IsCaller || s.IsTerminated() {
+			return nil, false
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.uac == nil || c.earlyTag == "" {
+			return nil, false
+		}
+		local, _ := c.uac.InviteRequest.From().Params.Get("tag")
+		return c, local == toTag && c.earlyTag == fromTag
+	}
+	if r.earlyOnly {
+		// The dialog was answered meanwhile: the pickup comes too late.
 		return nil, false
 	}
 	c.mu.Lock()

@@ -111,7 +111,7 @@ func TestBlindTransferIntegration(t *testing.T) {
 	if err := b.Transfer(ctx, bID, c.uri()); err != nil {
 		t.Fatalf("Transfer: %v", err)
 	}
-	if req := <-consent; req.Payload["target"] != c.uri() || req.Payload["referredBy"] == "" {
+	if req := <-consent; payloadOf[TransferRequestedPayload](req).Target != c.uri() || payloadOf[TransferRequestedPayload](req).ReferredBy == "" {
 		t.Fatalf("onTransferRequested payload: %v", req.Payload)
 	}
 	in := c.rec.wait(t, EventCallIncoming, "", 5*time.Second)

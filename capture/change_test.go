@@ -73,6 +73,7 @@ func TestChangeDetector(t *testing.T) {
 }
 
 func benchmarkDiff(b *testing.B, changeRow int) {
+	b.Helper()
 	w, h := 1920, 1080
 	prev := randomBGRA(w, h, w*4, 1)
 	cur := append([]byte(nil), prev...)

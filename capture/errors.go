@@ -1,6 +1,9 @@
 package capture
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNoDisplay means no display server could be reached (no $DISPLAY,
@@ -10,6 +13,13 @@ var (
 	// off or changed position or size; the share must be restarted with a new
 	// Monitor from Monitors().
 	ErrMonitorGone = errors.New("capture: monitor gone or changed")
+	// ErrWindowGone means the shared window was closed (destroyed). It
+	// wraps ErrMonitorGone: a closed window ends a share as an unplugged
+	// monitor does.
+	ErrWindowGone = fmt.Errorf("capture: window closed: %w", ErrMonitorGone)
+	// ErrNoDamage means the display cannot report which areas changed (no
+	// DAMAGE/XFIXES extension); the Source falls back to polling.
+	ErrNoDamage = errors.New("capture: display reports no damage")
 	// ErrClosed is returned by methods called after Close.
 	ErrClosed = errors.New("capture: closed")
 	// ErrUnsupportedFormat means the display's pixel format is not 32-bit BGRX.

@@ -102,6 +102,7 @@ func patchSPS(t testing.TB, au []byte, widthMbs, heightMbs uint64) []byte {
 
 // rssMB is this process's resident memory (Go heap and C allocations).
 func rssMB(t testing.TB) int {
+	t.Helper()
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +124,7 @@ func TestFrameSizeOfRealStreams(t *testing.T) {
 	for _, tc := range []struct{ w, h, codedW, codedH int }{
 		{64, 48, 64, 48}, {642, 362, 656, 368}, {1920, 1080, 1920, 1088},
 	} {
-		venc, err := NewVP8Encoder(VP8Options{Width: tc.w, Height: tc.h, CPUUsed: 16})
+		venc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: tc.w, Height: tc.h}, CPUUsed: 16})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +136,7 @@ func TestFrameSizeOfRealStreams(t *testing.T) {
 		if w, h, ok := VP8KeyframeSize(data); !ok || w != tc.w || h != tc.h {
 			t.Errorf("VP8 %dx%d: header says %dx%d (%v)", tc.w, tc.h, w, h, ok)
 		}
-		henc, err := NewH264Encoder(H264Options{Width: tc.w, Height: tc.h})
+		henc, err := NewH264Encoder(H264Options{EncoderOptions: EncoderOptions{Width: tc.w, Height: tc.h}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,7 +171,7 @@ func TestDecoderRefusesResolutionBomb(t *testing.T) {
 		{"VP8",
 			func() (decoder, error) { return NewVP8Decoder(1) },
 			func() []byte {
-				enc, err := NewVP8Encoder(VP8Options{Width: 64, Height: 48, CPUUsed: 16})
+				enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -189,7 +190,7 @@ func TestDecoderRefusesResolutionBomb(t *testing.T) {
 		{"H264",
 			func() (decoder, error) { return NewH264Decoder(1) },
 			func() []byte {
-				enc, err := NewH264Encoder(H264Options{Width: 64, Height: 48})
+				enc, err := NewH264Encoder(H264Options{EncoderOptions: EncoderOptions{Width: 64, Height: 48}})
 				if err != nil {
 					t.Fatal(err)
 				}

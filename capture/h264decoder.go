@@ -92,28 +92,25 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // H264Decoder decodes an H.264 stream (Annex-B access units, as RFC 6184
 // depacketisation yields them) with libavcodec. It is safe for concurrent
 // use; calls are serialised.
 type H264Decoder struct {
-	mu     sync.Mutex
+	codecState
 	d      *C.parlo_h264dec
 	buf    unsafe.Pointer // C copy of the input plus padding, reused
 	bufLen int
-	closed bool
 }
 
 // NewH264Decoder creates a decoder using up to threads slice threads (0:
 // GOMAXPROCS, at most 4).
 func NewH264Decoder(threads int) (*H264Decoder, error) {
-	if threads <= 0 {
-		threads = min(runtime.GOMAXPROCS(0), 4)
-	}
+	threads = decoderThreads(threads)
 	d := C.parlo_h264dec_open(C.int(threads), C.longlong(MaxFramePixels))
 	if d == nil {
 		return nil, fmt.Errorf("%w: libavcodec H.264 decoder init failed", ErrCodec)
@@ -121,15 +118,13 @@ func NewH264Decoder(threads int) (*H264Decoder, error) {
 	return &H264Decoder{d: d}, nil
 }
 
+// Codec implements Decoder.
+func (d *H264Decoder) Codec() videocodec.Name { return videocodec.H264 }
+
 // Decode decodes one access unit into a newly allocated picture; (nil, nil)
 // when no picture came out.
 func (d *H264Decoder) Decode(data []byte) (*I420, error) {
-	f := &I420{}
-	ok, err := d.DecodeInto(f, data)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return f, nil
+	return decodeNew(d.DecodeInto, data)
 }
 
 // DecodeInto decodes one access unit into dst, reusing its planes when the
@@ -140,11 +135,8 @@ func (d *H264Decoder) Decode(data []byte) (*I420, error) {
 func (d *H264Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return false, ErrClosed
-	}
-	if len(data) == 0 {
-		return false, fmt.Errorf("%w: empty frame", ErrCodec)
+	if err := d.checkDecode(data); err != nil {
+		return false, err
 	}
 	// A new SPS makes libavcodec allocate for the size it declares: check
 	// it first. An SPS we cannot read is left to libavcodec (max_pixels).
@@ -188,15 +180,10 @@ func (d *H264Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 
 // Close frees the decoder. It is idempotent.
 func (d *H264Decoder) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	C.parlo_h264dec_free(d.d)
-	d.d = nil
-	C.free(d.buf)
-	d.buf = nil
-	return nil
+	return d.closeOnce(func() {
+		C.parlo_h264dec_free(d.d)
+		d.d = nil
+		C.free(d.buf)
+		d.buf = nil
+	})
 }

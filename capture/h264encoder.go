@@ -86,24 +86,15 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
-	"sync/atomic"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// H264Options configures an H264Encoder. Zero values take the defaults.
+// H264Options configures an H264Encoder. Zero values take the defaults;
+// x264 has no options of its own here (ScreenContent is ignored).
 type H264Options struct {
-	Width, Height int // required
-	// FPS is the nominal frame rate used for rate control; default 30.
-	FPS int
-	// BitrateKbps is the target bitrate; default 1500.
-	BitrateKbps int
-	// Threads for encoding; default half the CPUs (1 to 4), as for VP8.
-	Threads int
-	// KeyframeInterval forces an IDR at least every this many frames; 0
-	// means 10 s worth of frames, negative disables periodic keyframes.
-	KeyframeInterval int
+	EncoderOptions
 }
 
 // H264Encoder is a real-time H.264 encoder calling libx264 directly
@@ -112,12 +103,10 @@ type H264Options struct {
 // which openh264's screen-content mode does not at this machine's speed. It
 // is safe for concurrent use; Encode calls are serialised.
 type H264Encoder struct {
-	mu     sync.Mutex
-	h      *C.x264_t
-	opts   H264Options
-	pts    int64
-	keyReq atomic.Bool
-	closed bool
+	encoderState
+	h    *C.x264_t
+	opts H264Options
+	pts  int64
 }
 
 // NewH264Encoder opens libx264 with the options.
@@ -126,18 +115,7 @@ func NewH264Encoder(o H264Options) (*H264Encoder, error) {
 		// x264 needs even sizes for 4:2:0.
 		return nil, fmt.Errorf("%w: %dx%d (H.264 needs positive even sizes)", ErrFrameSize, o.Width, o.Height)
 	}
-	if o.FPS <= 0 {
-		o.FPS = 30
-	}
-	if o.BitrateKbps <= 0 {
-		o.BitrateKbps = 1500
-	}
-	if o.Threads <= 0 {
-		o.Threads = max(1, min(runtime.GOMAXPROCS(0)/2, 4))
-	}
-	if o.KeyframeInterval == 0 {
-		o.KeyframeInterval = 10 * o.FPS
-	}
+	o.EncoderOptions = o.withDefaults()
 	h := C.parlo_x264_open(C.int(o.Width), C.int(o.Height), C.int(o.FPS), C.int(o.BitrateKbps),
 		C.int(o.Threads), C.int(o.KeyframeInterval))
 	if h == nil {
@@ -153,25 +131,21 @@ func (e *H264Encoder) Options() H264Options {
 	return e.opts
 }
 
-// RequestKeyframe makes the next Encode produce an IDR (RTCP PLI/FIR,
-// RFC 4585 §6.3.1).
-func (e *H264Encoder) RequestKeyframe() { e.keyReq.Store(true) }
+// Bitrate implements Encoder.
+func (e *H264Encoder) Bitrate() int { return e.Options().BitrateKbps }
+
+// Codec implements Encoder.
+func (e *H264Encoder) Codec() videocodec.Name { return videocodec.H264 }
 
 // SetBitrate changes the target bitrate while encoding (x264_encoder_reconfig).
 func (e *H264Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 {
-		return fmt.Errorf("capture: bitrate %d kbps", kbps)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	if rc := C.parlo_x264_set_bitrate(e.h, C.int(kbps)); rc < 0 {
-		return fmt.Errorf("%w: x264 reconfig to %d kbps failed", ErrCodec, kbps)
-	}
-	e.opts.BitrateKbps = kbps
-	return nil
+	return e.setBitrate(kbps, func() error {
+		if rc := C.parlo_x264_set_bitrate(e.h, C.int(kbps)); rc < 0 {
+			return fmt.Errorf("%w: x264 reconfig to %d kbps failed", ErrCodec, kbps)
+		}
+		e.opts.BitrateKbps = kbps
+		return nil
+	})
 }
 
 // Encode compresses one frame into an Annex-B access unit (SPS and PPS
@@ -220,13 +194,8 @@ func (e *H264Encoder) EncodeFrame(f Frame, forceKeyframe bool) (data []byte, key
 
 // Close frees the encoder. It is idempotent.
 func (e *H264Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	C.x264_encoder_close(e.h)
-	e.h = nil
-	return nil
+	return e.closeOnce(func() {
+		C.x264_encoder_close(e.h)
+		e.h = nil
+	})
 }

@@ -73,6 +73,7 @@ func TestBGRAToI420MatchesReference(t *testing.T) {
 }
 
 func testBGRAToI420MatchesReference(t *testing.T, convert func(dst *I420, src []byte, stride, w, h int)) {
+	t.Helper()
 	for _, tc := range []struct {
 		name    string
 		w, h    int
@@ -211,6 +212,7 @@ func TestBGRAToI420RowsMatchesWhole(t *testing.T) {
 }
 
 func benchmarkBGRAToI420(b *testing.B, rows func(dst *I420, src []byte, stride, y0, y1 int)) {
+	b.Helper()
 	w, h := 1920, 1080
 	src := randomBGRA(w, h, w*4, 7)
 	dst := NewI420(w, h)

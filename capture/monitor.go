@@ -19,6 +19,13 @@ type Monitor struct {
 	// means $DISPLAY. It lets tests and multi-server setups target their own
 	// server.
 	Display string
+	// Window, when non-zero, makes this the share of one top-level window
+	// (Window.Target) instead of a monitor: X, Y, Width and Height are the
+	// window's at the time it was listed, and Width x Height stay the size
+	// of the shared picture while the window moves and resizes. A share
+	// target is a Monitor so that everything that shares a monitor shares
+	// a window unchanged.
+	Window uint32
 }
 
 // Rect returns the monitor's rectangle in virtual-desktop coordinates.

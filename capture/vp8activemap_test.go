@@ -73,7 +73,7 @@ func TestVP8EncodeFrameActiveMap(t *testing.T) {
 		{"refinement pass, rows settled", settlePasses, 1, false, passDue, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			enc, err := NewVP8Encoder(VP8Options{Width: w, Height: h, BitrateKbps: 2000, CPUUsed: 12, ScreenContent: true})
+			enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: w, Height: h, BitrateKbps: 2000, ScreenContent: true}, CPUUsed: 12})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestVP8EncodeFrameActiveMap(t *testing.T) {
 // picture keeps its quality (no drift from re-filtering the same pixels).
 func TestVP8EncodeFrameStaticRefresh(t *testing.T) {
 	const w, h = 640, 360
-	enc, err := NewVP8Encoder(VP8Options{Width: w, Height: h, BitrateKbps: 2500, CPUUsed: 12, ScreenContent: true})
+	enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: w, Height: h, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestVP8EncodeFrameStaticRefresh(t *testing.T) {
 // active map and the decoder ends up with the picture the sender has.
 func TestVP8EncodeFrameTypingQuality(t *testing.T) {
 	const w, h = 640, 360
-	enc, err := NewVP8Encoder(VP8Options{Width: w, Height: h, BitrateKbps: 2500, CPUUsed: 12, ScreenContent: true})
+	enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: w, Height: h, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,27 +25,24 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // VP8Decoder decodes a VP8 stream (the receive side of a shared screen) with
 // libvpx. It is safe for concurrent use; calls are serialised.
 type VP8Decoder struct {
-	mu     sync.Mutex
+	codecState
 	ctx    *C.vpx_codec_ctx_t
 	buf    unsafe.Pointer // C copy of the input, reused
 	bufLen int
-	closed bool
 }
 
 // NewVP8Decoder creates a decoder using up to threads threads (0: GOMAXPROCS,
 // at most 4).
 func NewVP8Decoder(threads int) (*VP8Decoder, error) {
-	if threads <= 0 {
-		threads = min(runtime.GOMAXPROCS(0), 4)
-	}
+	threads = decoderThreads(threads)
 	d := &VP8Decoder{ctx: (*C.vpx_codec_ctx_t)(C.calloc(1, C.sizeof_vpx_codec_ctx_t))}
 	if rc := C.parlo_dec_init(d.ctx, C.uint(threads)); rc != C.VPX_CODEC_OK {
 		C.free(unsafe.Pointer(d.ctx))
@@ -54,16 +51,14 @@ func NewVP8Decoder(threads int) (*VP8Decoder, error) {
 	return d, nil
 }
 
+// Codec implements Decoder.
+func (d *VP8Decoder) Codec() videocodec.Name { return videocodec.VP8 }
+
 // Decode decodes one complete VP8 frame (reassembled from RTP, RFC 7741)
 // into a newly allocated picture. It returns (nil, nil) when the frame
 // produced no picture.
 func (d *VP8Decoder) Decode(data []byte) (*I420, error) {
-	f := &I420{}
-	ok, err := d.DecodeInto(f, data)
-	if err != nil || !ok {
-		return nil, err
-	}
-	return f, nil
+	return decodeNew(d.DecodeInto, data)
 }
 
 // DecodeInto decodes one frame into dst, reusing its planes when the size is
@@ -73,11 +68,8 @@ func (d *VP8Decoder) Decode(data []byte) (*I420, error) {
 func (d *VP8Decoder) DecodeInto(dst *I420, data []byte) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return false, ErrClosed
-	}
-	if len(data) == 0 {
-		return false, fmt.Errorf("%w: empty frame", ErrCodec)
+	if err := d.checkDecode(data); err != nil {
+		return false, err
 	}
 	// libvpx allocates its reference frames for the size a keyframe
 	// claims (up to 16383x16383): check it first.
@@ -120,14 +112,9 @@ func copyPlane(dst []byte, dstStride int, src *C.uchar, srcStride, w, h int) {
 
 // Close frees the decoder. It is idempotent.
 func (d *VP8Decoder) Close() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	C.vpx_codec_destroy(d.ctx)
-	C.free(unsafe.Pointer(d.ctx))
-	C.free(d.buf)
-	return nil
+	return d.closeOnce(func() {
+		C.vpx_codec_destroy(d.ctx)
+		C.free(unsafe.Pointer(d.ctx))
+		C.free(d.buf)
+	})
 }

@@ -76,35 +76,21 @@ import "C"
 
 import (
 	"fmt"
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// VP8Options configures a VP8Encoder. Zero values take the defaults.
+// VP8Options configures a VP8Encoder: the options every encoder takes and
+// libvpx's own. Zero values take the defaults.
 type VP8Options struct {
-	Width, Height int // required
-	// FPS is the nominal frame rate used for rate control; default 30.
-	FPS int
-	// BitrateKbps is the target bitrate; default 1500.
-	BitrateKbps int
+	EncoderOptions
 	// CPUUsed trades quality for speed (VP8E_SET_CPUUSED, -16..16; higher is
-	// faster). Default 12: realtime 1080p on two cores (findings.md: libvpx at
-	// its default speed cost 57 ms a frame through mediadevices).
+	// faster). Default 12: realtime 1080p on two cores (libvpx at its
+	// default speed cost 57 ms a frame through pion/mediadevices).
 	CPUUsed int
-	// ScreenContent turns on VP8E_SET_SCREEN_CONTENT_MODE (sharper text, cheap
-	// static areas).
-	ScreenContent bool
-	// Threads for encoding; default half the CPUs (1 to 4). libvpx threads
-	// spin-wait on each other, so on a busy 2-core machine a second thread
-	// made 1080p encoding several times slower instead of faster.
-	Threads int
-	// KeyframeInterval forces a keyframe at least every this many frames;
-	// 0 means 10 s worth of frames. Negative disables periodic keyframes
-	// (keyframes then come only from RequestKeyframe / forceKeyframe).
-	KeyframeInterval int
 	// StaticThreshold is VP8E_SET_STATIC_THRESHOLD: macroblocks whose change
 	// is below it are skipped. Default 1 with ScreenContent (any real change
 	// is encoded, untouched blocks cost nothing), else 0.
@@ -115,14 +101,12 @@ type VP8Options struct {
 // set cpu-used and screen-content mode (pion/mediadevices v0.9.4 cannot). It is
 // safe for concurrent use; Encode calls are serialised.
 type VP8Encoder struct {
-	mu     sync.Mutex
-	ctx    *C.vpx_codec_ctx_t
-	cfg    *C.vpx_codec_enc_cfg_t
-	opts   VP8Options
-	pts    int64
-	start  time.Time
-	keyReq atomic.Bool
-	closed bool
+	encoderState
+	ctx   *C.vpx_codec_ctx_t
+	cfg   *C.vpx_codec_enc_cfg_t
+	opts  VP8Options
+	pts   int64
+	start time.Time
 
 	// EncodeFrame's active map: mbRows x mbCols macroblocks, the map last
 	// given to libvpx and whether it is on.
@@ -138,22 +122,11 @@ func NewVP8Encoder(o VP8Options) (*VP8Encoder, error) {
 	if o.Width <= 0 || o.Height <= 0 {
 		return nil, fmt.Errorf("%w: %dx%d", ErrFrameSize, o.Width, o.Height)
 	}
-	if o.FPS <= 0 {
-		o.FPS = 30
-	}
-	if o.BitrateKbps <= 0 {
-		o.BitrateKbps = 1500
-	}
+	o.EncoderOptions = o.withDefaults()
 	if o.CPUUsed == 0 {
 		o.CPUUsed = 12
 	}
 	o.CPUUsed = max(-16, min(16, o.CPUUsed))
-	if o.Threads <= 0 {
-		o.Threads = max(1, min(runtime.GOMAXPROCS(0)/2, 4))
-	}
-	if o.KeyframeInterval == 0 {
-		o.KeyframeInterval = 10 * o.FPS
-	}
 	if o.StaticThreshold == 0 && o.ScreenContent {
 		o.StaticThreshold = 1
 	}
@@ -254,27 +227,23 @@ func (e *VP8Encoder) Options() VP8Options {
 	return e.opts
 }
 
-// RequestKeyframe makes the next Encode produce a keyframe (RTCP PLI/FIR,
-// RFC 4585 section 6.3.1, or a peer that joined late).
-func (e *VP8Encoder) RequestKeyframe() { e.keyReq.Store(true) }
+// Bitrate implements Encoder.
+func (e *VP8Encoder) Bitrate() int { return e.Options().BitrateKbps }
+
+// Codec implements Encoder.
+func (e *VP8Encoder) Codec() videocodec.Name { return videocodec.VP8 }
 
 // SetBitrate changes the target bitrate while encoding (congestion control,
 // REMB/TMMBR).
 func (e *VP8Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 {
-		return fmt.Errorf("capture: bitrate %d kbps", kbps)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return ErrClosed
-	}
-	e.cfg.rc_target_bitrate = C.uint(kbps)
-	if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
-		return fmt.Errorf("%w: set bitrate: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
-	}
-	e.opts.BitrateKbps = kbps
-	return nil
+	return e.setBitrate(kbps, func() error {
+		e.cfg.rc_target_bitrate = C.uint(kbps)
+		if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
+			return fmt.Errorf("%w: set bitrate: %s", ErrCodec, C.GoString(C.vpx_codec_error(e.ctx)))
+		}
+		e.opts.BitrateKbps = kbps
+		return nil
+	})
 }
 
 // Encode compresses one frame. data is nil when the rate control dropped the
@@ -411,14 +380,9 @@ func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool, at t
 
 // Close frees the libvpx encoder. It is idempotent.
 func (e *VP8Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	C.vpx_codec_destroy(e.ctx)
-	C.free(unsafe.Pointer(e.ctx))
-	C.free(unsafe.Pointer(e.cfg))
-	return nil
+	return e.closeOnce(func() {
+		C.vpx_codec_destroy(e.ctx)
+		C.free(unsafe.Pointer(e.ctx))
+		C.free(unsafe.Pointer(e.cfg))
+	})
 }

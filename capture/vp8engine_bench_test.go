@@ -5,13 +5,15 @@ import (
 	"image/color"
 	"image/draw"
 	"testing"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// The engine's screenSender encodes with these options (callengine/
-// screensender.go); vp8_test.go's benchmarks use cpu-used 16.
+// The share's screen sender encodes with these options (capture.NewEncoder
+// with ScreenContent); codec_bench_test.go's benchmarks use cpu-used 16.
 func engineEncoder(b *testing.B) *VP8Encoder {
 	b.Helper()
-	enc, err := NewVP8Encoder(VP8Options{Width: 1920, Height: 1080, FPS: 30, BitrateKbps: 2500, CPUUsed: 12, ScreenContent: true})
+	enc, err := NewVP8Encoder(VP8Options{EncoderOptions: EncoderOptions{Width: 1920, Height: 1080, FPS: 30, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,24 +113,6 @@ func typingFrames(w, h int) []*I420 {
 	return frames
 }
 
-func benchEncode(b *testing.B, enc *VP8Encoder, frames []*I420) {
-	b.Helper()
-	if _, _, err := enc.Encode(frames[0], true); err != nil {
-		b.Fatal(err)
-	}
-	var n int
-	i := 0
-	for b.Loop() {
-		i++
-		data, _, err := enc.Encode(frames[i%len(frames)], false)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n += len(data)
-	}
-	b.ReportMetric(float64(n)/float64(b.N), "bytes/frame")
-}
-
 // BenchmarkVP8Decode_1080pMotion decodes what the engine's encoder makes of a
 // moving picture: the receiver's cost per frame.
 func BenchmarkVP8Decode_1080pMotion(b *testing.B) {
@@ -141,18 +125,5 @@ func BenchmarkVP8Decode_1080pMotion(b *testing.B) {
 		}
 		packets = append(packets, data)
 	}
-	dec, err := NewVP8Decoder(1)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer dec.Close()
-	dst := &I420{}
-	i := 0
-	for b.Loop() {
-		// Restart at the keyframe so that every decode has its references.
-		if _, err := dec.DecodeInto(dst, packets[i%len(packets)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	benchDecode(b, videocodec.VP8, packets)
 }

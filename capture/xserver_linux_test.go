@@ -20,7 +20,8 @@ import (
 )
 
 // xserver is an X server started by a test: Xvfb, or Xorg with the dummy
-// driver for two monitors (findings.md "A display with two monitors").
+// driver for two monitors (Xvfb cannot fake them: +xinerama with two screens
+// reports a 0x0 head and xrandr --setmonitor is ignored).
 type xserver struct {
 	Display string
 	stopFn  func()
@@ -110,6 +111,9 @@ func (s *syncBuffer) String() string {
 // startXvfb starts `Xvfb :N -screen 0 <screen> -nolisten tcp`.
 func startXvfb(t testing.TB, screen string) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	s, err := startX(func(d string) (string, []string) {
 		return "Xvfb", []string{d, "-screen", "0", screen, "-nolisten", "tcp", "-noreset"}
 	})
@@ -147,6 +151,9 @@ EndSection
 // 1280x720+1920+0.
 func startDualMonitorXorg(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "xorg.conf")
 	if err := os.WriteFile(conf, []byte(dummyXorgConf), 0o644); err != nil {
@@ -229,6 +236,9 @@ var (
 // and benchmarks of this package.
 func sharedXvfbDisplay(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: this test starts an X server")
+	}
 	sharedXvfbOnce.Do(func() {
 		sharedXvfb, sharedXvfbErr = startX(func(d string) (string, []string) {
 			return "Xvfb", []string{d, "-screen", "0", "1920x1080x24", "-nolisten", "tcp", "-noreset"}

@@ -25,6 +25,16 @@ const (
 	fieldText        = "text"        // chat: the chat text
 	fieldContent     = "content"     // signal: any JSON value
 	fieldIntervalMs  = "intervalMs"  // monitor: sample period in ms, 0 stops
+
+	// account: the new account, as the --account flags give it ("" for
+	// direct mode); the password comes from passwordFile or $PARLO_PASSWORD,
+	// never from the line.
+	fieldAccount      = "account"
+	fieldRegistrar    = "registrar"
+	fieldUsername     = "username"
+	fieldTransport    = "transport"
+	fieldCAFile       = "caFile"
+	fieldPasswordFile = "passwordFile"
 )
 
 // maxMonitorIntervalMs bounds monitor's intervalMs (an hour): far beyond any
@@ -58,8 +68,12 @@ type command struct {
 	Content json.RawMessage
 	// IntervalMs is monitor's period; 0 (or absent) stops monitoring.
 	IntervalMs int
+	// Account is account's new account, as its flags would give it.
+	Account rawAccountFlags
 	// Format is record's file format.
 	Format callengine.RecordingFormat
+	// Lamp holds the lamp commands' fields (lampcommands.go).
+	Lamp lampFields
 	// Directory commands' fields (directorycmd.go).
 	Query, ContactName, Number, ContactID string
 }
@@ -77,7 +91,7 @@ func parseCommand(line []byte, table map[string]commandSpec) (command, commandSp
 	// case-insensitively, which would let {"CMD":…} through).
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(line, &obj); err != nil {
-		return c, commandSpec{}, fmt.Errorf("%w: %v", ErrBadJSON, err)
+		return c, commandSpec{}, fmt.Errorf("%w: %w", ErrBadJSON, err)
 	}
 	if obj == nil {
 		return c, commandSpec{}, fmt.Errorf("%w: a JSON object is expected, got null", ErrBadJSON)
@@ -133,6 +147,31 @@ func parseID(raw json.RawMessage) (any, error) {
 
 func (c *command) setField(name string, raw json.RawMessage) error {
 	switch name {
+	case fieldAccount, fieldRegistrar, fieldUsername, fieldTransport, fieldCAFile, fieldPasswordFile:
+		// Empty is allowed ("account": "" is direct mode); buildAccount
+		// checks the rest as it checks the flags.
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil || string(bytes.TrimSpace(raw)) == "null" {
+			return fmt.Errorf("%w: %q must be a string", ErrBadField, name)
+		}
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return fmt.Errorf("%w: %q holds a line break or NUL", ErrBadField, name)
+		}
+		s = strings.TrimSpace(s)
+		switch name {
+		case fieldAccount:
+			c.Account.account = s
+		case fieldRegistrar:
+			c.Account.registrar = s
+		case fieldUsername:
+			c.Account.username = s
+		case fieldTransport:
+			c.Account.transport = s
+		case fieldCAFile:
+			c.Account.caFile = s
+		default:
+			c.Account.passwordFile = s
+		}
 	case fieldTo, fieldCall, fieldPath, fieldConsult, fieldText, fieldContentType:
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
@@ -222,6 +261,8 @@ func (c *command) setField(name string, raw json.RawMessage) error {
 			return fmt.Errorf("%w: %q %d is not a 4xx, 5xx or 6xx status", ErrBadField, name, n)
 		}
 		c.Code = n
+	default:
+		return c.setLampField(name, raw)
 	}
 	return nil
 }

@@ -53,6 +53,9 @@ type Config struct {
 	// MaxRinging caps incoming calls ringing at once (--max-ringing; zero
 	// means the engine's default, 8).
 	MaxRinging int
+	// Liveness: --media-timeout, --session-expires, --keepalive (zero: the
+	// engine's defaults 20 s, 30 min, 30 s; negative: off).
+	MediaTimeout, SessionExpires, KeepAlive time.Duration
 	// Directory is the contacts, directory servers and dialling rules
 	// (--contacts, --carddav-*, --ldap-*, --dial-rules).
 	Directory directory.Config
@@ -221,6 +224,9 @@ func newFlagSetWithDirectory(cfg *Config, raw *rawAccountFlags, dir *rawDirector
 	fs.Var(displayFlag{&cfg.Display}, "display", "X display `NAME` screen sharing captures, e.g. :1 (default $DISPLAY)")
 	fs.DurationVar(&cfg.RingTimeout, "ring-timeout", 0, "answer an unanswered incoming call 480 after `DURATION` (default 2m0s)")
 	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
+	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 0, "end a call that receives no media for `DURATION` while not on hold (default 20s; negative: never)")
+	fs.DurationVar(&cfg.SessionExpires, "session-expires", 0, "RFC 4028 session interval `DURATION` asked for (default 30m0s; negative: no session timer)")
+	fs.DurationVar(&cfg.KeepAlive, "keepalive", 0, "probe the registrar with OPTIONS every `DURATION` (default 30s; negative: never)")
 	addDirectoryFlags(fs, dir)
 	return fs
 }
@@ -261,7 +267,7 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return Config{}, err
 		}
-		return Config{}, fmt.Errorf("%w: %v", ErrUsage, err)
+		return Config{}, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	if cfg.RingTimeout < 0 || cfg.MaxRinging < 0 {
 		return Config{}, fmt.Errorf("%w: --ring-timeout and --max-ringing must not be negative", ErrUsage)
@@ -323,14 +329,14 @@ func (r rawAccountFlags) buildAccount(getenv func(string) string) (*callengine.A
 	// message names the right flag.
 	probe := callengine.Account{URI: r.account, Password: "x", Registrar: "sip:127.0.0.1"}
 	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --account %q: %v", ErrUsage, r.account, err)
+		return nil, fmt.Errorf("%w: --account %q: %w", ErrUsage, r.account, err)
 	}
 	if r.registrar == "" {
 		return nil, fmt.Errorf("%w: --account needs --registrar", ErrUsage)
 	}
 	probe.Registrar = r.registrar
 	if err := probe.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: --registrar %q: %v", ErrUsage, r.registrar, err)
+		return nil, fmt.Errorf("%w: --registrar %q: %w", ErrUsage, r.registrar, err)
 	}
 	if r.transport != "" {
 		probe.Transport = r.transport
@@ -340,14 +346,14 @@ func (r rawAccountFlags) buildAccount(getenv func(string) string) (*callengine.A
 	}
 	if r.caFile != "" {
 		if err := checkPEM(r.caFile); err != nil {
-			return nil, fmt.Errorf("%w: --ca-file: %v", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --ca-file: %w", ErrUsage, err)
 		}
 	}
 	password := getenv(PasswordEnv)
 	if r.passwordFile != "" {
 		b, err := os.ReadFile(r.passwordFile)
 		if err != nil {
-			return nil, fmt.Errorf("%w: --password-file: %v", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --password-file: %w", ErrUsage, err)
 		}
 		password = strings.TrimRight(string(b), "\r\n")
 		if password == "" {

@@ -2,10 +2,13 @@ package headless
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
@@ -28,6 +31,9 @@ type phoneAPI interface {
 	Stats(id string) (media.Stats, error)
 	Register(ctx context.Context) error
 	Unregister(ctx context.Context) error
+	// SetAccount un-registers the account in force and registers a (nil:
+	// direct mode), without a restart.
+	SetAccount(ctx context.Context, a *callengine.Account) error
 	Monitors() ([]capture.Monitor, error)
 	StartScreenSharing(ctx context.Context, id string, monitor int) error
 	StopScreenSharing(ctx context.Context, id string) error
@@ -35,7 +41,7 @@ type phoneAPI interface {
 	// path and returns its size; an error when no frame was decoded yet.
 	SnapshotPNG(id, path string) (width, height int, err error)
 
-	// Call control of issue 7.
+	// Call control: keypad tones, transfers, chat, network statistics.
 	SendDTMF(ctx context.Context, id, tones string) error
 	Transfer(ctx context.Context, id, target string) error
 	StartAttendedTransfer(ctx context.Context, id, target string) (*callengine.CallSession, error)
@@ -58,6 +64,8 @@ type phoneAPI interface {
 	PauseRecording(id string) error
 	ResumeRecording(id string) error
 	StopRecording(id string) error
+
+	lampAPI
 }
 
 // commandTimeout bounds one network command: longer than an INVITE
@@ -75,7 +83,10 @@ type commandSpec struct {
 	account bool
 	// quit ends the session; the server replies once shut down.
 	quit bool
-	run  func(ctx context.Context, p phoneAPI, c command) (any, error)
+	// setsAccount: on success the phone has an account exactly when the
+	// command named one (the account commands follow).
+	setsAccount bool
+	run         func(ctx context.Context, p phoneAPI, c command) (any, error)
 }
 
 // commandTable is the dispatch table: command name → fields and handler.
@@ -287,6 +298,17 @@ func commandTable() map[string]commandSpec {
 		"unregister": {network: true, account: true, run: func(ctx context.Context, p phoneAPI, _ command) (any, error) {
 			return map[string]any{}, p.Unregister(ctx)
 		}},
+		"account": {required: []string{fieldAccount}, optional: []string{fieldRegistrar, fieldUsername, fieldTransport, fieldCAFile, fieldPasswordFile},
+			network: true, setsAccount: true, run: func(ctx context.Context, p phoneAPI, c command) (any, error) {
+				a, err := c.Account.buildAccount(os.Getenv)
+				if err != nil {
+					return nil, err
+				}
+				if err := p.SetAccount(ctx, a); err != nil {
+					return nil, err
+				}
+				return map[string]any{"account": c.Account.account}, nil
+			}},
 		"quit": {quit: true},
 	}
 }
@@ -327,7 +349,7 @@ type monitorInfo struct {
 type dispatcher struct {
 	phone      phoneAPI
 	table      map[string]commandSpec
-	hasAccount bool
+	hasAccount atomic.Bool
 	out        *lineWriter
 
 	// ctx is the parent of every network command; cancelled at the end of
@@ -337,7 +359,9 @@ type dispatcher struct {
 }
 
 func newDispatcher(ctx context.Context, p phoneAPI, hasAccount bool, out *lineWriter) *dispatcher {
-	return &dispatcher{phone: p, table: commandTable(), hasAccount: hasAccount, out: out, ctx: ctx}
+	d := &dispatcher{phone: p, table: withLampCommands(commandTable()), out: out, ctx: ctx}
+	d.hasAccount.Store(hasAccount)
+	return d
 }
 
 // handleLine handles one stdin line. Every line gets exactly one reply:
@@ -354,7 +378,7 @@ func (d *dispatcher) handleLine(line []byte) (quit *command) {
 	switch {
 	case spec.quit:
 		return &c
-	case spec.account && !d.hasAccount:
+	case spec.account && !d.hasAccount.Load():
 		d.out.reply(c.ID, nil, ErrNoAccount)
 	case spec.network:
 		d.wg.Add(1)
@@ -363,6 +387,11 @@ func (d *dispatcher) handleLine(line []byte) (quit *command) {
 			ctx, cancel := context.WithTimeout(d.ctx, commandTimeout)
 			defer cancel()
 			res, err := spec.run(ctx, d.phone, c)
+			// A registration that failed still leaves the new account in
+			// force (register retries it).
+			if spec.setsAccount && (err == nil || errors.Is(err, callengine.ErrRegistration)) {
+				d.hasAccount.Store(c.Account.account != "")
+			}
 			d.out.reply(c.ID, res, err)
 		}()
 	default:

@@ -147,7 +147,7 @@ func TestDispatchTable(t *testing.T) {
 		{name: "extra fields ignored", line: `{"id":"13","cmd":"mute","call":"c1","note":"x"}`, wantID: "13", wantCalls: []string{"Mute c1"}},
 		{name: "surrounding spaces and CR", line: " {\"id\":\"14\",\"cmd\":\"calls\"} \r", wantID: "14"},
 
-		// Call control (issue 7).
+		// Call control.
 		{name: "dtmf", line: `{"id":"d","cmd":"dtmf","call":"c1","tones":"12#*a"}`, wantID: "d", wantCalls: []string{"DTMF c1 12#*A"},
 			check: func(t *testing.T, r map[string]any) {
 				if digPath(r, "session.sipCallId") != "c1" {

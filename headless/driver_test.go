@@ -338,6 +338,7 @@ func dig(obj map[string]any, path string) any {
 }
 
 func writeTranscriptIfAsked(t *testing.T, tr *transcript) {
+	t.Helper()
 	if p := os.Getenv("PARLO_TRANSCRIPT"); p != "" {
 		header := "# " + t.Name() + ": a real session of `parlo headless` processes.\n" +
 			"# Regenerate: cd headless && PARLO_TRANSCRIPT=$PWD/testdata/" + filepath.Base(p) + " go test -run '^" + t.Name() + "$' .\n" +

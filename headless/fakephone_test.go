@@ -13,6 +13,7 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/presence"
 	"github.com/parlo-voip/parlo/capture"
 )
 
@@ -26,6 +27,9 @@ type fakePhone struct {
 	block chan struct{}
 	// noFrame lists calls that have decoded no remote video yet.
 	noFrame map[string]bool
+	// watches and presence are the lamp commands' (fakelamps_test.go).
+	watches  []callengine.WatchState
+	presence presence.Status
 }
 
 // fakeMonitors is the fake's desktop: the two-monitor dummy layout.
@@ -380,6 +384,13 @@ func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
+}
+
+// text is everything written so far.
+func (b *syncBuffer) text() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // lines splits the output into decoded JSON objects, failing the test on a

@@ -55,7 +55,8 @@ func (l *lineWriter) reply(id any, result any, err error) {
 
 // event writes {"event":name, "session":…, payload fields…}, with "event"
 // first and the rest in a stable order, for people reading transcripts.
-func (l *lineWriter) event(name string, session *callengine.CallSession, payload map[string]any) {
+func (l *lineWriter) event(name string, session *callengine.CallSession, p any) {
+	payload := payloadFields(p)
 	var buf bytes.Buffer
 	buf.WriteString(`{"event":`)
 	writeValue(&buf, name)
@@ -80,6 +81,32 @@ func (l *lineWriter) event(name string, session *callengine.CallSession, payload
 	}
 	buf.WriteByte('}')
 	l.writeLine(buf.Bytes())
+}
+
+// payloadFields returns an event payload's fields by their JSON names. A
+// typed payload (callengine's …Payload structs) goes through its JSON form,
+// whose struct tags are the SDK's field names, so the line reads exactly as
+// the same fields in a map would; a map is used as it is.
+func payloadFields(p any) map[string]any {
+	switch p := p.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		return p
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return map[string]any{"payloadError": err.Error()}
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return map[string]any{"payload": json.RawMessage(b)}
+	}
+	fields := make(map[string]any, len(raw))
+	for k, v := range raw {
+		fields[k] = v
+	}
+	return fields
 }
 
 // payloadKey renames a payload field that clashes with the keys of the line

@@ -64,6 +64,10 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		Logger:         phoneLog,
 		RingTimeout:    cfg.RingTimeout,
 		MaxRinging:     cfg.MaxRinging,
+
+		MediaTimeout:      cfg.MediaTimeout,
+		SessionExpires:    cfg.SessionExpires,
+		KeepAliveInterval: cfg.KeepAlive,
 	})
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 // runInProcess starts Run on a real phone listening on loopback, with stdin
 // fed through a pipe. It returns the stdin writer, the output and a channel
 // that yields Run's result.
-func runInProcess(t *testing.T, ctx context.Context) (io.WriteCloser, *syncBuffer, <-chan error) {
+func runInProcess(ctx context.Context, t *testing.T) (io.WriteCloser, *syncBuffer, <-chan error) {
 	t.Helper()
 	cfg, err := ParseArgs([]string{"--listen", "udp:127.0.0.1:0"}, func(string) string { return "" })
 	if err != nil {
@@ -63,7 +63,7 @@ func waitRun(t *testing.T, done <-chan error) {
 }
 
 func TestRunReadyThenCommandsThenEOF(t *testing.T) {
-	in, out, done := runInProcess(t, context.Background())
+	in, out, done := runInProcess(context.Background(), t)
 	lines := waitLines(t, out, 1, done)
 	ready := lines[0]
 	listen, _ := ready["listen"].([]any)
@@ -92,7 +92,7 @@ func TestRunReadyThenCommandsThenEOF(t *testing.T) {
 }
 
 func TestRunQuitRepliesLast(t *testing.T) {
-	in, out, done := runInProcess(t, context.Background())
+	in, out, done := runInProcess(context.Background(), t)
 	waitLines(t, out, 1, done)
 	_, _ = io.WriteString(in, `{"id":"q","cmd":"quit"}`+"\n"+`{"id":"late","cmd":"calls"}`+"\n")
 	waitRun(t, done)
@@ -110,7 +110,7 @@ func TestRunQuitRepliesLast(t *testing.T) {
 
 func TestRunSignalShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	_, out, done := runInProcess(t, ctx)
+	_, out, done := runInProcess(ctx, t)
 	waitLines(t, out, 1, done)
 	cancel() // what SIGINT/SIGTERM do through signal.NotifyContext
 	waitRun(t, done)

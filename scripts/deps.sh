@@ -6,14 +6,15 @@
 set -euo pipefail
 
 build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libopusfile-dev libyuv-dev libx264-dev libavcodec-dev libavutil-dev libwebrtc-audio-processing-dev)
-test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules
+test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-presence-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
   ffmpeg sox desktop-file-utils xdotool xz-utils coturn nftables linphone-cli
   rtpengine-daemon
   radicale slapd ldap-utils
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
-  chromium nodejs)
+  chromium nodejs
+  xterm)
 bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")

@@ -71,22 +71,12 @@ func registrarOf(err error) string {
 
 // explainRegistrationEvent is explainAccountError for an
 // onRegistrationFailed payload (status, reason, error).
-func explainRegistrationEvent(p map[string]any) string {
-	if code := payloadInt(p, "status"); code != 0 {
-		return explainStatus(code, payloadString(p, "reason"))
+func explainRegistrationEvent(p callengine.RegistrationFailedPayload) string {
+	if p.Status != 0 {
+		return explainStatus(p.Status, p.Reason)
 	}
-	if e := payloadString(p, "error"); e != "" {
-		return ExplainAccountError(errors.New(e))
+	if p.Error != "" {
+		return ExplainAccountError(errors.New(p.Error))
 	}
 	return "Registration failed"
-}
-
-func payloadInt(p map[string]any, k string) int {
-	switch v := p[k].(type) {
-	case int:
-		return v
-	case float64:
-		return int(v)
-	}
-	return 0
 }

@@ -145,22 +145,22 @@ func (w *mainWindow) applyCallControl(ev callengine.Event, e *callEntry) {
 	w.applyRecording(ev)
 	switch ev.Name {
 	case callengine.EventDTMF:
-		e.dtmfReceived = lastRunes(e.dtmfReceived+payloadString(ev.Payload, "tone"), maxDTMFShown)
+		p, _ := ev.Payload.(callengine.DTMFPayload)
+		e.dtmfReceived = lastRunes(e.dtmfReceived+p.Tone, maxDTMFShown)
 	case callengine.EventChat:
-		w.receiveChat(e, chatText(ev.Payload["content"]))
+		p, _ := ev.Payload.(callengine.ChatPayload)
+		w.receiveChat(e, chatText(p.Content))
 	case callengine.EventMessage:
 		// A plain-text MESSAGE in the call is chat too (baresip, Linphone);
 		// the Wazo envelope also raises onMessage, and is shown by its
 		// phone/ON_CHAT instead.
-		if strings.HasPrefix(strings.ToLower(payloadString(ev.Payload, "contentType")), "text/plain") {
-			w.receiveChat(e, payloadString(ev.Payload, "body"))
+		p, _ := ev.Payload.(callengine.MessagePayload)
+		if strings.HasPrefix(strings.ToLower(p.ContentType), "text/plain") {
+			w.receiveChat(e, p.Body)
 		}
 	case callengine.EventNetworkStats:
-		switch st := ev.Payload["stats"].(type) {
-		case callengine.NetworkStats:
-			e.quality = &st
-		case *callengine.NetworkStats:
-			e.quality = st
+		if p, ok := ev.Payload.(callengine.NetworkStatsPayload); ok {
+			e.quality = &p.Stats
 		}
 	}
 	st := stateOf(e.s)

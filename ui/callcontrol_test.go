@@ -64,7 +64,7 @@ func TestKeypadSendsDTMFToTheActiveCall(t *testing.T) {
 		t.Fatalf("a tone went to a held call: %q", dtmfSent(f))
 	}
 	// The peer's tones show too.
-	f.emit(callengine.EventDTMF, b, map[string]any{"tone": "7", "method": "rfc4733"})
+	f.emit(callengine.EventDTMF, b, callengine.DTMFPayload{Tone: "7", Method: "rfc4733"})
 	h.waitFor("received tone", func() bool { return strings.Contains(h.w.view.dtmfLine.Text, "Received 7") })
 }
 
@@ -216,8 +216,8 @@ func TestChatShowsReceivedAndSends(t *testing.T) {
 	f := newFakeEngine()
 	h := newHarness(t, f, harnessOpts{})
 	id := established(h, f) // Erin
-	f.emit(callengine.EventMessage, id, map[string]any{"from": "sip:erin@h", "contentType": "application/json", "body": `{"type":"message/TYPE_CHAT","content":"hi there"}`})
-	f.emit(callengine.EventChat, id, map[string]any{"from": "sip:erin@h", "content": "hi there"})
+	f.emit(callengine.EventMessage, id, callengine.MessagePayload{From: "sip:erin@h", ContentType: "application/json", Body: `{"type":"message/TYPE_CHAT","content":"hi there"}`})
+	f.emit(callengine.EventChat, id, callengine.ChatPayload{From: "sip:erin@h", Content: "hi there"})
 	h.waitFor("unread count", func() bool { return h.w.view.chatBtn.Text == "Chat (1)" })
 	if !strings.Contains(h.w.action.text(), "Erin: hi there") {
 		t.Errorf("a message with the panel closed should show in the action bar, got %q", h.w.action.text())
@@ -241,7 +241,7 @@ func TestChatShowsReceivedAndSends(t *testing.T) {
 	}
 	// A plain-text MESSAGE (a non-Wazo peer) is chat too; with the panel
 	// open it is read at once.
-	f.emit(callengine.EventMessage, id, map[string]any{"from": "sip:erin@h", "contentType": "text/plain", "body": "plain one"})
+	f.emit(callengine.EventMessage, id, callengine.MessagePayload{From: "sip:erin@h", ContentType: "text/plain", Body: "plain one"})
 	h.waitFor("plain message", func() bool { return len(h.w.view.chat.texts()) == 3 })
 	if got := h.w.view.chat.texts()[2]; got != "Erin: plain one" || h.w.find(id).unread != 0 {
 		t.Fatalf("plain MESSAGE shown as %q (unread %d)", got, h.w.find(id).unread)
@@ -259,7 +259,7 @@ func TestChatIsPerCall(t *testing.T) {
 	b := twoCalls(h, f)
 	a := h.w.activeID
 	h.w.toggleChat()
-	f.emit(callengine.EventChat, b, map[string]any{"content": "for b"})
+	f.emit(callengine.EventChat, b, callengine.ChatPayload{Content: "for b"})
 	h.waitFor("b's unread", func() bool { return h.w.find(b).unread == 1 })
 	if len(h.w.view.chat.texts()) != 0 {
 		t.Fatalf("a's chat shows b's message: %q", h.w.view.chat.texts())
@@ -289,7 +289,7 @@ func TestQualityIndicatorFollowsNetworkStats(t *testing.T) {
 		{callengine.NetworkStats{Quality: "poor", RTTMs: 420, LossPercent: 12.5, JitterMs: 80}, "Poor", []string{"round trip 420 ms", "packet loss 12.5 %"}},
 		{callengine.NetworkStats{Quality: "fair", RTTMs: 180, LossPercent: 2.25, JitterMs: 30}, "Fair", []string{"round trip 180 ms", "packet loss 2.2 %"}},
 	} {
-		f.emit(callengine.EventNetworkStats, id, map[string]any{"stats": tt.st, "previous": nil})
+		f.emit(callengine.EventNetworkStats, id, callengine.NetworkStatsPayload{Stats: tt.st})
 		h.waitFor("indicator "+tt.text, func() bool { return q.b.Visible() && q.b.Text == tt.text })
 		for _, p := range tt.tipPieces {
 			if !strings.Contains(q.b.Tip(), p) {

@@ -52,6 +52,7 @@ type callView struct {
 	dtmfLine   *widget.Label
 	keys       *callKeys
 	quality    *qualityIndicator
+	levels     *callLevels
 	xfer       *transferBanner
 	conf       *conferenceControls
 	chat       *chatPanel
@@ -123,7 +124,12 @@ func newCallView(w *mainWindow) *callView {
 	v.side = container.NewStack(width, container.NewBorder(v.keypadBox, nil, nil, nil, v.chat.object()))
 	v.side.Hide()
 
-	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(v.conf.mark, v.quality.object()), v.name), v.detail)
+	var src LevelSource
+	if ls, ok := w.opts.desktop.devices.(LevelSource); ok {
+		src = ls
+	}
+	v.levels = newCallLevels(w, src)
+	header := container.NewVBox(container.NewBorder(nil, nil, nil, container.NewHBox(v.conf.mark, v.quality.object()), v.name), v.detail, v.levels.object())
 	v.callBox = container.NewBorder(
 		container.NewVBox(header, v.banner.object(), v.xfer.object()),
 		container.NewPadded(controls), nil, container.NewPadded(v.side),
@@ -149,6 +155,7 @@ func (v *callView) update(e *callEntry) {
 		v.keys.Hide()
 		v.idle.Show()
 		v.watchVideo("")
+		v.levels.watch("")
 		v.chat.update(nil)
 		return
 	}
@@ -226,6 +233,11 @@ func (v *callView) update(e *callEntry) {
 		v.watchVideo(e.id())
 	} else {
 		v.watchVideo("")
+	}
+	if established {
+		v.levels.watch(e.id())
+	} else {
+		v.levels.watch("")
 	}
 	if v.video.Original() {
 		v.fit.SetText("Fit")

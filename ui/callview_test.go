@@ -15,7 +15,7 @@ func TestRemoteVideoShownWithPlaceholderFitAndFullscreen(t *testing.T) {
 	}
 	frames := &fakeFrames{}
 	f.setVideo(id, frames)
-	f.emit(callengine.EventVideoStream, id, map[string]any{"kind": "video"})
+	f.emit(callengine.EventVideoStream, id, callengine.TrackPayload{Kind: "video"})
 	h.settle()
 	if h.w.view.video.HasFrame() {
 		t.Fatal("frame shown while the source has none")

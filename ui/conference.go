@@ -195,10 +195,13 @@ func (w *mainWindow) applyRecording(ev callengine.Event) {
 	if ev.Name != callengine.EventRecordingStopped {
 		return
 	}
-	path := payloadString(ev.Payload, "path")
-	if msg := payloadString(ev.Payload, "error"); msg != "" {
-		w.action.info("Recording " + path + " is incomplete: " + msg)
+	p, ok := ev.Payload.(callengine.RecordingPayload)
+	if !ok {
 		return
 	}
-	w.action.info("Recording saved to " + path)
+	if p.Error != "" {
+		w.action.info("Recording " + p.Path + " is incomplete: " + p.Error)
+		return
+	}
+	w.action.info("Recording saved to " + p.Path)
 }

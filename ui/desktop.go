@@ -159,6 +159,7 @@ func (w *mainWindow) trayMenu() *fyne.Menu {
 	dnd := fyne.NewMenuItem("Do not disturb", func() { w.setDND(!w.dnd) })
 	dnd.Checked = w.dnd
 	items = append(items, dnd)
+	items = append(items, w.contacts.trayItems()...)
 	if sc := w.sharingCall(); sc != nil {
 		id := sc.id()
 		items = append(items, fyne.NewMenuItem("Stop sharing "+sc.shareMonitor, func() { w.stopShare(id) }))

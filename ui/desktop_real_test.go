@@ -60,7 +60,7 @@ func TestDNDAndAutoAnswerWithRealPhones(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := waitEvent(t, bSub, s.SipCallID, callengine.EventCallRejected)
-	if code := payloadInt(ev.Payload, "status"); code != 486 {
+	if p, _ := ev.Payload.(callengine.CallStatusPayload); p.Status != 486 {
 		t.Fatalf("caller got %v, want 486 Busy Here", ev.Payload)
 	}
 	waitEvent(t, bSub, s.SipCallID, callengine.EventCallEnded)

@@ -97,7 +97,7 @@ func TestTrayShowsRegistrationState(t *testing.T) {
 	h.waitFor("registered in tray", func() bool {
 		return h.app.trayMenu().Items[0].Label == "Registered as sip:alice@parlo.test"
 	})
-	f.emitGlobal(callengine.EventRegistrationFailed, map[string]any{"status": 403, "reason": "Forbidden"})
+	f.emitGlobal(callengine.EventRegistrationFailed, callengine.RegistrationFailedPayload{Status: 403, Reason: "Forbidden"})
 	h.waitFor("failure in tray", func() bool {
 		return strings.Contains(h.app.trayMenu().Items[0].Label, "refused the username or password (403 Forbidden)")
 	})

@@ -116,7 +116,7 @@ func (r *recordingSink) counts() (opened, frames, loud, closed int) {
 }
 
 // emitGlobal sends an event without a session (registration events).
-func (f *fakeEngine) emitGlobal(name string, payload map[string]any) {
+func (f *fakeEngine) emitGlobal(name string, payload callengine.EventPayload) {
 	f.mu.Lock()
 	subs := slices.Clone(f.subs)
 	f.mu.Unlock()
@@ -126,6 +126,7 @@ func (f *fakeEngine) emitGlobal(name string, payload map[string]any) {
 }
 
 func testLogger(t *testing.T) *slog.Logger {
+	t.Helper()
 	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
 }
 

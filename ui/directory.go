@@ -16,8 +16,8 @@ import (
 	"github.com/parlo-voip/parlo/internal/directory"
 )
 
-// ErrNoContacts: the local contacts file could not be opened (the log
-// says why), so there is nothing to add to or edit.
+// ErrNoContacts means the local contacts file could not be opened (the
+// log says why), so there is nothing to add to or edit.
 var ErrNoContacts = errors.New("ui: contacts are not available (see the log)")
 
 // Timing of search-as-you-type: a search starts once typing pauses, and

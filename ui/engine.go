@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"image"
-	"reflect"
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
@@ -66,37 +65,34 @@ type phoneEngine struct{ *callengine.Phone }
 
 func (e phoneEngine) Subscribe() EventStream { return e.Phone.Subscribe() }
 
-// remoteVideoFunc finds the engine's RemoteVideo. It accepts the method with
-// the ui.FrameSource result and, through reflection, with any result type
-// that has Latest() (image.Image, uint64) — the engine is expected to declare
-// its own FrameSource type, which Go does not treat as identical to ours.
+// RemoteVideo gives the call's decoded remote video as a FrameSource: the
+// phone returns its own receiver type, which has the FrameSource method.
+func (e phoneEngine) RemoteVideo(callID string) (FrameSource, bool) {
+	r, ok := e.Phone.RemoteVideo(callID)
+	if !ok || r == nil {
+		return nil, false
+	}
+	return r, true
+}
+
+// remoteVideoFunc finds the engine's RemoteVideo, or nil when it has none.
 func remoteVideoFunc(e any) func(callID string) (FrameSource, bool) {
 	if vr, ok := e.(VideoReceiver); ok {
 		return vr.RemoteVideo
 	}
-	m := reflect.ValueOf(e).MethodByName("RemoteVideo")
-	if !m.IsValid() {
-		return nil
-	}
-	t := m.Type()
-	if t.NumIn() != 1 || t.In(0).Kind() != reflect.String || t.NumOut() != 2 ||
-		t.Out(1).Kind() != reflect.Bool || !t.Out(0).Implements(reflect.TypeFor[FrameSource]()) {
-		return nil
-	}
-	return func(callID string) (FrameSource, bool) {
-		out := m.Call([]reflect.Value{reflect.ValueOf(callID)})
-		ok := out[1].Bool()
-		if !ok || !out[0].IsValid() || (out[0].Kind() == reflect.Interface || out[0].Kind() == reflect.Pointer) && out[0].IsNil() {
-			return nil, false
-		}
-		fs, isFS := out[0].Interface().(FrameSource)
-		return fs, isFS
-	}
+	return nil
 }
 
 // The call-control parts of the engine (*callengine.Phone has them all).
 // Each is optional: an engine without one leaves its button disabled with a
 // tooltip saying why, so older engines and test fakes keep working.
+
+// AccountSwitcher changes the account live: the old one is un-registered,
+// the new one registered (nil: direct mode). Without it an account change
+// applies at the next start.
+type AccountSwitcher interface {
+	SetAccount(ctx context.Context, a *callengine.Account) error
+}
 
 // DTMFSender sends keypad tones in an established call.
 type DTMFSender interface {

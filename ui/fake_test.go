@@ -78,7 +78,7 @@ func (f *fakeEngine) logged() []string {
 func (f *fakeEngine) has(entry string) bool { return slices.Contains(f.logged(), entry) }
 
 // emit sends an event with a copy of call id's session to every subscriber.
-func (f *fakeEngine) emit(name, id string, payload map[string]any) {
+func (f *fakeEngine) emit(name, id string, payload callengine.EventPayload) {
 	f.mu.Lock()
 	var s *callengine.CallSession
 	if c := f.calls[id]; c != nil {
@@ -452,13 +452,13 @@ func (f *fakeEngine) CancelAttendedTransfer(ctx context.Context, id, consult str
 
 func (f *fakeEngine) AcceptTransfer(_ context.Context, id string) error {
 	f.record("AcceptTransfer %s", id)
-	f.emit(callengine.EventTransferRequestEnded, id, map[string]any{"accepted": true})
+	f.emit(callengine.EventTransferRequestEnded, id, callengine.TransferRequestEndedPayload{Accepted: true})
 	return nil
 }
 
 func (f *fakeEngine) DeclineTransfer(_ context.Context, id string) error {
 	f.record("DeclineTransfer %s", id)
-	f.emit(callengine.EventTransferRequestEnded, id, map[string]any{"accepted": false, "reason": "the user declined the transfer"})
+	f.emit(callengine.EventTransferRequestEnded, id, callengine.TransferRequestEndedPayload{Reason: "the user declined the transfer"})
 	return nil
 }
 
@@ -517,6 +517,6 @@ func (f *fakeEngine) StopRecording(id string) error {
 		c.Recording, c.RecordingPaused = false, false
 	}
 	f.mu.Unlock()
-	f.emit(callengine.EventRecordingStopped, id, map[string]any{"path": "/tmp/rec.ogg"})
+	f.emit(callengine.EventRecordingStopped, id, callengine.RecordingPayload{Path: "/tmp/rec.ogg"})
 	return nil
 }

@@ -1,10 +1,7 @@
 package ui
 
 import (
-	"slices"
-
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -16,10 +13,8 @@ import (
 // one per ringing incoming call, each with Accept and Reject. They are not
 // modal, so a call can ring while another is active (call waiting).
 type incomingPrompts struct {
-	w     *mainWindow
-	ids   []string
-	cards map[string]*incomingCard
-	box   *fyne.Container
+	promptCards[*incomingCard]
+	w *mainWindow
 }
 
 type incomingCard struct {
@@ -28,20 +23,16 @@ type incomingCard struct {
 	accept *pwidget.TipButton
 	reject *pwidget.TipButton
 	ignore *pwidget.TipButton
-	root   fyne.CanvasObject
 }
 
 func newIncomingPrompts(w *mainWindow) *incomingPrompts {
-	return &incomingPrompts{w: w, cards: map[string]*incomingCard{}, box: container.NewVBox()}
+	return &incomingPrompts{promptCards: newPromptCards[*incomingCard](), w: w}
 }
 
-func (p *incomingPrompts) object() fyne.CanvasObject { return p.box }
-
 func (p *incomingPrompts) add(id string) {
-	if slices.Contains(p.ids, id) {
+	if p.has(id) {
 		return
 	}
-	p.ids = append(p.ids, id)
 	c := &incomingCard{}
 	c.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	c.name.SizeName = theme.SizeNameSubHeadingText
@@ -54,30 +45,15 @@ func (p *incomingPrompts) add(id string) {
 	c.reject.Importance = widget.DangerImportance
 	c.ignore = pwidget.NewTipButton("Ignore", theme.VolumeMuteIcon(), "Silence the ringtone ("+shortcutLabel(actIgnore)+")", func() { p.w.ignore(id) })
 	c.ignore.Importance = widget.LowImportance
-	bg := canvas.NewRectangle(theme.Color(theme.ColorNamePrimary))
-	bg.FillColor = withAlpha(theme.Color(theme.ColorNamePrimary), 0x33)
-	bg.StrokeColor = theme.Color(theme.ColorNamePrimary)
-	bg.StrokeWidth = 2
-	bg.CornerRadius = theme.InputRadiusSize()
-	icon := widget.NewIcon(theme.DownloadIcon())
 	text := container.New(&tightVBox{}, c.name, c.detail)
-	buttons := container.NewHBox(container.NewCenter(c.accept), container.NewCenter(c.reject), container.NewCenter(c.ignore))
-	c.root = container.NewPadded(container.NewStack(bg,
-		container.NewPadded(container.NewBorder(nil, nil, container.NewCenter(icon), buttons, text))))
-	p.cards[id] = c
-	p.box.Add(c.root)
+	p.put(id, c, newPromptCard(theme.ColorNamePrimary, theme.DownloadIcon(), text, c.accept, c.reject, c.ignore))
 	p.refresh()
 }
 
+// remove drops call id's card and what the directory looked up for it.
 func (p *incomingPrompts) remove(id string) {
-	c, ok := p.cards[id]
-	if !ok {
-		return
-	}
-	delete(p.cards, id)
-	p.ids = slices.DeleteFunc(p.ids, func(s string) bool { return s == id })
+	p.promptCards.remove(id)
 	p.w.dir.forget(id)
-	p.box.Remove(c.root)
 }
 
 func (p *incomingPrompts) refresh() {
@@ -109,6 +85,3 @@ func (p *incomingPrompts) refresh() {
 		c.detail.SetText(detail)
 	}
 }
-
-// showing reports the ringing calls prompted (tests).
-func (p *incomingPrompts) showing() []string { return slices.Clone(p.ids) }

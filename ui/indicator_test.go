@@ -12,6 +12,7 @@ import (
 
 // activeFakeCall returns a harness with one established call.
 func activeFakeCall(t *testing.T) (*harness, *fakeEngine, string) {
+	t.Helper()
 	f := newFakeEngine()
 	h := newHarness(t, f, harnessOpts{})
 	id := f.incoming("Bob", "sip:bob@127.0.0.1")
@@ -116,7 +117,7 @@ func TestIndicatorFollowsEngineEvents(t *testing.T) {
 					f.end(id)
 					continue
 				}
-				f.emit(ev, id, map[string]any{"monitorName": "HDMI-1"})
+				f.emit(ev, id, callengine.ScreenSharePayload{Monitor: "HDMI-1"})
 			}
 			h.waitFor("events applied", func() bool { return h.w.handled >= base+len(tt.events) })
 			b, g, ti := sharingShown(h)

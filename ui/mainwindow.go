@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -85,6 +86,7 @@ type mainWindow struct {
 	xferRequests *transferRequests
 	action       *actionBar
 	content      fyne.CanvasObject
+	contacts     *contactsPanel // watched extensions' lamps (contacts.go)
 	shortcuts    *shortcutTable
 
 	// Call control (callcontrol.go): the keypad's send queue, attended
@@ -149,6 +151,7 @@ func newMainWindow(a fyne.App, eng Engine, opts windowOptions) *mainWindow {
 }
 
 func (w *mainWindow) build() {
+	w.contacts = newContactsPanel(w)
 	w.statusIcon = widget.NewIcon(theme.InfoIcon())
 	w.status = widget.NewLabel("")
 	w.status.Truncation = fyne.TextTruncateEllipsis
@@ -164,7 +167,7 @@ func (w *mainWindow) build() {
 	w.addAccount = widget.NewButtonWithIcon("Add account", theme.ContentAddIcon(), w.openSettings)
 	w.addAccount.Hide()
 	top := container.NewBorder(nil, nil, w.statusIcon,
-		container.NewHBox(w.addAccount, copyBtn, historyBtn, settingsBtn), w.status)
+		container.NewHBox(w.addAccount, w.contacts.voicemailButton(), copyBtn, historyBtn, settingsBtn), w.status)
 
 	w.dial = newDialEntry(w)
 	w.dial.SetPlaceHolder("Name, number or SIP URI")
@@ -181,7 +184,9 @@ func (w *mainWindow) build() {
 
 	w.list = newCallList(w)
 	callsHeader := widget.NewLabelWithStyle("Calls", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	left := container.NewBorder(container.NewVBox(dialRow, w.dir.object(), w.dialpad, callsHeader), nil, nil, nil, w.list.widget())
+	calls := container.NewVSplit(w.list.widget(), w.contacts.object())
+	calls.Offset = 0.55
+	left := container.NewBorder(container.NewVBox(dialRow, w.dir.object(), w.dialpad, callsHeader), nil, nil, nil, calls)
 	w.dir.parent = left
 
 	w.view = newCallView(w)
@@ -290,6 +295,7 @@ func (w *mainWindow) stop() {
 		w.sub.Close()
 	}
 	w.view.stopVideo()
+	w.view.levels.stop()
 	w.wg.Wait()
 	if w.sounds != nil {
 		w.sounds.close()
@@ -303,13 +309,15 @@ func (w *mainWindow) handle(ev callengine.Event) {
 	case callengine.EventRegistered:
 		w.regStatus = "Registered as " + w.opts.accountURI
 	case callengine.EventRegistrationFailed:
-		w.regStatus = explainRegistrationEvent(ev.Payload)
+		p, _ := ev.Payload.(callengine.RegistrationFailedPayload)
+		w.regStatus = explainRegistrationEvent(p)
 	case callengine.EventUnregistered:
 		w.regStatus = "Not registered"
-		if r := payloadString(ev.Payload, "reason", "error"); r != "" {
-			w.regStatus += ": " + r
+		if p, _ := ev.Payload.(callengine.UnregisteredPayload); p.Reason != "" {
+			w.regStatus += ": " + p.Reason
 		}
 	}
+	w.contacts.handle(ev)
 	if ev.Session != nil {
 		w.apply(ev)
 		e := w.find(ev.Session.SipCallID)
@@ -336,7 +344,8 @@ func (w *mainWindow) apply(ev callengine.Event) {
 		w.win.RequestFocus()
 	case callengine.EventScreenShareStarted:
 		e.sharing = true
-		e.shareMonitor = payloadString(ev.Payload, "monitorName", "monitor", "name")
+		p, _ := ev.Payload.(callengine.ScreenSharePayload)
+		e.shareMonitor = p.Monitor
 		if e.shareMonitor == "" {
 			e.shareMonitor = w.shareRequested[id]
 		}
@@ -349,10 +358,12 @@ func (w *mainWindow) apply(ev callengine.Event) {
 		e.earlyMedia = true
 	case callengine.EventCallRejected:
 		if e.s.IsCaller {
-			w.action.info(fmt.Sprintf("%s declined the call %s", e.remoteName(), payloadString(ev.Payload, "status", "reason", "error")))
+			p, _ := ev.Payload.(callengine.CallStatusPayload)
+			w.action.info(fmt.Sprintf("%s declined the call %s", e.remoteName(), rejection(p)))
 		}
 	case callengine.EventCallError:
-		w.action.fail(fmt.Errorf("%s: %s", e.remoteName(), payloadString(ev.Payload, "error")))
+		p, _ := ev.Payload.(callengine.CallStatusPayload)
+		w.action.fail(fmt.Errorf("%s: %s", e.remoteName(), p.Error))
 	}
 	w.applyCallControl(ev, e)
 	if stateOf(e.s) == stateEnded {
@@ -436,6 +447,7 @@ func (w *mainWindow) refresh() {
 	w.list.refresh()
 	w.view.update(w.active())
 	w.incoming.refresh()
+	w.contacts.refresh()
 	title := "Parlo"
 	if a := w.active(); a != nil && stateOf(a.s) != stateEnded {
 		title += " — " + a.remoteName()
@@ -706,14 +718,16 @@ func (w *mainWindow) toggleFullscreen() {
 
 func (w *mainWindow) toggleFit() { w.view.toggleFit() }
 
-// payloadString returns the first of keys present in p, as text.
-func payloadString(p map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if v, ok := p[k]; ok && v != nil {
-			return fmt.Sprint(v)
-		}
+// rejection is what the user is told about a refused call: the SIP status
+// when the peer answered with one, else its reason or the error.
+func rejection(p callengine.CallStatusPayload) string {
+	switch {
+	case p.Status != 0:
+		return strconv.Itoa(p.Status)
+	case p.Reason != "":
+		return p.Reason
 	}
-	return ""
+	return p.Error
 }
 
 // actionBar is the bottom line: progress of running engine actions with a
@@ -773,7 +787,8 @@ func (b *actionBar) end(id int) {
 	b.show()
 }
 
-func (b *actionBar) latest() (int, actionRun, bool) {
+// latest is the most recently started action still running.
+func (b *actionBar) latest() (actionRun, bool) {
 	best := -1
 	for id := range b.running {
 		if id > best {
@@ -781,17 +796,17 @@ func (b *actionBar) latest() (int, actionRun, bool) {
 		}
 	}
 	r, ok := b.running[best]
-	return best, r, ok
+	return r, ok
 }
 
 func (b *actionBar) cancelLatest() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		r.cancel()
 	}
 }
 
 func (b *actionBar) show() {
-	if _, r, ok := b.latest(); ok {
+	if r, ok := b.latest(); ok {
 		b.errIcon.Hide()
 		b.dismiss.Hide()
 		b.progress.Show()

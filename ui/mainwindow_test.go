@@ -26,9 +26,9 @@ func TestStatusFollowsRegistrationEvents(t *testing.T) {
 	if got := h.w.status.Text; !strings.Contains(got, "Registering") {
 		t.Errorf("status before any event = %q, want Registering", got)
 	}
-	f.emit(callengine.EventRegistrationFailed, "", map[string]any{"error": "401 Unauthorized"})
+	f.emit(callengine.EventRegistrationFailed, "", callengine.RegistrationFailedPayload{Error: "401 Unauthorized"})
 	h.waitFor("failure shown", func() bool { return strings.Contains(h.w.status.Text, "failed: 401 Unauthorized") })
-	f.emit(callengine.EventRegistered, "", map[string]any{"expires": 300})
+	f.emit(callengine.EventRegistered, "", callengine.RegisteredPayload{Expires: 300})
 	h.waitFor("registered shown", func() bool { return strings.HasPrefix(h.w.status.Text, "Registered as sip:alice@parlo.test") })
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 	"image"
 	"image/color"
@@ -29,12 +30,23 @@ type monitorChoice struct {
 	Name  string
 }
 
-// sharePicker is the dialog with one card per monitor. Arrow keys move the
-// selection, Enter shares, Escape cancels.
+// WindowSharer is the window-sharing part of the engine (callengine.Phone
+// has it). When the engine lacks it, the picker shows screens only.
+type WindowSharer interface {
+	Windows() ([]capture.Window, error)
+	WindowThumbnail(windowID uint32, maxW, maxH int) (image.Image, error)
+	StartWindowSharing(ctx context.Context, callID string, windowID uint32) error
+}
+
+// sharePicker is the dialog with a Screens tab (one card per monitor) and,
+// when the engine shares windows, a Windows tab (one card per top-level
+// window). Arrow keys move the selection in the open tab, Enter shares it,
+// Escape cancels.
 type sharePicker struct {
 	w        *mainWindow
 	callID   string
 	dlg      *dialog.ConfirmDialog
+	tabs     *container.AppTabs
 	grid     *fyne.Container
 	status   *widget.Label
 	monitors []capture.Monitor
@@ -43,22 +55,50 @@ type sharePicker struct {
 	prevKey  func(*fyne.KeyEvent)
 	closed   bool
 
-	stop chan struct{} // ends the thumbnail refresher
+	// The Windows tab (nil ws: no such tab).
+	ws          WindowSharer
+	winGrid     *fyne.Container
+	winStatus   *widget.Label
+	windows     []capture.Window
+	winCards    []*monitorCard
+	winSelected int
+
+	stop chan struct{} // ends the thumbnail refreshers
+}
+
+// windowsTab reports whether the Windows tab is the one open.
+func (p *sharePicker) windowsTab() bool {
+	return p.ws != nil && p.tabs != nil && p.tabs.SelectedIndex() == 1
 }
 
 func (w *mainWindow) openPicker(callID string) {
 	if w.picker != nil {
 		return
 	}
-	p := &sharePicker{w: w, callID: callID, selected: -1, stop: make(chan struct{})}
+	p := &sharePicker{w: w, callID: callID, selected: -1, winSelected: -1, stop: make(chan struct{})}
+	p.ws, _ = w.sharer.(WindowSharer)
 	w.picker = p
 	p.status = widget.NewLabel("Looking for monitors…")
 	p.grid = container.NewHBox()
-	hint := widget.NewLabel("Everything on the chosen monitor will be visible to the other party. ←/→ choose, Enter shares, Esc cancels.")
+	hint := widget.NewLabel("Everything on the chosen monitor or window will be visible to the other party. ←/→ choose, Enter shares, Esc cancels.")
 	hint.Wrapping = fyne.TextWrapWord
-	content := container.NewBorder(container.NewVBox(hint, p.status), nil, nil, nil, container.NewHScroll(container.NewCenter(p.grid)))
-	p.dlg = dialog.NewCustomConfirm("Share a monitor", "Share", "Cancel", content, func(ok bool) {
-		if ok && p.selected >= 0 {
+	screens := container.NewBorder(p.status, nil, nil, nil, container.NewHScroll(container.NewCenter(p.grid)))
+	var body fyne.CanvasObject = screens
+	if p.ws != nil {
+		p.winStatus = widget.NewLabel("Looking for windows…")
+		// Windows wrap in rows of three and scroll down: there are often
+		// many.
+		p.winGrid = container.NewGridWrap(fyne.NewSize(thumbW+2*theme.Padding(), thumbH+70))
+		windows := container.NewBorder(p.winStatus, nil, nil, nil, container.NewVScroll(p.winGrid))
+		p.tabs = container.NewAppTabs(
+			container.NewTabItemWithIcon("Screens", theme.ComputerIcon(), screens),
+			container.NewTabItemWithIcon("Windows", theme.ViewRestoreIcon(), windows))
+		p.tabs.OnSelected = func(*container.TabItem) { p.refreshButtons() }
+		body = p.tabs
+	}
+	content := container.NewBorder(hint, nil, nil, nil, body)
+	p.dlg = dialog.NewCustomConfirm("Share your screen", "Share", "Cancel", content, func(ok bool) {
+		if ok && (p.selected >= 0 || p.winSelected >= 0) {
 			p.shareSelected()
 			return
 		}
@@ -73,6 +113,10 @@ func (w *mainWindow) openPicker(callID string) {
 
 	w.wg.Add(1)
 	go p.load() // owner: mainWindow (via the picker); ends on close or window stop
+	if p.ws != nil {
+		w.wg.Add(1)
+		go p.loadWindows() // owner: as load
+	}
 }
 
 // load lists the monitors, then refreshes their thumbnails until closed.
@@ -146,7 +190,16 @@ func (p *sharePicker) setMonitors(mons []capture.Monitor, err error) {
 // scroll).
 func (p *sharePicker) resize(n int) {
 	n = min(max(n, 2), 3)
-	p.dlg.Resize(fyne.NewSize(float32(n)*(thumbW+4*theme.Padding())+8*theme.Padding(), thumbH+300))
+	if p.ws != nil {
+		// Room for three window cards a row and two rows, within the
+		// main window's default size.
+		n = 3
+	}
+	h := float32(thumbH + 300)
+	if p.ws != nil {
+		h = 2*(thumbH+70) + 220
+	}
+	p.dlg.Resize(fyne.NewSize(float32(n)*(thumbW+4*theme.Padding())+8*theme.Padding(), h))
 }
 
 func (p *sharePicker) setThumbnails(thumbs []image.Image) {
@@ -172,14 +225,36 @@ func (p *sharePicker) choose(i int) {
 }
 
 func (p *sharePicker) refreshButtons() {
-	if p.selected >= 0 {
+	switch {
+	case p.windowsTab() && p.winSelected >= 0:
+		p.dlg.SetConfirmText("Share window " + ellipsize(p.windows[p.winSelected].Title, 40))
+	case !p.windowsTab() && p.selected >= 0:
 		p.dlg.SetConfirmText("Share " + p.monitors[p.selected].Name)
-	} else {
+	default:
 		p.dlg.SetConfirmText("Share")
 	}
 }
 
+// ellipsize cuts s to n runes with an ellipsis.
+func ellipsize(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
+
 func (p *sharePicker) typedKey(e *fyne.KeyEvent) {
+	if p.windowsTab() {
+		switch e.Name {
+		case fyne.KeyLeft, fyne.KeyUp:
+			p.chooseWindow(max(p.winSelected-1, 0))
+			return
+		case fyne.KeyRight, fyne.KeyDown:
+			p.chooseWindow(min(p.winSelected+1, len(p.winCards)-1))
+			return
+		}
+	}
 	switch e.Name {
 	case fyne.KeyLeft, fyne.KeyUp:
 		p.choose(max(p.selected-1, 0))
@@ -196,7 +271,20 @@ func (p *sharePicker) typedKey(e *fyne.KeyEvent) {
 // shareSelected asks the engine to share the chosen monitor. The sharing
 // indicator waits for the engine's onScreenShareStarted.
 func (p *sharePicker) shareSelected() {
-	if p.closed || p.selected < 0 {
+	if p.closed {
+		return
+	}
+	if p.windowsTab() {
+		if p.winSelected < 0 {
+			return
+		}
+		win := p.windows[p.winSelected]
+		p.dlg.Hide()
+		p.close()
+		p.w.startWindowShare(p.callID, p.ws, win)
+		return
+	}
+	if p.selected < 0 {
 		return
 	}
 	m := p.monitors[p.selected]
@@ -231,6 +319,15 @@ type monitorCard struct {
 }
 
 func newMonitorCard(m capture.Monitor, onTap, onDouble func()) *monitorCard {
+	info := fmt.Sprintf("%d × %d", m.Width, m.Height)
+	if m.Primary {
+		info += " · ★ primary"
+	}
+	return newShareCard(m.Name, info, onTap, onDouble)
+}
+
+// newShareCard is a picker card: thumbnail, name and a line of detail.
+func newShareCard(name, info string, onTap, onDouble func()) *monitorCard {
 	c := &monitorCard{onTap: onTap, onDouble: onDouble}
 	c.bg = canvas.NewRectangle(theme.Color(theme.ColorNameInputBackground))
 	c.bg.CornerRadius = theme.InputRadiusSize()
@@ -238,12 +335,8 @@ func newMonitorCard(m capture.Monitor, onTap, onDouble func()) *monitorCard {
 	c.thumb = canvas.NewImageFromImage(nil)
 	c.thumb.FillMode = canvas.ImageFillContain
 	c.thumb.SetMinSize(fyne.NewSize(thumbW, thumbH))
-	c.name = widget.NewLabelWithStyle(m.Name, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	c.name = widget.NewLabelWithStyle(name, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	c.name.Truncation = fyne.TextTruncateEllipsis
-	info := fmt.Sprintf("%d × %d", m.Width, m.Height)
-	if m.Primary {
-		info += " · ★ primary"
-	}
 	c.info = widget.NewLabelWithStyle(info, fyne.TextAlignCenter, fyne.TextStyle{})
 	c.info.SizeName = theme.SizeNameCaptionText
 	c.ExtendBaseWidget(c)
@@ -280,3 +373,127 @@ func (c *monitorCard) Tapped(*fyne.PointEvent) { c.onTap() }
 
 // DoubleTapped shares the card's monitor.
 func (c *monitorCard) DoubleTapped(*fyne.PointEvent) { c.onDouble() }
+
+// loadWindows lists the windows, then refreshes their thumbnails until the
+// picker closes; the list itself is read again every few seconds so that
+// windows opened or closed meanwhile appear or go.
+func (p *sharePicker) loadWindows() {
+	defer p.w.wg.Done()
+	t := time.NewTicker(thumbPeriod)
+	defer t.Stop()
+	var wins []capture.Window
+	for round := 0; ; round++ {
+		if round%windowListEvery == 0 {
+			list, err := p.ws.Windows()
+			wins = list
+			p.w.opts.do(func() { p.setWindows(list, err) })
+		}
+		thumbs := make([]image.Image, len(wins))
+		for i, win := range wins {
+			select {
+			case <-p.stop:
+				return
+			case <-p.w.ctx.Done():
+				return
+			default:
+			}
+			if img, err := p.ws.WindowThumbnail(win.ID, thumbW, thumbH); err == nil {
+				thumbs[i] = img
+			}
+		}
+		ids := make([]uint32, len(wins))
+		for i, win := range wins {
+			ids[i] = win.ID
+		}
+		p.w.opts.do(func() { p.setWindowThumbnails(ids, thumbs) })
+		select {
+		case <-p.stop:
+			return
+		case <-p.w.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// windowListEvery is how many thumbnail rounds pass between two readings
+// of the window list.
+const windowListEvery = 3
+
+func (p *sharePicker) setWindows(wins []capture.Window, err error) {
+	if p.closed {
+		return
+	}
+	if err != nil {
+		p.winStatus.SetText("Cannot list windows: " + err.Error())
+		return
+	}
+	same := len(wins) == len(p.windows)
+	for i := 0; same && i < len(wins); i++ {
+		same = wins[i].ID == p.windows[i].ID && wins[i].Title == p.windows[i].Title
+	}
+	if same && p.winCards != nil {
+		p.windows = wins
+		return
+	}
+	var keep uint32
+	if p.winSelected >= 0 && p.winSelected < len(p.windows) {
+		keep = p.windows[p.winSelected].ID
+	}
+	p.windows, p.winCards, p.winSelected = wins, nil, -1
+	p.winGrid.RemoveAll()
+	if len(wins) == 0 {
+		p.winStatus.SetText("No window found to share.")
+		p.refreshButtons()
+		return
+	}
+	p.winStatus.SetText(fmt.Sprintf("%d window(s). Thumbnails refresh every second.", len(wins)))
+	for i, win := range wins {
+		c := newShareCard(win.Title, fmt.Sprintf("%d × %d", win.Width, win.Height),
+			func() { p.chooseWindow(i) }, func() { p.chooseWindow(i); p.shareSelected() })
+		p.winCards = append(p.winCards, c)
+		p.winGrid.Add(c)
+		if win.ID == keep {
+			p.winSelected = i
+		}
+	}
+	if p.winSelected < 0 {
+		p.winSelected = 0
+	}
+	p.chooseWindow(p.winSelected)
+}
+
+// setWindowThumbnails applies thumbnails taken of the windows ids (the list
+// may have changed meanwhile: matched by id).
+func (p *sharePicker) setWindowThumbnails(ids []uint32, thumbs []image.Image) {
+	if p.closed {
+		return
+	}
+	for i, id := range ids {
+		for j, win := range p.windows {
+			if win.ID == id && j < len(p.winCards) && thumbs[i] != nil {
+				p.winCards[j].setThumbnail(thumbs[i])
+			}
+		}
+	}
+}
+
+func (p *sharePicker) chooseWindow(i int) {
+	if i < 0 || i >= len(p.winCards) {
+		return
+	}
+	p.winSelected = i
+	for j, c := range p.winCards {
+		c.setSelected(j == i)
+	}
+	p.refreshButtons()
+}
+
+// startWindowShare asks the engine to share window win; as for a monitor,
+// the indicator waits for onScreenShareStarted.
+func (w *mainWindow) startWindowShare(callID string, ws WindowSharer, win capture.Window) {
+	w.shareRequested[callID] = win.Title
+	w.run("Starting screen share of "+win.Title, actionTimeout, func(ctx context.Context) error {
+		return ws.StartWindowSharing(ctx, callID, win.ID)
+	})
+}

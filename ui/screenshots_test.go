@@ -51,7 +51,7 @@ func TestScreenshots(t *testing.T) {
 		{"sharing", func(h *harness, f *fakeEngine) {
 			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
 			f.establish(a)
-			f.emit(callengine.EventScreenShareStarted, a, map[string]any{"monitorName": "DP-1"})
+			f.emit(callengine.EventScreenShareStarted, a, callengine.ScreenSharePayload{Monitor: "DP-1"})
 			h.waitFor("banner", func() bool { return h.w.view.banner.visible() })
 		}},
 		{"picker", func(h *harness, f *fakeEngine) {
@@ -64,21 +64,34 @@ func TestScreenshots(t *testing.T) {
 				return p != nil && len(p.cards) == 2 && p.cards[1].thumb.Image != nil
 			})
 		}},
+		// The picker's Windows tab: one card per top-level window.
+		{"picker-windows", func(h *harness, f *fakeEngine) {
+			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
+			f.establish(a)
+			h.waitFor("active", func() bool { e := h.w.active(); return e != nil && stateOf(e.s) == stateActive })
+			h.w.toggleShare()
+			h.waitFor("picker", func() bool { return h.w.picker != nil && h.w.picker.tabs != nil })
+			h.w.picker.tabs.SelectIndex(1)
+			h.waitFor("window thumbnails", func() bool {
+				p := h.w.picker
+				return p != nil && len(p.winCards) == 4 && p.winCards[3].thumb.Image != nil
+			})
+		}},
 		{"receiving", func(h *harness, f *fakeEngine) {
 			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
 			f.establish(a)
 			fr := &fakeFrames{}
 			fr.put(testPicture(1280, 720, 1, 7))
 			f.setVideo(a, fr)
-			f.emit(callengine.EventVideoStream, a, map[string]any{"kind": "video"})
+			f.emit(callengine.EventVideoStream, a, callengine.TrackPayload{Kind: "video"})
 			h.waitFor("frame", func() bool { return h.w.view.video.HasFrame() })
 		}},
 		// In a call with the keypad and the chat open and a quality reading.
 		{"call-tools", func(h *harness, f *fakeEngine) {
 			a := f.incoming("Alice Martin", "sip:alice@192.0.2.20")
 			f.establish(a)
-			f.emit(callengine.EventNetworkStats, a, map[string]any{"stats": callengine.NetworkStats{Quality: "good", RTTMs: 38, JitterMs: 4}})
-			f.emit(callengine.EventChat, a, map[string]any{"content": "Can you press 2 for the support queue?"})
+			f.emit(callengine.EventNetworkStats, a, callengine.NetworkStatsPayload{Stats: callengine.NetworkStats{Quality: "good", RTTMs: 38, JitterMs: 4}})
+			f.emit(callengine.EventChat, a, callengine.ChatPayload{Content: "Can you press 2 for the support queue?"})
 			h.waitFor("chat and quality", func() bool { e := h.w.active(); return e != nil && len(e.chat) == 1 && e.quality != nil })
 			h.w.toggleKeypad()
 			for _, k := range []string{"2", "1", "#"} {

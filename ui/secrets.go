@@ -53,5 +53,5 @@ func wrapKeyringErr(err error) error {
 	}
 	// go-keyring reports a missing D-Bus session or Secret Service with
 	// assorted errors; all mean the same thing to the user.
-	return fmt.Errorf("%w: %v", ErrNoSecretStore, err)
+	return fmt.Errorf("%w: %w", ErrNoSecretStore, err)
 }

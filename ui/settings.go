@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,6 +81,12 @@ type Settings struct {
 	HonourAnswerMode bool
 	// CloseToTray hides the window to the tray instead of quitting.
 	CloseToTray bool
+	// WatchedExtensions are shown with their busy lamps; VoicemailNumber
+	// is what the voicemail button dials; PickupCode, when set, is the
+	// PBX's pickup feature code (lampsettings.go).
+	WatchedExtensions []string
+	VoicemailNumber   string
+	PickupCode        string
 }
 
 // LoadSettings reads the settings from prefs and the password from secrets
@@ -106,6 +113,7 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		HonourAnswerMode: prefs.Bool(prefAnswerMode),
 		CloseToTray:      prefs.BoolWithFallback(prefCloseToTray, true),
 	}
+	loadLampSettings(prefs, &s)
 	if secrets == nil || s.AccountURI == "" {
 		return s, nil
 	}
@@ -134,6 +142,7 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetBool(prefAutoAnswer, s.AutoAnswer)
 	prefs.SetBool(prefAnswerMode, s.HonourAnswerMode)
 	prefs.SetBool(prefCloseToTray, s.CloseToTray)
+	saveLampSettings(prefs, s)
 	if s.AccountURI == "" || secrets == nil {
 		return nil
 	}
@@ -189,6 +198,7 @@ type settingsForm struct {
 	fps, quality                       *widget.Select
 	dnd, autoAnswer, answerMode, tray  *widget.Check
 	micLevel                           *widget.ProgressBar
+	lamps                              *lampSettingsForm
 	speakerTest                        *widget.Button
 	logPath                            string
 	dir                                *directoryForm // nil: no Directory tab
@@ -219,6 +229,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 		micLevel:   widget.NewProgressBar(),
 	}
 	f.micLevel.TextFormatter = func() string { return "" }
+	f.lamps = newLampSettingsForm(s)
 	f.echo.SetChecked(s.EchoCancel)
 	f.noise.SetChecked(s.NoiseSuppress)
 	f.gain.SetChecked(s.AutoGain)
@@ -243,7 +254,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 
 func (f *settingsForm) settings() Settings {
 	fps, _ := strconv.Atoi(f.fps.Selected)
-	return Settings{
+	s := Settings{
 		AccountURI: strings.TrimSpace(f.uri.Text), Username: strings.TrimSpace(f.user.Text),
 		Password: f.pass.Text, Registrar: strings.TrimSpace(f.registrar.Text),
 		Transport: strings.TrimSpace(f.transport.Text), CAFile: strings.TrimSpace(f.caFile.Text),
@@ -253,6 +264,8 @@ func (f *settingsForm) settings() Settings {
 		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
 		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
 	}
+	f.lamps.fill(&s)
+	return s
 }
 
 func note(text string) *widget.FormItem {
@@ -277,7 +290,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 			widget.NewFormItem("Registrar / proxy", f.registrar),
 			widget.NewFormItem("Transport", f.transport),
 			widget.NewFormItem("TLS CA file", f.caFile),
-			note("The password is kept in the system keyring, never in a file. Account changes apply when Parlo restarts."),
+			note("The password is kept in the system keyring, never in a file. A changed account is registered when you save, after the old one is unregistered; calls in progress go on."),
 		)),
 		container.NewTabItem("Audio", page(
 			widget.NewFormItem("Microphone", f.audioIn.Select),
@@ -296,6 +309,7 @@ func (f *settingsForm) tabs() *container.AppTabs {
 			widget.NewFormItem("Window", f.tray),
 			note(f.logNote()),
 		)),
+		f.lamps.tab(),
 	)
 	if f.dir != nil {
 		tabs.Append(f.dir.tab())
@@ -420,6 +434,7 @@ func (w *mainWindow) saveSettings(s Settings) {
 		dialog.ShowError(err, w.win)
 		return
 	}
+	old, _ := LoadSettings(w.app.Preferences(), w.opts.secrets)
 	if err := s.Save(w.app.Preferences(), w.opts.secrets); err != nil {
 		dialog.ShowError(secretStoreMessage(err), w.win)
 		return
@@ -427,11 +442,72 @@ func (w *mainWindow) saveSettings(s Settings) {
 	w.dnd = s.DoNotDisturb
 	w.applyAvailability(s)
 	w.applyAudio(s)
+	w.contacts.apply(s)
 	if w.sounds != nil {
 		w.sounds.set(wantedSound(w.calls, w.dnd))
 	}
 	w.refresh()
-	w.action.info("Settings saved. Account changes apply when Parlo restarts.")
+	if !accountChanged(old, s) {
+		w.action.info("Settings saved.")
+		return
+	}
+	w.applyAccount(old, s)
+}
+
+// accountChanged reports whether the settings name another account, or the
+// same one with other credentials or registrar.
+func accountChanged(old, s Settings) bool {
+	a, b := old.Account(), s.Account()
+	if a == nil || b == nil {
+		return (a == nil) != (b == nil)
+	}
+	return *a != *b
+}
+
+// applyAccount re-registers with the saved account, live: the engine
+// un-registers the old one first. Calls in progress go on. An account the
+// engine refuses before touching the old one (bad field, CA file) leaves
+// the old one in force, and the window says so.
+func (w *mainWindow) applyAccount(old, s Settings) {
+	sw, ok := w.eng.(AccountSwitcher)
+	if !ok {
+		w.action.info("Settings saved. Account changes apply when Parlo restarts.")
+		return
+	}
+	w.opts.accountURI = s.AccountURI
+	w.opts.desktop.accountProblem = ""
+	w.regStatus = ""
+	if s.AccountURI != "" {
+		w.regStatus = "Registering " + s.AccountURI + "…"
+	}
+	w.refresh()
+	acct := s.Account()
+	w.run("Changing account", actionTimeout, func(ctx context.Context) error {
+		err := sw.SetAccount(ctx, acct)
+		if err != nil {
+			msg := ExplainAccountError(err)
+			if errors.Is(err, callengine.ErrRestartRequired) {
+				msg = "The new TLS CA file applies when Parlo restarts"
+			}
+			kept := errors.Is(err, callengine.ErrRestartRequired) || errors.Is(err, callengine.ErrBadAccount)
+			w.opts.do(func() {
+				if kept {
+					w.opts.accountURI = old.AccountURI
+				}
+				w.regStatus = msg
+				w.refresh()
+			})
+			return errors.New(msg)
+		}
+		w.opts.do(func() {
+			if acct == nil {
+				w.regStatus = ""
+				w.refresh()
+			}
+			w.action.info("Settings saved. Account changed without a restart.")
+		})
+		return nil
+	})
 }
 
 // watchDevices tells the user when a device went and the default took

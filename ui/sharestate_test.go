@@ -72,7 +72,7 @@ func TestIndicatorFollowsCaptureState(t *testing.T) {
 	f.set(id, "", false)
 	h.waitFor("indicator gone with the capture", all(false))
 	// And a "started" event with no capture behind it shows nothing.
-	f.emit(callengine.EventScreenShareStarted, id, map[string]any{"monitorName": "HDMI-1"})
+	f.emit(callengine.EventScreenShareStarted, id, callengine.ScreenSharePayload{Monitor: "HDMI-1"})
 	h.settle()
 	if b, g, ti := sharingShown(h); b || g || ti {
 		t.Fatalf("indicator without capture: banner %v badge %v title %v", b, g, ti)

@@ -2,11 +2,8 @@ package ui
 
 import (
 	"context"
-	"slices"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -25,31 +22,26 @@ type TransferConsenter interface {
 // The engine declines by itself if nobody answers, and says so with
 // onTransferRequestEnded, which removes the card.
 type transferRequests struct {
-	w     *mainWindow
-	ids   []string
-	cards map[string]*transferCard
-	box   *fyne.Container
+	promptCards[*transferCard]
+	w *mainWindow
 }
 
 type transferCard struct {
 	text    *widget.Label
 	accept  *widget.Button
 	decline *widget.Button
-	root    fyne.CanvasObject
 }
 
 func newTransferRequests(w *mainWindow) *transferRequests {
-	return &transferRequests{w: w, cards: map[string]*transferCard{}, box: container.NewVBox()}
+	return &transferRequests{promptCards: newPromptCards[*transferCard](), w: w}
 }
-
-func (p *transferRequests) object() fyne.CanvasObject { return p.box }
 
 // apply follows the transfer-request events of call e.
 func (p *transferRequests) apply(ev callengine.Event, e *callEntry) {
 	switch ev.Name {
 	case callengine.EventTransferRequested:
-		if pending, _ := ev.Payload["pending"].(bool); pending {
-			p.add(e, payloadString(ev.Payload, "target"), payloadString(ev.Payload, "referredBy"))
+		if req, _ := ev.Payload.(callengine.TransferRequestedPayload); req.Pending {
+			p.add(e, req.Target, req.ReferredBy)
 		}
 	case callengine.EventTransferRequestEnded:
 		p.remove(e.id())
@@ -61,15 +53,15 @@ func (p *transferRequests) apply(ev callengine.Event, e *callEntry) {
 
 func (p *transferRequests) add(e *callEntry, target, referredBy string) {
 	id := e.id()
-	if slices.Contains(p.ids, id) {
+	if p.has(id) {
 		return
 	}
 	c := &transferCard{}
-	text := e.remoteName() + " asks to transfer you to " + target
+	msg := e.remoteName() + " asks to transfer you to " + target
 	if referredBy != "" {
-		text += " (requested by " + referredBy + ")"
+		msg += " (requested by " + referredBy + ")"
 	}
-	c.text = widget.NewLabel(text)
+	c.text = widget.NewLabel(msg)
 	c.text.Wrapping = fyne.TextWrapWord
 	c.accept = widget.NewButtonWithIcon("Accept", theme.ConfirmIcon(), func() { p.answer(id, true) })
 	c.accept.Importance = widget.SuccessImportance
@@ -79,16 +71,7 @@ func (p *transferRequests) add(e *callEntry, target, referredBy string) {
 		c.accept.Disable()
 		c.decline.Disable()
 	}
-	bg := canvas.NewRectangle(withAlpha(theme.Color(theme.ColorNameWarning), 0x33))
-	bg.StrokeColor = theme.Color(theme.ColorNameWarning)
-	bg.StrokeWidth = 2
-	bg.CornerRadius = theme.InputRadiusSize()
-	buttons := container.NewHBox(container.NewCenter(c.accept), container.NewCenter(c.decline))
-	c.root = container.NewPadded(container.NewStack(bg,
-		container.NewPadded(container.NewBorder(nil, nil, container.NewCenter(widget.NewIcon(theme.MailForwardIcon())), buttons, c.text))))
-	p.ids = append(p.ids, id)
-	p.cards[id] = c
-	p.box.Add(c.root)
+	p.put(id, c, newPromptCard(theme.ColorNameWarning, theme.MailForwardIcon(), c.text, c.accept, c.decline))
 	p.w.win.RequestFocus()
 }
 
@@ -105,16 +88,3 @@ func (p *transferRequests) answer(id string, accept bool) {
 	}
 	p.w.run(label, actionTimeout, func(ctx context.Context) error { return f(ctx, id) })
 }
-
-func (p *transferRequests) remove(id string) {
-	c, ok := p.cards[id]
-	if !ok {
-		return
-	}
-	delete(p.cards, id)
-	p.ids = slices.DeleteFunc(p.ids, func(s string) bool { return s == id })
-	p.box.Remove(c.root)
-}
-
-// showing reports the calls with a request shown (tests).
-func (p *transferRequests) showing() []string { return slices.Clone(p.ids) }

@@ -22,7 +22,7 @@ func TestTransferRequestPrompt(t *testing.T) {
 		{"accept", func(h *harness, _ *fakeEngine, id string) { test.Tap(h.w.xferRequests.cards[id].accept) }, "AcceptTransfer %s"},
 		{"decline", func(h *harness, _ *fakeEngine, id string) { test.Tap(h.w.xferRequests.cards[id].decline) }, "DeclineTransfer %s"},
 		{"engine times it out", func(_ *harness, f *fakeEngine, id string) {
-			f.emit(callengine.EventTransferRequestEnded, id, map[string]any{"accepted": false, "reason": "the user did not answer the transfer request"})
+			f.emit(callengine.EventTransferRequestEnded, id, callengine.TransferRequestEndedPayload{Reason: "the user did not answer the transfer request"})
 		}, ""},
 		{"call ends", func(_ *harness, f *fakeEngine, id string) { f.end(id) }, ""},
 	}
@@ -35,8 +35,8 @@ func TestTransferRequestPrompt(t *testing.T) {
 			test.Tap(h.w.incoming.cards[id].accept)
 			f.establish(id)
 			// A policy that decided by itself shows nothing.
-			f.emit(callengine.EventTransferRequested, id, map[string]any{"target": "sip:carol@parlo.test", "pending": false})
-			f.emit(callengine.EventTransferRequested, id, map[string]any{"target": "sip:carol@parlo.test", "referredBy": "<sip:bob@parlo.test>", "pending": true})
+			f.emit(callengine.EventTransferRequested, id, callengine.TransferRequestedPayload{Target: "sip:carol@parlo.test"})
+			f.emit(callengine.EventTransferRequested, id, callengine.TransferRequestedPayload{Target: "sip:carol@parlo.test", ReferredBy: "<sip:bob@parlo.test>", Pending: true})
 			h.waitFor("transfer request", func() bool { return slices.Equal(h.w.xferRequests.showing(), []string{id}) })
 			if txt := h.w.xferRequests.cards[id].text.Text; !strings.Contains(txt, "Bob asks to transfer you to sip:carol@parlo.test") || !strings.Contains(txt, "sip:bob@parlo.test") {
 				t.Errorf("card says %q", txt)

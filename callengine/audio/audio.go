@@ -12,7 +12,7 @@ import "errors"
 const (
 	// SampleRate is the rate of all PCM inside Parlo (Opus' native rate).
 	SampleRate = 48000
-	// FrameDuration is the packetisation time in milliseconds (RFC 7587 default).
+	// FrameDurationMs is the packetisation time in milliseconds (RFC 7587 default).
 	FrameDurationMs = 20
 	// FrameSamples is the number of samples in one frame.
 	FrameSamples = SampleRate * FrameDurationMs / 1000

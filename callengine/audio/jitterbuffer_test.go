@@ -280,7 +280,7 @@ func FuzzJitterBuffer(f *testing.F) {
 	f.Add([]byte{0, 1, 2, 2, 0, 0, 0, 5, 5, 1})
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		jb := NewJitterBuffer(WithMaxPayload(64))
-		var last int = -1
+		last := -1
 		gen := uint64(0) // resets + resyncs seen
 		for i := 0; i < len(ops); i++ {
 			switch ops[i] % 4 {
@@ -330,7 +330,7 @@ func ExampleJitterBuffer() {
 	}
 	for range 5 {
 		p, ok := jb.Pop()
-		fmt.Println(p, ok)
+		fmt.Println(p, ok) //nolint:staticcheck // QF1010: the example shows the payload's bytes, not text
 	}
 	fmt.Println("lost:", jb.Stats().Lost)
 	// Output:

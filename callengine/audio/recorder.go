@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // recordQueue bounds the frames waiting for the recorder's writer: 5 s
@@ -29,6 +30,14 @@ type Recorder struct {
 	dropped int
 	frames  int64
 
+	// The file keeps to the wall clock: a send loop that skipped ticks
+	// (a loaded machine) leaves silence in its place, so a minute of call
+	// is a minute of file. start is when recording (or the last resume)
+	// began; base the frames written before it.
+	now   func() time.Time
+	start time.Time
+	base  int64
+
 	q    chan []int16
 	done chan struct{}
 	out  Sink
@@ -37,7 +46,8 @@ type Recorder struct {
 
 // NewRecorder starts a recorder writing to out.
 func NewRecorder(out Sink) *Recorder {
-	r := &Recorder{q: make(chan []int16, recordQueue), done: make(chan struct{}), out: out}
+	r := &Recorder{q: make(chan []int16, recordQueue), done: make(chan struct{}), out: out, now: time.Now}
+	r.start = r.now()
 	go r.write()
 	return r
 }
@@ -58,6 +68,9 @@ func (r *Recorder) write() {
 // of the file.
 func (r *Recorder) SetPaused(p bool) {
 	r.mu.Lock()
+	if r.paused && !p {
+		r.start, r.base = r.now(), r.frames
+	}
 	r.paused = p
 	r.rx = frameQueue{}
 	r.mu.Unlock()
@@ -91,12 +104,23 @@ func (r *Recorder) sent(frame []int16) {
 	if r.paused || r.closed {
 		return
 	}
+	// Frames the send loop never produced since the start: silence, at
+	// most a second's worth at a time.
+	due := r.base + int64(r.now().Sub(r.start)/(FrameDurationMs*time.Millisecond))
+	for gap := min(due-r.frames-1, 50); gap > 0; gap-- {
+		r.enqueue(make([]int16, len(frame)))
+	}
 	mixed := append([]int16(nil), frame...)
 	if f, ok := r.rx.pop(); ok {
 		mixInto(mixed, f)
 	}
+	r.enqueue(mixed)
+}
+
+// enqueue hands one frame to the writer (under mu).
+func (r *Recorder) enqueue(f []int16) {
 	select {
-	case r.q <- mixed:
+	case r.q <- f:
 		r.frames++
 	default:
 		r.dropped++

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"gopkg.in/hraban/opus.v2"
 )
@@ -116,5 +117,39 @@ func TestRecorderMixesBothDirections(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A send loop that skips ticks (a loaded machine) still makes a file as
+// long as the call: the missing frames are silence. Paused time stays out.
+func TestRecorderKeepsWallClock(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "call.wav")
+	sink, err := CreateWAVSink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRecorder(sink)
+	now := time.Unix(100, 0)
+	r.mu.Lock()
+	r.now, r.start = func() time.Time { return now }, now
+	r.mu.Unlock()
+	frame := make([]int16, FrameSamples)
+	for range 25 { // one second, one frame every 40 ms
+		now = now.Add(40 * time.Millisecond)
+		r.sent(frame)
+	}
+	r.SetPaused(true)
+	now = now.Add(5 * time.Second)
+	r.SetPaused(false)
+	for range 25 {
+		now = now.Add(20 * time.Millisecond)
+		r.sent(frame)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// 1 s at half rate padded to 50 frames, then 25 frames at full rate.
+	if got := r.Frames(); got < 73 || got > 76 {
+		t.Fatalf("%d frames for 1.5 s of recorded call, want ~75", got)
 	}
 }

@@ -3,6 +3,7 @@ package audio
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -42,7 +43,7 @@ func newWAVReader(f *os.File) (*wavReader, error) {
 	w := &wavReader{r: bufio.NewReaderSize(f, 64<<10)}
 	var hdr [12]byte
 	if _, err := io.ReadFull(w.r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("%w: short header: %v", ErrUnsupportedWAV, err)
+		return nil, fmt.Errorf("%w: short header: %w", ErrUnsupportedWAV, err)
 	}
 	if string(hdr[0:4]) != "RIFF" || string(hdr[8:12]) != "WAVE" {
 		return nil, fmt.Errorf("%w: not a RIFF/WAVE file", ErrUnsupportedWAV)
@@ -52,7 +53,7 @@ func newWAVReader(f *os.File) (*wavReader, error) {
 	for {
 		var ch [8]byte
 		if _, err := io.ReadFull(w.r, ch[:]); err != nil {
-			return nil, fmt.Errorf("%w: no data chunk: %v", ErrUnsupportedWAV, err)
+			return nil, fmt.Errorf("%w: no data chunk: %w", ErrUnsupportedWAV, err)
 		}
 		pos += 8
 		id := string(ch[0:4])
@@ -64,7 +65,7 @@ func newWAVReader(f *os.File) (*wavReader, error) {
 			}
 			body := make([]byte, size+size&1)
 			if _, err := io.ReadFull(w.r, body); err != nil {
-				return nil, fmt.Errorf("%w: fmt chunk: %v", ErrUnsupportedWAV, err)
+				return nil, fmt.Errorf("%w: fmt chunk: %w", ErrUnsupportedWAV, err)
 			}
 			pos += int64(len(body))
 			format := binary.LittleEndian.Uint16(body[0:2])
@@ -98,7 +99,7 @@ func newWAVReader(f *os.File) (*wavReader, error) {
 		default:
 			skip := size + size&1 // chunks are word aligned
 			if _, err := io.CopyN(io.Discard, w.r, skip); err != nil {
-				return nil, fmt.Errorf("%w: chunk %q: %v", ErrUnsupportedWAV, id, err)
+				return nil, fmt.Errorf("%w: chunk %q: %w", ErrUnsupportedWAV, id, err)
 			}
 			pos += skip
 		}
@@ -183,7 +184,7 @@ func ReadWAV(path string) (pcm []int16, rate int, err error) {
 	for {
 		n, err := w.read(buf)
 		pcm = append(pcm, buf[:n]...)
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return pcm, w.rate, nil
 		}
 		if err != nil {

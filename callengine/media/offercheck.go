@@ -164,13 +164,13 @@ func answerable(md *sdp.MediaDescription, fingerprint, ice bool, policy SRTPPoli
 		return fmt.Errorf("media protocol %q not supported", proto)
 	}
 	if !hasAudioCodec(md) {
-		return fmt.Errorf("no codec we support (opus, PCMU, PCMA)")
+		return fmt.Errorf("no codec we support (opus, G722, PCMU, PCMA)")
 	}
 	return nil
 }
 
-// hasAudioCodec: one of the line's formats is opus/48000, PCMU/8000 or
-// PCMA/8000, by rtpmap or by static payload type (RFC 3551 §6).
+// hasAudioCodec: one of the line's formats is opus/48000, G722/8000,
+// PCMU/8000 or PCMA/8000, by rtpmap or by static payload type (RFC 3551 §6).
 func hasAudioCodec(md *sdp.MediaDescription) bool {
 	rtpmaps := map[string]string{}
 	for _, a := range md.Attributes {
@@ -183,7 +183,7 @@ func hasAudioCodec(md *sdp.MediaDescription) bool {
 	for _, f := range md.MediaName.Formats {
 		enc, ok := rtpmaps[f]
 		if !ok {
-			if f == "0" || f == "8" {
+			if f == "0" || f == "8" || f == "9" {
 				return true
 			}
 			continue
@@ -192,7 +192,7 @@ func hasAudioCodec(md *sdp.MediaDescription) bool {
 		clock, _, _ := strings.Cut(rest, "/")
 		switch {
 		case name == "opus" && clock == "48000",
-			(name == "pcmu" || name == "pcma") && clock == "8000":
+			(name == "pcmu" || name == "pcma" || name == "g722") && clock == "8000":
 			return true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // Sentinel errors every implementation returns (wrapped with detail).
@@ -26,69 +27,6 @@ var (
 	// ErrNoVideoSender is returned by RemoveVideoSender when none is set.
 	ErrNoVideoSender = errors.New("media: no video sender")
 )
-
-// Direction is an SDP media direction attribute (RFC 3264 §5.1, §6.1).
-type Direction int
-
-const (
-	// SendRecv is the default: both ways.
-	SendRecv Direction = iota
-	// SendOnly is what the holder offers (RFC 3264 §8.4).
-	SendOnly
-	// RecvOnly is the answer to a sendonly offer.
-	RecvOnly
-	// Inactive is the answer to an inactive offer, or hold on both sides.
-	Inactive
-)
-
-func (d Direction) String() string {
-	switch d {
-	case SendOnly:
-		return "sendonly"
-	case RecvOnly:
-		return "recvonly"
-	case Inactive:
-		return "inactive"
-	default:
-		return "sendrecv"
-	}
-}
-
-// Sends reports whether media flows from us in this direction.
-func (d Direction) Sends() bool { return d == SendRecv || d == SendOnly }
-
-// Receives reports whether media flows to us in this direction.
-func (d Direction) Receives() bool { return d == SendRecv || d == RecvOnly }
-
-// Reverse is the direction seen from the other end: the answerer's view of an
-// offered sendonly is recvonly.
-func (d Direction) Reverse() Direction {
-	switch d {
-	case SendOnly:
-		return RecvOnly
-	case RecvOnly:
-		return SendOnly
-	default:
-		return d
-	}
-}
-
-// Intersect combines what we want with what the peer allows (both from our
-// point of view): we send only if both let us, we receive only if both do.
-func (d Direction) Intersect(o Direction) Direction {
-	send := d.Sends() && o.Sends()
-	recv := d.Receives() && o.Receives()
-	switch {
-	case send && recv:
-		return SendRecv
-	case send:
-		return SendOnly
-	case recv:
-		return RecvOnly
-	default:
-		return Inactive
-	}
-}
 
 // Options configure a new Session.
 type Options struct {
@@ -236,12 +174,11 @@ type Stats struct {
 // negotiated codec, and stops it when the sender is removed or the session
 // closes.
 type VideoSender interface {
-	// Codecs lists the encoding names it can produce, preferred first
-	// ("VP8", "H264").
-	Codecs() []string
+	// Codecs lists the codecs it can produce, preferred first.
+	Codecs() []videocodec.Name
 	// Start begins producing frames of codec, calling write for each
 	// encoded frame (with its duration) until Stop. It returns at once.
-	Start(codec string, write func(frame []byte, duration time.Duration) error) error
+	Start(codec videocodec.Name, write func(frame []byte, duration time.Duration) error) error
 	// RequestKeyframe asks for a keyframe soon (the peer sent PLI or FIR).
 	RequestKeyframe()
 	// SetBitrate changes the encoder's target from receiver feedback.
@@ -253,7 +190,7 @@ type VideoSender interface {
 // VideoSink receives the peer's video as complete encoded frames
 // (depacketised), from a media goroutine. It must not block for long.
 type VideoSink interface {
-	WriteVideoFrame(codec string, frame []byte) error
+	WriteVideoFrame(codec videocodec.Name, frame []byte) error
 }
 
 // Session carries the media of one call. Signalling calls it from one

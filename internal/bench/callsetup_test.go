@@ -68,6 +68,7 @@ func lastSeq(b *testpeers.Baresip) int {
 // audio RTP packet (Parlo: the call's RTP counter, polled every 1 ms;
 // baresip: the arrival of CALL_RTPESTAB on ctrl_tcp).
 func benchCallSetup(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	var pp, pb, bb []setupTimes
 
 	a := newPhone(b, "alice", "", false)

@@ -18,7 +18,7 @@ import (
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
-// shareKbps is the engine's screen-share bitrate (screenSender).
+// shareKbps is the engine's screen-share bitrate (share.Sender).
 const shareKbps = 2500
 
 // encoderConfig is one encoder of the encode-only comparison.
@@ -246,6 +246,7 @@ func measureQuality(b *testing.B, clip, stream string, text [4]int) quality {
 // is measured on the first round's streams (both encoders are deterministic
 // for a given input, so later rounds give the same bytes).
 func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	allConfigs := encoderConfigs()
 	t := Table{
 		Title: "Encoder pairs: the same recorded frames through Parlo's VP8 path and ffmpeg's libvpx",
@@ -319,7 +320,7 @@ func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
 			}
 			findings = append(findings, pairFinding(c.String(), configs, cpu, runs, qs))
 			if c.kind == WorkFullMotion && c.w == 1920 {
-				// Issue 15: full motion no worse SSIM than ffmpeg at equal preset.
+				// The share goal: full motion no worse SSIM than ffmpeg at equal preset.
 				p, f := 2, 3 // Parlo −16, ffmpeg −16 in encoderConfigs
 				v := Met
 				if qs[p].ssim < qs[f].ssim {
@@ -327,7 +328,7 @@ func benchEncoderPairs(b *testing.B, cfg config, rep *Report) {
 				}
 				rep.Add(Row{Section: "1", Measure: c.String() + ": SSIM of the decoded stream at cpu-used −16, same recorded frames and rate control",
 					Parlo: fmt.Sprintf("%.4f (PSNR %.2f dB)", qs[p].ssim, qs[p].psnr), Reference: fmt.Sprintf("ffmpeg libvpx: %.4f (PSNR %.2f dB)", qs[f].ssim, qs[f].psnr),
-					Ratio: "—", Target: "no worse than ffmpeg (issue 15)", Verdict: v})
+					Ratio: "—", Target: "no worse than ffmpeg (share goal)", Verdict: v})
 			}
 		})
 		if !ok {

@@ -25,7 +25,8 @@ func TestMain(m *testing.M) {
 	case "":
 		os.Exit(m.Run())
 	case "pipeline":
-		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE")}
+		o := PipelineOptions{Display: os.Getenv("PARLO_BENCH_DISPLAY"), CPUProfile: os.Getenv("PARLO_BENCH_CPUPROFILE"),
+			Polling: os.Getenv("PARLO_BENCH_POLLING") != ""}
 		if js := os.Getenv("PARLO_BENCH_SETTINGS"); js != "" {
 			if err := json.Unmarshal([]byte(js), &o.Encoder); err != nil {
 				exitChild(err)
@@ -78,6 +79,7 @@ type config struct {
 }
 
 func loadConfig(b *testing.B) config {
+	b.Helper()
 	dur := func(k string, d time.Duration) time.Duration {
 		if v := os.Getenv(k); v != "" {
 			s, err := strconv.ParseFloat(v, 64)
@@ -122,6 +124,7 @@ func loadConfig(b *testing.B) config {
 }
 
 func moduleRoot(tb testing.TB) string {
+	tb.Helper()
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(out)) == "" {
 		tb.Fatalf("go env GOMOD: %v", err)

@@ -18,6 +18,7 @@ const barcodeX, barcodeY = 64, 64
 // the clock's 4-ms repaint interval. Both phones share one monotonic clock
 // since they run in this process.
 func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
+	b.Helper()
 	s := sceneStatic
 	if fullMotion {
 		s = sceneFullMotion
@@ -94,7 +95,7 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 		rep.Note("**2, what the latency rows include and exclude.** Included: the barcode's repaint (every 4 ms), MIT-SHM grab, change detection, BGRA→I420, VP8 encode, RTP packetisation, " +
 			"SRTP, loopback UDP, jitter buffer/depacketisation and VP8 decode at the receiving engine (read when `VideoReceiver.Updated` fires). Excluded: the wait for the next " +
 			"capture tick (the clock changes every 4 ms, so every grab sees a fresh value; a single change at a random time would wait 0–33 ms more, 17 ms on average at 30 fps), " +
-			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. Glass-to-glass as issue 15 defines it (read off the receiving GUI window) is not measured.")
+			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. Glass-to-glass (read off the receiving GUI window) is not measured.")
 	}
 	hangup(b, a, id)
 }
@@ -103,6 +104,7 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 // StartScreenSharing (which adds the video line by re-INVITE) to the first
 // frame decoded at the peer.
 func benchShareToFirstFrame(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	d := showScene(b, sceneStatic)
 	a := newPhone(b, "alice", d.Name(), false)
 	bob := newPhone(b, "bob", "", true)

@@ -16,6 +16,7 @@ import (
 // reads its peak RSS (VmHWM). The reference is ffmpeg x11grab+libvpx encoding
 // the same screen (capture and encode only: no SIP, ICE, DTLS or RTP).
 func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	d := showScene(b, sceneFullMotion)
 	bob := newPhone(b, "bob", "", true)
 	c := startChild(b, "sharer", "PARLO_BENCH_DISPLAY="+d.Name(), "PARLO_BENCH_TARGET="+bob.ContactURI())
@@ -73,6 +74,7 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 // and reads its RSS. $PARLO_BIN names the binary (make bench builds it);
 // without it the harness builds one.
 func benchMemoryIdleGUI(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	bin := os.Getenv("PARLO_BIN")
 	if bin == "" {
 		bin = filepath.Join(b.TempDir(), "parlo")

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,12 +22,20 @@ var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+)
 // (benchstat-friendly output goes into the report) and puts the per-frame
 // ones in the table against the 30-fps frame budget.
 func benchMicro(b *testing.B, cfg config, rep *Report) {
+	b.Helper()
 	pattern, pkgs := microBenchmarks, []string{"./capture/", "./callengine/"}
 	// The audio engineer's echo-canceller benchmark joins the run once it
 	// exists in the tree.
 	if hasBenchmark(filepath.Join(cfg.moduleRoot, "callengine", "audio"), "func BenchmarkAEC") {
 		pattern = strings.TrimSuffix(pattern, ")") + "|AEC)"
 		pkgs = append(pkgs, "./callengine/audio/")
+	}
+	// Likewise the per-frame cost of each voice codec (Opus, G.722, G.711).
+	if hasBenchmark(filepath.Join(cfg.moduleRoot, "callengine", "audio"), "func BenchmarkCodec") {
+		pattern = strings.TrimSuffix(pattern, ")") + "|Codec)"
+		if !slices.Contains(pkgs, "./callengine/audio/") {
+			pkgs = append(pkgs, "./callengine/audio/")
+		}
 	}
 	args := append([]string{"test", "-run", "^$", "-bench", pattern, "-benchtime", "0.5s", "-count", "1"}, pkgs...)
 	cmd := exec.Command("go", args...)
@@ -68,6 +77,16 @@ func benchMicro(b *testing.B, cfg config, rep *Report) {
 	for name := range nsop {
 		if strings.HasPrefix(name, "BenchmarkAEC") {
 			labels = append(labels, struct{ name, what string }{name, "audio processing (" + strings.TrimPrefix(name, "Benchmark") + ", callengine/audio), per call"})
+		}
+	}
+	for _, c := range []string{"opus", "G722", "PCMU"} {
+		for _, op := range []string{"encode", "decode"} {
+			name := "BenchmarkCodec/" + c + "_" + op
+			if v, ok := nsop[name]; ok {
+				ms := v / 1e6
+				rep.Add(Row{Section: "6", Measure: fmt.Sprintf("voice codec %s %s of one 20 ms frame, with its resampling (ms/op)", c, op), Parlo: fmt.Sprintf("%.3f", ms),
+					Reference: "20 ms frame budget: 20.0", Ratio: Ratio(ms, 20), Target: "—", Verdict: NoGoal})
+			}
 		}
 	}
 	for _, l := range labels {

@@ -26,9 +26,15 @@ type PipelineSample struct {
 	Frames        uint64  `json:"frames"`    // encoded frames that would be sent
 	Bytes         uint64  `json:"bytes"`     // their payload
 	EncodeSeconds float64 `json:"encodeSeconds"`
+	// Answer to "ssim" (capture stopped first): the SSIM of the picture a
+	// receiver decodes from everything sent since the last keyframe
+	// against the screen grabbed now, and against the last frame the
+	// encoder got.
+	SSIMScreen float64 `json:"ssimScreen,omitempty"`
+	SSIMSource float64 `json:"ssimSource,omitempty"`
 }
 
-// PipelineOptions mirror the engine's screenSender (callengine/screensender.go):
+// PipelineOptions mirror the engine's screen sender (callengine/share/sender.go):
 // 30 fps, VP8 at 2500 kbps, cpu-used 12, screen-content mode.
 type PipelineOptions struct {
 	Display    string
@@ -37,10 +43,13 @@ type PipelineOptions struct {
 	// Encoder overrides the engine's settings (the encoder pairs run both
 	// pipelines at one fixed cpu-used); zero: the engine's.
 	Encoder EncoderSettings
+	// Polling makes the Source grab and compare every tick instead of
+	// following X damage: the capture before damage tracking.
+	Polling bool
 }
 
 // RunPipelineChild runs the screen-share pipeline exactly as the engine's
-// screenSender builds it — capture.Source (MIT-SHM grab, change detection,
+// share.Sender builds it — capture.Source (MIT-SHM grab, change detection,
 // BGRA→I420 of the dirty rows) feeding capture.VP8Encoder with the same
 // options — on the first monitor of o.Display, without SIP or RTP. It is
 // meant to be its own process, so that the parent can read the pipeline's
@@ -53,7 +62,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 	}
 	mons, err := capture.MonitorsOn(o.Display)
 	if err != nil || len(mons) == 0 {
-		return fmt.Errorf("bench: monitors on %s: %v (%d)", o.Display, err, len(mons))
+		return fmt.Errorf("bench: monitors on %s: %w (%d)", o.Display, err, len(mons))
 	}
 	mon := mons[0]
 	if o.CPUProfile != "" {
@@ -67,10 +76,7 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	vo := capture.VP8Options{
-		Width: mon.Width, Height: mon.Height, FPS: o.FPS,
-		BitrateKbps: 2500, ScreenContent: true, CPUUsed: 12,
-	}
+	vo := capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: mon.Width, Height: mon.Height, FPS: o.FPS, BitrateKbps: 2500, ScreenContent: true}, CPUUsed: 12}
 	if o.Encoder.CPUUsed != 0 {
 		o.Encoder.FPS = o.FPS
 		vo = o.Encoder.VP8Options(mon.Width, mon.Height)
@@ -81,18 +87,33 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 	}
 	defer enc.Close()
 	var frames, bytes, encNanos atomic.Uint64
+	// What a receiver needs to decode the current picture: the frames
+	// since the last keyframe (kept for "ssim"; appending costs next to
+	// nothing beside the encode), and the last source picture (lent; only
+	// read after the Source is closed).
+	var keptMu sync.Mutex
+	var kept [][]byte
+	var lastImage *capture.I420
 	src, err := capture.NewSource(mon, capture.SourceOptions{
-		FPS:    o.FPS,
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		FPS:     o.FPS,
+		Polling: o.Polling,
+		Logger:  slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnFrame: func(f capture.Frame) {
 			t0 := time.Now()
-			// As screenSender: a refresh is an ordinary inter frame, and
+			// As share.Sender: a refresh is an ordinary inter frame, and
 			// EncodeFrame restricts libvpx to the rows that changed.
-			data, _, err := enc.EncodeFrame(f, false)
+			data, key, err := enc.EncodeFrame(f, false)
 			encNanos.Add(uint64(time.Since(t0)))
 			if err != nil || len(data) == 0 {
 				return
 			}
+			keptMu.Lock()
+			if key {
+				kept = kept[:0]
+			}
+			kept = append(kept, append([]byte(nil), data...))
+			lastImage = f.Image
+			keptMu.Unlock()
 			frames.Add(1)
 			bytes.Add(uint64(len(data)))
 		},
@@ -130,14 +151,60 @@ func RunPipelineChild(o PipelineOptions, in io.Reader, out io.Writer) error {
 			if err := report(false); err != nil {
 				return err
 			}
+		case "ssim":
+			src.Close()
+			keptMu.Lock()
+			sample, err := pipelineSSIM(mon, kept, lastImage)
+			keptMu.Unlock()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			err = enc2.Encode(sample)
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+			continue
 		case "quit":
 			return nil
 		}
 		select {
 		case <-src.Done():
-			return fmt.Errorf("bench: capture stopped: %v", src.Err())
+			return fmt.Errorf("bench: capture stopped: %w", src.Err())
 		default:
 		}
 	}
 	return sc.Err()
+}
+
+// pipelineSSIM decodes frames (a keyframe and what followed) as a receiver
+// would and compares the result with the screen now and with last.
+func pipelineSSIM(mon capture.Monitor, frames [][]byte, last *capture.I420) (PipelineSample, error) {
+	if len(frames) == 0 || last == nil {
+		return PipelineSample{}, fmt.Errorf("bench: no frame encoded")
+	}
+	dec, err := capture.NewVP8Decoder(1)
+	if err != nil {
+		return PipelineSample{}, err
+	}
+	defer dec.Close()
+	var pic *capture.I420
+	for _, f := range frames {
+		if pic, err = dec.Decode(f); err != nil {
+			return PipelineSample{}, err
+		}
+	}
+	g, err := capture.NewX11Grabber(mon.Display)
+	if err != nil {
+		return PipelineSample{}, err
+	}
+	defer g.Close()
+	shot, err := g.Grab(mon.Rect())
+	if err != nil {
+		return PipelineSample{}, err
+	}
+	screen := capture.NewI420(shot.Width, shot.Height)
+	capture.BGRAToI420(screen, shot.Pix, shot.Stride, shot.Width, shot.Height)
+	return PipelineSample{SSIMScreen: capture.SSIMY(pic, screen), SSIMSource: capture.SSIMY(pic, last)}, nil
 }

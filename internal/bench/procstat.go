@@ -23,7 +23,7 @@ const clockTicks = 100
 func ProcCPU(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, fmt.Errorf("%w: %d: %v", ErrNoProcess, pid, err)
+		return 0, fmt.Errorf("%w: %d: %w", ErrNoProcess, pid, err)
 	}
 	// comm (field 2) is in parentheses and may hold spaces: split after the
 	// last ')'.
@@ -55,7 +55,7 @@ type ProcMemory struct {
 func ProcMem(pid int) (ProcMemory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return ProcMemory{}, fmt.Errorf("%w: %d: %v", ErrNoProcess, pid, err)
+		return ProcMemory{}, fmt.Errorf("%w: %d: %w", ErrNoProcess, pid, err)
 	}
 	defer f.Close()
 	var m ProcMemory
@@ -76,7 +76,7 @@ func ProcMem(pid int) (ProcMemory, error) {
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return m, fmt.Errorf("bench: /proc/%d/status %s: %v", pid, k, err)
+			return m, fmt.Errorf("bench: /proc/%d/status %s: %w", pid, k, err)
 		}
 		*dst = kb * 1024
 	}

@@ -56,7 +56,10 @@ func RunSharerChild(o SharerOptions, in io.Reader, out io.Writer) error {
 		return err
 	}
 	sc := bufio.NewScanner(in)
-	for sc.Scan() && sc.Text() != "quit" {
+	for sc.Scan() {
+		if sc.Text() == "quit" {
+			break
+		}
 	}
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer hcancel()

@@ -47,7 +47,7 @@ func StartXvfb(w, h int) (*Xvfb, error) {
 	x.srv = exec.Command("Xvfb", x.display, "-screen", "0", fmt.Sprintf("%dx%dx24", w, h), "-nolisten", "tcp", "-noreset")
 	x.srv.Stdout, x.srv.Stderr = &x.log, &x.log
 	if err := x.srv.Start(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrXvfb, err)
+		return nil, fmt.Errorf("%w: %w", ErrXvfb, err)
 	}
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if c, err := xgb.NewConnDisplay(x.display); err == nil {

@@ -29,9 +29,7 @@ type EncoderSettings struct {
 // VP8Options are Parlo's encoder options for s: one thread (ffmpeg gets
 // -threads 1), keyframe every 10 s, static threshold 1.
 func (s EncoderSettings) VP8Options(w, h int) capture.VP8Options {
-	return capture.VP8Options{Width: w, Height: h, FPS: s.FPS, BitrateKbps: s.BitrateKbps,
-		CPUUsed: s.CPUUsed, ScreenContent: s.ScreenContent, Threads: 1,
-		KeyframeInterval: 10 * s.FPS, StaticThreshold: 1}
+	return capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: w, Height: h, FPS: s.FPS, BitrateKbps: s.BitrateKbps, ScreenContent: s.ScreenContent, Threads: 1, KeyframeInterval: 10 * s.FPS}, CPUUsed: s.CPUUsed, StaticThreshold: 1}
 }
 
 // FFmpegArgs are ffmpeg's libvpx encoder options matching VP8Options and the
@@ -80,7 +78,7 @@ func threadCPU() time.Duration {
 const rusageThread = 1
 
 // RunY4MEncodeChild encodes a recorded y4m file the way the engine's
-// screenSender encodes a capture: a frame goes to VP8Encoder.EncodeFrame
+// share.Sender encodes a capture: a frame goes to VP8Encoder.EncodeFrame
 // only when it differs from the previous one (rows compared as
 // capture.Source does, the changed span as Frame.Dirty) or when a second has
 // passed since the last one sent (a refresh, as an inter frame). Frames are

@@ -103,11 +103,11 @@ func parseSIP(scheme, rest string) (string, error) {
 	}
 	var u sip.Uri
 	if err := sip.ParseUri(scheme+":"+rest, &u); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadLink, err)
+		return "", fmt.Errorf("%w: %w", ErrBadLink, err)
 	}
 	user, err := url.PathUnescape(u.User)
 	if err != nil {
-		return "", fmt.Errorf("%w: user part: %v", ErrBadLink, err)
+		return "", fmt.Errorf("%w: user part: %w", ErrBadLink, err)
 	}
 	if hasControl(user) || strings.ContainsAny(user, "<>\"") {
 		return "", fmt.Errorf("%w: user part has characters no address holds", ErrBadLink)
@@ -147,7 +147,7 @@ func parseNumber(rest string) (string, error) {
 	}
 	decoded, err := url.PathUnescape(rest)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrBadLink, err)
+		return "", fmt.Errorf("%w: %w", ErrBadLink, err)
 	}
 	var b strings.Builder
 	digits := 0

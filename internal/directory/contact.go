@@ -65,10 +65,10 @@ func (c Contact) HasNumber(n string) bool {
 
 // cleanText makes server text safe to show and log: valid UTF-8, no
 // control or bidi-override characters (which could make a name read as
-// something else), spaces collapsed, at most max bytes.
-func cleanText(s string, max int) string {
-	if len(s) > 4*max {
-		s = s[:4*max]
+// something else), spaces collapsed, at most limit bytes.
+func cleanText(s string, limit int) string {
+	if len(s) > 4*limit {
+		s = s[:4*limit]
 	}
 	var b strings.Builder
 	space := false
@@ -87,8 +87,8 @@ func cleanText(s string, max int) string {
 			need++
 		}
 		// The pending space counts too: FuzzEntryToContact found a name
-		// one byte over max (a space written, then the rune refused).
-		if b.Len()+need > max {
+		// one byte over limit (a space written, then the rune refused).
+		if b.Len()+need > limit {
 			break
 		}
 		if space {

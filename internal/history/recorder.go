@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"reflect"
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine"
@@ -138,9 +137,8 @@ func Classify(s *callengine.CallSession, final callengine.Event) (Outcome, strin
 	if s.Answered || s.AnswerTime != nil {
 		return OutcomeAnswered, ""
 	}
-	status := payloadInt(final.Payload, "status")
-	reason := payloadText(final.Payload, "reason")
-	errText := payloadText(final.Payload, "error")
+	st, _ := final.Payload.(callengine.CallStatusPayload)
+	status, reason, errText := st.Status, st.Reason, st.Error
 	switch final.Name {
 	case callengine.EventCallRejected:
 		if errText != "" {
@@ -177,27 +175,4 @@ func statusText(status int, reason string) string {
 		return fmt.Sprint(status)
 	}
 	return reason
-}
-
-func payloadText(p map[string]any, k string) string {
-	if v, ok := p[k]; ok && v != nil {
-		return fmt.Sprint(v)
-	}
-	return ""
-}
-
-func payloadInt(p map[string]any, k string) int {
-	// The engine puts sip.StatusCode (an int type) here; JSON gives float64.
-	v := reflect.ValueOf(p[k])
-	switch {
-	case !v.IsValid():
-		return 0
-	case v.CanInt():
-		return int(v.Int())
-	case v.CanUint():
-		return int(v.Uint())
-	case v.CanFloat():
-		return int(v.Float())
-	}
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // Sentinel errors.
@@ -30,6 +31,7 @@ var (
 // Direction of a call.
 type Direction string
 
+// The directions of a call.
 const (
 	Incoming Direction = "incoming"
 	Outgoing Direction = "outgoing"
@@ -38,6 +40,7 @@ const (
 // Outcome of a call. OutcomeOpen is a call not yet ended.
 type Outcome string
 
+// The outcomes of a call.
 const (
 	OutcomeOpen        Outcome = "open"
 	OutcomeAnswered    Outcome = "answered"
@@ -98,7 +101,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 	}
 	if err != nil {
@@ -280,7 +283,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	err := s.db.Close()
-	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return nil
 	}
 	return err

@@ -140,7 +140,9 @@ func equal(a, b []string) bool {
 
 func TestClassify(t *testing.T) {
 	at := time.Now()
-	ev := func(name string, p map[string]any) callengine.Event { return callengine.Event{Name: name, Payload: p} }
+	ev := func(name string, p callengine.CallStatusPayload) callengine.Event {
+		return callengine.Event{Name: name, Payload: p}
+	}
 	for _, tc := range []struct {
 		name       string
 		s          callengine.CallSession
@@ -149,14 +151,14 @@ func TestClassify(t *testing.T) {
 		wantReason string
 	}{
 		{"answered", callengine.CallSession{AnswerTime: &at}, callengine.Event{}, OutcomeAnswered, ""},
-		{"incoming, caller cancels", callengine.CallSession{}, ev(callengine.EventCallCanceled, nil), OutcomeMissed, "caller hung up"},
-		{"incoming, we reject", callengine.CallSession{}, ev(callengine.EventCallRejected, map[string]any{"status": 486}), OutcomeRejected, "486 declined"},
-		{"incoming, DND", callengine.CallSession{}, ev(callengine.EventCallRejected, map[string]any{"status": 486, "reason": "do not disturb"}), OutcomeRejected, "486 do not disturb"},
-		{"outgoing busy", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, map[string]any{"status": 486, "reason": "Busy Here"}), OutcomeRejected, "486 Busy Here"},
-		{"outgoing 404", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, map[string]any{"status": 404, "reason": "Not Found"}), OutcomeFailed, "404 Not Found"},
-		{"outgoing network error", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, map[string]any{"error": "no route"}), OutcomeFailed, "no route"},
-		{"outgoing we cancel", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallCanceled, nil), OutcomeCanceled, ""},
-		{"media error", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallError, map[string]any{"error": "ICE failed"}), OutcomeFailed, "ICE failed"},
+		{"incoming, caller cancels", callengine.CallSession{}, ev(callengine.EventCallCanceled, callengine.CallStatusPayload{}), OutcomeMissed, "caller hung up"},
+		{"incoming, we reject", callengine.CallSession{}, ev(callengine.EventCallRejected, callengine.CallStatusPayload{Status: 486}), OutcomeRejected, "486 declined"},
+		{"incoming, DND", callengine.CallSession{}, ev(callengine.EventCallRejected, callengine.CallStatusPayload{Status: 486, Reason: "do not disturb"}), OutcomeRejected, "486 do not disturb"},
+		{"outgoing busy", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, callengine.CallStatusPayload{Status: 486, Reason: "Busy Here"}), OutcomeRejected, "486 Busy Here"},
+		{"outgoing 404", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, callengine.CallStatusPayload{Status: 404, Reason: "Not Found"}), OutcomeFailed, "404 Not Found"},
+		{"outgoing network error", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallRejected, callengine.CallStatusPayload{Error: "no route"}), OutcomeFailed, "no route"},
+		{"outgoing we cancel", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallCanceled, callengine.CallStatusPayload{}), OutcomeCanceled, ""},
+		{"media error", callengine.CallSession{IsCaller: true}, ev(callengine.EventCallError, callengine.CallStatusPayload{Error: "ICE failed"}), OutcomeFailed, "ICE failed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, reason := Classify(&tc.s, tc.final)

@@ -78,6 +78,7 @@ func BrowserDir() string {
 // stops both; callers register it with t.Cleanup (StartBrowser does so for tb).
 func StartBrowser(tb testing.TB) *Browser {
 	tb.Helper()
+	SkipIfShort(tb, "node, chromium")
 	b, err := NewBrowser(tb.TempDir())
 	if err != nil {
 		tb.Fatalf("testpeers: %v", err)

@@ -88,12 +88,14 @@ func (c *Coturn) URL(transport string) string {
 	return "turn:" + c.Addr() + "?transport=" + transport
 }
 
-// User and Password are the long-term credentials.
-func (c *Coturn) User() string     { return c.user }
+// User is the long-term credentials' user name.
+func (c *Coturn) User() string { return c.user }
+
+// Password is the long-term credentials' password.
 func (c *Coturn) Password() string { return c.password }
 
 // RelayPorts is the range coturn allocates relayed addresses from.
-func (c *Coturn) RelayPorts() (min, max int) { return c.minPort, c.maxPort }
+func (c *Coturn) RelayPorts() (lo, hi int) { return c.minPort, c.maxPort }
 
 // Port is the TURN listening port (UDP and TCP).
 func (c *Coturn) Port() int { return c.port }

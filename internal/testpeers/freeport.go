@@ -46,7 +46,7 @@ func FreeTCPPort(tb testing.TB) int {
 
 // FreeSIPPort returns a port on 127.0.0.1 free for both UDP and TCP, as SIP
 // listens on both. With alsoNext, port+1 is free for both too: baresip binds
-// SIP over TLS on its SIP port + 1 (findings.md).
+// SIP over TLS on its SIP port + 1.
 func FreeSIPPort(tb testing.TB, alsoNext bool) int {
 	tb.Helper()
 	ok := func(p int) bool {

@@ -50,6 +50,13 @@ type KamailioOptions struct {
 	// on WebSocket) and the classic one (for the others), as a PBX bridging
 	// browsers and desk phones does.
 	RTPEngine string
+	// Presence loads Kamailio's presence server: SUBSCRIBE/NOTIFY for the
+	// dialog (busy lamps, fed by pua_dialoginfo from the calls it
+	// proxies), presence and message-summary packages, and PUBLISH.
+	Presence bool
+	// PresenceMinExpires is the shortest subscription accepted (shorter
+	// ones get 423 with Min-Expires); 1 s when zero.
+	PresenceMinExpires int
 }
 
 // Kamailio is a running Kamailio 5.6 registrar and proxy.
@@ -75,6 +82,10 @@ type kamailioConfig struct {
 	WSSPort      int
 	TLSConfig    string
 	RTPEngine    string
+	Presence     bool
+	DBDir        string
+
+	PresenceMinExpires int
 }
 
 // StartKamailio writes a Kamailio config into tb.TempDir(), starts Kamailio in
@@ -112,6 +123,14 @@ func StartKamailio(tb testing.TB, opts KamailioOptions) *Kamailio {
 	sort.Slice(cfg.Users, func(i, j int) bool { return cfg.Users[i].Name < cfg.Users[j].Name })
 
 	dir := tb.TempDir()
+	if opts.Presence {
+		cfg.Presence = true
+		cfg.PresenceMinExpires = max(opts.PresenceMinExpires, 1)
+		cfg.DBDir = filepath.Join(dir, "db")
+		if err := copyDir(kamailioDBText, cfg.DBDir); err != nil {
+			tb.Fatalf("testpeers: kamailio presence tables: %v", err)
+		}
+	}
 	var ca TestCA
 	if opts.TLS {
 		ca = NewTestCA(tb, dir)
@@ -167,7 +186,7 @@ func (k *Kamailio) waitReady(ctx context.Context) error {
 	buf := make([]byte, 4096)
 	for i := 0; ; i++ {
 		if k.proc.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, k.proc.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, k.proc.err)
 		}
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%w: no reply to OPTIONS: %w", ErrNotReady, err)
@@ -206,7 +225,7 @@ func waitTCP(ctx context.Context, port int, p *process) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	for {
 		if p != nil && p.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, p.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, p.err)
 		}
 		d := net.Dialer{Timeout: 200 * time.Millisecond}
 		c, err := d.DialContext(ctx, "tcp4", addr)
@@ -277,3 +296,30 @@ func (k *Kamailio) ConfigPath() string { return filepath.Join(k.dir, "kamailio.c
 // after start-up (about 1 run in 6 here), and it keeps no state worth a clean
 // exit, so the grace period before SIGKILL is short.
 func (k *Kamailio) Close() { k.proc.stop(500 * time.Millisecond) }
+
+// kamailioDBText holds Kamailio's empty db_text tables (package kamailio).
+const kamailioDBText = "/usr/share/kamailio/dbtext/kamailio"
+
+// copyDir copies the regular files of src into a new directory dst.
+func copyDir(src, dst string) error {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -118,7 +118,8 @@ func (w *wsSIP) register(user, domain string, cseq int, auth string) string {
 // TestKamailioWebSocketRegisterAndRouteIntegration registers a WebSocket
 // client, whose Contact host is unreachable by design (RFC 7118 section 5),
 // and checks that a call for it from a UDP phone arrives over that very
-// WebSocket connection: the fix_nated_register / lookup path of findings.md.
+// WebSocket connection: the force_rport / fix_nated_register / lookup path of
+// the WS REGISTER route in the Kamailio config.
 func TestKamailioWebSocketRegisterAndRouteIntegration(t *testing.T) {
 	users := map[string]string{"alice": "alice-pw", "web": "web-pw"}
 	k := StartKamailio(t, KamailioOptions{Users: users})

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,8 +59,54 @@ type LinphoneOptions struct {
 	// peer's directory when empty.
 	RecordFile string
 
+	// AudioCodecs, when set, are the only audio codecs enabled, in this
+	// order: names as linphonec's "codec list" shows them ("G722", "PCMU",
+	// "opus", …). Empty keeps Linphone's defaults.
+	AudioCodecs []string
+
 	// ReadyTimeout bounds start-up; 10 s when zero.
 	ReadyTimeout time.Duration
+}
+
+// linphoneCodecs are linphonec 5.1's audio codecs with their rtpmap rate
+// and channels; the first six are the ones it enables by default, which
+// AudioCodecs must switch off explicitly (liblinphone appends codecs the
+// configuration does not name with their default state).
+var linphoneCodecs = []struct {
+	mime           string
+	rate, channels int
+}{
+	{"opus", 48000, 2}, {"speex", 16000, 1}, {"speex", 8000, 1}, {"PCMU", 8000, 1}, {"PCMA", 8000, 1},
+	{"G729", 8000, 1}, {"G722", 8000, 1}, {"GSM", 8000, 1},
+}
+
+// linphoneCodecSections writes [audio_codec_N] sections enabling want, in
+// order, and disabling every other codec linphonec knows.
+func linphoneCodecSections(want []string) []string {
+	var out []string
+	n := 0
+	add := func(mime string, rate, ch int, on bool) {
+		e := "0"
+		if on {
+			e = "1"
+		}
+		out = append(out, fmt.Sprintf("[audio_codec_%d]", n), "mime="+mime, "rate="+strconv.Itoa(rate),
+			"channels="+strconv.Itoa(ch), "enabled="+e)
+		n++
+	}
+	for _, w := range want {
+		for _, c := range linphoneCodecs {
+			if strings.EqualFold(c.mime, w) {
+				add(c.mime, c.rate, c.channels, true)
+			}
+		}
+	}
+	for _, c := range linphoneCodecs {
+		if !slices.ContainsFunc(want, func(w string) bool { return strings.EqualFold(w, c.mime) }) {
+			add(c.mime, c.rate, c.channels, false)
+		}
+	}
+	return out
 }
 
 // Linphone is a running linphonec 5.1 driven over its standard input.
@@ -130,7 +177,7 @@ func StartLinphone(tb testing.TB, opts LinphoneOptions) *Linphone {
 	l := &Linphone{opts: opts, dir: dir, logFile: filepath.Join(dir, "linphone.log"), out: newLineLog()}
 
 	// liblinphone keeps its database in $HOME/.local/share/linphone and
-	// refuses calls (503) when it cannot open it (findings.md).
+	// refuses calls (503) when it cannot open it.
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(filepath.Join(home, ".local", "share", "linphone"), 0o755); err != nil {
 		tb.Fatalf("testpeers: %v", err)
@@ -196,6 +243,9 @@ func linphoneConfig(o LinphoneOptions) string {
 		"[sound]",
 		"echocancellation=0",
 	}
+	if len(o.AudioCodecs) > 0 {
+		lines = append(lines, linphoneCodecSections(o.AudioCodecs)...)
+	}
 	return strings.Join(lines, "\n") + "\n"
 }
 
@@ -258,7 +308,7 @@ func (l *Linphone) setUp(ctx context.Context) error {
 	}
 	for udpFree(l.opts.Port) {
 		if l.proc.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, l.proc.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, l.proc.err)
 		}
 		select {
 		case <-ctx.Done():
@@ -300,7 +350,7 @@ func (l *Linphone) waitLine(ctx context.Context, after int, match func(string) b
 	line, err := l.out.wait(ctx, after, match, l.proc.done)
 	if err != nil {
 		if l.proc.exited() {
-			err = fmt.Errorf("%w: %v", ErrProcessExited, l.proc.err)
+			err = fmt.Errorf("%w: %w", ErrProcessExited, l.proc.err)
 		}
 		return "", fmt.Errorf("testpeers: linphone %s: waiting for output: %w", l.opts.User, err)
 	}

@@ -122,9 +122,17 @@ func (p *Pulse) Pactl(tb testing.TB, args ...string) string {
 	return out
 }
 
-// Sinks and Sources list the names pactl reports.
-func (p *Pulse) Sinks(tb testing.TB) []string   { return p.names(tb, "sinks") }
-func (p *Pulse) Sources(tb testing.TB) []string { return p.names(tb, "sources") }
+// Sinks lists the sink names pactl reports.
+func (p *Pulse) Sinks(tb testing.TB) []string {
+	tb.Helper()
+	return p.names(tb, "sinks")
+}
+
+// Sources lists the source names pactl reports.
+func (p *Pulse) Sources(tb testing.TB) []string {
+	tb.Helper()
+	return p.names(tb, "sources")
+}
 
 func (p *Pulse) names(tb testing.TB, what string) []string {
 	tb.Helper()

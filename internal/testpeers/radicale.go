@@ -114,7 +114,9 @@ func (r *Radicale) URL() string { return "http://" + r.Addr() + "/" }
 func (r *Radicale) BookURL() string { return r.URL() + r.user + "/contacts/" }
 
 // User and Password are the credentials.
-func (r *Radicale) User() string     { return r.user }
+func (r *Radicale) User() string { return r.user }
+
+// Password is the user's password.
 func (r *Radicale) Password() string { return r.password }
 
 // Log is Radicale's output, for failure messages.

@@ -102,7 +102,7 @@ func (r *RTPEngine) NGAddr() string {
 func (r *RTPEngine) IP() string { return r.opts.IP }
 
 // PortRange is the range of media ports rtpengine allocates from.
-func (r *RTPEngine) PortRange() (min, max int) { return r.opts.PortMin, r.opts.PortMax }
+func (r *RTPEngine) PortRange() (lo, hi int) { return r.opts.PortMin, r.opts.PortMax }
 
 // NG sends one bencoded ng request and returns the bencoded reply without
 // its cookie.

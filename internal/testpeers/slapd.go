@@ -114,7 +114,9 @@ func (s *Slapd) URL() string { return "ldap://" + s.Addr() }
 func (s *Slapd) BaseDN() string { return "ou=people," + SlapdBaseDN }
 
 // BindDN and Password are the rootdn's credentials.
-func (s *Slapd) BindDN() string   { return "cn=admin," + SlapdBaseDN }
+func (s *Slapd) BindDN() string { return "cn=admin," + SlapdBaseDN }
+
+// Password is the user's password.
 func (s *Slapd) Password() string { return s.password }
 
 // Log is slapd's output, for failure messages.

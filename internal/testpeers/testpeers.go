@@ -37,9 +37,12 @@ import (
 
 // Require fails the test (it does not skip it) when any of the binaries is
 // not on PATH. CI installs them, so a missing one is a broken environment and
-// must not pass as green.
+// must not pass as green. Every peer this package starts goes through it, so
+// under `go test -short` it skips the test instead: -short runs what needs
+// no peer process.
 func Require(tb testing.TB, binaries ...string) {
 	tb.Helper()
+	SkipIfShort(tb, strings.Join(binaries, ", "))
 	var missing []string
 	for _, b := range binaries {
 		if _, err := exec.LookPath(b); err != nil {
@@ -48,5 +51,14 @@ func Require(tb testing.TB, binaries ...string) {
 	}
 	if len(missing) > 0 {
 		tb.Fatalf("run `make deps` (missing %s)", strings.Join(missing, ", "))
+	}
+}
+
+// SkipIfShort skips the test under `go test -short`, naming the peer
+// processes it would have started; `make test` (no -short) runs it.
+func SkipIfShort(tb testing.TB, peers string) {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skipf("-short: this test starts real peer processes (%s)", peers)
 	}
 }

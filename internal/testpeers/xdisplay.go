@@ -29,7 +29,7 @@ import (
 //   - -novtswitch -sharevts and the ServerFlags in xorg-dummy.conf keep Xorg
 //     off the virtual terminals and input devices, so it runs on a headless
 //     machine with no VT and no udev.
-//   - Xvfb cannot fake two monitors (findings.md), hence Xorg + dummy for
+//   - Xvfb cannot fake two monitors (+xinerama reports a 0x0 head), hence Xorg + dummy for
 //     StartDummyTwoMonitors.
 
 //go:embed testdata/xorg-dummy.conf
@@ -275,7 +275,7 @@ func (d *Display) waitWindow(ctx context.Context, title string, p *process) erro
 			return nil
 		}
 		if p.exited() {
-			return fmt.Errorf("%w: %v", ErrProcessExited, p.err)
+			return fmt.Errorf("%w: %w", ErrProcessExited, p.err)
 		}
 		select {
 		case <-ctx.Done():

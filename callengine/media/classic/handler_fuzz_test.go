@@ -16,6 +16,7 @@ import (
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // decodingSink decodes every frame it gets with libvpx, as the engine's
@@ -25,7 +26,7 @@ type decodingSink struct {
 	frames atomic.Uint64
 }
 
-func (d *decodingSink) WriteVideoFrame(codec string, frame []byte) error {
+func (d *decodingSink) WriteVideoFrame(_ videocodec.Name, frame []byte) error {
 	d.frames.Add(1)
 	_, err := d.dec.Decode(frame)
 	return err
@@ -136,7 +137,7 @@ func isRTCPPacket(comp int, b []byte) bool {
 // seedPackets are well-formed datagrams of every kind the handler takes.
 func seedPackets(tb testing.TB) [][]byte {
 	tb.Helper()
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 64, Height: 48, CPUUsed: 16})
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -36,7 +36,7 @@ type line struct {
 
 	// Negotiated payload types.
 	sendPT    uint8
-	sendName  string // audio: audio package name; video: "VP8"
+	sendName  string // audio: audio package name; video: videocodec.Name
 	sendClock int
 	recvNames map[uint8]string
 	hasSend   bool

@@ -56,6 +56,62 @@ func TestNegotiationTable(t *testing.T) {
 			want: []string{"m=audio", "RTP/AVP 8\r\n", "a=rtpmap:8 PCMA/8000"},
 		},
 		{
+			// A desk phone: G.722 first, static payload type 9 with its
+			// 8000 Hz rtpmap clock (RFC 3551 §4.5.2).
+			name:   "desk phone g722",
+			offer:  head + "m=audio 40000 RTP/AVP 9 0 8 101\r\na=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9 101\r\n", "a=rtpmap:9 G722/8000", "a=rtpmap:101 telephone-event/8000"},
+		},
+		{
+			// RFC 3264 §6.1 lets the answerer prefer: Opus over G.722
+			// over G.711 whatever the offer's order.
+			name:   "our preference",
+			offer:  head + "m=audio 40000 RTP/AVP 0 9 111\r\na=rtpmap:111 opus/48000/2\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 111\r\n", "a=rtpmap:111 opus/48000/2"},
+		},
+		{
+			name:   "g722 over g711",
+			offer:  head + "m=audio 40000 RTP/AVP 8 0 9\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9\r\n", "a=rtpmap:9 G722/8000"},
+		},
+		{
+			name:   "g722 without rtpmap",
+			offer:  head + "m=audio 40000 RTP/AVP 9\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 9\r\n", "a=rtpmap:9 G722/8000"},
+		},
+		{
+			name:   "g722 at 16000 is not G.722",
+			offer:  head + "m=audio 40000 RTP/AVP 9\r\na=rtpmap:9 G722/16000\r\n",
+			policy: media.SRTPOff, path: media.PathClassic,
+			wantErr: "no audio codec in common",
+		},
+		{
+			name: "h264 only, modes 0 and 1 (baresip's avcodec)",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 97 98\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 packetization-mode=0;profile-level-id=42e01f\r\n" +
+				"a=rtpmap:98 H264/90000\r\na=fmtp:98 packetization-mode=1;profile-level-id=42e01f\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"m=video", "RTP/AVP 98\r\n", "a=rtpmap:98 H264/90000", "a=fmtp:98 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f", "a=rtcp-fb:98 nack pli"},
+		},
+		{
+			name: "vp8 preferred over h264 in the peer's order",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 100 98\r\na=rtpmap:100 VP8/90000\r\na=rtpmap:98 H264/90000\r\na=fmtp:98 packetization-mode=1\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"RTP/AVP 100\r\n", "a=rtpmap:100 VP8/90000"},
+		},
+		{
+			name: "h264 mode 0 only: the video line is refused",
+			offer: head + "m=audio 40000 RTP/AVP 0\r\n" +
+				"m=video 40002 RTP/AVP 97\r\na=rtpmap:97 H264/90000\r\na=fmtp:97 packetization-mode=0;profile-level-id=42e01f\r\n",
+			policy: media.SRTPOptional, path: media.PathClassic,
+			want: []string{"m=audio", "m=video 0 RTP/AVP 97"},
+		},
+		{
 			name:   "plain with srtp required",
 			offer:  head + "m=audio 40000 RTP/AVP 0\r\n",
 			policy: media.SRTPRequired, path: media.PathClassic,

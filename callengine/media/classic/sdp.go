@@ -10,6 +10,8 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // Media protocols (RFC 4566 §5.14, RFC 3711 §12, RFC 5764 §8).
@@ -24,7 +26,9 @@ const (
 const (
 	ptPCMU       = 0
 	ptPCMA       = 8
+	ptG722       = 9
 	ptVP8        = 96
+	ptH264       = 102
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
 	ptOpus       = 111
@@ -48,8 +52,24 @@ func voiceName(c rcodec) string {
 		return audio.CodecPCMU
 	case strings.EqualFold(c.name, audio.CodecPCMA) && c.clock == 8000:
 		return audio.CodecPCMA
+	case strings.EqualFold(c.name, audio.CodecG722) && c.clock == 8000:
+		// 8000 is right for 16 kHz G.722 (RFC 3551 §4.5.2).
+		return audio.CodecG722
 	}
 	return ""
+}
+
+// videoName maps an rtpmap to the video codec we send and receive it as,
+// "" if we have none for it (H.264 only in the format we packetise).
+func videoName(c rcodec) videocodec.Name {
+	name, ok := videocodec.Parse(c.name)
+	if !ok || c.clock != videocodec.ClockRate {
+		return ""
+	}
+	if name == videocodec.H264 && !rtpmedia.H264FmtpUsable(c.fmtp) {
+		return ""
+	}
+	return name
 }
 
 // remoteLine is what we take from one of the peer's m-lines.
@@ -71,6 +91,25 @@ type remoteLine struct {
 	cands    []string
 	mid      string
 	fmts     []string
+}
+
+// describeCodecs lists the line's formats with what the peer said of each
+// ("96 H264/90000 packetization-mode=0"), for a refusal's log.
+func (r *remoteLine) describeCodecs() string {
+	out := make([]string, 0, len(r.fmts))
+	for _, f := range r.fmts {
+		d := f
+		for _, c := range r.codecs {
+			if strconv.Itoa(int(c.pt)) == f {
+				d = fmt.Sprintf("%s %s/%d", f, c.name, c.clock)
+				if c.fmtp != "" {
+					d += " " + c.fmtp
+				}
+			}
+		}
+		out = append(out, d)
+	}
+	return strings.Join(out, ", ")
 }
 
 func (r *remoteLine) rtpAddr() *net.UDPAddr {
@@ -108,7 +147,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 	if sd.ConnectionInformation != nil && sd.ConnectionInformation.Address != nil {
 		sessAddr = net.ParseIP(sd.ConnectionInformation.Address.Address)
 	}
-	sessDir, sessHas := dirOf(sd.Attributes)
+	sessDir, sessHas := media.DirectionOf(sd.Attributes)
 	var sessFP, sessSetup, sessUfrag, sessPwd string
 	for _, a := range sd.Attributes {
 		switch a.Key {
@@ -138,7 +177,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 		if md.ConnectionInformation != nil && md.ConnectionInformation.Address != nil {
 			r.addr = net.ParseIP(md.ConnectionInformation.Address.Address)
 		}
-		dir, has := dirOf(md.Attributes)
+		dir, has := media.DirectionOf(md.Attributes)
 		if !has {
 			dir = media.SendRecv
 			if sessHas {
@@ -218,6 +257,8 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 					c = rcodec{name: "PCMU", clock: 8000}
 				case ptPCMA:
 					c = rcodec{name: "PCMA", clock: 8000}
+				case ptG722:
+					c = rcodec{name: "G722", clock: 8000}
 				default:
 					continue
 				}
@@ -229,22 +270,6 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 		out = append(out, r)
 	}
 	return out, nil
-}
-
-func dirOf(attrs []sdp.Attribute) (media.Direction, bool) {
-	for _, a := range attrs {
-		switch a.Key {
-		case "sendrecv":
-			return media.SendRecv, true
-		case "sendonly":
-			return media.SendOnly, true
-		case "recvonly":
-			return media.RecvOnly, true
-		case "inactive":
-			return media.Inactive, true
-		}
-	}
-	return media.SendRecv, false
 }
 
 // sdpWriter builds our SDP as text: classic peers are picky about order and

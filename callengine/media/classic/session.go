@@ -25,8 +25,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 var (
@@ -61,14 +63,14 @@ type Session struct {
 	sessID       uint64
 	version      uint64
 	identity     *dtlsIdentity
-	recv         *rtpmedia.AudioPlayout
+	recv         atomic.Pointer[rtpmedia.AudioPlayout] // what the playout loop plays
 	video        *videoSend
 	remoteVideo  uint32
-	lastPLI      time.Time
 	audioSSRC    uint32
 
 	muted atomic.Bool
-	stats counters
+	stats rtpmedia.Counters
+	pli   rtpmedia.PLIGate
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -78,14 +80,6 @@ type Session struct {
 	done   chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
-}
-
-type counters struct {
-	packetsSent, bytesSent         atomic.Uint64
-	packetsReceived, bytesReceived atomic.Uint64
-	sendCodec                      atomic.Value // string
-
-	videoPackets, videoBytes, videoFrames atomic.Uint64
 }
 
 // New creates a Session (a media.Factory). Ports are bound when the first
@@ -122,7 +116,6 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		done:      make(chan struct{}),
 	}
 	s.bindIP, s.advIP = localAddresses(opts)
-	s.stats.sendCodec.Store("")
 	s.wg.Add(2)
 	go s.sendLoop()
 	go s.playoutLoop()
@@ -546,26 +539,29 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 		name := ""
 		if l.kind == "audio" {
 			name = voiceName(c)
-		} else if strings.EqualFold(c.name, "VP8") && c.clock == 90000 {
-			name = "VP8"
+		} else {
+			name = string(videoName(c))
 		}
 		if name == "" {
 			continue
 		}
 		recv[c.pt] = name
-		if send == nil {
+		// Video: the peer's first. Audio: the best by our preference,
+		// the peer's order among equals.
+		if send == nil || l.kind == "audio" && audio.Preference(name) < audio.Preference(recv[send.pt]) {
 			send = &r.codecs[i]
 		}
 	}
 	if send == nil {
-		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, strings.Join(r.fmts, " "))
+		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, r.describeCodecs())
 	}
 	if !answering {
 		// Our own offered numbers may come too.
 		if l.kind == "audio" {
 			recv[ptOpus], recv[ptPCMU], recv[ptPCMA] = "opus", "PCMU", "PCMA"
+			recv[ptG722] = "G722"
 		} else {
-			recv[ptVP8] = "VP8"
+			recv[ptVP8], recv[ptH264] = string(videocodec.VP8), string(videocodec.H264)
 		}
 	}
 	name := recv[send.pt]
@@ -1005,12 +1001,14 @@ func (s *Session) formats(l *line, offer bool) []string {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
-			return []string{"96"}
+			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptH264)}
 		}
 		return []string{fmt.Sprint(l.sendPT)}
 	}
 	if offer || !l.hasSend {
-		return []string{"111", "0", "8", "110", "101"}
+		// Preferred first (RFC 3264 §5.1): Opus, then wideband G.722,
+		// then G.711.
+		return []string{"111", "9", "0", "8", "110", "101"}
 	}
 	out := []string{fmt.Sprint(l.sendPT)}
 	if pt, ok := l.telEvent(); ok {
@@ -1022,21 +1020,21 @@ func (s *Session) formats(l *line, offer bool) []string {
 func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
-		pt := uint8(ptVP8)
-		if !offer && l.hasSend {
-			pt = l.sendPT
+		if offer || !l.hasSend {
+			// VP8 first (RFC 7742 §5), H.264 for peers that only take that.
+			writeVideoCodec(w, ptVP8, videocodec.VP8, offer)
+			writeVideoCodec(w, ptH264, videocodec.H264, offer)
+			return
 		}
-		w.line("a=rtpmap:%d VP8/90000", pt)
-		// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
-		w.line("a=rtcp-fb:%d nack pli", pt)
-		if offer {
-			w.line("a=rtcp-fb:%d ccm fir", pt)
-		}
+		writeVideoCodec(w, l.sendPT, videocodec.Name(l.sendName), offer)
 		return
 	}
 	if offer || !l.hasSend {
 		w.line("a=rtpmap:111 opus/48000/2")
 		w.line("a=fmtp:111 minptime=10;useinbandfec=1")
+		// G.722's rtpmap clock is 8000 though it samples at 16 kHz
+		// (RFC 3551 §4.5.2).
+		w.line("a=rtpmap:9 G722/8000")
 		w.line("a=rtpmap:0 PCMU/8000")
 		w.line("a=rtpmap:8 PCMA/8000")
 		w.line("a=rtpmap:110 telephone-event/48000")
@@ -1060,6 +1058,19 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	w.line("a=ptime:20")
 }
 
+// writeVideoCodec writes one video codec's rtpmap, fmtp and feedback.
+func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
+	w.line("a=rtpmap:%d %s/%d", pt, name, videocodec.ClockRate)
+	if name == videocodec.H264 {
+		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
+	}
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	w.line("a=rtcp-fb:%d nack pli", pt)
+	if offer {
+		w.line("a=rtcp-fb:%d ccm fir", pt)
+	}
+}
+
 // Direction implements media.Session.
 func (s *Session) Direction() media.Direction {
 	s.mu.Lock()
@@ -1077,7 +1088,7 @@ func (s *Session) Stats() media.Stats {
 	if a := s.audioLineLocked(); a != nil {
 		st.SRTP = a.sec.String()
 	}
-	r := s.recv
+	r := s.recv.Load()
 	vs := s.video
 	for _, l := range s.lines {
 		if l.tr != nil {
@@ -1085,30 +1096,11 @@ func (s *Session) Stats() media.Stats {
 		}
 	}
 	s.mu.Unlock()
-	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
-	st.Audio.PacketsSent = s.stats.packetsSent.Load()
-	st.Audio.BytesSent = s.stats.bytesSent.Load()
-	st.Audio.PacketsReceived = s.stats.packetsReceived.Load()
-	st.Audio.BytesReceived = s.stats.bytesReceived.Load()
-	if r != nil {
-		st.Audio.PacketsLost = r.Lost()
-		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.Codec()
-		}
-	}
+	st.Audio = s.stats.Audio(r)
 	if vs != nil {
-		st.Video.Sent.Codec = "VP8"
-		st.Video.Sent.Frames = vs.frames.Load()
-		st.Video.Sent.Bytes = vs.bytes.Load()
-		st.Video.Sent.Packets = vs.packets.Load()
-		st.Video.Sent.KeyframeRequests = vs.keyReqs.Load()
+		st.Video.Sent = vs.Stats()
 	}
-	if n := s.stats.videoPackets.Load(); n > 0 {
-		st.Video.Received.Codec = "VP8"
-		st.Video.Received.Packets = n
-		st.Video.Received.Bytes = s.stats.videoBytes.Load()
-		st.Video.Received.FramesAssembled = s.stats.videoFrames.Load()
-	}
+	st.Video.Received = s.stats.VideoReceived()
 	return st
 }
 
@@ -1122,7 +1114,7 @@ func (s *Session) Close() error {
 		lines := s.lines
 		s.mu.Unlock()
 		if vs != nil {
-			vs.v.Stop() // the share must not outlive the call
+			vs.Stop() // the share must not outlive the call
 		}
 		s.cancel()
 		close(s.done)

@@ -4,32 +4,28 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// videoMTU bounds an RTP video packet so SRTP's tag and the IP/UDP headers
-// stay inside a 1500-byte Ethernet frame.
-const videoMTU = 1200
+// videoStartKbps is the share's encoder target on a classic line, which has
+// no bandwidth feedback to adapt by.
+const videoStartKbps = 1500
 
-// videoSend is our screen share on the video line.
+// videoSend is our screen share on the video line: the shared sender
+// lifecycle plus this path's own packetiser (there is no pion track).
 type videoSend struct {
-	v       media.VideoSender
-	started bool
-	ssrc    uint32
+	*rtpmedia.VideoSend
+	ssrc uint32
 
 	pmu        sync.Mutex
 	packetizer rtp.Packetizer
-	pt         uint8
-
-	frames, bytes, packets, keyReqs atomic.Uint64
 }
 
 // SetVideoSender implements media.Session.
@@ -42,26 +38,19 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 		return false, media.ErrClosed
 	}
 	cur := s.video
-	s.mu.Unlock()
-	if cur != nil && cur.started {
-		// Swap the source on the running line: no re-INVITE.
-		cur.v.Stop()
-		s.mu.Lock()
-		cur.v = v
-		s.mu.Unlock()
-		if err := v.Start("VP8", s.writeVideo(cur)); err != nil {
-			return false, fmt.Errorf("classic: start video: %w", err)
-		}
-		return false, nil
+	if cur == nil {
+		s.video = &videoSend{VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: videoStartKbps}), ssrc: rand.Uint32()}
 	}
-	if cur != nil {
-		cur.v.Stop()
-	}
-	vs := &videoSend{v: v, ssrc: rand.Uint32()}
-	s.mu.Lock()
-	s.video = vs
 	s.mu.Unlock()
-	return true, nil
+	if cur == nil {
+		return true, nil
+	}
+	// Swap the source on the running line: no re-INVITE.
+	running, err := cur.Replace(v, s.writeVideo(cur))
+	if err != nil {
+		return false, fmt.Errorf("classic: %w", err)
+	}
+	return !running, nil
 }
 
 // RemoveVideoSender implements media.Session: the source stops first, then
@@ -78,7 +67,7 @@ func (s *Session) RemoveVideoSender() error {
 	if vs == nil {
 		return media.ErrNoVideoSender
 	}
-	vs.v.Stop()
+	vs.Stop()
 	if vl != nil && vl.ours {
 		s.disableLine(vl)
 	}
@@ -88,41 +77,39 @@ func (s *Session) RemoveVideoSender() error {
 // VideoSending implements media.Session.
 func (s *Session) VideoSending() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.video != nil && s.video.started
+	vs := s.video
+	s.mu.Unlock()
+	return vs != nil && vs.Started()
 }
 
-// maybeStartVideo starts our sender once a negotiated video line lets us
-// send, and stops it when a renegotiation no longer does.
+// maybeStartVideo starts our sender, in the codec the negotiation put first
+// (RFC 3264 §6.1), once a negotiated video line lets us send.
 func (s *Session) maybeStartVideo() {
 	s.mu.Lock()
 	vs := s.video
 	vl := s.videoLineLocked()
-	if vs == nil {
+	if vs == nil || vs.Started() || vl == nil || !vl.hasSend || !vl.dir.Sends() {
 		s.mu.Unlock()
 		return
 	}
-	can := vl != nil && vl.hasSend && vl.dir.Sends()
-	start := can && !vs.started
-	if start {
-		vs.started = true
-		vs.pmu.Lock()
-		vs.pt = vl.sendPT
-		vs.packetizer = rtp.NewPacketizer(videoMTU, vl.sendPT, vs.ssrc, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
-		vs.pmu.Unlock()
-	}
-	v := vs.v
+	codec, pt := videocodec.Name(vl.sendName), vl.sendPT
 	s.mu.Unlock()
-	if start {
-		if err := v.Start("VP8", s.writeVideo(vs)); err != nil {
-			s.log.Warn("video sender failed to start", "err", err)
-		}
-		v.SetBitrate(1500)
+	pk, err := rtpmedia.NewPacketizer(codec, pt, vs.ssrc)
+	if err != nil {
+		s.log.Warn("video sender cannot packetise the negotiated codec", "codec", codec, "err", err)
+		return
+	}
+	vs.pmu.Lock()
+	vs.packetizer = pk
+	vs.pmu.Unlock()
+	if err := vs.Start(codec, s.writeVideo(vs)); err != nil {
+		s.log.Warn("video sender failed to start", "err", err)
 	}
 }
 
-// writeVideo packetises one encoded frame (RFC 7741) onto the video line.
-func (s *Session) writeVideo(vs *videoSend) func([]byte, time.Duration) error {
+// writeVideo packetises one encoded frame (RFC 7741, RFC 6184) onto the
+// video line.
+func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 	return func(frame []byte, d time.Duration) error {
 		s.mu.Lock()
 		vl := s.videoLineLocked()
@@ -132,93 +119,78 @@ func (s *Session) writeVideo(vs *videoSend) func([]byte, time.Duration) error {
 		}
 		s.mu.Unlock()
 		if tr == nil {
-			return nil // on hold or line gone: drop
+			return rtpmedia.ErrFrameDropped // on hold or line gone
 		}
 		vs.pmu.Lock()
-		pkts := vs.packetizer.Packetize(frame, uint32(d*90000/time.Second))
+		pkts := vs.packetizer.Packetize(frame, uint32(d*videocodec.ClockRate/time.Second))
 		vs.pmu.Unlock()
 		for _, p := range pkts {
 			if err := tr.writeRTP(p); err != nil {
-				return nil // not keyed yet (DTLS): drop, the next keyframe heals
+				// Not keyed yet (DTLS): drop, the next keyframe heals.
+				return rtpmedia.ErrFrameDropped
 			}
-			vs.packets.Add(1)
+			vs.PacketsSent(1)
 		}
-		vs.frames.Add(1)
-		vs.bytes.Add(uint64(len(frame)))
 		return nil
 	}
 }
 
-// onVideoRTP depacketises the peer's VP8 into frames for opts.VideoOut.
+// onVideoRTP depacketises the peer's video, in whichever of the negotiated
+// codecs it arrives, into frames for opts.VideoOut.
 func (s *Session) onVideoRTP(l *line) func(*rtp.Packet) {
-	fa := rtpmedia.NewFrameAssembler(&codecs.VP8Packet{})
-	var once sync.Once
+	var (
+		recv *rtpmedia.VideoReceive
+		once sync.Once
+	)
 	return func(p *rtp.Packet) {
 		s.mu.Lock()
-		name := l.recvNames[p.PayloadType]
+		name := videocodec.Name(l.recvNames[p.PayloadType])
 		s.remoteVideo = p.SSRC
 		s.mu.Unlock()
-		if name != "VP8" {
-			return
+		if recv == nil || recv.Codec() != name {
+			r, err := rtpmedia.NewVideoReceive(name, s.opts.VideoOut, s.RequestKeyframe, &s.stats)
+			if err != nil {
+				return // a payload type we did not negotiate
+			}
+			recv = r
 		}
 		once.Do(func() {
 			if s.ev.OnTrack != nil {
-				s.ev.OnTrack(media.TrackInfo{Kind: "video", Codec: "VP8", ID: "video"})
+				s.ev.OnTrack(media.TrackInfo{Kind: "video", Codec: string(name), ID: "video"})
 			}
 			s.RequestKeyframe() // joining mid-stream
 		})
-		s.stats.videoPackets.Add(1)
-		s.stats.videoBytes.Add(uint64(len(p.Payload)))
-		frame, dropped := fa.Push(p)
-		if dropped {
-			s.RequestKeyframe()
-		}
-		if frame == nil {
-			return
-		}
-		s.stats.videoFrames.Add(1)
-		if out := s.opts.VideoOut; out != nil {
-			if err := out.WriteVideoFrame("VP8", frame); err != nil {
-				s.RequestKeyframe()
-			}
-		}
+		recv.Push(p)
 	}
 }
 
-// onVideoRTCP turns PLI and FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1) into
-// keyframes.
+// onVideoRTCP hands the peer's feedback on our video to the sender.
 func (s *Session) onVideoRTCP(pkts []rtcp.Packet) {
-	for _, p := range pkts {
-		switch p.(type) {
-		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-			s.mu.Lock()
-			vs := s.video
-			s.mu.Unlock()
-			if vs != nil {
-				vs.keyReqs.Add(1)
-				vs.v.RequestKeyframe()
-			}
-		}
+	s.mu.Lock()
+	vs := s.video
+	s.mu.Unlock()
+	if vs != nil {
+		vs.HandleRTCP(pkts, vs.ssrc)
 	}
 }
 
-// RequestKeyframe implements media.Session: a PLI for the peer's video, at
-// most one every 300 ms.
+// RequestKeyframe implements media.Session: a PLI (RFC 4585 §6.3.1) for the
+// peer's video, throttled (rtpmedia.PLIGate).
 func (s *Session) RequestKeyframe() {
 	s.mu.Lock()
 	ssrc := s.remoteVideo
 	vl := s.videoLineLocked()
-	now := time.Now()
-	if ssrc == 0 || vl == nil || now.Sub(s.lastPLI) < 300*time.Millisecond {
-		s.mu.Unlock()
-		return
+	var tr *transport
+	if vl != nil {
+		tr = vl.tr
 	}
-	s.lastPLI = now
-	tr := vl.tr
 	var sender uint32 = 1
 	if vs := s.video; vs != nil {
 		sender = vs.ssrc
 	}
 	s.mu.Unlock()
+	if ssrc == 0 || tr == nil || !s.pli.Allow() {
+		return
+	}
 	_ = tr.writeRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: sender, MediaSSRC: ssrc}})
 }

@@ -104,16 +104,9 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 // from the stream current() returns (nil: silence), gated by receiving().
 // Writing silence keeps a sound card fed at its own pace.
 func RunPlayout(done <-chan struct{}, current func() *AudioPlayout, receiving func() bool, out audio.Sink, log *slog.Logger) {
-	t := time.NewTicker(frameInterval)
-	defer t.Stop()
 	frame := make([]int16, audio.FrameSamples)
 	writeErred := false
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-		}
+	everyFrame(done, func() {
 		if p := current(); p != nil {
 			p.next(frame, receiving())
 		} else {
@@ -123,5 +116,5 @@ func RunPlayout(done <-chan struct{}, current func() *AudioPlayout, receiving fu
 			log.Warn("audio sink failed", "err", err)
 			writeErred = true
 		}
-	}
+	})
 }

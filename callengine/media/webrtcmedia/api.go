@@ -7,16 +7,18 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parlo-voip/parlo/callengine/media"
 )
 
-// Payload types. PCMU and PCMA are static (RFC 3551 §6); the dynamic ones
+// Payload types. PCMU, PCMA and G722 are static (RFC 3551 §6); the dynamic ones
 // follow what Chrome offers so answers from browsers keep the same numbers.
 const (
 	ptPCMU       = 0
 	ptPCMA       = 8
+	ptG722       = 9
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
 	ptOpus       = 111
@@ -32,6 +34,11 @@ func audioCodecsOffered() []webrtc.RTPCodecParameters {
 			// RFC 7587 §7: minptime and in-band FEC.
 			SDPFmtpLine: "minptime=10;useinbandfec=1",
 		}, PayloadType: ptOpus},
+		// Wideband G.722 before G.711; its rtpmap clock is 8000 though it
+		// samples at 16 kHz (RFC 3551 §4.5.2).
+		{RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeG722, ClockRate: 8000, Channels: 1,
+		}, PayloadType: ptG722},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypePCMU, ClockRate: 8000, Channels: 1,
 		}, PayloadType: ptPCMU},
@@ -73,7 +80,12 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 	// bytes of SDP) that SIP phones ignore and audio does not need, and
 	// simulcast extensions that only video uses.
 	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(m, ir); err != nil {
+	// NACKs every 20 ms rather than pion's 100 ms, at most 10 times a
+	// packet: the receiver's FrameAssembler holds a frame with a hole for
+	// DefaultRepairWait (200 ms), so a retransmission has several chances
+	// to arrive before the frame is given up for a keyframe.
+	genOpts := []nack.GeneratorOption{nack.GeneratorInterval(20 * time.Millisecond), nack.GeneratorMaxNacksPerPacket(10)}
+	if err := webrtc.ConfigureNackWithOptions(m, ir, genOpts); err != nil {
 		return nil, fmt.Errorf("webrtcmedia: nack interceptor: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
 )
 
 // errNoSendCodec means the negotiated list had no audio codec we can encode.
@@ -87,15 +89,23 @@ func (t *audioTrack) bound() (webrtc.TrackLocalWriter, webrtc.RTPCodecParameters
 	return t.writer, t.codec, t.ssrc, t.writer != nil
 }
 
-// firstMediaCodec skips telephone-event (RFC 4733), which is not a voice
-// codec, and anything we have no encoder for.
+// firstMediaCodec picks the voice codec we send: it skips telephone-event
+// (RFC 4733), which is not a voice codec, and anything we have no encoder
+// for, and takes the best of the rest.
 func firstMediaCodec(codecs []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	best, found := webrtc.RTPCodecParameters{}, false
 	for _, c := range codecs {
-		if codecName(c.MimeType) != "" {
-			return c, true
+		name := codecName(c.MimeType)
+		if name == "" {
+			continue
+		}
+		// The best by audio.Preference (Opus, G.722, G.711), the
+		// negotiated order among equals.
+		if !found || audio.Preference(name) < audio.Preference(codecName(best.MimeType)) {
+			best, found = c, true
 		}
 	}
-	return webrtc.RTPCodecParameters{}, false
+	return best, found
 }
 
 // codecName maps a MIME type to the name audio.NewEncoder/NewDecoder take,
@@ -108,6 +118,8 @@ func codecName(mime string) string {
 		return "PCMU"
 	case strings.EqualFold(mime, webrtc.MimeTypePCMA):
 		return "PCMA"
+	case strings.EqualFold(mime, webrtc.MimeTypeG722):
+		return "G722"
 	default:
 		return ""
 	}

@@ -57,17 +57,14 @@ func (s *Session) onTrack(tr *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	r := rtpmedia.NewAudioPlayout()
 	var lastEventTS uint32
 	var haveEvent bool
-	s.mu.Lock()
-	s.recv = r
-	s.mu.Unlock()
+	s.recv.Store(r)
 
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		s.stats.packetsReceived.Add(1)
-		s.stats.bytesReceived.Add(uint64(len(pkt.Payload)))
+		s.stats.AudioReceived(len(pkt.Payload))
 		// telephone-event (RFC 4733) shares the SSRC but is not voice: one
 		// event is reported once, at its first end packet (§2.5.2.2: the
 		// end is retransmitted, all with the event's timestamp).
@@ -101,11 +98,7 @@ func (s *Session) drain(tr *webrtc.TrackRemote) {
 // playoutLoop plays the received audio (rtpmedia.RunPlayout) until Close.
 func (s *Session) playoutLoop() {
 	defer s.wg.Done()
-	rtpmedia.RunPlayout(s.done, func() *rtpmedia.AudioPlayout {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.recv
-	}, s.receiving, s.opts.AudioOut, s.log)
+	rtpmedia.RunPlayout(s.done, s.recv.Load, s.receiving, s.opts.AudioOut, s.log)
 }
 
 // voiceAndEventCodecs splits a receiver's negotiated codecs into the first

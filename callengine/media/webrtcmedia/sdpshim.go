@@ -138,9 +138,9 @@ func hasAttr(sd *sdp.SessionDescription, md *sdp.MediaDescription, key string) b
 
 // audioCodecs lists the codecs of an audio m-line that we can decode, in the
 // order of the m-line (the peer's preference, RFC 3264 §5.1). Static payload
-// types 0 and 8 need no rtpmap (RFC 3551 §6).
+// types 0, 8 and 9 need no rtpmap (RFC 3551 §6).
 func audioCodecs(md *sdp.MediaDescription) []string {
-	names := map[string]string{"0": "PCMU", "8": "PCMA"}
+	names := map[string]string{"0": "PCMU", "8": "PCMA", "9": "G722"}
 	for _, a := range md.Attributes {
 		if a.Key != attrRTPMap {
 			continue
@@ -152,10 +152,11 @@ func audioCodecs(md *sdp.MediaDescription) []string {
 		name, rest, _ := strings.Cut(enc, "/")
 		rate, _, _ := strings.Cut(rest, "/")
 		// The clock rate is part of the codec (RFC 4566 §6): opus/48000
-		// (RFC 7587 §7), PCMU/8000 and PCMA/8000 (RFC 3551 §6).
+		// (RFC 7587 §7), PCMU/8000 and PCMA/8000 (RFC 3551 §6), G722/8000
+		// though it samples at 16 kHz (RFC 3551 §4.5.2).
 		switch {
 		case strings.EqualFold(name, "opus") && rate == "48000",
-			(strings.EqualFold(name, "PCMU") || strings.EqualFold(name, "PCMA")) && rate == "8000":
+			(strings.EqualFold(name, "PCMU") || strings.EqualFold(name, "PCMA") || strings.EqualFold(name, "G722")) && rate == "8000":
 			names[pt] = name
 		default:
 			delete(names, pt)
@@ -166,7 +167,7 @@ func audioCodecs(md *sdp.MediaDescription) []string {
 		switch name := names[f]; {
 		case strings.EqualFold(name, "opus"):
 			out = append(out, "opus")
-		case strings.EqualFold(name, "PCMU"), strings.EqualFold(name, "PCMA"):
+		case strings.EqualFold(name, "PCMU"), strings.EqualFold(name, "PCMA"), strings.EqualFold(name, "G722"):
 			out = append(out, strings.ToUpper(name))
 		}
 	}

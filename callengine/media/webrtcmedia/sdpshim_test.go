@@ -94,6 +94,8 @@ func TestAudioCodecs(t *testing.T) {
 	}{
 		{"pion order", "111 0 8 110 101", "a=rtpmap:111 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:110 telephone-event/48000\r\na=rtpmap:101 telephone-event/8000\r\n", "opus,PCMU,PCMA"},
 		{"static without rtpmap", "8 0", "", "PCMA,PCMU"},
+		{"desk phone g722", "9 0 101", "a=rtpmap:9 G722/8000\r\na=rtpmap:101 telephone-event/8000\r\n", "G722,PCMU"},
+		{"g722 static", "9", "", "G722"},
 		{"case insensitive", "96", "a=rtpmap:96 OPUS/48000/2\r\n", "opus"},
 		{"wrong clock rates", "111 0 8", "a=rtpmap:111 opus/1\r\na=rtpmap:0 PCMU/16000\r\na=rtpmap:8 PCMA\r\n", ""},
 		{"unknown only", "18 101", "a=rtpmap:18 G729/8000\r\na=rtpmap:101 telephone-event/8000\r\n", ""},

@@ -1,7 +1,6 @@
 package webrtcmedia
 
 import (
-	"math/rand/v2"
 	"time"
 
 	"github.com/pion/rtp"
@@ -9,58 +8,30 @@ import (
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 // frameInterval is the packetisation time of every frame we send.
 const frameInterval = audio.FrameDurationMs * time.Millisecond
 
-// sendLoop ticks every 20 ms: read one frame from the source, and when the
-// call sends, encode it with the negotiated codec and write one RTP packet.
-// The source is read on every tick even while muted or on hold, so a file
-// or tone source stays in time with the wall clock.
+// sendLoop sends one frame from the source every 20 ms once pion has bound
+// the audio track: telephone-event while a DTMF job runs, else voice in the
+// negotiated codec while the call sends (rtpmedia.AudioSender).
 func (s *Session) sendLoop() {
 	defer s.wg.Done()
-	t := time.NewTicker(frameInterval)
-	defer t.Stop()
-
-	frame := make([]int16, audio.FrameSamples)
-	payload := make([]byte, 1500)
-	var (
-		enc       audio.Encoder
-		encFor    webrtc.PayloadType
-		h         = rtp.Header{Version: 2, SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32()}
-		gap       = true // next packet starts a talkspurt
-		readErred bool
-		dt        dtmfState
-	)
+	a := rtpmedia.NewAudioSender(&s.stats, s.log)
+	var dt dtmfState
 	defer func() {
 		if dt.job != nil {
 			dt.job.done <- media.ErrClosed
 		}
 	}()
-	for {
-		select {
-		case <-s.done:
-			return
-		case <-t.C:
-		}
-		if err := s.opts.AudioIn.ReadFrame(frame); err != nil {
-			if !readErred {
-				s.log.Warn("audio source failed, sending silence", "err", err)
-				readErred = true
-			}
-			clear(frame)
-		}
+	rtpmedia.RunAudioCapture(s.done, s.opts.AudioIn, s.log, func(frame []int16) {
 		w, codec, ssrc, ok := s.track.bound()
 		if !ok {
-			continue
+			return
 		}
-		// RTP time runs on while we send nothing (RFC 3550 §5.1: the
-		// timestamp follows the sampling clock), so the receiver sees a
-		// gap in time, not a jump back, when we resume.
-		step := codec.ClockRate * audio.FrameDurationMs / 1000
-		ts := h.Timestamp
-		h.Timestamp += step
+		ts := a.Advance(int(codec.ClockRate))
 		if dt.job == nil {
 			select {
 			case j := <-s.dtmf:
@@ -69,46 +40,21 @@ func (s *Session) sendLoop() {
 			}
 		}
 		if dt.job != nil && s.eventsAllowed() {
-			if s.stepDTMF(&dt, w, ssrc, &h, ts, step) {
-				gap = true // the voice after an event starts a talkspurt
-				continue
+			if s.stepDTMF(&dt, w, ssrc, a, ts, codec.ClockRate*audio.FrameDurationMs/1000) {
+				a.Pause() // the voice after an event starts a talkspurt
+				return
 			}
 		}
 		if !s.sending() {
-			gap = true
-			continue
+			a.Pause()
+			return
 		}
-		if enc == nil || encFor != codec.PayloadType {
-			name := codecName(codec.MimeType)
-			e, err := audio.NewEncoder(name)
-			if err != nil {
-				s.log.Error("no encoder for negotiated codec", "codec", codec.MimeType, "err", err)
-				continue
-			}
-			enc, encFor = e, codec.PayloadType
-			s.stats.sendCodec.Store(name)
-		}
-		n, err := enc.Encode(frame, payload)
-		if err != nil {
-			s.log.Warn("encode failed", "err", err)
-			continue
-		}
-		pkt := h
-		pkt.Timestamp = ts
-		pkt.SSRC = ssrc
-		pkt.PayloadType = uint8(codec.PayloadType)
-		// RFC 3551 §4.1: the marker bit flags the first packet of a
-		// talkspurt, here the first after start, mute or hold.
-		pkt.Marker = gap
-		if _, err := w.WriteRTP(&pkt, payload[:n]); err != nil {
-			s.log.Debug("write RTP", "err", err)
-			continue
-		}
-		gap = false
-		h.SequenceNumber++
-		s.stats.packetsSent.Add(1)
-		s.stats.bytesSent.Add(uint64(n))
-	}
+		c := rtpmedia.AudioSendCodec{Name: codecName(codec.MimeType), PT: uint8(codec.PayloadType), Clock: int(codec.ClockRate), SSRC: ssrc}
+		a.Send(frame, ts, c, func(p *rtp.Packet) error {
+			_, err := w.WriteRTP(&p.Header, p.Payload)
+			return err
+		})
+	})
 }
 
 // stepDTMF sends this tick's telephone-event packet, if the job is in a
@@ -116,7 +62,7 @@ func (s *Session) sendLoop() {
 // carries voice as usual. Voice is not sent during an event (RFC 4733
 // §2.5.1.3). All packets of one event share its start timestamp and grow
 // its duration; the end packet goes out three times.
-func (s *Session) stepDTMF(st *dtmfState, w webrtc.TrackLocalWriter, ssrc uint32, h *rtp.Header, ts, step uint32) bool {
+func (s *Session) stepDTMF(st *dtmfState, w webrtc.TrackLocalWriter, ssrc uint32, a *rtpmedia.AudioSender, ts, step uint32) bool {
 	te, ok := s.track.telephoneEvent()
 	if !ok {
 		st.job.done <- media.ErrNoTelephoneEvent
@@ -144,14 +90,13 @@ func (s *Session) stepDTMF(st *dtmfState, w webrtc.TrackLocalWriter, ssrc uint32
 	}
 	pkt := rtp.Header{
 		Version: 2, Marker: first, PayloadType: uint8(te.PayloadType),
-		SequenceNumber: h.SequenceNumber, Timestamp: st.startTS, SSRC: ssrc,
+		SequenceNumber: a.NextSeq(), Timestamp: st.startTS, SSRC: ssrc,
 	}
 	payload := eventPayload(st.job.events[st.idx], end, st.elapsed)
 	if _, err := w.WriteRTP(&pkt, payload); err != nil {
 		s.log.Debug("write telephone-event", "err", err)
 	}
-	h.SequenceNumber++
-	s.stats.packetsSent.Add(1)
+	s.stats.AudioSent(len(payload))
 	if end {
 		st.ends++
 		if st.ends >= endRepeats {

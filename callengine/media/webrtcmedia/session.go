@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -61,17 +60,17 @@ type Session struct {
 	localDir     media.Direction // what we asked for last
 	pendingOffer []byte          // our offer awaiting ApplyAnswer
 	pendingDir   media.Direction
-	pendingLocal *sdp.SessionDescription // pion's own offer, for MIDs
-	recv         *rtpmedia.AudioPlayout
-	video        *videoSend // our screen share, nil when none
+	pendingLocal *sdp.SessionDescription               // pion's own offer, for MIDs
+	recv         atomic.Pointer[rtpmedia.AudioPlayout] // what the playout loop plays
+	video        *videoSend                            // our screen share, nil when none
 
 	remoteVideoSSRC uint32
-	lastPLI         time.Time
 
 	muted      atomic.Bool
 	iceRestart atomic.Bool // the next offer restarts ICE
 	everUp     atomic.Bool // ICE was connected once
-	stats      counters
+	stats      rtpmedia.Counters
+	pli        rtpmedia.PLIGate
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -80,15 +79,6 @@ type Session struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
-}
-
-// counters are the Stats numbers, updated by the media goroutines.
-type counters struct {
-	packetsSent, bytesSent         atomic.Uint64
-	packetsReceived, bytesReceived atomic.Uint64
-	sendCodec                      atomic.Value // string
-
-	videoPackets, videoBytes, videoFrames atomic.Uint64
 }
 
 // New creates a Session. It gathers nothing yet: gathering starts with the
@@ -125,7 +115,6 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		done:  make(chan struct{}),
 		dtmf:  make(chan *dtmfJob),
 	}
-	s.stats.sendCodec.Store("")
 	// Adding the track before any description makes one sendrecv audio
 	// transceiver, which a remote offer's audio line then takes over
 	// (pion matches it by kind), so offerer and answerer share one path.
@@ -440,22 +429,16 @@ func (s *Session) receiving() bool {
 // Stats implements media.Session.
 func (s *Session) Stats() media.Stats {
 	st := media.Stats{Path: "webrtc", SRTP: "dtls"}
-	st.Audio.Codec, _ = s.stats.sendCodec.Load().(string)
-	st.Audio.PacketsSent = s.stats.packetsSent.Load()
-	st.Audio.BytesSent = s.stats.bytesSent.Load()
-	st.Audio.PacketsReceived = s.stats.packetsReceived.Load()
-	st.Audio.BytesReceived = s.stats.bytesReceived.Load()
 	s.mu.Lock()
-	r := s.recv
+	r := s.recv.Load()
+	vs := s.video
 	s.mu.Unlock()
-	s.videoStats(&st)
-	s.transportStats(&st)
-	if r != nil {
-		st.Audio.PacketsLost = r.Lost()
-		if st.Audio.Codec == "" {
-			st.Audio.Codec = r.Codec()
-		}
+	st.Audio = s.stats.Audio(r)
+	if vs != nil {
+		st.Video.Sent = vs.Stats()
 	}
+	st.Video.Received = s.stats.VideoReceived()
+	s.transportStats(&st)
 	return st
 }
 
@@ -473,7 +456,7 @@ func (s *Session) Close() error {
 		if vs != nil {
 			// Stop capturing before anything else (privacy: the share
 			// must not outlive the call).
-			vs.v.Stop()
+			vs.Stop()
 			close(vs.stop)
 		}
 		// pc.Close ends ReadRTP/Read in our readers; mu must not be held

@@ -2,19 +2,18 @@ package webrtcmedia
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // Video payload types and feedback. VP8 is WebRTC's mandatory codec
@@ -26,13 +25,6 @@ const (
 	ptVP8  = 96
 	ptH264 = 102
 )
-
-// h264Fmtp: packetization-mode 1 (FU-A and STAP-A, RFC 6184 §6.3), the
-// constrained baseline profile at level 3.1 (profile-level-id 42e01f,
-// RFC 6184 §8.1), and level-asymmetry-allowed so the peer may send at
-// another level than it receives (RFC 6184 §8.1). x264 signals the level its
-// picture size needs in the SPS; decoders go by that.
-const h264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
 
 func videoCodecsOffered() []webrtc.RTPCodecParameters {
 	fb := []webrtc.RTCPFeedback{
@@ -47,32 +39,25 @@ func videoCodecsOffered() []webrtc.RTPCodecParameters {
 		}, PayloadType: ptVP8},
 		{RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: fb,
-			SDPFmtpLine: h264Fmtp,
+			SDPFmtpLine: rtpmedia.H264Fmtp,
 		}, PayloadType: ptH264},
 	}
 }
 
-// Bitrate adaptation from receiver reports: a loss-based controller like the
-// loss half of GCC (draft-ietf-rmcat-gcc-02 §6): above 10 % loss the target
-// drops by half the loss, below 2 % it grows by 8 % per report.
-const (
-	minVideoKbps = 150
-	maxVideoKbps = 4000
-	startKbps    = 2500
-)
+// startKbps is the share's encoder target before the peer's feedback
+// (rtpmedia.VideoSend adapts it).
+const startKbps = 2500
 
-// videoSend is our video sender on the PeerConnection.
+// videoSend is our video sender on the PeerConnection: the shared sender
+// lifecycle plus pion's track and RTP sender, and the RTCP reader this
+// path owns.
 type videoSend struct {
-	v       media.VideoSender
-	track   *videoTrack
-	sender  *webrtc.RTPSender
-	started bool
-	codec   string // what v was started with
-	kbps    int
+	*rtpmedia.VideoSend
+	track  *videoTrack
+	sender *webrtc.RTPSender
 
-	frames, bytes, keyReqs atomic.Uint64
-	stop                   chan struct{}
-	wg                     sync.WaitGroup
+	stop chan struct{}
+	wg   sync.WaitGroup
 }
 
 // SetVideoSender implements media.Session.
@@ -86,25 +71,14 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 	}
 	cur := s.video
 	s.mu.Unlock()
-	if cur != nil && cur.started {
-		// Replace the running source on the negotiated sender: no new
-		// offer (the Wazo SDK's replaceTrack).
-		cur.v.Stop()
-		s.mu.Lock()
-		cur.v = v
-		codec := cur.codec
-		s.mu.Unlock()
-		if err := v.Start(codec, s.writeVideo(cur, codec)); err != nil {
-			return false, fmt.Errorf("webrtcmedia: start video: %w", err)
-		}
-		return false, nil
-	}
 	if cur != nil {
-		cur.v.Stop()
-		s.mu.Lock()
-		cur.v = v
-		s.mu.Unlock()
-		return true, nil
+		// A running source is replaced on the negotiated sender: no new
+		// offer (the Wazo SDK's replaceTrack).
+		running, err := cur.Replace(v, s.writeVideo(cur))
+		if err != nil {
+			return false, fmt.Errorf("webrtcmedia: %w", err)
+		}
+		return !running, nil
 	}
 	track := newVideoTrack("screen", "parlo")
 	// AddTrack reuses a video transceiver the peer opened or an earlier
@@ -113,7 +87,10 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("webrtcmedia: add video track: %w", err)
 	}
-	vs := &videoSend{v: v, track: track, sender: sender, kbps: startKbps, stop: make(chan struct{})}
+	vs := &videoSend{
+		VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: startKbps, AdaptBitrate: true}),
+		track:     track, sender: sender, stop: make(chan struct{}),
+	}
 	vs.wg.Add(1)
 	go s.readVideoRTCP(vs)
 	s.mu.Lock()
@@ -136,7 +113,7 @@ func (s *Session) RemoveVideoSender() error {
 	if vs == nil {
 		return media.ErrNoVideoSender
 	}
-	vs.v.Stop()
+	vs.Stop()
 	close(vs.stop)
 	err := s.pc.RemoveTrack(vs.sender)
 	vs.wg.Wait()
@@ -149,8 +126,9 @@ func (s *Session) RemoveVideoSender() error {
 // VideoSending implements media.Session.
 func (s *Session) VideoSending() bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.video != nil && s.video.started
+	vs := s.video
+	s.mu.Unlock()
+	return vs != nil && vs.Started()
 }
 
 // maybeStartVideo starts the video sender once a negotiation has accepted
@@ -160,25 +138,19 @@ func (s *Session) maybeStartVideo(remote *sdp.SessionDescription) error {
 	s.mu.Lock()
 	vs := s.video
 	s.mu.Unlock()
-	if vs == nil || vs.started {
+	if vs == nil || vs.Started() {
 		return nil
 	}
 	if !videoAccepted(remote) {
 		return nil
 	}
-	codec, err := sendCodec(vs.track, remote, vs.v.Codecs())
+	codec, err := sendCodec(vs.track, remote, vs.Source().Codecs())
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	vs.started = true
-	vs.codec = codec
-	v := vs.v
-	s.mu.Unlock()
-	if err := v.Start(codec, s.writeVideo(vs, codec)); err != nil {
-		return fmt.Errorf("webrtcmedia: start video: %w", err)
+	if err := vs.Start(codec, s.writeVideo(vs)); err != nil {
+		return fmt.Errorf("webrtcmedia: %w", err)
 	}
-	v.SetBitrate(vs.kbps)
 	return nil
 }
 
@@ -189,18 +161,7 @@ func videoAccepted(sd *sdp.SessionDescription) bool {
 		if md.MediaName.Media != "video" || md.MediaName.Port.Value == 0 {
 			continue
 		}
-		dir := media.SendRecv
-		for _, a := range md.Attributes {
-			switch a.Key {
-			case "sendonly":
-				dir = media.SendOnly
-			case "recvonly":
-				dir = media.RecvOnly
-			case "inactive":
-				dir = media.Inactive
-			}
-		}
-		if dir.Receives() {
+		if media.MediaDirection(sd, md).Receives() {
 			return true
 		}
 	}
@@ -212,7 +173,7 @@ func videoAccepted(sd *sdp.SessionDescription) bool {
 // SetLocalDescription/SetRemoteDescription did before we get here. If
 // pion has not bound it, the first codec of the peer's video line that the
 // sender encodes. It must be one the sender can encode.
-func sendCodec(track *videoTrack, remote *sdp.SessionDescription, can []string) (string, error) {
+func sendCodec(track *videoTrack, remote *sdp.SessionDescription, can []videocodec.Name) (videocodec.Name, error) {
 	codec := track.boundCodec()
 	if codec == "" {
 		codec = firstRemoteVideoCodec(remote, can)
@@ -227,7 +188,7 @@ func sendCodec(track *videoTrack, remote *sdp.SessionDescription, can []string) 
 
 // firstRemoteVideoCodec returns the first codec of the accepted video line
 // that is in can, in the peer's order.
-func firstRemoteVideoCodec(sd *sdp.SessionDescription, can []string) string {
+func firstRemoteVideoCodec(sd *sdp.SessionDescription, can []videocodec.Name) videocodec.Name {
 	for _, md := range sd.MediaDescriptions {
 		if md.MediaName.Media != "video" || md.MediaName.Port.Value == 0 {
 			continue
@@ -238,11 +199,9 @@ func firstRemoteVideoCodec(sd *sdp.SessionDescription, can []string) string {
 					continue
 				}
 				enc, _, _ := strings.Cut(strings.TrimPrefix(a.Value, f+" "), "/")
-				name := videoCodecName("video/" + enc)
-				for _, c := range can {
-					if name != "" && c == name {
-						return name
-					}
+				name, ok := videocodec.Parse(enc)
+				if ok && slices.Contains(can, name) {
+					return name
 				}
 			}
 		}
@@ -250,20 +209,17 @@ func firstRemoteVideoCodec(sd *sdp.SessionDescription, can []string) string {
 	return ""
 }
 
-func (s *Session) writeVideo(vs *videoSend, codec string) func([]byte, time.Duration) error {
+// writeVideo sends one encoded frame on the bound track.
+func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 	return func(frame []byte, d time.Duration) error {
-		if err := vs.track.writeFrame(codec, frame, d); err != nil {
-			return err
-		}
-		vs.frames.Add(1)
-		vs.bytes.Add(uint64(len(frame)))
-		return nil
+		// A frame in another codec than the track is bound to fails
+		// (errVideoNotBound) rather than go out under the wrong payload type.
+		return vs.track.writeFrame(vs.Codec(), frame, d)
 	}
 }
 
-// readVideoRTCP turns the peer's feedback into encoder actions: PLI/FIR →
-// keyframe, REMB and receiver-report loss → bitrate. It also keeps pion's
-// interceptors fed.
+// readVideoRTCP hands the peer's feedback on our video to the sender
+// (keyframes, bitrate) and keeps pion's interceptors fed.
 func (s *Session) readVideoRTCP(vs *videoSend) {
 	defer vs.wg.Done()
 	for {
@@ -276,63 +232,19 @@ func (s *Session) readVideoRTCP(vs *videoSend) {
 			return
 		default:
 		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				vs.keyReqs.Add(1)
-				s.currentVideoSender(vs).RequestKeyframe()
-			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				kbps := clampKbps(int(p.Bitrate / 1000))
-				if kbps < vs.kbps {
-					s.setVideoKbps(vs, kbps)
-				}
-			case *rtcp.ReceiverReport:
-				for _, r := range p.Reports {
-					if r.SSRC != uint32(vs.sender.GetParameters().Encodings[0].SSRC) {
-						continue
-					}
-					loss := float64(r.FractionLost) / 256
-					switch {
-					case loss > 0.10:
-						s.setVideoKbps(vs, clampKbps(int(float64(vs.kbps)*(1-0.5*loss))))
-					case loss < 0.02:
-						s.setVideoKbps(vs, clampKbps(int(float64(vs.kbps)*1.08)))
-					}
-				}
-			}
-		}
+		vs.HandleRTCP(pkts, uint32(vs.sender.GetParameters().Encodings[0].SSRC))
 	}
 }
-
-func (s *Session) currentVideoSender(vs *videoSend) media.VideoSender {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return vs.v
-}
-
-func (s *Session) setVideoKbps(vs *videoSend, kbps int) {
-	if kbps == vs.kbps {
-		return
-	}
-	vs.kbps = kbps
-	s.currentVideoSender(vs).SetBitrate(kbps)
-}
-
-func clampKbps(k int) int { return min(max(k, minVideoKbps), maxVideoKbps) }
 
 // RequestKeyframe implements media.Session: a PLI (RFC 4585 §6.3.1) for
-// the peer's video, at most one every 300 ms.
+// the peer's video, throttled (rtpmedia.PLIGate).
 func (s *Session) RequestKeyframe() {
 	s.mu.Lock()
 	ssrc := s.remoteVideoSSRC
-	last := s.lastPLI
-	now := time.Now()
-	if ssrc == 0 || now.Sub(last) < 300*time.Millisecond {
-		s.mu.Unlock()
+	s.mu.Unlock()
+	if ssrc == 0 || !s.pli.Allow() {
 		return
 	}
-	s.lastPLI = now
-	s.mu.Unlock()
 	if err := s.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		s.log.Debug("PLI", "err", err)
 	}
@@ -341,17 +253,10 @@ func (s *Session) RequestKeyframe() {
 // receiveVideo depacketises a remote video track into complete frames for
 // opts.VideoOut. It runs in the track's goroutine.
 func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
-	codec := tr.Codec()
-	name := videoCodecName(codec.MimeType)
-	var depack rtp.Depacketizer
-	switch name {
-	case "VP8":
-		depack = &codecs.VP8Packet{}
-	case "H264":
-		// Annex-B output (start codes), what the decoder takes.
-		depack = &codecs.H264Packet{}
-	default:
-		s.log.Warn("remote video codec not supported, dropping", "codec", codec.MimeType)
+	name, _ := videocodec.Parse(tr.Codec().MimeType)
+	recv, err := rtpmedia.NewVideoReceive(name, s.opts.VideoOut, s.RequestKeyframe, &s.stats)
+	if err != nil {
+		s.log.Warn("remote video codec not supported, dropping", "codec", tr.Codec().MimeType)
 		s.drain(tr)
 		return
 	}
@@ -360,65 +265,11 @@ func (s *Session) receiveVideo(tr *webrtc.TrackRemote) {
 	s.mu.Unlock()
 	// Ask for a keyframe at once: we are joining a stream mid-way.
 	s.RequestKeyframe()
-	fa := rtpmedia.NewFrameAssembler(depack)
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		s.stats.videoPackets.Add(1)
-		s.stats.videoBytes.Add(uint64(len(pkt.Payload)))
-		frame, dropped := fa.Push(pkt)
-		if dropped {
-			s.RequestKeyframe()
-		}
-		if frame == nil {
-			continue
-		}
-		s.stats.videoFrames.Add(1)
-		if out := s.opts.VideoOut; out != nil {
-			if err := out.WriteVideoFrame(name, frame); err != nil {
-				s.RequestKeyframe()
-			}
-		}
+		recv.Push(pkt)
 	}
-}
-
-// videoStats fills the video part of Stats.
-func (s *Session) videoStats(st *media.Stats) {
-	s.mu.Lock()
-	vs := s.video
-	var sentCodec string
-	if vs != nil {
-		sentCodec = vs.codec
-	}
-	s.mu.Unlock()
-	if vs != nil {
-		st.Video.Sent.Codec = sentCodec
-		st.Video.Sent.Frames = vs.frames.Load()
-		st.Video.Sent.Bytes = vs.bytes.Load()
-		st.Video.Sent.KeyframeRequests = vs.keyReqs.Load()
-		st.Video.Sent.BitrateKbps = vs.kbps
-	}
-	if n := s.stats.videoPackets.Load(); n > 0 {
-		st.Video.Received.Codec = s.remoteVideoCodec()
-		st.Video.Received.Packets = n
-		st.Video.Received.Bytes = s.stats.videoBytes.Load()
-		st.Video.Received.FramesAssembled = s.stats.videoFrames.Load()
-	}
-}
-
-// remoteVideoCodec names the codec of the peer's video track ("" when none).
-func (s *Session) remoteVideoCodec() string {
-	for _, t := range s.pc.GetTransceivers() {
-		if t.Kind() != webrtc.RTPCodecTypeVideo || t.Receiver() == nil {
-			continue
-		}
-		if tr := t.Receiver().Track(); tr != nil {
-			if name := videoCodecName(tr.Codec().MimeType); name != "" {
-				return name
-			}
-		}
-	}
-	return ""
 }

@@ -2,13 +2,14 @@ package webrtcmedia
 
 import (
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/rtp"
-	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
 // errNoVideoCodec means the negotiated video line has no codec we can encode.
@@ -17,10 +18,6 @@ var errNoVideoCodec = errors.New("webrtcmedia: no negotiated video codec to send
 // errVideoNotBound means a frame came before pion bound the track (or after
 // it unbound it) or in another codec than the one bound.
 var errVideoNotBound = errors.New("webrtcmedia: video track not bound to that codec")
-
-// videoMTU is the largest RTP payload we send: 1200 bytes keeps a packet
-// with SRTP and IP/UDP headers under common tunnel MTUs, like Chrome.
-const videoMTU = 1200
 
 // videoTrack is our outgoing video as a pion TrackLocal bound to whatever
 // video codec the negotiation put first among those we encode (RFC 3264
@@ -34,7 +31,7 @@ type videoTrack struct {
 	mu     sync.Mutex
 	writer webrtc.TrackLocalWriter
 	codec  webrtc.RTPCodecParameters
-	name   string // "VP8" or "H264"
+	name   videocodec.Name
 	pk     rtp.Packetizer
 }
 
@@ -42,44 +39,25 @@ func newVideoTrack(id, streamID string) *videoTrack {
 	return &videoTrack{id: id, streamID: streamID}
 }
 
-// videoCodecName maps a MIME type to the encoding name media.VideoSender
-// and media.VideoSink use, or "" when we have no codec for it.
-func videoCodecName(mime string) string {
-	switch {
-	case strings.EqualFold(mime, webrtc.MimeTypeVP8):
-		return "VP8"
-	case strings.EqualFold(mime, webrtc.MimeTypeH264):
-		return "H264"
-	}
-	return ""
-}
-
-func videoPayloader(name string) rtp.Payloader {
-	switch name {
-	case "VP8":
-		return &codecs.VP8Payloader{}
-	case "H264":
-		return &codecs.H264Payloader{}
-	}
-	return nil
-}
-
 // Bind is called by pion once negotiation has fixed the codecs.
 func (t *videoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
-		name := videoCodecName(c.MimeType)
-		if name == "" {
+		name, ok := videocodec.Parse(c.MimeType)
+		if !ok {
 			continue
+		}
+		// The packetizer's SSRC and payload type are overwritten by pion's
+		// write stream.
+		pk, err := rtpmedia.NewPacketizer(name, uint8(c.PayloadType), uint32(ctx.SSRC()))
+		if err != nil {
+			return webrtc.RTPCodecParameters{}, err
 		}
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		t.writer = ctx.WriteStream()
 		t.codec = c
 		t.name = name
-		// The payloader's SSRC and payload type are overwritten by pion's
-		// write stream; the sequence numbers start at random (RFC 3550 §5.1).
-		t.pk = rtp.NewPacketizer(videoMTU, uint8(c.PayloadType), uint32(ctx.SSRC()),
-			videoPayloader(name), rtp.NewRandomSequencer(), c.ClockRate)
+		t.pk = pk
 		return c, nil
 	}
 	return webrtc.RTPCodecParameters{}, errNoVideoCodec
@@ -106,7 +84,7 @@ func (t *videoTrack) StreamID() string { return t.streamID }
 func (t *videoTrack) Kind() webrtc.RTPCodecType { return webrtc.RTPCodecTypeVideo }
 
 // boundCodec returns the encoding name bound ("" before Bind).
-func (t *videoTrack) boundCodec() string {
+func (t *videoTrack) boundCodec() videocodec.Name {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.writer == nil {
@@ -118,7 +96,7 @@ func (t *videoTrack) boundCodec() string {
 // writeFrame packetises one encoded frame of codec and sends it; the RTP
 // timestamp advances by d first (90 kHz clock), like pion's
 // TrackLocalStaticSample.WriteSample.
-func (t *videoTrack) writeFrame(codec string, frame []byte, d time.Duration) error {
+func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Duration) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.writer == nil || t.name != codec {

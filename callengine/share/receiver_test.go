@@ -1,18 +1,19 @@
-package callengine
+package share
 
 import (
 	"bytes"
 	"errors"
 	"testing"
 
+	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
 )
 
 // A VP8 keyframe claiming 16383x16383 is refused and counted, its error
 // makes the media session ask for a keyframe, and the next real keyframe
 // shows.
-func TestVideoReceiverRefusesResolutionBomb(t *testing.T) {
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 64, Height: 48, CPUUsed: 16})
+func TestReceiverRefusesResolutionBomb(t *testing.T) {
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,8 +24,8 @@ func TestVideoReceiverRefusesResolutionBomb(t *testing.T) {
 	}
 	bomb := bytes.Clone(key)
 	bomb[6], bomb[7], bomb[8], bomb[9] = 0xff, 0x3f, 0xff, 0x3f
-	r := newVideoReceiver()
-	defer r.close()
+	r := NewReceiver()
+	defer r.Close()
 	if err := r.WriteVideoFrame("VP8", bomb); !errors.Is(err, capture.ErrFrameTooLarge) {
 		t.Fatalf("bomb: %v, want ErrFrameTooLarge", err)
 	}
@@ -34,7 +35,9 @@ func TestVideoReceiverRefusesResolutionBomb(t *testing.T) {
 	if err := r.WriteVideoFrame("VP8", key); err != nil {
 		t.Fatal(err)
 	}
-	if _, frames, w, h, _ := r.stats(); frames != 1 || w != 64 || h != 48 {
-		t.Fatalf("after the bomb: %d frames %dx%d", frames, w, h)
+	var st media.VideoReceivedStats
+	r.Stats(&st)
+	if st.FramesDecoded != 1 || st.Width != 64 || st.Height != 48 || st.FramesRefused != 1 || st.Codec != "VP8" {
+		t.Fatalf("after the bomb: %+v", st)
 	}
 }

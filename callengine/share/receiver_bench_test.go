@@ -1,4 +1,4 @@
-package callengine
+package share
 
 import (
 	"testing"
@@ -6,10 +6,10 @@ import (
 	"github.com/parlo-voip/parlo/capture"
 )
 
-// BenchmarkVideoReceiverLatest_1080p is what a UI pays each time it takes
+// BenchmarkReceiverLatest_1080p is what a UI pays each time it takes
 // the newest decoded 1080p frame (a copy, so the decoder can go on).
-func BenchmarkVideoReceiverLatest_1080p(b *testing.B) {
-	enc, err := capture.NewVP8Encoder(capture.VP8Options{Width: 1920, Height: 1080, CPUUsed: 12, ScreenContent: true})
+func BenchmarkReceiverLatest_1080p(b *testing.B) {
+	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 1920, Height: 1080, ScreenContent: true}, CPUUsed: 12})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -18,8 +18,8 @@ func BenchmarkVideoReceiverLatest_1080p(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := newVideoReceiver()
-	defer r.close()
+	r := NewReceiver()
+	defer r.Close()
 	if err := r.WriteVideoFrame("VP8", data); err != nil {
 		b.Fatal(err)
 	}

@@ -1,8 +1,7 @@
-package callengine
+package share
 
 import (
 	"errors"
-	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -10,16 +9,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// VideoReceiver decodes the peer's video and keeps only the latest frame: a
-// UI draws whatever is newest, never a backlog. It is the call's
+// ErrNoFrame means no remote video frame has been decoded yet.
+var ErrNoFrame = errors.New("share: no remote video frame decoded yet")
+
+// Receiver decodes the peer's video and keeps only the latest frame: a UI
+// draws whatever is newest, never a backlog. It is the call's
 // media.VideoSink.
-type VideoReceiver struct {
+type Receiver struct {
 	mu      sync.Mutex
-	dec     frameDecoder
-	decName string // the codec dec decodes
+	dec     capture.Decoder
+	decName videocodec.Name // the codec dec decodes
 	latest  *capture.I420
 	spare   *capture.I420
 	seq     uint64
@@ -27,7 +31,7 @@ type VideoReceiver struct {
 	decoded atomic.Uint64
 	refused atomic.Uint64 // frames over the decoders' size cap
 	meter   fpsMeter
-	codec   string
+	codec   videocodec.Name
 	notify  chan struct{}
 
 	// The RGBA picture of the frame numbered rgbaSeq, converted on demand
@@ -36,29 +40,12 @@ type VideoReceiver struct {
 	rgbaSeq uint64
 }
 
-// frameDecoder is what the receiver needs of capture.VP8Decoder and
-// capture.H264Decoder.
-type frameDecoder interface {
-	DecodeInto(dst *capture.I420, data []byte) (bool, error)
-	Close() error
-}
-
-// newFrameDecoder makes a decoder for a codec name of media.VideoSink.
-func newFrameDecoder(codec string) (frameDecoder, error) {
-	switch codec {
-	case "VP8":
-		return capture.NewVP8Decoder(1)
-	case "H264":
-		return capture.NewH264Decoder(1)
-	}
-	return nil, fmt.Errorf("callengine: no decoder for %s", codec)
-}
-
-func newVideoReceiver() *VideoReceiver { return &VideoReceiver{notify: make(chan struct{}, 1)} }
+// NewReceiver makes a Receiver; the decoder is opened with the first frame.
+func NewReceiver() *Receiver { return &Receiver{notify: make(chan struct{}, 1)} }
 
 // WriteVideoFrame implements media.VideoSink. An error makes the media
 // session ask the sender for a keyframe.
-func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
+func (r *Receiver) WriteVideoFrame(codec videocodec.Name, frame []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -66,7 +53,7 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 	}
 	if r.dec == nil || r.decName != codec {
 		// First frame, or the peer switched codecs in a re-INVITE.
-		d, err := newFrameDecoder(codec)
+		d, err := capture.NewDecoder(codec, 1)
 		if err != nil {
 			return err
 		}
@@ -107,7 +94,7 @@ func (r *VideoReceiver) WriteVideoFrame(codec string, frame []byte) error {
 // BT.601 one the encoder side used; image.YCbCr would read the planes as
 // full range and wash the colours out by about 8 %. Each frame is converted
 // once; the returned image is shared and must not be modified.
-func (r *VideoReceiver) Latest() (image.Image, uint64) {
+func (r *Receiver) Latest() (image.Image, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.latest == nil {
@@ -120,13 +107,13 @@ func (r *VideoReceiver) Latest() (image.Image, uint64) {
 }
 
 // Updated is signalled (coalesced) after each new frame.
-func (r *VideoReceiver) Updated() <-chan struct{} { return r.notify }
+func (r *Receiver) Updated() <-chan struct{} { return r.notify }
 
 // SnapshotPNG writes the newest frame to path.
-func (r *VideoReceiver) SnapshotPNG(path string) error {
+func (r *Receiver) SnapshotPNG(path string) error {
 	img, seq := r.Latest()
 	if seq == 0 {
-		return fmt.Errorf("%w: no remote video frame decoded yet", ErrInvalidState)
+		return ErrNoFrame
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -139,17 +126,25 @@ func (r *VideoReceiver) SnapshotPNG(path string) error {
 	return f.Close()
 }
 
-func (r *VideoReceiver) stats() (codec string, frames uint64, w, h int, fps float64) {
+// Stats fills what only the decoder knows: frames decoded and refused, the
+// picture size and the frame rate (the codec once a frame was decoded).
+func (r *Receiver) Stats(st *media.VideoReceivedStats) {
 	r.mu.Lock()
 	if r.latest != nil {
-		w, h = r.latest.Width, r.latest.Height
+		st.Width, st.Height = r.latest.Width, r.latest.Height
 	}
-	codec = r.codec
+	codec := r.codec
 	r.mu.Unlock()
-	return codec, r.decoded.Load(), w, h, r.meter.rate()
+	st.FramesDecoded = r.decoded.Load()
+	if st.FramesDecoded > 0 {
+		st.Codec = string(codec)
+	}
+	st.FPS = r.meter.rate()
+	st.FramesRefused = r.refused.Load()
 }
 
-func (r *VideoReceiver) close() {
+// Close frees the decoder; frames written after it are dropped.
+func (r *Receiver) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true

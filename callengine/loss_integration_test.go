@@ -1,0 +1,186 @@
+package callengine
+
+import (
+	"fmt"
+	"net"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+// nftLoss drops pct % of the UDP datagrams in the test's network namespace,
+// at random, both directions (every loopback datagram passes the input hook
+// once). This kernel has no netem (CONFIG_NET_SCH_NETEM is not set), so
+// loss comes from nftables' random number generator.
+func nftLoss(t *testing.T, pct int) (remove func()) {
+	t.Helper()
+	table := nftTable(t)
+	nftRun(t, "add", "rule", "inet", table, "in", "meta", "l4proto", "udp", "numgen", "random", "mod", "100", "<", fmt.Sprint(pct), "drop")
+	return func() { nftRun(t, "delete", "table", "inet", table) }
+}
+
+// A share and the audio under packet loss: 5 % steady (a poor Wi-Fi), then
+// a 20 % burst for 5 s and back to none. The receiver keeps decoding the
+// moving picture (NACK/PLI repair it), the tone stays audible, and the
+// frame rate comes back after the burst.
+func TestShareUnderLossIntegration(t *testing.T) {
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	aID, bID := connect(t, a, b)
+	ctx := ctxT(t, 90*time.Second)
+	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, b, bID, 1, 10*time.Second)
+
+	// window is what crossed the call over one measurement.
+	type window struct {
+		sentFPS, decodedFPS float64
+		keyframeRequests    uint64
+		audioLost           uint64
+	}
+	measure := func(d time.Duration) window {
+		s0, _ := b.Stats(bID)
+		a0, _ := a.Stats(aID)
+		t0 := time.Now()
+		time.Sleep(d)
+		s1, _ := b.Stats(bID)
+		a1, _ := a.Stats(aID)
+		secs := time.Since(t0).Seconds()
+		return window{
+			sentFPS:          float64(a1.Video.Sent.Frames-a0.Video.Sent.Frames) / secs,
+			decodedFPS:       float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / secs,
+			keyframeRequests: a1.Video.Sent.KeyframeRequests - a0.Video.Sent.KeyframeRequests,
+			audioLost:        s1.Audio.PacketsLost - s0.Audio.PacketsLost,
+		}
+	}
+	clean := measure(3 * time.Second)
+	t.Logf("no loss: A sends %.1f fps, B decodes %.1f fps", clean.sentFPS, clean.decodedFPS)
+
+	remove := nftLoss(t, 5)
+	lossy := measure(5 * time.Second)
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+	remove()
+	t.Logf("5 %% loss: A sends %.1f fps, B decodes %.1f fps; %d keyframe requests, %d audio packets lost in 5 s",
+		lossy.sentFPS, lossy.decodedFPS, lossy.keyframeRequests, lossy.audioLost)
+
+	remove = nftLoss(t, 20)
+	burst := measure(5 * time.Second)
+	remove()
+	t.Logf("20 %% loss for 5 s: A sends %.1f fps, B decodes %.1f fps; %d keyframe requests", burst.sentFPS, burst.decodedFPS, burst.keyframeRequests)
+	start := time.Now()
+	var after window
+	for time.Since(start) < 15*time.Second {
+		if after = measure(time.Second); after.decodedFPS >= 0.9*after.sentFPS && after.sentFPS >= 0.8*clean.sentFPS {
+			break
+		}
+	}
+	t.Logf("after the burst: B decodes %.1f of %.1f fps sent, %s after the loss ended", after.decodedFPS, after.sentFPS, time.Since(start).Round(100*time.Millisecond))
+	b.waitTone(t, 440, 5*time.Second)
+
+	// The sender's own rate depends on the machine's load (the frame-rate
+	// test checks it); here the receiver must keep up with it: loss is
+	// repaired by retransmission, not by keyframes.
+	if lossy.decodedFPS < 0.9*lossy.sentFPS {
+		t.Errorf("under 5 %% loss B decodes %.1f of %.1f fps sent, want ≥ 90 %%", lossy.decodedFPS, lossy.sentFPS)
+	}
+	if lossy.keyframeRequests > 2 {
+		t.Errorf("under 5 %% loss B asked for %d keyframes in 5 s, want ≤ 2 (NACK repairs)", lossy.keyframeRequests)
+	}
+	if after.decodedFPS < 0.9*after.sentFPS || after.sentFPS < 0.8*clean.sentFPS {
+		t.Errorf("15 s after a loss burst: B decodes %.1f of %.1f fps sent (%.1f before the loss)", after.decodedFPS, after.sentFPS, clean.sentFPS)
+	}
+}
+
+// tbfCap limits everything on the namespace's loopback to rate (a token
+// bucket, tc-tbf(8)): the share's bottleneck link.
+func tbfCap(t *testing.T, rate string) (remove func()) {
+	t.Helper()
+	if _, err := net.InterfaceByName("pv0"); err != nil {
+		t.Fatal("this test changes the loopback's queueing: run it inside the test network namespace (make test, or scripts/isolated.sh go test ...)")
+	}
+	run := func(args ...string) {
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("tc %v: %v: %s", args, err, out)
+		}
+	}
+	run("qdisc", "add", "dev", "lo", "root", "tbf", "rate", rate, "burst", "16kbit", "latency", "80ms")
+	var once sync.Once
+	remove = func() { once.Do(func() { run("qdisc", "del", "dev", "lo", "root") }) }
+	t.Cleanup(remove)
+	return remove
+}
+
+// A share over a 600 kbit/s bottleneck: the sender's target follows the
+// loss the receiver reports down under the cap, the picture keeps coming,
+// the call's audio stays, and the target climbs back once the cap is gone.
+func TestShareUnderBandwidthCapIntegration(t *testing.T) {
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
+	aID, bID := connect(t, a, b)
+	ctx := ctxT(t, 120*time.Second)
+	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, b, bID, 1, 10*time.Second)
+	st, _ := a.Stats(aID)
+	before := st.Video.Sent.BitrateKbps
+
+	remove := tbfCap(t, "600kbit")
+	start := time.Now()
+	var target int
+	for time.Since(start) < 30*time.Second {
+		st, _ = a.Stats(aID)
+		if target = st.Video.Sent.BitrateKbps; target <= 600 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	adapt := time.Since(start)
+	s0, _ := b.Stats(bID)
+	time.Sleep(5 * time.Second)
+	s1, _ := b.Stats(bID)
+	capped := float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / 5
+	t.Logf("600 kbit/s cap: target %d → %d kbit/s in %s; B decodes %.1f fps under the cap", before, target, adapt.Round(100*time.Millisecond), capped)
+	if target > 600 {
+		t.Fatalf("after 30 s under a 600 kbit/s cap the sender still targets %d kbit/s", target)
+	}
+	// A full-motion 720p picture at 600 kbit/s comes as a slide show (a few
+	// frames a second at best, less on a loaded machine); what must not
+	// happen is a frozen picture.
+	if s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded == 0 {
+		t.Fatalf("B decoded nothing in 5 s under the cap, want the picture to keep coming")
+	}
+	b.waitTone(t, 440, 10*time.Second)
+
+	remove()
+	start = time.Now()
+	for time.Since(start) < 30*time.Second {
+		st, _ = a.Stats(aID)
+		if st.Video.Sent.BitrateKbps >= 2*target {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("cap removed: target back to %d kbit/s after %s", st.Video.Sent.BitrateKbps, time.Since(start).Round(100*time.Millisecond))
+	if st.Video.Sent.BitrateKbps < 2*target {
+		t.Fatalf("30 s after the cap was lifted the target is %d kbit/s (was %d under it)", st.Video.Sent.BitrateKbps, target)
+	}
+}

@@ -1,0 +1,133 @@
+package rtpmedia
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+
+	"github.com/parlo-voip/parlo/capture/videocodec"
+)
+
+// recordingSource is a media.VideoSender that records what the session
+// asked of it; it is the seam the real screen sender plugs into.
+type recordingSource struct {
+	mu        sync.Mutex
+	codec     videocodec.Name
+	write     func([]byte, time.Duration) error
+	keyframes int
+	kbps      []int
+	stopped   bool
+}
+
+func (r *recordingSource) Codecs() []videocodec.Name { return videocodec.All() }
+func (r *recordingSource) Start(c videocodec.Name, w func([]byte, time.Duration) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.codec, r.write = c, w
+	return nil
+}
+func (r *recordingSource) RequestKeyframe() { r.mu.Lock(); r.keyframes++; r.mu.Unlock() }
+func (r *recordingSource) SetBitrate(k int) { r.mu.Lock(); r.kbps = append(r.kbps, k); r.mu.Unlock() }
+func (r *recordingSource) Stop()            { r.mu.Lock(); r.stopped = true; r.mu.Unlock() }
+
+func TestVideoSendLifecycle(t *testing.T) {
+	first := &recordingSource{}
+	vs := NewVideoSend(first, VideoSendOptions{StartKbps: 1500})
+	var written int
+	w := func(frame []byte, _ time.Duration) error {
+		if len(frame) == 0 {
+			return ErrFrameDropped
+		}
+		written++
+		return nil
+	}
+	running, err := vs.Replace(first, w)
+	if err != nil || running {
+		t.Fatalf("Replace before Start: running %v, err %v", running, err)
+	}
+	if err := vs.Start(videocodec.H264, w); err != nil {
+		t.Fatal(err)
+	}
+	if first.codec != videocodec.H264 || len(first.kbps) != 1 || first.kbps[0] != 1500 {
+		t.Fatalf("source started with %q at %v kbps", first.codec, first.kbps)
+	}
+	_ = first.write([]byte{1, 2, 3}, time.Millisecond)
+	_ = first.write(nil, time.Millisecond) // dropped: not counted, no error
+	second := &recordingSource{}
+	running, err = vs.Replace(second, w)
+	if err != nil || !running {
+		t.Fatalf("Replace while running: running %v, err %v", running, err)
+	}
+	if !first.stopped || second.codec != videocodec.H264 {
+		t.Errorf("old stopped %v, new started with %q", first.stopped, second.codec)
+	}
+	_ = second.write([]byte{4, 5}, time.Millisecond)
+	vs.HandleRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{}, &rtcp.FullIntraRequest{}}, 7)
+	st := vs.Stats()
+	if st.Frames != 2 || st.Bytes != 5 || st.KeyframeRequests != 2 || st.Codec != "H264" || written != 2 {
+		t.Errorf("stats %+v, written %d", st, written)
+	}
+	if second.keyframes != 2 || first.keyframes != 0 {
+		t.Errorf("keyframes to the running source %d, to the stopped one %d", second.keyframes, first.keyframes)
+	}
+	vs.Stop()
+	if !second.stopped {
+		t.Error("Stop did not stop the source")
+	}
+}
+
+func TestVideoSendBitrate(t *testing.T) {
+	const ssrc = 99
+	rr := func(ssrc uint32, lost uint8) rtcp.Packet {
+		return &rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: lost}}}
+	}
+	tests := []struct {
+		name  string
+		adapt bool
+		pkts  []rtcp.Packet
+		want  int
+	}{
+		{"no feedback handling without AdaptBitrate", false, []rtcp.Packet{rr(ssrc, 128), &rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 300e3}}, 2500},
+		{"REMB caps", true, []rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 800e3}}, 800},
+		{"REMB never raises", true, []rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 9e6}}, 2500},
+		{"REMB floor", true, []rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: 1e3}}, MinVideoKbps},
+		{"heavy loss halves by half the loss", true, []rtcp.Packet{rr(ssrc, 64)}, 2187}, // 25 %: ×0.875
+		{"no loss grows 8 %", true, []rtcp.Packet{rr(ssrc, 0)}, 2700},
+		{"moderate loss holds", true, []rtcp.Packet{rr(ssrc, 13)}, 2500},
+		{"another stream's report is ignored", true, []rtcp.Packet{rr(1234, 200)}, 2500},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &recordingSource{}
+			vs := NewVideoSend(src, VideoSendOptions{StartKbps: 2500, AdaptBitrate: tt.adapt})
+			if err := vs.Start(videocodec.VP8, func([]byte, time.Duration) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			vs.HandleRTCP(tt.pkts, ssrc)
+			if got := vs.Stats().BitrateKbps; got != tt.want {
+				t.Errorf("target %d kbps, want %d", got, tt.want)
+			}
+			if last := src.kbps[len(src.kbps)-1]; last != tt.want {
+				t.Errorf("source told %d kbps, want %d", last, tt.want)
+			}
+		})
+	}
+}
+
+func TestVideoSendStartError(t *testing.T) {
+	vs := NewVideoSend(&failingSource{}, VideoSendOptions{})
+	if err := vs.Start(videocodec.VP8, nil); !errors.Is(err, errStart) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+var errStart = errors.New("no encoder")
+
+type failingSource struct{ recordingSource }
+
+func (*failingSource) Start(videocodec.Name, func([]byte, time.Duration) error) error {
+	return errStart
+}
