@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -45,7 +46,10 @@ type directoryPanel struct {
 	// selected is the highlighted result (arrow keys), -1 for none.
 	selected int
 	// gen numbers the searches; an answer for an older one is dropped.
-	gen      int
+	gen int
+	// mu guards cancel and debounce, which the window's stop also reaches
+	// from outside the UI goroutine.
+	mu       sync.Mutex
 	cancel   context.CancelFunc
 	debounce *time.Timer
 	// quiet suppresses the search while the dial field is set by Parlo.
@@ -99,22 +103,31 @@ func (p *directoryPanel) queryChanged(text string) {
 		return
 	}
 	p.gen++
-	if p.cancel != nil {
-		p.cancel()
-		p.cancel = nil
-	}
-	if p.debounce != nil {
-		p.debounce.Stop()
-	}
+	p.stopPending()
 	q := strings.TrimSpace(text)
 	if p.dir == nil || q == "" || strings.Contains(q, ":") || strings.Contains(q, "@") {
 		p.show(directory.Result{}, "", true)
 		return
 	}
 	gen := p.gen
+	p.mu.Lock()
 	p.debounce = time.AfterFunc(searchDebounce, func() {
 		p.w.opts.do(func() { p.start(gen, q) })
 	})
+	p.mu.Unlock()
+}
+
+// stopPending stops the debounce timer and cancels the search under way.
+func (p *directoryPanel) stopPending() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.debounce != nil {
+		p.debounce.Stop()
+	}
+	if p.cancel != nil {
+		p.cancel()
+		p.cancel = nil
+	}
 }
 
 // start runs search gen unless a newer one has begun.
@@ -123,7 +136,9 @@ func (p *directoryPanel) start(gen int, q string) {
 		return
 	}
 	ctx, cancel := context.WithCancel(p.w.ctx)
+	p.mu.Lock()
 	p.cancel = cancel
+	p.mu.Unlock()
 	dir := p.dir
 	p.w.wg.Add(1)
 	go func() { // owner: mainWindow (w.wg); ends by the searcher's deadline or cancel
@@ -230,9 +245,7 @@ func (p *directoryPanel) move(d int) bool {
 // hide closes the results (Escape, or a call placed).
 func (p *directoryPanel) hide() {
 	p.gen++
-	if p.cancel != nil {
-		p.cancel()
-	}
+	p.stopPending()
 	p.show(directory.Result{}, "", true)
 }
 
@@ -301,6 +314,10 @@ func (p *directoryPanel) callerName(id string) (directory.Contact, bool) {
 	c, ok := p.names[id]
 	return c, ok
 }
+
+// close stops the pending debounce timer and the search under way; the
+// window's stop then awaits the search goroutine (w.wg).
+func (p *directoryPanel) close() { p.stopPending() }
 
 // forget drops what was looked up for a call that ended.
 func (p *directoryPanel) forget(id string) { delete(p.names, id) }

@@ -287,6 +287,7 @@ func (w *mainWindow) start() {
 // stop ends the goroutines of the window; the phone stays open.
 func (w *mainWindow) stop() {
 	w.cancel()
+	w.dir.close()
 	if w.picker != nil {
 		w.picker.close()
 	}
