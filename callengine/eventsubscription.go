@@ -305,7 +305,7 @@ func (s *eventSubscription) subscribe(ctx context.Context, refresh bool) (time.D
 				cancel()
 				return 0, fmt.Errorf("%w: SUBSCRIBE: %w", ErrRequestFailed, cerr)
 			}
-			res, err = s.p.cli.DoDigestAuth(rctx, req, res, digestFor(s.p.opts.Account))
+			res, err = s.p.cli.DoDigestAuth(rctx, req, res, digestFor(s.p.account()))
 			s.mu.Lock()
 			s.cseq = max(s.cseq, req.CSeq().SeqNo)
 			s.mu.Unlock()

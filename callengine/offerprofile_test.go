@@ -45,6 +45,7 @@ func TestOutgoingProfiles(t *testing.T) {
 			o := tc.opts
 			o.ClassicMediaFactory = classic.New
 			p := &Phone{opts: o, profiles: newProfileMemory("")}
+			p.acct.Store(o.Account) // as NewPhone does
 			to := uri(tc.to)
 			if tc.remember != "" {
 				pr, ok := parseOfferProfile(tc.remember)

@@ -201,7 +201,7 @@ func (pub *presencePublisher) publish(ctx context.Context, st presence.Status, n
 				cancel()
 				return 0, fmt.Errorf("%w: PUBLISH: %w", ErrRequestFailed, cerr)
 			}
-			res, err = pub.p.cli.DoDigestAuth(rctx, req, res, digestFor(pub.p.opts.Account))
+			res, err = pub.p.cli.DoDigestAuth(rctx, req, res, digestFor(pub.p.account()))
 		}
 		cancel()
 		if err != nil {
