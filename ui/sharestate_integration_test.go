@@ -49,6 +49,9 @@ func TestIndicatorFollowsCaptureUnderMessageFloodIntegration(t *testing.T) {
 	if err != nil || len(mons) == 0 {
 		t.Fatalf("monitors: %v %v", mons, err)
 	}
+	// A moving picture: capture is damage-driven, so a still monitor is
+	// only grabbed at its rare refreshes and the counter would stand still.
+	d.ShowTestPattern(t, mons[0].X, mons[0].Y, mons[0].Width, mons[0].Height)
 
 	// The flood: B sends chat MESSAGEs in the call over UDP, 8 at a time.
 	const flood = 6000
