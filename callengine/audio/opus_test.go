@@ -8,42 +8,11 @@ import (
 	"gopkg.in/hraban/opus.v2"
 )
 
-// encodeDecode runs frames of src through enc and dec and returns the decoded
-// PCM and the payload sizes.
-func encodeDecode(t testing.TB, enc Encoder, dec Decoder, in []int16) ([]int16, []int) {
-	t.Helper()
-	var out []int16
-	var sizes []int
-	payload := make([]byte, 1500)
-	frame := make([]int16, FrameSamples)
-	for f := 0; f+FrameSamples <= len(in); f += FrameSamples {
-		n, err := enc.Encode(in[f:f+FrameSamples], payload)
-		if err != nil {
-			t.Fatalf("Encode frame %d: %v", f/FrameSamples, err)
-		}
-		sizes = append(sizes, n)
-		got, err := dec.Decode(payload[:n], frame)
-		if err != nil {
-			t.Fatalf("Decode frame %d: %v", f/FrameSamples, err)
-		}
-		if got != FrameSamples {
-			t.Fatalf("Decode gave %d samples, want %d", got, FrameSamples)
-		}
-		out = append(out, frame...)
-	}
-	return out, sizes
-}
-
-func TestOpusRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		freq    float64
-		bitrate int
-	}{
-		{440, 32000},
-		{440, 16000},
-		{1000, 32000},
-	} {
-		enc, err := NewOpusEncoder(tc.bitrate)
+// TestOpusBitrate: the encoder keeps to the bitrate it was given (RFC 7587
+// §3.1.1); a tone's payloads average no more than 1.3 times the target.
+func TestOpusBitrate(t *testing.T) {
+	for _, bitrate := range []int{16000, 32000} {
+		enc, err := NewOpusEncoder(bitrate)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,61 +20,16 @@ func TestOpusRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := readFrames(t, NewTone(tc.freq, 0.5), 50) // 1 s
-		out, sizes := encodeDecode(t, enc, dec, in)
-		// Skip the first 200 ms: codec delay and the encoder's ramp-up.
-		tail := out[10*FrameSamples:]
-		hz, power := DominantFrequency(tail, SampleRate)
-		if math.Abs(hz-tc.freq) > 5 {
-			t.Errorf("%v Hz at %d b/s: decoded %.2f Hz", tc.freq, tc.bitrate, hz)
-		}
-		if power < 0.9 {
-			t.Errorf("%v Hz at %d b/s: tone holds only %.3f of the energy", tc.freq, tc.bitrate, power)
-		}
-		if rms := RMS(tail); math.Abs(rms-0.5/math.Sqrt2) > 0.05 {
-			t.Errorf("%v Hz at %d b/s: rms %.3f, want ~%.3f", tc.freq, tc.bitrate, rms, 0.5/math.Sqrt2)
-		}
+		_, sizes := encodeDecode(t, enc, dec, readFrames(t, NewTone(440, 0.5), 50))
 		var total int
 		for _, s := range sizes[10:] {
 			total += s
 		}
 		kbps := float64(total*8) / (float64(len(sizes)-10) * 0.02) / 1000
-		if kbps > float64(tc.bitrate)/1000*1.3 {
-			t.Errorf("bitrate %d: payloads average %.1f kb/s", tc.bitrate, kbps)
+		if kbps > float64(bitrate)/1000*1.3 {
+			t.Errorf("bitrate %d: payloads average %.1f kb/s", bitrate, kbps)
 		}
-		t.Logf("%v Hz @ %d b/s: %.2f Hz, power %.3f, %.1f kb/s", tc.freq, tc.bitrate, hz, power, kbps)
-	}
-}
-
-func TestOpusPLC(t *testing.T) {
-	enc, _ := NewOpusEncoder(32000)
-	dec, _ := NewOpusDecoder()
-	in := readFrames(t, NewTone(440, 0.5), 20)
-	encodeDecode(t, enc, dec, in)
-	// Lose three packets: PLC continues the tone, then fades.
-	frame := make([]int16, FrameSamples)
-	var concealed []int16
-	for range 3 {
-		n, err := dec.Decode(nil, frame)
-		if err != nil || n != FrameSamples {
-			t.Fatalf("Decode(nil) = %d, %v", n, err)
-		}
-		concealed = append(concealed, frame...)
-	}
-	if hz, _ := DominantFrequency(concealed[:FrameSamples], SampleRate); math.Abs(hz-440) > 20 {
-		t.Errorf("PLC continued at %.1f Hz, want ~440", hz)
-	}
-	if RMS(concealed[:FrameSamples]) < 0.05 {
-		t.Error("first concealed frame is silent")
-	}
-	// Empty (not nil) payloads also mean loss.
-	if n, err := dec.Decode([]byte{}, frame); err != nil || n != FrameSamples {
-		t.Errorf("Decode(empty) = %d, %v", n, err)
-	}
-	// A decoder that never got a packet conceals with silence.
-	fresh, _ := NewOpusDecoder()
-	if n, err := fresh.Decode(nil, frame); err != nil || n != FrameSamples || RMS(frame) != 0 {
-		t.Errorf("fresh Decode(nil) = %d, %v, rms %v", n, err, RMS(frame))
+		t.Logf("%d b/s: %.1f kb/s", bitrate, kbps)
 	}
 }
 
@@ -170,32 +94,6 @@ func TestOpusEncodeWrongFrame(t *testing.T) {
 	if _, err := enc.Encode(make([]int16, 100), make([]byte, 1500)); !errors.Is(err, ErrFrameSize) {
 		t.Errorf("Encode of 100 samples = %v, want ErrFrameSize", err)
 	}
-}
-
-func FuzzOpusDecode(f *testing.F) {
-	enc, _ := NewOpusEncoder(32000)
-	payload := make([]byte, 1500)
-	n, _ := enc.Encode(sine(440, 0.5, FrameSamples, SampleRate), payload)
-	f.Add(payload[:n])
-	f.Add([]byte{})
-	f.Add([]byte{0xFC, 0xFF, 0xFE}) // code 3, many frames
-	f.Add([]byte{0x7B})
-	dec, _ := NewOpusDecoder()
-	f.Fuzz(func(t *testing.T, data []byte) {
-		frame := make([]int16, FrameSamples+8)
-		for i := range frame {
-			frame[i] = 99
-		}
-		n, _ := dec.Decode(data, frame[:FrameSamples])
-		if n < 0 || n > FrameSamples {
-			t.Fatalf("Decode returned %d samples", n)
-		}
-		for i := FrameSamples; i < len(frame); i++ {
-			if frame[i] != 99 {
-				t.Fatalf("Decode wrote past the frame at %d", i)
-			}
-		}
-	})
 }
 
 func BenchmarkOpusEncode(b *testing.B) {
