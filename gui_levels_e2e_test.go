@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"image"
 	"image/png"
 	"io"
@@ -16,28 +15,6 @@ import (
 	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
-
-// pcmStream reads an audio.Source as raw S16LE, for pacat.
-type pcmStream struct {
-	src audio.Source
-	buf []byte
-}
-
-func (r *pcmStream) Read(p []byte) (int, error) {
-	if len(r.buf) == 0 {
-		f := make([]int16, audio.FrameSamples)
-		if err := r.src.ReadFrame(f); err != nil {
-			return 0, err
-		}
-		r.buf = make([]byte, 2*len(f))
-		for i, v := range f {
-			binary.LittleEndian.PutUint16(r.buf[2*i:], uint16(v))
-		}
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
 
 // levelPixels counts the pixels of the call view's level bars (green
 // #2E9D4F, amber #E09A1B) and how many bars are lit at least 30 px wide:
@@ -98,7 +75,7 @@ func keepScreenshot(t *testing.T, a *desktopApp, name string, img image.Image) {
 func TestDesktopAppCallLevelsEndToEnd(t *testing.T) {
 	testpeers.Require(t, "xdotool", "xprop", "ffmpeg", "Xvfb")
 	pa := testpeers.StartPulse(t)
-	pa.Play(t, testpeers.SinkMicWire, &pcmStream{src: audio.NewSpeechLike(3, 0.4)})
+	pa.Play(t, testpeers.SinkMicWire, audio.NewSpeechLike(3, 0.4))
 	d := testpeers.StartXvfb(t, 1600, 1000)
 
 	peer, err := callengine.NewPhone(callengine.Options{

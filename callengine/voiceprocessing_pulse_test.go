@@ -1,7 +1,6 @@
 package callengine
 
 import (
-	"encoding/binary"
 	"math"
 	"slices"
 	"sync"
@@ -17,28 +16,6 @@ import (
 // a loopback carries the speaker into the "microphone" 60 ms later and
 // 6 dB down (an echo path like a laptop's), and a second phone, B, talks
 // and listens. What B hears of its own talk is the echo Parlo sends back.
-
-// pcmReader streams a Source as endless raw S16LE, for pacat.
-type pcmReader struct {
-	src audio.Source
-	buf []byte
-}
-
-func (r *pcmReader) Read(p []byte) (int, error) {
-	if len(r.buf) == 0 {
-		f := make([]int16, audio.FrameSamples)
-		if err := r.src.ReadFrame(f); err != nil {
-			return 0, err
-		}
-		r.buf = make([]byte, 2*len(f))
-		for i, v := range f {
-			binary.LittleEndian.PutUint16(r.buf[2*i:], uint16(v))
-		}
-	}
-	n := copy(p, r.buf)
-	r.buf = r.buf[n:]
-	return n, nil
-}
 
 // talker is B's voice: speech-like noise it also keeps, to compare with
 // what comes back. Muting it makes B listen only.
@@ -98,7 +75,7 @@ func newEchoRig(t *testing.T, p audio.Processing) *echoRig {
 	t.Setenv("PULSE_SERVER", pa.Server())
 	pa.Echo(t, 60, -6)
 	// A quiet room's noise floor at the microphone, -70 dBFS.
-	pa.Play(t, testpeers.SinkMicWire, &pcmReader{src: audio.NewHiss(9, 0.0003)})
+	pa.Play(t, testpeers.SinkMicWire, audio.NewHiss(9, 0.0003))
 	vio := audio.NewVoiceIO(audio.VoiceIOOptions{Processing: p})
 	t.Cleanup(func() { vio.Close() })
 	r := &echoRig{pa: pa, vio: vio, bTalk: &talker{src: audio.NewSpeechLike(1, 0.5)}}
@@ -169,7 +146,7 @@ func TestEchoCancellationAtThePeerPulseIntegration(t *testing.T) {
 func TestDoubleTalkAtThePeerPulseIntegration(t *testing.T) {
 	r := newEchoRig(t, audio.DefaultProcessing())
 	const hz = 1200
-	r.pa.Play(t, testpeers.SinkMicWire, &pcmReader{src: audio.NewTone(hz, 0.1)})
+	r.pa.Play(t, testpeers.SinkMicWire, audio.NewTone(hz, 0.1))
 	deadline := time.Now().Add(20 * time.Second)
 	var f, rms float64
 	for time.Now().Before(deadline) {
@@ -222,8 +199,8 @@ func TestNoiseSuppressionAtThePeerPulseIntegration(t *testing.T) {
 	r.bTalk.mu.Lock()
 	r.bTalk.quiet = true
 	r.bTalk.mu.Unlock()
-	r.pa.Play(t, testpeers.SinkMicWire, &pcmReader{src: audio.NewSpeechLike(7, 0.4)})
-	r.pa.Play(t, testpeers.SinkMicWire, &pcmReader{src: audio.NewHiss(3, 0.03)})
+	r.pa.Play(t, testpeers.SinkMicWire, audio.NewSpeechLike(7, 0.4))
+	r.pa.Play(t, testpeers.SinkMicWire, audio.NewHiss(3, 0.03))
 	measure := func(p audio.Processing) float64 {
 		if err := r.vio.SetProcessing(p); err != nil {
 			t.Fatal(err)
@@ -237,21 +214,6 @@ func TestNoiseSuppressionAtThePeerPulseIntegration(t *testing.T) {
 	if on-off < 10 {
 		t.Errorf("noise suppression gained %.1f dB of SNR at the peer, want >= 10", on-off)
 	}
-}
-
-func deviceNamed(t *testing.T, kind audio.DeviceKind, name string) string {
-	t.Helper()
-	list, err := audio.ListDevices(kind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range list {
-		if d.BackendName() == name {
-			return d.ID
-		}
-	}
-	t.Fatalf("no %s %s", kind, name)
-	return ""
 }
 
 // waitMonitor waits until rec's last 400 ms carry hz at a real level, or
@@ -287,7 +249,11 @@ func TestDevicesChangeMidCallPulseIntegration(t *testing.T) {
 	headset := r.pa.Record(t, testpeers.SinkSpeaker2+".monitor")
 	waitMonitor(t, spk, "default speaker", 440, 10*time.Second)
 
-	headsetID := deviceNamed(t, audio.Speaker, testpeers.SinkSpeaker2)
+	headsetIDDev, err := audio.FindDevice(audio.Speaker, testpeers.SinkSpeaker2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headsetID := headsetIDDev.ID
 	if err := r.vio.SetDevices("", headsetID); err != nil {
 		t.Fatal(err)
 	}
@@ -305,8 +271,12 @@ func TestDevicesChangeMidCallPulseIntegration(t *testing.T) {
 	}
 	const headsetMic = "parlo_headset_mic"
 	r.pa.LoadModule(t, "module-null-sink", "sink_name="+headsetMic, "rate=48000", "channels=1")
-	r.pa.Play(t, headsetMic, &pcmReader{src: audio.NewTone(1200, 0.3)})
-	micID := deviceNamed(t, audio.Microphone, headsetMic+".monitor")
+	r.pa.Play(t, headsetMic, audio.NewTone(1200, 0.3))
+	micIDDev, err := audio.FindDevice(audio.Microphone, headsetMic+".monitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	micID := micIDDev.ID
 	if err := r.vio.SetDevices(micID, headsetID); err != nil {
 		t.Fatal(err)
 	}

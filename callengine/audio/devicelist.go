@@ -79,6 +79,22 @@ func ListDevices(kind DeviceKind) ([]DeviceInfo, error) {
 	}, func([]DeviceInfo) {})
 }
 
+// FindDevice returns the device of kind whose backend name (the PulseAudio
+// sink or source name, the ALSA hw string) is backendName, or an error
+// wrapping ErrNoDevice.
+func FindDevice(kind DeviceKind, backendName string) (DeviceInfo, error) {
+	list, err := ListDevices(kind)
+	if err != nil {
+		return DeviceInfo{}, err
+	}
+	for _, d := range list {
+		if d.BackendName() == backendName {
+			return d, nil
+		}
+	}
+	return DeviceInfo{}, fmt.Errorf("%w: no %s %q", ErrNoDevice, kind, backendName)
+}
+
 // parseDeviceID turns a DeviceInfo.ID back into miniaudio's form.
 func parseDeviceID(id string) (malgo.DeviceID, error) {
 	var d malgo.DeviceID

@@ -25,21 +25,6 @@ func backendNames(t *testing.T, kind audio.DeviceKind) []string {
 	return names
 }
 
-func deviceID(t *testing.T, kind audio.DeviceKind, backendName string) string {
-	t.Helper()
-	list, err := audio.ListDevices(kind)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range list {
-		if d.BackendName() == backendName {
-			return d.ID
-		}
-	}
-	t.Fatalf("no %s %q in %v", kind, backendName, list)
-	return ""
-}
-
 func TestListDevicesMatchesPulse(t *testing.T) {
 	pa := testpeers.StartPulse(t)
 	t.Setenv("PULSE_SERVER", pa.Server())
@@ -128,7 +113,11 @@ func TestVoiceIOSwitchesSpeakerLive(t *testing.T) {
 	waitHears(t, spk, "the default speaker", 440, 10*time.Second)
 	waitHears(t, headset, "the headset", 0, 5*time.Second)
 
-	id := deviceID(t, audio.Speaker, testpeers.SinkSpeaker2)
+	idDev, err := audio.FindDevice(audio.Speaker, testpeers.SinkSpeaker2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := idDev.ID
 	if err := v.SetDevices("", id); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +134,11 @@ func TestVoiceIOUnpluggedSpeakerFallsBackToDefault(t *testing.T) {
 	spk := pa.Record(t, testpeers.SinkSpeaker+".monitor")
 	headset := pa.Record(t, testpeers.SinkSpeaker2+".monitor")
 	notices := make(chan audio.DeviceNotice, 4)
-	id := deviceID(t, audio.Speaker, testpeers.SinkSpeaker2)
+	idDev, err := audio.FindDevice(audio.Speaker, testpeers.SinkSpeaker2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := idDev.ID
 	v := audio.NewVoiceIO(audio.VoiceIOOptions{Speaker: id, OnNotice: func(n audio.DeviceNotice) { notices <- n }})
 	defer v.Close()
 	out, err := v.OpenOutput()

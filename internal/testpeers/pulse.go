@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -216,14 +215,45 @@ func (p *Pulse) Echo(tb testing.TB, latencyMs int, gainDB float64) int {
 	return -1
 }
 
-// Play streams raw mono S16LE 48 kHz PCM from r into sink until r ends or
-// the test ends.
-func (p *Pulse) Play(tb testing.TB, sink string, r io.Reader) {
+// FrameSource is a mono 48 kHz PCM source read 20 ms at a time (the
+// shape of callengine/audio.Source, which this package cannot import: the
+// audio package's own tests use it).
+type FrameSource interface {
+	ReadFrame(frame []int16) error
+}
+
+// pulseFrameSamples is 20 ms at Play's 48 kHz.
+const pulseFrameSamples = 960
+
+// s16leReader streams a FrameSource as raw S16LE, for pacat.
+type s16leReader struct {
+	src FrameSource
+	buf []byte
+}
+
+func (r *s16leReader) Read(p []byte) (int, error) {
+	if len(r.buf) == 0 {
+		f := make([]int16, pulseFrameSamples)
+		if err := r.src.ReadFrame(f); err != nil {
+			return 0, err
+		}
+		r.buf = make([]byte, 2*len(f))
+		for i, v := range f {
+			binary.LittleEndian.PutUint16(r.buf[2*i:], uint16(v))
+		}
+	}
+	n := copy(p, r.buf)
+	r.buf = r.buf[n:]
+	return n, nil
+}
+
+// Play streams src (mono 48 kHz) into sink until src ends or the test ends.
+func (p *Pulse) Play(tb testing.TB, sink string, src FrameSource) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := p.command(ctx, "pacat", "--playback", "-d", sink, "--raw", "--format=s16le", "--rate=48000",
 		"--channels=1", "--latency-msec=20")
-	cmd.Stdin = r
+	cmd.Stdin = &s16leReader{src: src}
 	var log bytes.Buffer
 	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {
