@@ -332,6 +332,18 @@ func (p *BrowserPeer) Hangup(ctx context.Context) error { return p.call(ctx, "ha
 // flavour only.
 func (p *BrowserPeer) StartVideo(ctx context.Context) error { return p.call(ctx, "startVideo", nil) }
 
+// ShareScreen makes the page share its screen the way a Wazo app does
+// (Wazo.Phone.reinvite with screen constraints): a synthetic 1280x720
+// screen, since headless Chromium has no getDisplayMedia picker. Wazo
+// flavour only.
+func (p *BrowserPeer) ShareScreen(ctx context.Context) error { return p.call(ctx, "shareScreen", nil) }
+
+// StopScreenShare stops the page's share (Wazo.Phone.stopScreenSharing).
+// Wazo flavour only.
+func (p *BrowserPeer) StopScreenShare(ctx context.Context) error {
+	return p.call(ctx, "stopScreenShare", nil)
+}
+
 // AudioLevel is the dominant frequency and RMS of what the page receives
 // (a WebAudio analyser on the remote stream).
 type AudioLevel struct {

@@ -22,6 +22,31 @@ export function toneStream(hz) {
   return dst.stream;
 }
 
+// screenStream stands in for getDisplayMedia, which headless Chromium
+// cannot serve without a person at a picker: a canvas of w x h ("the
+// screen") with a bar sweeping across a fixed backdrop, captured at 30 fps.
+// The SDK under test still does everything it does with a real screen
+// (transceivers, re-INVITE, events); only the pixels are synthetic.
+export function screenStream(w, h) {
+  const c = document.createElement('canvas');
+  c.width = w; c.height = h;
+  const g = c.getContext('2d');
+  let x = 0;
+  const paint = () => {
+    g.fillStyle = '#204080'; g.fillRect(0, 0, w, h);
+    g.fillStyle = '#f0f0f0'; g.fillRect(x, 0, w / 8, h);
+    x = (x + 16) % w;
+  };
+  paint();
+  setInterval(paint, 33);
+  const s = c.captureStream(30);
+  // A real screen track is a screencast source: Chromium keeps its
+  // resolution and drops frame rate under a low bandwidth estimate; a
+  // canvas track would be scaled down instead unless hinted the same way.
+  s.getVideoTracks().forEach((t) => { t.contentHint = 'detail'; });
+  return s;
+}
+
 let analyser;
 // listen attaches a received stream: audio to an analyser (and to a muted
 // audio element, which Chromium needs before remote WebRTC audio flows into

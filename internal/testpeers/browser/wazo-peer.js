@@ -2,7 +2,7 @@
 // from its dist/wazo-sdk.js bundle loaded before this file) registers with
 // connectWithCredentials, calls and answers; every Wazo.Phone event it emits
 // is reported to Go.
-import { toneStream, listen, audioLevel, stats, report } from './media.js';
+import { toneStream, screenStream, listen, audioLevel, stats, report } from './media.js';
 
 const Phone = window['@wazo/sdk'] ? window['@wazo/sdk'].Wazo.Phone : window.Wazo.Phone;
 let opts = {}, current = null, setupStart = 0, registered = null;
@@ -16,6 +16,11 @@ navigator.mediaDevices.getUserMedia = async (c) => {
   if (c && c.audio) { s.getAudioTracks().forEach((t) => { s.removeTrack(t); t.stop(); }); toneStream(opts.toneHz || 880).getAudioTracks().forEach((t) => s.addTrack(t)); }
   return s;
 };
+
+// The SDK asks getDisplayMedia for the screen when it shares (constraints
+// with screen: true); headless Chromium has no picker, so the page answers
+// with a synthetic 1280x720 screen.
+navigator.mediaDevices.getDisplayMedia = async () => screenStream(1280, 720);
 
 function pc() {
   const s = Phone.getCurrentSipSession && Phone.getCurrentSipSession();
@@ -72,6 +77,15 @@ window.peer = {
     await Phone.accept(current, false);
     return true;
   },
+  // shareScreen shares "the screen" the way a Wazo app does on a call:
+  // Phone.reinvite with screen constraints (the SDK upgrades the call's video
+  // sender, or re-INVITEs with Subject: screenshare, and emits
+  // onScreenShareStarted).
+  async shareScreen() {
+    await Phone.reinvite(current, { audio: false, video: true, screen: true, desktop: false });
+    return true;
+  },
+  async stopScreenShare() { await Phone.stopScreenSharing(current, true); return true; },
   async hangup() { if (current) await Phone.hangup(current); return true; },
   state() { const s = Phone.getCurrentSipSession && Phone.getCurrentSipSession(); return s ? s.state : ''; },
   audioLevel,
