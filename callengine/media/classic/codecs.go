@@ -1,0 +1,61 @@
+package classic
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/capture/videocodec"
+)
+
+// negotiateCodecs picks what we send on l from the peer's list (its order
+// is its preference, RFC 3264 §6.1) and what we can receive.
+func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error {
+	recv := map[uint8]string{}
+	var send *rcodec
+	for i, c := range r.codecs {
+		name := ""
+		if l.kind == "audio" {
+			name = voiceName(c)
+		} else {
+			name = string(videoName(c))
+		}
+		if name == "" {
+			continue
+		}
+		recv[c.pt] = name
+		// Video: the peer's first. Audio: the best by our preference,
+		// the peer's order among equals.
+		if send == nil || l.kind == "audio" && audio.Preference(name) < audio.Preference(recv[send.pt]) {
+			send = &r.codecs[i]
+		}
+	}
+	if send == nil {
+		return fmt.Errorf("%w: no %s codec in common (offered %s)", media.ErrNoCommonCodec, l.kind, r.describeCodecs())
+	}
+	if !answering {
+		// Our own offered numbers may come too.
+		if l.kind == "audio" {
+			recv[ptOpus], recv[ptPCMU], recv[ptPCMA] = "opus", "PCMU", "PCMA"
+			recv[ptG722] = "G722"
+		} else {
+			recv[ptVP8], recv[ptH264] = string(videocodec.VP8), string(videocodec.H264)
+		}
+	}
+	name := recv[send.pt]
+	var telPT uint8
+	hasTel := false
+	for _, c := range r.codecs {
+		if strings.EqualFold(c.name, "telephone-event") && c.clock == send.clock {
+			telPT, hasTel = c.pt, true
+			break
+		}
+	}
+	s.mu.Lock()
+	l.sendPT, l.sendName, l.sendClock, l.hasSend = send.pt, name, send.clock, true
+	l.telPT, l.hasTel = telPT, hasTel && l.kind == "audio"
+	l.recvNames = recv
+	s.mu.Unlock()
+	return nil
+}
