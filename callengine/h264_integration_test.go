@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
-	"github.com/parlo-voip/parlo/capture"
-	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 var rtpmapVP8 = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r?$`)
@@ -207,33 +205,14 @@ func testScreenShareH264(t *testing.T, path media.Path) {
 
 // An H.264 share of a moving picture keeps up: B decodes ≥ 20 fps.
 func TestScreenShareH264FrameRateIntegration(t *testing.T) {
-	d := testpeers.StartDummyTwoMonitors(t)
-	mons, err := capture.MonitorsOn(d.Name())
-	if err != nil || len(mons) < 2 {
-		t.Fatal(mons, err)
-	}
-	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
-	wrap := func(s media.Session) media.Session { return &h264OnlySession{Session: s} }
-	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), wrap: wrap})
-	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), wrap: wrap})
-	aID, bID := connect(t, a, b)
-	ctx := ctxT(t, 30*time.Second)
-	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
-		t.Fatal(err)
-	}
-	waitFrames(t, b, bID, 1, 10*time.Second)
-	first, _ := b.Stats(bID)
-	t0 := time.Now()
-	time.Sleep(3 * time.Second)
-	last, _ := b.Stats(bID)
-	fps := float64(last.Video.Received.FramesDecoded-first.Video.Received.FramesDecoded) / time.Since(t0).Seconds()
-	sent, _ := a.Stats(aID)
+	m := startMovingShare(t, func(s media.Session) media.Session { return &h264OnlySession{Session: s} })
+	w := m.measure(3 * time.Second)
 	t.Logf("moving %dx%d picture over H.264: B decoded %.1f fps (sender %.1f fps, %d kbit/s target)",
-		mons[1].Width, mons[1].Height, fps, sent.Video.Sent.FPS, sent.Video.Sent.BitrateKbps)
-	if last.Video.Received.Codec != "H264" || sent.Video.Sent.Codec != "H264" {
-		t.Fatalf("codecs: sent %q, received %q", sent.Video.Sent.Codec, last.Video.Received.Codec)
+		m.mon.Width, m.mon.Height, w.decodedFPS, w.sender.Video.Sent.FPS, w.sender.Video.Sent.BitrateKbps)
+	if w.receiver.Video.Received.Codec != "H264" || w.sender.Video.Sent.Codec != "H264" {
+		t.Fatalf("codecs: sent %q, received %q", w.sender.Video.Sent.Codec, w.receiver.Video.Received.Codec)
 	}
-	if fps < 20 {
-		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", fps)
+	if w.decodedFPS < 20 {
+		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", w.decodedFPS)
 	}
 }

@@ -7,9 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/parlo-voip/parlo/capture"
-	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 // nftLoss drops pct % of the UDP datagrams in the test's network namespace,
@@ -28,42 +25,8 @@ func nftLoss(t *testing.T, pct int) (remove func()) {
 // moving picture (NACK/PLI repair it), the tone stays audible, and the
 // frame rate comes back after the burst.
 func TestShareUnderLossIntegration(t *testing.T) {
-	d := testpeers.StartDummyTwoMonitors(t)
-	mons, err := capture.MonitorsOn(d.Name())
-	if err != nil || len(mons) < 2 {
-		t.Fatal(mons, err)
-	}
-	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
-	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
-	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
-	aID, bID := connect(t, a, b)
-	ctx := ctxT(t, 90*time.Second)
-	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
-		t.Fatal(err)
-	}
-	waitFrames(t, b, bID, 1, 10*time.Second)
-
-	// window is what crossed the call over one measurement.
-	type window struct {
-		sentFPS, decodedFPS float64
-		keyframeRequests    uint64
-		audioLost           uint64
-	}
-	measure := func(d time.Duration) window {
-		s0, _ := b.Stats(bID)
-		a0, _ := a.Stats(aID)
-		t0 := time.Now()
-		time.Sleep(d)
-		s1, _ := b.Stats(bID)
-		a1, _ := a.Stats(aID)
-		secs := time.Since(t0).Seconds()
-		return window{
-			sentFPS:          float64(a1.Video.Sent.Frames-a0.Video.Sent.Frames) / secs,
-			decodedFPS:       float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / secs,
-			keyframeRequests: a1.Video.Sent.KeyframeRequests - a0.Video.Sent.KeyframeRequests,
-			audioLost:        s1.Audio.PacketsLost - s0.Audio.PacketsLost,
-		}
-	}
+	m := startMovingShare(t, nil)
+	a, b, measure := m.a, m.b, m.measure
 	clean := measure(3 * time.Second)
 	t.Logf("no loss: A sends %.1f fps, B decodes %.1f fps", clean.sentFPS, clean.decodedFPS)
 
@@ -80,7 +43,7 @@ func TestShareUnderLossIntegration(t *testing.T) {
 	remove()
 	t.Logf("20 %% loss for 5 s: A sends %.1f fps, B decodes %.1f fps; %d keyframe requests", burst.sentFPS, burst.decodedFPS, burst.keyframeRequests)
 	start := time.Now()
-	var after window
+	var after shareWindow
 	for time.Since(start) < 15*time.Second {
 		if after = measure(time.Second); after.decodedFPS >= 0.9*after.sentFPS && after.sentFPS >= 0.8*clean.sentFPS {
 			break
@@ -126,20 +89,8 @@ func tbfCap(t *testing.T, rate string) (remove func()) {
 // loss the receiver reports down under the cap, the picture keeps coming,
 // the call's audio stays, and the target climbs back once the cap is gone.
 func TestShareUnderBandwidthCapIntegration(t *testing.T) {
-	d := testpeers.StartDummyTwoMonitors(t)
-	mons, err := capture.MonitorsOn(d.Name())
-	if err != nil || len(mons) < 2 {
-		t.Fatal(mons, err)
-	}
-	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
-	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
-	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
-	aID, bID := connect(t, a, b)
-	ctx := ctxT(t, 120*time.Second)
-	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
-		t.Fatal(err)
-	}
-	waitFrames(t, b, bID, 1, 10*time.Second)
+	m := startMovingShare(t, nil)
+	a, b, aID := m.a, m.b, m.aID
 	st, _ := a.Stats(aID)
 	before := st.Video.Sent.BitrateKbps
 
@@ -154,18 +105,15 @@ func TestShareUnderBandwidthCapIntegration(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	adapt := time.Since(start)
-	s0, _ := b.Stats(bID)
-	time.Sleep(5 * time.Second)
-	s1, _ := b.Stats(bID)
-	capped := float64(s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded) / 5
-	t.Logf("600 kbit/s cap: target %d → %d kbit/s in %s; B decodes %.1f fps under the cap", before, target, adapt.Round(100*time.Millisecond), capped)
+	capped := m.measure(5 * time.Second)
+	t.Logf("600 kbit/s cap: target %d → %d kbit/s in %s; B decodes %.1f fps under the cap", before, target, adapt.Round(100*time.Millisecond), capped.decodedFPS)
 	if target > 600 {
 		t.Fatalf("after 30 s under a 600 kbit/s cap the sender still targets %d kbit/s", target)
 	}
 	// A full-motion 720p picture at 600 kbit/s comes as a slide show (a few
 	// frames a second at best, less on a loaded machine); what must not
 	// happen is a frozen picture.
-	if s1.Video.Received.FramesDecoded-s0.Video.Received.FramesDecoded == 0 {
+	if capped.framesDecoded == 0 {
 		t.Fatalf("B decoded nothing in 5 s under the cap, want the picture to keep coming")
 	}
 	b.waitTone(t, 440, 10*time.Second)

@@ -262,29 +262,12 @@ func TestScreenShareParloToParloIntegration(t *testing.T) {
 }
 
 func TestScreenShareFrameRateIntegration(t *testing.T) {
-	d := testpeers.StartDummyTwoMonitors(t)
-	mons, err := capture.MonitorsOn(d.Name())
-	if err != nil || len(mons) < 2 {
-		t.Fatal(mons, err)
-	}
-	d.ShowTestPattern(t, mons[1].X, mons[1].Y, mons[1].Width, mons[1].Height)
-	a := newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name()})
-	b := newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name()})
-	aID, bID := connect(t, a, b)
-	ctx := ctxT(t, 30*time.Second)
-	if err := a.StartScreenSharing(ctx, aID, mons[1].Index); err != nil {
-		t.Fatal(err)
-	}
-	waitFrames(t, b, bID, 1, 10*time.Second)
-	first, _ := b.Stats(bID)
-	t0 := time.Now()
-	time.Sleep(3 * time.Second)
-	last, _ := b.Stats(bID)
-	fps := float64(last.Video.Received.FramesDecoded-first.Video.Received.FramesDecoded) / time.Since(t0).Seconds()
-	sent, _ := a.Stats(aID)
-	t.Logf("moving 1280x720 picture: B decoded %.1f fps (sender %.1f fps, %d kbit/s target)", fps, sent.Video.Sent.FPS, sent.Video.Sent.BitrateKbps)
-	if fps < 20 {
-		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", fps)
+	m := startMovingShare(t, nil)
+	w := m.measure(3 * time.Second)
+	t.Logf("moving %dx%d picture: B decoded %.1f fps (sender %.1f fps, %d kbit/s target)",
+		m.mon.Width, m.mon.Height, w.decodedFPS, w.sender.Video.Sent.FPS, w.sender.Video.Sent.BitrateKbps)
+	if w.decodedFPS < 20 {
+		t.Fatalf("B decoded %.1f fps of a changing picture, want ≥ 20", w.decodedFPS)
 	}
 }
 
