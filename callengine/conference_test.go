@@ -3,15 +3,11 @@ package callengine
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
-
-	"gopkg.in/hraban/opus.v2"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
 )
@@ -190,44 +186,18 @@ func TestCallRecordingIntegration(t *testing.T) {
 
 func readRecording(t *testing.T, path string, format RecordingFormat) []int16 {
 	t.Helper()
-	var pcm []int16
 	if format == RecordingWAV {
-		src, err := audio.OpenWAVSource(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer src.Close()
-		st, _ := os.Stat(path)
-		f := make([]int16, audio.FrameSamples)
-		for range (st.Size() - 44) / 2 / audio.FrameSamples {
-			if err := src.ReadFrame(f); err != nil {
-				t.Fatal(err)
-			}
-			pcm = append(pcm, f...)
+		pcm, rate, err := audio.ReadWAV(path)
+		if err != nil || rate != audio.SampleRate {
+			t.Fatalf("%s: %d Hz, %v", path, rate, err)
 		}
 		return pcm
 	}
-	f, err := os.Open(path)
+	pcm, err := audio.ReadOggOpus(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s, err := opus.NewStream(f)
-	if err != nil {
-		t.Fatalf("%s is not Ogg/Opus: %v", path, err)
-	}
-	defer s.Close()
-	buf := make([]int16, 5760)
-	for {
-		n, err := s.Read(buf)
-		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
-			return pcm
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		pcm = append(pcm, buf[:n]...)
-	}
+	return pcm
 }
 
 // sessionOf is the current session of one of tp's calls.

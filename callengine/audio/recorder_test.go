@@ -1,41 +1,19 @@
 package audio
 
 import (
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"gopkg.in/hraban/opus.v2"
 )
 
-// readOgg decodes an Ogg/Opus file back to 48 kHz mono PCM with libopusfile.
+// readOgg decodes an Ogg/Opus recording, failing the test on error.
 func readOgg(t *testing.T, path string) []int16 {
 	t.Helper()
-	f, err := os.Open(path)
+	pcm, err := ReadOggOpus(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s, err := opus.NewStream(f)
-	if err != nil {
-		t.Fatalf("%s is not Ogg/Opus: %v", path, err)
-	}
-	defer s.Close()
-	var pcm []int16
-	buf := make([]int16, 5760)
-	for {
-		n, err := s.Read(buf)
-		if errors.Is(err, io.EOF) || (err == nil && n == 0) {
-			return pcm
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		pcm = append(pcm, buf[:n]...)
-	}
+	return pcm
 }
 
 // A recording mixes both directions frame by frame, leaves paused time out
