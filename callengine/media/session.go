@@ -132,6 +132,9 @@ type VideoSentStats struct {
 	FPS     float64 `json:"fps"`
 	// KeyframeRequests counts PLI/FIR received from the peer.
 	KeyframeRequests uint64 `json:"keyframeRequests"`
+	// NACKsReceived counts generic NACKs (RFC 4585 §6.2.1) the peer sent
+	// for our video; filled where the path counts them (classic).
+	NACKsReceived uint64 `json:"nacksReceived,omitempty"`
 	// BitrateKbps is the current encoder target.
 	BitrateKbps int `json:"bitrateKbps"`
 }
@@ -146,7 +149,12 @@ type VideoReceivedStats struct {
 	FramesDecoded   uint64 `json:"framesDecoded"`
 	// FramesRefused counts frames the decoder refused unread because they
 	// claimed a picture over the size cap (a keyframe was asked for).
-	FramesRefused uint64  `json:"framesRefused,omitempty"`
+	FramesRefused uint64 `json:"framesRefused,omitempty"`
+	// NACKsSent and PLIsSent count the feedback we sent for the peer's
+	// video (RFC 4585 §6.2.1, §6.3.1); filled where the path counts them
+	// (classic).
+	NACKsSent uint64  `json:"nacksSent,omitempty"`
+	PLIsSent  uint64  `json:"plisSent,omitempty"`
 	Width         int     `json:"width"`
 	Height        int     `json:"height"`
 	FPS           float64 `json:"fps"`

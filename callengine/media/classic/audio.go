@@ -16,6 +16,7 @@ func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
 		s.stats.AudioReceived(len(p.Payload))
 		s.mu.Lock()
 		name := l.recvNames[p.PayloadType]
+		s.remoteAudio = p.SSRC
 		r := s.recv.Load()
 		if r == nil {
 			r = rtpmedia.NewAudioPlayout()

@@ -39,6 +39,7 @@ type line struct {
 	sendName  string // audio: audio package name; video: videocodec.Name
 	sendClock int
 	recvNames map[uint8]string
+	nackPTs   map[uint8]bool // video payload types the peer NACKs (RFC 4585)
 	hasSend   bool
 	telPT     uint8 // the peer's telephone-event at sendClock (RFC 4733)
 	hasTel    bool

@@ -164,7 +164,9 @@ func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
 	if name == videocodec.H264 {
 		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
 	}
-	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we send and honour generic NACK,
+	// PLI and FIR.
+	w.line("a=rtcp-fb:%d nack", pt)
 	w.line("a=rtcp-fb:%d nack pli", pt)
 	if offer {
 		w.line("a=rtcp-fb:%d ccm fir", pt)
