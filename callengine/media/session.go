@@ -155,9 +155,9 @@ type VideoReceivedStats struct {
 	// (classic).
 	NACKsSent uint64  `json:"nacksSent,omitempty"`
 	PLIsSent  uint64  `json:"plisSent,omitempty"`
-	Width         int     `json:"width"`
-	Height        int     `json:"height"`
-	FPS           float64 `json:"fps"`
+	Width     int     `json:"width"`
+	Height    int     `json:"height"`
+	FPS       float64 `json:"fps"`
 }
 
 // VideoStats are the video counters of one call.
