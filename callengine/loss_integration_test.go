@@ -7,6 +7,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/classic"
+	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 // nftLoss drops pct % of the UDP datagrams in the test's network namespace,
@@ -130,5 +135,69 @@ func TestShareUnderBandwidthCapIntegration(t *testing.T) {
 	t.Logf("cap removed: target back to %d kbit/s after %s", st.Video.Sent.BitrateKbps, time.Since(start).Round(100*time.Millisecond))
 	if st.Video.Sent.BitrateKbps < 2*target {
 		t.Fatalf("30 s after the cap was lifted the target is %d kbit/s (was %d under it)", st.Video.Sent.BitrateKbps, target)
+	}
+}
+
+// classicPath forces a test phone onto the classic media path (per-line
+// transports, SDES) whatever the peer offers.
+func classicPath(o *Options) {
+	o.Media = "classic"
+	o.ClassicMediaFactory = classic.New
+	o.SRTP = media.SRTPRequired
+}
+
+// startClassicMovingShare is startMovingShare with both phones on the
+// classic path, tuned further by tune (nil: as is).
+func startClassicMovingShare(t *testing.T, tune func(*Options)) *movingShare {
+	t.Helper()
+	d := testpeers.StartDummyTwoMonitors(t)
+	mons, err := capture.MonitorsOn(d.Name())
+	if err != nil || len(mons) < 2 {
+		t.Fatal(mons, err)
+	}
+	m := &movingShare{mon: mons[1]}
+	d.ShowTestPattern(t, m.mon.X, m.mon.Y, m.mon.Width, m.mon.Height)
+	opts := func(o *Options) {
+		classicPath(o)
+		if tune != nil {
+			tune(o)
+		}
+	}
+	m.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), tune: opts})
+	m.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), tune: opts})
+	m.aID, m.bID = connect(t, m.a, m.b)
+	if err := m.a.StartScreenSharing(ctxT(t, 30*time.Second), m.aID, m.mon.Index); err != nil {
+		t.Fatal(err)
+	}
+	waitFrames(t, m.b, m.bID, 1, 10*time.Second)
+	return m
+}
+
+// The share over the classic path under 5 % random loss: the receiver
+// NACKs the missing packets (RFC 4585 §6.2.1), the sender resends them
+// from the NACK responder's history, and the receiver keeps decoding the
+// moving picture without falling back to keyframes.
+func TestClassicShareUnderLossIntegration(t *testing.T) {
+	m := startClassicMovingShare(t, nil)
+	if st, _ := m.b.Stats(m.bID); st.Path != "classic" {
+		t.Fatalf("path %q, want classic", st.Path)
+	}
+	w0 := m.measure(0)
+	remove := nftLoss(t, 5)
+	lossy := m.measure(5 * time.Second)
+	m.b.waitTone(t, 440, 5*time.Second)
+	remove()
+	nacks := lossy.receiver.Video.Received.NACKsSent - w0.receiver.Video.Received.NACKsSent
+	nacked := lossy.sender.Video.Sent.NACKsReceived - w0.sender.Video.Sent.NACKsReceived
+	t.Logf("FIGURE loss.classic.share: %.1f fps sent, %.1f fps decoded; %d NACKs sent by the receiver (%d reached the sender), %d keyframe requests in 5 s",
+		lossy.sentFPS, lossy.decodedFPS, nacks, nacked, lossy.keyframeRequests)
+	if nacks == 0 || nacked == 0 {
+		t.Errorf("no NACK under 5 %% loss: the receiver sent %d, the sender got %d", nacks, nacked)
+	}
+	if lossy.decodedFPS < 0.9*lossy.sentFPS {
+		t.Errorf("under 5 %% loss B decodes %.1f of %.1f fps sent, want ≥ 90 %%", lossy.decodedFPS, lossy.sentFPS)
+	}
+	if lossy.keyframeRequests > 2 {
+		t.Errorf("under 5 %% loss B asked for %d keyframes in 5 s, want ≤ 2 (NACK repairs)", lossy.keyframeRequests)
 	}
 }
