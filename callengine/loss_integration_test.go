@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/classic"
 	"github.com/parlo-voip/parlo/capture"
@@ -199,5 +200,62 @@ func TestClassicShareUnderLossIntegration(t *testing.T) {
 	}
 	if lossy.keyframeRequests > 2 {
 		t.Errorf("under 5 %% loss B asked for %d keyframes in 5 s, want ≤ 2 (NACK repairs)", lossy.keyframeRequests)
+	}
+}
+
+// Opus in-band FEC on the classic path (both ends' SDP say
+// useinbandfec=1) under 5 % random loss: the sender codes FEC for the loss
+// the receiver reports, the receiver rebuilds lost frames from the next
+// packet, and the tone is still heard both ways.
+func TestOpusFECUnderLossIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{toneHz: 440, tune: classicPath})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, tune: classicPath})
+	aID, bID := connect(t, a, b)
+	b.waitTone(t, 440, 5*time.Second)
+	b0, _ := b.Stats(bID)
+	remove := nftLoss(t, 5)
+	var b1 media.Stats
+	start := time.Now()
+	for time.Since(start) < 15*time.Second {
+		time.Sleep(500 * time.Millisecond)
+		if b1, _ = b.Stats(bID); b1.Audio.FECDecoded-b0.Audio.FECDecoded >= 5 && time.Since(start) >= 5*time.Second {
+			break
+		}
+	}
+	b.waitTone(t, 440, 5*time.Second)
+	a.waitTone(t, 660, 5*time.Second)
+	remove()
+	lost := b1.Audio.PacketsLost - b0.Audio.PacketsLost
+	fec := b1.Audio.FECDecoded - b0.Audio.FECDecoded
+	a1, _ := a.Stats(aID)
+	t.Logf("FIGURE fec.classic: 5 %% loss for %.0f s: %d audio packets lost, %d frames rebuilt from Opus in-band FEC; tone heard both ways (RTT %.1f ms, jitter %.1f ms)",
+		time.Since(start).Seconds(), lost, fec, a1.Audio.RTTMs, b1.Audio.JitterMs)
+	if fec == 0 {
+		t.Fatalf("no frame rebuilt from FEC under 5 %% loss (%d packets lost)", lost)
+	}
+}
+
+// Opus DTX on the classic path (both ends' SDP say usedtx=1): a silent
+// source sends a fraction of the 50 packets a second a tone takes.
+func TestOpusDTXIntegration(t *testing.T) {
+	a := newTestPhone(t, testPhoneOpts{audioIn: func() (audio.Source, error) { return audio.Silence(), nil }, tune: classicPath})
+	b := newTestPhone(t, testPhoneOpts{toneHz: 660, tune: classicPath})
+	aID, bID := connect(t, a, b)
+	a.waitTone(t, 660, 5*time.Second)
+	rate := func(p *testPhone, id string) (float64, media.AudioStats) {
+		s0, _ := p.Stats(id)
+		t0 := time.Now()
+		time.Sleep(3 * time.Second)
+		s1, _ := p.Stats(id)
+		return float64(s1.Audio.PacketsSent-s0.Audio.PacketsSent) / time.Since(t0).Seconds(), s1.Audio
+	}
+	silent, sa := rate(a, aID)
+	tone, sb := rate(b, bID)
+	t.Logf("FIGURE dtx.classic: silence %.1f packets/s (%d frames not sent), tone %.1f packets/s", silent, sa.DTXFrames, tone)
+	if tone < 45 {
+		t.Fatalf("the tone side sends %.1f packets/s, want ~50 (ptime 20): %+v", tone, sb)
+	}
+	if silent > 10 || sa.DTXFrames == 0 {
+		t.Fatalf("silence under DTX sends %.1f packets/s (%d DTX frames), want ≤ 10", silent, sa.DTXFrames)
 	}
 }

@@ -252,6 +252,22 @@ func (j *JitterBuffer) Pop() (payload []byte, ok bool) {
 	return nil, false
 }
 
+// Peek returns the payload Pop would return next without taking it, if it
+// is buffered: after a loss, the packet whose in-band FEC can rebuild the
+// lost one (RFC 7587 §3.3).
+func (j *JitterBuffer) Peek() (payload []byte, ok bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.started || j.count == 0 {
+		return nil, false
+	}
+	s := &j.slots[j.next&j.mask]
+	if s.valid && s.seq == j.next {
+		return s.payload, true
+	}
+	return nil, false
+}
+
 // Reset empties the buffer; the next Push starts a new stream. Call it when
 // the SSRC changes. The counters are kept.
 func (j *JitterBuffer) Reset() {

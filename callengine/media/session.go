@@ -116,6 +116,13 @@ type AudioStats struct {
 	// (§6.4.1 LSR/DLSR). 0 until measured.
 	JitterMs float64 `json:"jitterMs"`
 	RTTMs    float64 `json:"rttMs"`
+	// FECDecoded counts lost frames rebuilt from the next packet's Opus
+	// in-band FEC (RFC 7587 §3.3); DTXFrames counts our frames not sent
+	// as DTX silence (§3.1.3).
+	FECDecoded uint64 `json:"fecDecoded,omitempty"`
+	DTXFrames  uint64 `json:"dtxFrames,omitempty"`
+	// PlayoutDelayMs is the jitter buffer's current target delay.
+	PlayoutDelayMs float64 `json:"playoutDelayMs,omitempty"`
 }
 
 // VideoSentStats count what our video sender put on the wire. Frames,

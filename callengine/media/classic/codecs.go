@@ -59,6 +59,22 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 	l.telPT, l.hasTel = telPT, hasTel && l.kind == "audio"
 	l.recvNames = recv
 	l.nackPTs = nacks
+	// RFC 7587 §6.1: the receiver's fmtp says whether it decodes in-band
+	// FEC and prefers DTX; our Opus encoder follows the peer's.
+	l.sendFEC = name == audio.CodecOpus && fmtpFlag(send.fmtp, "useinbandfec")
+	l.sendDTX = name == audio.CodecOpus && fmtpFlag(send.fmtp, "usedtx")
 	s.mu.Unlock()
 	return nil
+}
+
+// fmtpFlag reports whether an fmtp's parameter key is 1 ("a=1;b=0" form,
+// RFC 7587 §6.1).
+func fmtpFlag(fmtp, key string) bool {
+	for _, kv := range strings.Split(fmtp, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, key) && strings.TrimSpace(v) == "1" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,8 @@
 package classic
 
 import (
+	"math"
+
 	"github.com/pion/interceptor"
 
 	"github.com/parlo-voip/parlo/callengine/media"
@@ -75,4 +77,21 @@ func (s *Session) rtcpStats(st *media.Stats) {
 	if x := vc.streamStats(videoSSRC); x != nil {
 		st.Video.Sent.NACKsReceived = uint64(x.OutboundRTPStreamStats.NACKCount)
 	}
+}
+
+// peerAudioLoss is the loss of our audio the peer's last receiver report
+// gave (RFC 3550 §6.4.1 fraction lost), in percent rounded up, which
+// sizes our Opus FEC.
+func (s *Session) peerAudioLoss() int {
+	s.mu.Lock()
+	var c *rtcpChain
+	if a := s.audioLineLocked(); a != nil && a.tr != nil {
+		c = a.tr.chain
+	}
+	s.mu.Unlock()
+	x := c.streamStats(s.audioSSRC)
+	if x == nil {
+		return 0
+	}
+	return int(math.Ceil(x.RemoteInboundRTPStreamStats.FractionLost * 100))
 }

@@ -30,6 +30,22 @@ type AudioPlayout struct {
 	// Playout-loop state (only the loop touches these).
 	wasReceiving bool
 	missed       int
+
+	fecDecoded uint64 // under mu
+}
+
+// fecDecoder is a decoder that can rebuild a lost frame from the next
+// packet's in-band FEC (audio.OpusDecoder).
+type fecDecoder interface {
+	DecodeFEC(next []byte, frame []int16) (int, error)
+}
+
+// FECDecoded counts lost frames rebuilt from the next packet's in-band
+// FEC.
+func (p *AudioPlayout) FECDecoded() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fecDecoded
 }
 
 // NewAudioPlayout makes an empty playout.
@@ -84,6 +100,7 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 	if !receiving || p.dec == nil {
 		return
 	}
+	lost := p.jb.Stats().Lost
 	if payload, ok := p.jb.Pop(); ok {
 		if _, err := p.dec.Decode(payload, frame); err != nil {
 			clear(frame)
@@ -93,6 +110,19 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 		return
 	}
 	if p.missed < maxConcealed {
+		// A lost packet whose successor is already here: Opus rebuilds
+		// it from the successor's in-band FEC (RFC 7587 §3.3), better
+		// than concealment. A gap with nothing after it (the stream
+		// paused) is concealed.
+		if f, ok := p.dec.(fecDecoder); ok && p.jb.Stats().Lost > lost {
+			if next, ok := p.jb.Peek(); ok {
+				if _, err := f.DecodeFEC(next, frame); err == nil {
+					p.fecDecoded++
+					p.missed = 0
+					return
+				}
+			}
+		}
 		if _, err := p.dec.Decode(nil, frame); err != nil {
 			clear(frame)
 		}
