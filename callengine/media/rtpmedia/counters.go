@@ -57,6 +57,7 @@ func (c *Counters) Audio(p *AudioPlayout) media.AudioStats {
 	if p != nil {
 		st.PacketsLost = p.Lost()
 		st.FECDecoded = p.FECDecoded()
+		st.PlayoutDelayMs = float64(p.TargetDelay().Microseconds()) / 1000
 		if st.Codec == "" {
 			st.Codec = p.Codec()
 		}
