@@ -148,24 +148,24 @@ func classicPath(o *Options) {
 }
 
 // startClassicMovingShare is startMovingShare with both phones on the
-// classic path, tuned further by tune (nil: as is).
-func startClassicMovingShare(t *testing.T, tune func(*Options)) *movingShare {
+// classic path.
+func startClassicMovingShare(t *testing.T) *movingShare {
 	t.Helper()
-	d := testpeers.StartDummyTwoMonitors(t)
+	return startClassicMovingShareOn(t, testpeers.StartDummyTwoMonitors(t), classicPath, classicPath)
+}
+
+// startClassicMovingShareOn sets the moving-share rig up on display d with
+// A's and B's options tuned by tuneA and tuneB.
+func startClassicMovingShareOn(t *testing.T, d *testpeers.Display, tuneA, tuneB func(*Options)) *movingShare {
+	t.Helper()
 	mons, err := capture.MonitorsOn(d.Name())
 	if err != nil || len(mons) < 2 {
 		t.Fatal(mons, err)
 	}
 	m := &movingShare{mon: mons[1]}
 	d.ShowTestPattern(t, m.mon.X, m.mon.Y, m.mon.Width, m.mon.Height)
-	opts := func(o *Options) {
-		classicPath(o)
-		if tune != nil {
-			tune(o)
-		}
-	}
-	m.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), tune: opts})
-	m.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), tune: opts})
+	m.a = newTestPhone(t, testPhoneOpts{toneHz: 440, display: d.Name(), tune: tuneA})
+	m.b = newTestPhone(t, testPhoneOpts{toneHz: 660, display: d.Name(), tune: tuneB})
 	m.aID, m.bID = connect(t, m.a, m.b)
 	if err := m.a.StartScreenSharing(ctxT(t, 30*time.Second), m.aID, m.mon.Index); err != nil {
 		t.Fatal(err)
@@ -179,7 +179,7 @@ func startClassicMovingShare(t *testing.T, tune func(*Options)) *movingShare {
 // from the NACK responder's history, and the receiver keeps decoding the
 // moving picture without falling back to keyframes.
 func TestClassicShareUnderLossIntegration(t *testing.T) {
-	m := startClassicMovingShare(t, nil)
+	m := startClassicMovingShare(t)
 	if st, _ := m.b.Stats(m.bID); st.Path != "classic" {
 		t.Fatalf("path %q, want classic", st.Path)
 	}
