@@ -56,6 +56,10 @@ func TestShareUnderLossIntegration(t *testing.T) {
 		}
 	}
 	t.Logf("after the burst: B decodes %.1f of %.1f fps sent, %s after the loss ended", after.decodedFPS, after.sentFPS, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("FIGURE loss.webrtc.share: %.1f fps sent, %.1f fps decoded; %d keyframe requests, %d audio packets lost in 5 s",
+		lossy.sentFPS, lossy.decodedFPS, lossy.keyframeRequests, lossy.audioLost)
+	t.Logf("FIGURE loss.webrtc.burst: %.1f of %.1f fps decoded during 5 s of 20 %% loss (%d keyframe requests); back to %.1f of %.1f fps %s after it ended",
+		burst.decodedFPS, burst.sentFPS, burst.keyframeRequests, after.decodedFPS, after.sentFPS, time.Since(start).Round(100*time.Millisecond))
 	b.waitTone(t, 440, 5*time.Second)
 
 	// The sender's own rate depends on the machine's load (the frame-rate
@@ -134,6 +138,8 @@ func TestShareUnderBandwidthCapIntegration(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Logf("cap removed: target back to %d kbit/s after %s", st.Video.Sent.BitrateKbps, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("FIGURE bwcap.webrtc: target %d → %d kbit/s in %s under the cap, %.1f fps decoded; back to %d kbit/s %s after it was lifted",
+		before, target, adapt.Round(100*time.Millisecond), capped.decodedFPS, st.Video.Sent.BitrateKbps, time.Since(start).Round(100*time.Millisecond))
 	if st.Video.Sent.BitrateKbps < 2*target {
 		t.Fatalf("30 s after the cap was lifted the target is %d kbit/s (was %d under it)", st.Video.Sent.BitrateKbps, target)
 	}
