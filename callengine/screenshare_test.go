@@ -129,6 +129,34 @@ func newShareRigOn(t *testing.T, path media.Path, wrap ...func(media.Session) me
 	return r
 }
 
+// waitMonitor1Picture waits until the picture p (the rig's receiver)
+// decodes is monitor 1's, at its size, and not monitor 0's.
+func (r *shareRig) waitMonitor1Picture(t *testing.T, p *testPhone) {
+	t.Helper()
+	rv, ok := p.RemoteVideo(r.bID)
+	if !ok {
+		t.Fatal("no remote video at B")
+	}
+	var snap image.Image
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if snap, _ = rv.Latest(); snap != nil && meanDiff(snap, r.pic1) < 12 {
+			break
+		}
+	}
+	if snap == nil {
+		t.Fatal("B decoded no picture in 10 s")
+	}
+	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
+		t.Fatalf("decoded picture %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
+	}
+	if d := meanDiff(snap, r.pic1); d >= 12 {
+		t.Fatalf("decoded picture differs from monitor 1's by %.1f per channel", d)
+	}
+	if d := meanDiff(snap, r.pic0); d < 30 {
+		t.Fatalf("decoded picture is too close to monitor 0's (%.1f)", d)
+	}
+}
+
 // waitFrames polls B's decoded frame count until it passes n.
 func waitFrames(t *testing.T, p *testPhone, id string, n uint64, timeout time.Duration) uint64 {
 	t.Helper()
@@ -182,34 +210,7 @@ func TestScreenShareParloToParloIntegration(t *testing.T) {
 	t.Logf("share → first frame decoded at the peer: %s", time.Since(start))
 
 	// B's picture is monitor 1's, at its size, and not monitor 0's.
-	var snap image.Image
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		path := filepath.Join(t.TempDir(), "snap.png")
-		rv, ok := b.RemoteVideo(r.bID)
-		if !ok {
-			t.Fatal("no remote video at B")
-		}
-		if err := rv.SnapshotPNG(path); err != nil {
-			t.Fatal(err)
-		}
-		f, _ := os.Open(path)
-		snap, _ = png.Decode(f)
-		f.Close()
-		if snap != nil && meanDiff(snap, r.pic1) < 12 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
-		t.Fatalf("snapshot %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
-	}
-	if d := meanDiff(snap, r.pic1); d >= 12 {
-		t.Fatalf("snapshot differs from monitor 1's picture by %.1f per channel", d)
-	}
-	if d := meanDiff(snap, r.pic0); d < 30 {
-		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
-	}
+	r.waitMonitor1Picture(t, b)
 	st, _ := a.Stats(r.aID)
 	if st.Video.Sent.Codec != "VP8" || st.Video.Sent.Width != r.mon1.Width || st.Video.Sent.Frames == 0 {
 		t.Fatalf("sender stats: %+v", st.Video.Sent)
