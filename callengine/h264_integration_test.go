@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 var rtpmapVP8 = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r?$`)
@@ -152,7 +153,7 @@ func testScreenShareH264(t *testing.T, path media.Path) {
 	for time.Now().Before(deadline) {
 		rv, _ := b.RemoteVideo(r.bID)
 		img, _ := rv.Latest()
-		if d2 = meanDiff(img, pic2); d2 < 12 {
+		if d2 = testpeers.MeanDiff(img, pic2); d2 < 12 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,23 +52,6 @@ func writePNG(t *testing.T, img image.Image) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// meanDiff is the mean absolute difference per channel (0..255) between two
-// same-sized images, sampled on a grid.
-func meanDiff(a, b image.Image) float64 {
-	r := a.Bounds()
-	var sum float64
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y += 7 {
-		for x := r.Min.X; x < r.Max.X; x += 7 {
-			ar, ag, ab, _ := a.At(x, y).RGBA()
-			br, bg, bb, _ := b.At(x-r.Min.X+b.Bounds().Min.X, y-r.Min.Y+b.Bounds().Min.Y).RGBA()
-			sum += math.Abs(float64(ar>>8)-float64(br>>8)) + math.Abs(float64(ag>>8)-float64(bg>>8)) + math.Abs(float64(ab>>8)-float64(bb>>8))
-			n += 3
-		}
-	}
-	return sum / float64(n)
 }
 
 type shareRig struct {
@@ -139,7 +121,7 @@ func (r *shareRig) waitMonitor1Picture(t *testing.T, p *testPhone) {
 	}
 	var snap image.Image
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if snap, _ = rv.Latest(); snap != nil && meanDiff(snap, r.pic1) < 12 {
+		if snap, _ = rv.Latest(); snap != nil && testpeers.MeanDiff(snap, r.pic1) < 12 {
 			break
 		}
 	}
@@ -149,10 +131,10 @@ func (r *shareRig) waitMonitor1Picture(t *testing.T, p *testPhone) {
 	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
 		t.Fatalf("decoded picture %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
 	}
-	if d := meanDiff(snap, r.pic1); d >= 12 {
+	if d := testpeers.MeanDiff(snap, r.pic1); d >= 12 {
 		t.Fatalf("decoded picture differs from monitor 1's by %.1f per channel", d)
 	}
-	if d := meanDiff(snap, r.pic0); d < 30 {
+	if d := testpeers.MeanDiff(snap, r.pic0); d < 30 {
 		t.Fatalf("decoded picture is too close to monitor 0's (%.1f)", d)
 	}
 }
