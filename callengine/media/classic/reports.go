@@ -68,7 +68,11 @@ func (s *Session) rtcpStats(st *media.Stats) {
 		st.Audio.JitterMs = x.InboundRTPStreamStats.Jitter * 1000
 	}
 	if x := ac.streamStats(s.audioSSRC); x != nil && x.RemoteInboundRTPStreamStats.RoundTripTimeMeasurements > 0 {
-		st.Audio.RTTMs = float64(x.RemoteInboundRTPStreamStats.RoundTripTime.Microseconds()) / 1000
+		// A peer's DLSR (RFC 3550 §6.4.1, in 1/65536 s, often from a
+		// millisecond clock) can put a loopback round trip a fraction of
+		// a millisecond below zero: report the smallest positive value,
+		// since 0 means not measured.
+		st.Audio.RTTMs = max(float64(x.RemoteInboundRTPStreamStats.RoundTripTime.Microseconds())/1000, 0.01)
 	}
 	if x := vc.streamStats(remoteVideo); x != nil {
 		st.Video.Received.NACKsSent = uint64(x.InboundRTPStreamStats.NACKCount)
