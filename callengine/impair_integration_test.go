@@ -71,12 +71,12 @@ func (r *impairRig) rewrite(sdp []byte, sideA bool) []byte {
 				continue
 			}
 			rel := r.relay(idx)
-			real := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
+			at := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
 			if sideA {
-				rel.SetEndpoints(real, nil)
+				rel.SetEndpoints(at, nil)
 				newPort = rel.SideB().Port
 			} else {
-				rel.SetEndpoints(nil, real)
+				rel.SetEndpoints(nil, at)
 				newPort = rel.SideA().Port
 			}
 			lines[n] = []byte(fmt.Sprintf("m=%s %d %s", m[1], newPort, l[len(m[0]):]))

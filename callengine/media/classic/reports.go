@@ -97,5 +97,5 @@ func (s *Session) peerAudioLoss() int {
 	if x == nil {
 		return 0
 	}
-	return int(math.Ceil(x.RemoteInboundRTPStreamStats.FractionLost * 100))
+	return int(math.Ceil(x.FractionLost * 100))
 }
