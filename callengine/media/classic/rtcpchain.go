@@ -28,6 +28,9 @@ const (
 	// before it falls back to a keyframe request.
 	nackInterval = 20 * time.Millisecond
 	nackRetries  = 10
+	// maxRemoteStreams bounds the peer's SSRCs a line reports on: a peer
+	// that keeps changing SSRC must not grow our state without end.
+	maxRemoteStreams = 8
 )
 
 // streamInfoFunc describes one RTP stream of a line for the interceptors:
@@ -195,7 +198,7 @@ func (c *rtcpChain) readRTP(raw []byte, p *rtp.Packet) {
 	r, ok := c.remote[p.SSRC]
 	if !ok {
 		info, known := c.info(p.SSRC, p.PayloadType, false)
-		if !known {
+		if !known || len(c.remote) >= maxRemoteStreams {
 			c.mu.Unlock()
 			return
 		}
