@@ -39,7 +39,10 @@ type line struct {
 	sendName  string // audio: audio package name; video: videocodec.Name
 	sendClock int
 	recvNames map[uint8]string
+	nackPTs   map[uint8]bool // video payload types the peer NACKs (RFC 4585)
 	hasSend   bool
+	sendFEC   bool  // the peer's Opus fmtp has useinbandfec=1
+	sendDTX   bool  // the peer's Opus fmtp has usedtx=1
 	telPT     uint8 // the peer's telephone-event at sendClock (RFC 4733)
 	hasTel    bool
 

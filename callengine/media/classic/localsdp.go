@@ -131,7 +131,8 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	}
 	if offer || !l.hasSend {
 		w.line("a=rtpmap:111 opus/48000/2")
-		w.line("a=fmtp:111 minptime=10;useinbandfec=1")
+		// We decode in-band FEC and take DTX (RFC 7587 §6.1).
+		w.line("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1")
 		// G.722's rtpmap clock is 8000 though it samples at 16 kHz
 		// (RFC 3551 §4.5.2).
 		w.line("a=rtpmap:9 G722/8000")
@@ -147,7 +148,7 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	switch l.sendName {
 	case "opus":
 		w.line("a=rtpmap:%d opus/48000/2", l.sendPT)
-		w.line("a=fmtp:%d minptime=10;useinbandfec=1", l.sendPT)
+		w.line("a=fmtp:%d minptime=10;useinbandfec=1;usedtx=1", l.sendPT)
 	default:
 		w.line("a=rtpmap:%d %s/8000", l.sendPT, l.sendName)
 	}
@@ -164,7 +165,9 @@ func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
 	if name == videocodec.H264 {
 		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
 	}
-	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we send and honour generic NACK,
+	// PLI and FIR.
+	w.line("a=rtcp-fb:%d nack", pt)
 	w.line("a=rtcp-fb:%d nack pli", pt)
 	if offer {
 		w.line("a=rtcp-fb:%d ccm fir", pt)

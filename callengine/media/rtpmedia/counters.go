@@ -16,6 +16,9 @@ type Counters struct {
 
 	videoPackets, videoBytes, videoFrames atomic.Uint64
 
+	// dtxFrames counts 20 ms frames not sent as DTX silence.
+	dtxFrames atomic.Uint64
+
 	mu         sync.Mutex
 	sendCodec  string
 	videoCodec videocodec.Name // of the peer's video
@@ -50,8 +53,11 @@ func (c *Counters) Audio(p *AudioPlayout) media.AudioStats {
 	st.BytesSent = c.bytesSent.Load()
 	st.PacketsReceived = c.packetsReceived.Load()
 	st.BytesReceived = c.bytesReceived.Load()
+	st.DTXFrames = c.dtxFrames.Load()
 	if p != nil {
 		st.PacketsLost = p.Lost()
+		st.FECDecoded = p.FECDecoded()
+		st.PlayoutDelayMs = float64(p.TargetDelay().Microseconds()) / 1000
 		if st.Codec == "" {
 			st.Codec = p.Codec()
 		}
