@@ -182,8 +182,9 @@ func startClassicMovingShareOn(t *testing.T, d *testpeers.Display, tuneA, tuneB 
 
 // The share over the classic path under 5 % random loss: the receiver
 // NACKs the missing packets (RFC 4585 §6.2.1), the sender resends them
-// from the NACK responder's history, and the receiver keeps decoding the
-// moving picture without falling back to keyframes.
+// from the NACK responder's history as RTX (RFC 4588, negotiated by both
+// Parlos), and the receiver keeps decoding the moving picture without
+// falling back to keyframes.
 func TestClassicShareUnderLossIntegration(t *testing.T) {
 	m := startClassicMovingShare(t)
 	if st, _ := m.b.Stats(m.bID); st.Path != "classic" {
@@ -196,10 +197,14 @@ func TestClassicShareUnderLossIntegration(t *testing.T) {
 	remove()
 	nacks := lossy.receiver.Video.Received.NACKsSent - w0.receiver.Video.Received.NACKsSent
 	nacked := lossy.sender.Video.Sent.NACKsReceived - w0.sender.Video.Sent.NACKsReceived
-	t.Logf("FIGURE loss.classic.share: %.1f fps sent, %.1f fps decoded; %d NACKs sent by the receiver (%d reached the sender), %d keyframe requests in 5 s",
-		lossy.sentFPS, lossy.decodedFPS, nacks, nacked, lossy.keyframeRequests)
+	rtx := lossy.receiver.Video.Received.Retransmissions - w0.receiver.Video.Received.Retransmissions
+	t.Logf("FIGURE loss.classic.share: %.1f fps sent, %.1f fps decoded; %d NACKs sent by the receiver (%d reached the sender), %d RTX packets received, %d keyframe requests in 5 s",
+		lossy.sentFPS, lossy.decodedFPS, nacks, nacked, rtx, lossy.keyframeRequests)
 	if nacks == 0 || nacked == 0 {
 		t.Errorf("no NACK under 5 %% loss: the receiver sent %d, the sender got %d", nacks, nacked)
+	}
+	if rtx == 0 {
+		t.Errorf("no RTX (RFC 4588) retransmission received under 5 %% loss (%d NACKs)", nacks)
 	}
 	if lossy.decodedFPS < 0.9*lossy.sentFPS {
 		t.Errorf("under 5 %% loss B decodes %.1f of %.1f fps sent, want ≥ 90 %%", lossy.decodedFPS, lossy.sentFPS)

@@ -1,11 +1,18 @@
 package audio
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // delayWindow is how far back the estimator looks: long enough to see the
 // spread of a jittery path, short enough that the delay comes back down a
 // few seconds after the jitter ends.
 const delayWindow = 2 * time.Second
+
+// spreadOutliers is how many of the latest packets of the window (at most
+// one in twenty) the spread leaves out.
+const spreadOutliers = 2
 
 // delaySample is one packet's arrival against its RTP timestamp.
 type delaySample struct {
@@ -25,6 +32,7 @@ type delayEstimator struct {
 	t0      time.Time
 	ts0     uint32
 	samples []delaySample // oldest first, within delayWindow
+	sorted  []time.Duration
 }
 
 func (e *delayEstimator) reset() {
@@ -49,15 +57,20 @@ func (e *delayEstimator) add(now time.Time, ts uint32) {
 	e.samples = append(e.samples[:0], e.samples[i:]...)
 }
 
-// spread is the delay between the earliest and the latest packet of the
-// window, relative to their media time.
+// spread is the delay between the earliest packet of the window and the
+// latest but the spreadOutliers latest, relative to their media time: one
+// packet held up by a stall (a scheduler hiccup, a GC pause on either end)
+// must not set the delay of the next two seconds.
 func (e *delayEstimator) spread() time.Duration {
 	if len(e.samples) < 2 {
 		return 0
 	}
-	lo, hi := e.samples[0].rel, e.samples[0].rel
-	for _, s := range e.samples[1:] {
-		lo, hi = min(lo, s.rel), max(hi, s.rel)
+	rel := e.sorted[:0]
+	for _, s := range e.samples {
+		rel = append(rel, s.rel)
 	}
-	return hi - lo
+	slices.Sort(rel)
+	e.sorted = rel
+	hi := len(rel) - 1 - min(spreadOutliers, len(rel)/20)
+	return rel[hi] - rel[0]
 }

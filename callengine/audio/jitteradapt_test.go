@@ -75,3 +75,29 @@ func TestJitterBufferAdaptsToJitter(t *testing.T) {
 		})
 	}
 }
+
+// One packet held up by a stall does not set the delay: the spread leaves
+// the latest few packets of the window out.
+func TestJitterBufferIgnoresOneStall(t *testing.T) {
+	start := time.Unix(1000, 0)
+	now := start
+	jb := NewJitterBuffer(WithAdaptiveDelay(40*time.Millisecond, 300*time.Millisecond), WithClockRate(48000), withNow(func() time.Time { return now }))
+	var maxTarget time.Duration
+	for i := range 200 {
+		at := time.Duration(i) * 20 * time.Millisecond
+		if i == 100 {
+			continue // arrives 250 ms late, below
+		}
+		if i == 112 {
+			now = start.Add(at)
+			jb.Push(100, 100*960, []byte{1})
+		}
+		now = start.Add(at)
+		jb.Push(uint16(i), uint32(i)*960, []byte{1})
+		jb.Pop()
+		maxTarget = max(maxTarget, jb.Stats().Target)
+	}
+	if maxTarget > 60*time.Millisecond {
+		t.Fatalf("one packet 240 ms late raised the target to %s, want ≤ 60 ms", maxTarget)
+	}
+}

@@ -160,11 +160,14 @@ type VideoReceivedStats struct {
 	// NACKsSent and PLIsSent count the feedback we sent for the peer's
 	// video (RFC 4585 §6.2.1, §6.3.1); filled where the path counts them
 	// (classic).
-	NACKsSent uint64  `json:"nacksSent,omitempty"`
-	PLIsSent  uint64  `json:"plisSent,omitempty"`
-	Width     int     `json:"width"`
-	Height    int     `json:"height"`
-	FPS       float64 `json:"fps"`
+	NACKsSent uint64 `json:"nacksSent,omitempty"`
+	PLIsSent  uint64 `json:"plisSent,omitempty"`
+	// Retransmissions counts RTX packets (RFC 4588) that repaired the
+	// peer's video; filled where the path counts them (classic).
+	Retransmissions uint64  `json:"retransmissions,omitempty"`
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	FPS             float64 `json:"fps"`
 }
 
 // VideoStats are the video counters of one call.

@@ -144,8 +144,8 @@ const notCovered = `
 - FEC-rebuilt frames count lost frames decoded from the next packet's FEC data; libopus 1.3 cannot
   tell whether a packet carried FEC, so the count includes any such frame it concealed instead
   (a unit test shows FEC output clearly closer to the sent audio than concealment when FEC is coded).
-- RTX (RFC 4588) is not negotiated on the classic path: NACKed packets are resent on the media
-  SSRC (RFC 4585 §6.2.1), which every peer accepts.
+- RTX (RFC 4588) on the classic path is exercised Parlo ↔ Parlo only: baresip and Linphone do
+  not offer it, and a peer without it gets resends on the media SSRC (RFC 4585 §6.2.1).
 - ICE consent: pion refreshes consent with any inbound packet, not only STUN binding
   responses (RFC 7675 §5.1), and has no 30 s consent expiry; the media timeout bounds the call.
   A killed peer's ICE fails fast (ICMP port unreachable ends the restart re-INVITEs), a silent

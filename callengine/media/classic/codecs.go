@@ -2,6 +2,7 @@ package classic
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
@@ -59,12 +60,46 @@ func (s *Session) negotiateCodecs(l *line, r *remoteLine, answering bool) error 
 	l.telPT, l.hasTel = telPT, hasTel && l.kind == "audio"
 	l.recvNames = recv
 	l.nackPTs = nacks
+	l.rtxApt, l.sendRTXPT, l.hasRTX = nil, 0, false
+	if l.kind == "video" {
+		l.rtxApt = map[uint8]uint8{}
+		if !answering {
+			l.rtxApt[ptRTXVP8], l.rtxApt[ptRTXH264] = ptVP8, ptH264
+		}
+		for _, c := range r.codecs {
+			apt, ok := rtxApt(c)
+			if !ok || recv[apt] == "" {
+				continue
+			}
+			l.rtxApt[c.pt] = apt
+			if apt == send.pt {
+				l.sendRTXPT, l.hasRTX = c.pt, true
+			}
+		}
+	}
 	// RFC 7587 §6.1: the receiver's fmtp says whether it decodes in-band
 	// FEC and prefers DTX; our Opus encoder follows the peer's.
 	l.sendFEC = name == audio.CodecOpus && fmtpFlag(send.fmtp, "useinbandfec")
 	l.sendDTX = name == audio.CodecOpus && fmtpFlag(send.fmtp, "usedtx")
 	s.mu.Unlock()
 	return nil
+}
+
+// rtxApt is the payload type an rtx format repairs (RFC 4588 §8.6
+// "a=fmtp:<rtx pt> apt=<pt>").
+func rtxApt(c rcodec) (uint8, bool) {
+	if !strings.EqualFold(c.name, "rtx") || c.clock != videocodec.ClockRate {
+		return 0, false
+	}
+	for _, kv := range strings.Split(c.fmtp, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, "apt") {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 && n < 128 {
+				return uint8(n), true
+			}
+		}
+	}
+	return 0, false
 }
 
 // fmtpFlag reports whether an fmtp's parameter key is 1 ("a=1;b=0" form,

@@ -40,6 +40,11 @@ type line struct {
 	sendClock int
 	recvNames map[uint8]string
 	nackPTs   map[uint8]bool // video payload types the peer NACKs (RFC 4585)
+	// RTX (RFC 4588): the peer's rtx payload type for what we send, and
+	// the rtx payload types we may receive with the type each repairs.
+	sendRTXPT uint8
+	hasRTX    bool
+	rtxApt    map[uint8]uint8
 	hasSend   bool
 	sendFEC   bool  // the peer's Opus fmtp has useinbandfec=1
 	sendDTX   bool  // the peer's Opus fmtp has usedtx=1

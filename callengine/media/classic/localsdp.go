@@ -101,7 +101,10 @@ func (s *Session) formats(l *line, offer bool) []string {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
-			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptH264)}
+			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptRTXVP8), fmt.Sprint(ptH264), fmt.Sprint(ptRTXH264)}
+		}
+		if l.hasRTX {
+			return []string{fmt.Sprint(l.sendPT), fmt.Sprint(l.sendRTXPT)}
 		}
 		return []string{fmt.Sprint(l.sendPT)}
 	}
@@ -123,10 +126,15 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 		if offer || !l.hasSend {
 			// VP8 first (RFC 7742 §5), H.264 for peers that only take that.
 			writeVideoCodec(w, ptVP8, videocodec.VP8, offer)
+			writeRTX(w, ptRTXVP8, ptVP8)
 			writeVideoCodec(w, ptH264, videocodec.H264, offer)
+			writeRTX(w, ptRTXH264, ptH264)
 			return
 		}
 		writeVideoCodec(w, l.sendPT, videocodec.Name(l.sendName), offer)
+		if l.hasRTX {
+			writeRTX(w, l.sendRTXPT, l.sendPT)
+		}
 		return
 	}
 	if offer || !l.hasSend {
@@ -157,6 +165,15 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 		w.line("a=fmtp:%d 0-16", pt)
 	}
 	w.line("a=ptime:20")
+}
+
+// writeRTX writes the retransmission format (RFC 4588 §8.6) repairing
+// apt: what the NACK responder resends on its own SSRC, so a resend is
+// never mistaken for the original and the original stream's counts stay
+// its own.
+func writeRTX(w *sdpWriter, pt, apt uint8) {
+	w.line("a=rtpmap:%d rtx/%d", pt, videocodec.ClockRate)
+	w.line("a=fmtp:%d apt=%d", pt, apt)
 }
 
 // writeVideoCodec writes one video codec's rtpmap, fmtp and feedback.

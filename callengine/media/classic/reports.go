@@ -41,6 +41,11 @@ func (s *Session) streamInfo(l *line) streamInfoFunc {
 		}
 		if l.kind == "video" && l.nackPTs[pt] {
 			info.RTCPFeedback = []interceptor.RTCPFeedback{{Type: "nack"}}
+			if local && l.hasRTX && s.video != nil && ssrc == s.video.ssrc {
+				// The NACK responder resends as RTX (RFC 4588).
+				info.SSRCRetransmission = s.video.rtxSSRC
+				info.PayloadTypeRetransmission = l.sendRTXPT
+			}
 		}
 		return info, true
 	}

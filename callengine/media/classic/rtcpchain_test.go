@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,5 +114,44 @@ func TestClassicRTCPOnNextPort(t *testing.T) {
 	}
 	if !sawSR || !sawRR {
 		t.Fatalf("on the RTCP port (RTP+1) in 5 s: sender report %v, receiver report on our stream %v", sawSR, sawRR)
+	}
+}
+
+// RTX (RFC 4588) is negotiated like a codec: our answer carries the rtx
+// format of the video codec it picked when the offer has one for it, and
+// nothing about RTX when the offer has none. Generic NACK is answered
+// beside PLI.
+func TestClassicRTXNegotiation(t *testing.T) {
+	const head = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp-mux\r\n"
+	for _, tc := range []struct {
+		name, video string
+		want        []string
+		not         []string
+	}{
+		{"rtx offered", "m=video 40002 RTP/AVP 100 101\r\na=rtpmap:100 VP8/90000\r\na=rtcp-fb:100 nack\r\na=rtpmap:101 rtx/90000\r\na=fmtp:101 apt=100\r\na=rtcp-mux\r\n",
+			[]string{"RTP/AVP 100 101\r\n", "a=rtpmap:101 rtx/90000", "a=fmtp:101 apt=100", "a=rtcp-fb:100 nack\r\n"}, nil},
+		{"no rtx", "m=video 40002 RTP/AVP 100\r\na=rtpmap:100 VP8/90000\r\na=rtcp-mux\r\n",
+			[]string{"RTP/AVP 100\r\n"}, []string{"rtx"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newPeer(t, 660, media.SRTPOff)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			ans, err := b.s.CreateAnswer(ctx, []byte(head+tc.video), media.SendRecv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(string(ans), w) {
+					t.Errorf("answer lacks %q:\n%s", w, ans)
+				}
+			}
+			for _, n := range tc.not {
+				if strings.Contains(string(ans), n) {
+					t.Errorf("answer has %q:\n%s", n, ans)
+				}
+			}
+		})
 	}
 }

@@ -28,7 +28,9 @@ const (
 	ptPCMA       = 8
 	ptG722       = 9
 	ptVP8        = 96
+	ptRTXVP8     = 97 // RTX (RFC 4588) of VP8
 	ptH264       = 102
+	ptRTXH264    = 103 // RTX of H.264
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
 	ptOpus       = 111

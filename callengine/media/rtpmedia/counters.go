@@ -18,6 +18,8 @@ type Counters struct {
 
 	// dtxFrames counts 20 ms frames not sent as DTX silence.
 	dtxFrames atomic.Uint64
+	// videoRTX counts retransmissions (RFC 4588) of the peer's video.
+	videoRTX atomic.Uint64
 
 	mu         sync.Mutex
 	sendCodec  string
@@ -65,6 +67,10 @@ func (c *Counters) Audio(p *AudioPlayout) media.AudioStats {
 	return st
 }
 
+// VideoRetransmission counts one RTX packet (RFC 4588) of the peer's
+// video.
+func (c *Counters) VideoRetransmission() { c.videoRTX.Add(1) }
+
 func (c *Counters) setVideoCodec(name videocodec.Name) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -86,5 +92,6 @@ func (c *Counters) VideoReceived() media.VideoReceivedStats {
 		Packets:         n,
 		Bytes:           c.videoBytes.Load(),
 		FramesAssembled: c.videoFrames.Load(),
+		Retransmissions: c.videoRTX.Load(),
 	}
 }
