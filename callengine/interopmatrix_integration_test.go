@@ -82,6 +82,12 @@ func TestInteropMatrixIntegration(t *testing.T) {
 			matrixCell{"Kamailio+rtpengine", "Parlo UDP ↔ baresip SDES", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
 				return rtpengineBaresip(t, startPBX(t), d)
 			}},
+			// Hold and resume by re-INVITE through the relay: the side
+			// that dials holds (Parlo on UDP in "Parlo → peer", Parlo on
+			// WebSocket in "peer → Parlo").
+			matrixCell{"Kamailio+rtpengine", "hold/resume Parlo UDP ↔ Parlo WS", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
+				return rtpengineHoldParlo(t, startPBX(t), !d)
+			}},
 		)
 	}
 	for _, c := range cells {
