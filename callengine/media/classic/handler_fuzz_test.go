@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -40,10 +41,24 @@ type handlerRig struct {
 	s            *Session
 	audio, video *line
 	from         *net.UDPAddr // the peer's SDP address: admitted
+	videoPort    int          // the peer's video port in the offer
 	enc          *srtp.Context
 }
 
 func newHandlerRig(tb testing.TB, sdes bool) *handlerRig {
+	tb.Helper()
+	return newHandlerRigWith(tb, sdes, rigVideo{port: 40002, attrs: "a=rtpmap:96 VP8/90000\r\n", formats: "96"})
+}
+
+// rigVideo is the video line of the rig's offer, and the video source
+// set before answering (none when nil).
+type rigVideo struct {
+	port           int
+	formats, attrs string
+	sender         media.VideoSender
+}
+
+func newHandlerRigWith(tb testing.TB, sdes bool, v rigVideo) *handlerRig {
 	tb.Helper()
 	dec, err := capture.NewVP8Decoder(1)
 	if err != nil {
@@ -62,13 +77,18 @@ func newHandlerRig(tb testing.TB, sdes bool) *handlerRig {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
+	if v.sender != nil {
+		if _, err := s.SetVideoSender(v.sender); err != nil {
+			tb.Fatal(err)
+		}
+	}
 	offer := head +
 		"m=audio 40000 " + proto + " 111 0 8 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/48000\r\n" + crypto +
-		"m=video 40002 " + proto + " 96\r\na=rtpmap:96 VP8/90000\r\n" + crypto
+		"m=video " + strconv.Itoa(v.port) + " " + proto + " " + v.formats + "\r\n" + v.attrs + crypto
 	if _, err := s.CreateAnswer(context.Background(), []byte(offer), media.SendRecv); err != nil {
 		tb.Fatalf("answer: %v", err)
 	}
-	r := &handlerRig{s: s, from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+	r := &handlerRig{s: s, from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, videoPort: v.port}
 	s.mu.Lock()
 	r.audio, r.video = s.audioLineLocked(), s.videoLineLocked()
 	s.mu.Unlock()
@@ -97,7 +117,7 @@ func (r *handlerRig) feed(data []byte) {
 	op, b := data[0], data[1:]
 	l, from := r.audio, r.from
 	if op&1 == 1 {
-		l, from = r.video, &net.UDPAddr{IP: from.IP, Port: 40002}
+		l, from = r.video, &net.UDPAddr{IP: from.IP, Port: r.videoPort}
 	}
 	comp := compRTP
 	if op&2 == 2 {
