@@ -89,6 +89,14 @@ func TestInteropMatrixIntegration(t *testing.T) {
 				return rtpengineHoldParlo(t, startPBX(t), !d)
 			}},
 		)
+		if !dials {
+			// Late offer is the caller's choice: Linphone calls Parlo
+			// with an offerless INVITE.
+			cells = append(cells, matrixCell{"Kamailio+rtpengine", "late offer Linphone → Parlo UDP", dials, "linphonec", func(t *testing.T, _ bool) (time.Duration, string) {
+				testpeers.Require(t, "rtpengine")
+				return rtpengineLateOffer(t, startPBX(t))
+			}})
+		}
 	}
 	for _, c := range cells {
 		dir := "Parlo → peer"

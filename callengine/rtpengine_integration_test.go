@@ -3,6 +3,7 @@ package callengine_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -225,4 +226,69 @@ func rtpengineHoldParlo(t *testing.T, x *pbx, holderWS bool) (time.Duration, str
 	}
 	b.waitFor(t, callengine.EventCallEnded, id, 5*time.Second)
 	return setup, m
+}
+
+// rtpengineLateOffer: Linphone 5.1 sends an offerless INVITE (RFC 3261
+// §13.2.1) through Kamailio + rtpengine to Parlo on a UDP account. Parlo's
+// offer goes out in its 200 OK and Linphone's answer comes back in the ACK,
+// each rewritten by rtpengine; tones both ways through the relay.
+func rtpengineLateOffer(t *testing.T, x *pbx) (time.Duration, string) {
+	t.Helper()
+	lin := testpeers.StartLinphone(t, testpeers.LinphoneOptions{LateOffer: true, TCP: true, ToneHz: 440})
+	p := x.phone(t, "alice", false, 660, true)
+	ctx := ctxFor(t, 30*time.Second)
+	setup, linID, err := lin.Dial(ctx, "sip:alice@"+x.k.UDPAddr())
+	if err != nil {
+		t.Fatalf("linphone dial: %v\n%s\n%s", err, lin.SIPTrace(), x.k.Log())
+	}
+	id := p.wait(t, callengine.EventCallAccepted, 5*time.Second)
+	p.waitTone(t, 440, 10*time.Second)
+	sendFor(t, p, id, 100)
+	x.relayed(t, id)
+	m := mediaOf(p, id)
+	if err := p.Hangup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := lin.WaitEnded(ectx, linID); err != nil {
+		t.Fatalf("linphone did not end the call: %v", err)
+	}
+	// Linphone's log is complete once the call ended.
+	if inviteSDP, ackSDP := lateOfferTrace(lin.SIPTrace()); inviteSDP || !ackSDP {
+		t.Fatalf("not a late offer on Linphone's side: INVITE with SDP %v, ACK with SDP %v\n%s", inviteSDP, ackSDP, lin.SIPTrace())
+	}
+	if hz := linphoneHeard(t, lin); math.Abs(hz-660) > 10 {
+		t.Fatalf("linphone heard %.1f Hz, want 660", hz)
+	}
+	return setup, m
+}
+
+// lateOfferTrace reads a SIP trace (Linphone's) and reports whether its
+// first INVITE carried an SDP body and whether an ACK did.
+func lateOfferTrace(trace string) (inviteSDP, ackSDP bool) {
+	cur, invites := "", 0
+	for _, line := range strings.Split(trace, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "INVITE "):
+			invites++
+			cur = "INVITE"
+			if invites > 1 {
+				cur = "" // a retry or re-INVITE: only the first counts
+			}
+		case strings.HasPrefix(line, "ACK "):
+			cur = "ACK"
+		case strings.HasPrefix(line, "SIP/2.0 "), strings.HasSuffix(line, " SIP/2.0"): // another message
+			cur = ""
+		case strings.HasPrefix(line, "m=audio"):
+			switch cur {
+			case "INVITE":
+				inviteSDP = true
+			case "ACK":
+				ackSDP = true
+			}
+		}
+	}
+	return inviteSDP, ackSDP
 }
