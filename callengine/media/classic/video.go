@@ -125,6 +125,7 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 		pkts := vs.packetizer.Packetize(frame, uint32(d*videocodec.ClockRate/time.Second))
 		vs.pmu.Unlock()
 		for _, p := range pkts {
+			vs.Pace(p.MarshalSize())
 			if err := tr.writeRTP(p); err != nil {
 				// Not keyed yet (DTLS): drop, the next keyframe heals.
 				return rtpmedia.ErrFrameDropped

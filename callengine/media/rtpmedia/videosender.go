@@ -52,11 +52,17 @@ type VideoSend struct {
 	kbps    int
 
 	frames, bytes, packets, keyReqs atomic.Uint64
+
+	pacer *Pacer
+	// lastHighestSeq is the extended highest sequence number of the last
+	// receiver report about our stream: a report that names no new packet
+	// says nothing about the path, so the target holds.
+	lastHighestSeq uint32
 }
 
 // NewVideoSend wraps source v, not started.
 func NewVideoSend(v media.VideoSender, o VideoSendOptions) *VideoSend {
-	return &VideoSend{opts: o, v: v, kbps: o.StartKbps}
+	return &VideoSend{opts: o, v: v, kbps: o.StartKbps, pacer: NewPacer(o.StartKbps)}
 }
 
 // Started reports whether a negotiation has started the source.
@@ -131,6 +137,10 @@ func (vs *VideoSend) counted(w FrameWriter) FrameWriter {
 	}
 }
 
+// Pace blocks until a packet of n bytes may leave: the paths call it before
+// writing each video packet.
+func (vs *VideoSend) Pace(n int) { vs.pacer.Wait(n) }
+
 // PacketsSent counts n RTP packets of ours (paths that packetise
 // themselves).
 func (vs *VideoSend) PacketsSent(n int) { vs.packets.Add(uint64(n)) }
@@ -153,7 +163,7 @@ func (vs *VideoSend) HandleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 				continue
 			}
 			for _, r := range p.Reports {
-				if r.SSRC == ssrc {
+				if r.SSRC == ssrc && vs.newPackets(r.LastSequenceNumber) {
 					vs.followLoss(float64(r.FractionLost) / 256)
 				}
 			}
@@ -168,6 +178,18 @@ func (vs *VideoSend) capKbps(kbps int) {
 	if k := clampKbps(kbps); k < cur {
 		vs.setKbps(k)
 	}
+}
+
+// newPackets reports whether a receiver report's extended highest sequence
+// number moved since the last one: a still screen sends nothing for
+// seconds, and a report of "no loss" over no packets must not raise the
+// target (it would climb back over a slow link between two frames).
+func (vs *VideoSend) newPackets(highest uint32) bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	moved := highest != vs.lastHighestSeq
+	vs.lastHighestSeq = highest
+	return moved
 }
 
 func (vs *VideoSend) followLoss(loss float64) {
@@ -191,6 +213,7 @@ func (vs *VideoSend) setKbps(kbps int) {
 	vs.kbps = kbps
 	v := vs.v
 	vs.mu.Unlock()
+	vs.pacer.SetTarget(kbps)
 	v.SetBitrate(kbps)
 }
 
