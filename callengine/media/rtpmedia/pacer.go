@@ -12,7 +12,7 @@ import (
 // bottleneck's queue and lose the tail of a frame, a loss the receiver
 // reports cannot show (RFC 3550 §6.4.1 counts losses up to the highest
 // sequence number received only).
-const pacingFactor = 1.5
+const pacingFactor = 2.5
 
 // pacerBurst is the time's worth of bytes the pacer lets out at once, as
 // libwebrtc's pacer does in its 5 ms processing interval.
