@@ -90,6 +90,9 @@ type Options struct {
 	Display string
 	// ShareFPS is the screen-share frame rate (default 30).
 	ShareFPS int
+	// RecordingsDir is the folder of a recording started without one
+	// (RecordingOptions.Dir empty); empty means such a start fails.
+	RecordingsDir string
 	// ProfileMemoryFile, when set, keeps the media profile that last
 	// worked per destination across restarts (small JSON; see
 	// outgoingProfiles). Empty: remembered in memory only.
@@ -470,13 +473,10 @@ func (p *Phone) emit(ev Event) { p.bus.emit(ev) }
 
 // Calls returns a snapshot of every call not yet ended, oldest first.
 func (p *Phone) Calls() []*CallSession {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]*CallSession, 0, len(p.order))
-	for _, id := range p.order {
-		if c := p.calls[id]; c != nil {
-			out = append(out, c.snapshot())
-		}
+	calls := p.callList()
+	out := make([]*CallSession, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, c.snapshot())
 	}
 	return out
 }

@@ -197,6 +197,10 @@ func TestScreenShareParloToParloIntegration(t *testing.T) {
 	if st.Video.Sent.Codec != "VP8" || st.Video.Sent.Width != r.mon1.Width || st.Video.Sent.Frames == 0 {
 		t.Fatalf("sender stats: %+v", st.Video.Sent)
 	}
+	// Every frame goes in at least one RTP packet, and the counters say so.
+	if st.Video.Sent.Packets < st.Video.Sent.Frames {
+		t.Fatalf("sender stats: %d packets for %d frames", st.Video.Sent.Packets, st.Video.Sent.Frames)
+	}
 
 	// Stop: A gets onScreenShareEnded, capture stops, B's video stops, audio goes on.
 	if err := a.StopScreenSharing(ctx, r.aID); err != nil {
