@@ -5,14 +5,23 @@ import (
 	"time"
 )
 
-// pacingFactor is the pacer's rate over the encoder's target. libwebrtc
-// paces video at 2.5 times its target, with a delay-based estimate that
-// sees a queue build; ours is loss-based (receiver reports), so the pacer
-// stays near the target: a burst well above the estimate would overflow a
-// bottleneck's queue and lose the tail of a frame, a loss the receiver
-// reports cannot show (RFC 3550 §6.4.1 counts losses up to the highest
-// sequence number received only).
-const pacingFactor = 2.5
+// pacingFactor is the pacer's rate over the encoder's target while nothing
+// says the path is slower: libwebrtc's 2.5, so an encoder's overshoot (a
+// scene change, a keyframe of 3x an average frame) costs no frame rate.
+//
+// congestedPacingFactor takes over once the path has shown it is the
+// bottleneck (the estimate came down: a queue built or packets were lost).
+// A delay-based estimate sits just under the bottleneck's rate (GCC backs
+// off to 0.85 of what arrived, draft-ietf-rmcat-gcc-02 §5.5), and a text
+// page's keyframe is tens of kilobytes whatever the target: sent at 2.5x
+// it overflows a bottleneck queue of a few kilobytes and loses its tail, a
+// loss the receiver cannot even NACK until the next frame shows the gap.
+// At 1.2x the keyframe leaves at about the path's rate and the capture
+// waits, which is what lowers the frame rate before the picture's quality.
+const (
+	pacingFactor          = 2.5
+	congestedPacingFactor = 1.2
+)
 
 // pacerBurst is the time's worth of bytes the pacer lets out at once, as
 // libwebrtc's pacer does in its 5 ms processing interval.
@@ -28,8 +37,10 @@ const minPacerBurstBytes = 2 * 1200
 // sending goroutine (the capture's), which is what lowers the frame rate
 // before the picture's resolution or quality on a slow link.
 type Pacer struct {
-	mu     sync.Mutex
-	rate   float64 // bytes per second
+	mu        sync.Mutex
+	kbps      int
+	congested bool
+	rate      float64 // bytes per second
 	tokens float64
 	last   time.Time
 	sleep  func(time.Duration)
@@ -49,10 +60,28 @@ func NewPacer(kbps int) *Pacer {
 func (p *Pacer) SetTarget(kbps int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.kbps = kbps
+	p.setRate()
+}
+
+// SetCongested switches between pacingFactor and congestedPacingFactor.
+func (p *Pacer) SetCongested(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.congested = on
+	p.setRate()
+}
+
+// setRate runs with mu held.
+func (p *Pacer) setRate() {
 	if p.rate > 0 {
 		p.refill(p.now())
 	}
-	p.rate = float64(kbps) * 1000 / 8 * pacingFactor
+	f := pacingFactor
+	if p.congested {
+		f = congestedPacingFactor
+	}
+	p.rate = float64(p.kbps) * 1000 / 8 * f
 }
 
 func (p *Pacer) refill(now time.Time) {

@@ -6,12 +6,12 @@ import (
 )
 
 // TestPacerSpreadsAFrame: on a fake clock, a 30 kB keyframe in 1200-byte
-// packets leaves at the pacing rate (1.5 times the target), after a first
-// burst of the bucket; a new target changes the spacing; an idle pacer
-// lets a burst out at once again.
+// packets leaves at the pacing rate (2.5 times the target, 1.2 times on a
+// congested path), after a first burst of the bucket; a new target changes
+// the spacing; an idle pacer lets a burst out at once again.
 func TestPacerSpreadsAFrame(t *testing.T) {
 	now := time.Unix(0, 0)
-	p := NewPacer(1000) // 1 Mbit/s target: 187.5 kB/s paced
+	p := NewPacer(1000) // 1 Mbit/s target: 312.5 kB/s paced
 	p.now = func() time.Time { return now }
 	p.sleep = func(d time.Duration) { now = now.Add(d) }
 
@@ -23,17 +23,20 @@ func TestPacerSpreadsAFrame(t *testing.T) {
 		return now.Sub(t0)
 	}
 	tests := []struct {
-		name    string
-		kbps    int
-		packets int
-		want    time.Duration
+		name      string
+		kbps      int
+		congested bool
+		packets   int
+		want      time.Duration
 	}{
 		// 25 packets = 30 kB; the 2400-byte bucket is free.
-		{"keyframe at 1 Mbit/s", 1000, 25, time.Duration(float64(30000-2400) / 187500 * float64(time.Second))},
-		{"keyframe at 500 kbit/s", 500, 25, time.Duration(float64(30000) / 93750 * float64(time.Second))},
+		{"keyframe at 1 Mbit/s", 1000, false, 25, time.Duration(float64(30000-2400) / 312500 * float64(time.Second))},
+		{"keyframe at 500 kbit/s", 500, false, 25, time.Duration(float64(30000) / 156250 * float64(time.Second))},
+		{"keyframe at 500 kbit/s, congested", 500, true, 25, time.Duration(float64(30000) / 75000 * float64(time.Second))},
 	}
 	for _, tc := range tests {
 		p.SetTarget(tc.kbps)
+		p.SetCongested(tc.congested)
 		got := send(tc.packets)
 		if d := got - tc.want; d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("%s: %d packets took %v, want %v", tc.name, tc.packets, got, tc.want)

@@ -58,7 +58,23 @@ type VideoSend struct {
 	// receiver report about our stream: a report that names no new packet
 	// says nothing about the path, so the target holds.
 	lastHighestSeq uint32
+	// estimated is set by the first transport-wide estimate: from then on
+	// it, not receiver-report loss, sets the target.
+	estimated bool
+	// keyAskedAt is when the source was last asked for a keyframe (zero
+	// once that frame went out); keyHoldUntil is until when further
+	// requests are about frames older than it (keyframeHoldOff).
+	keyAskedAt   time.Time
+	keyHoldUntil time.Time
 }
+
+// keyframeSlack is what a keyframe's hold-off adds to its time on the wire:
+// a NACK round and the receiver's repair wait.
+const keyframeSlack = 250 * time.Millisecond
+
+// keyframeAskTimeout frees the hold-off when the asked-for keyframe never
+// came (the source was paused).
+const keyframeAskTimeout = time.Second
 
 // NewVideoSend wraps source v, not started.
 func NewVideoSend(v media.VideoSender, o VideoSendOptions) *VideoSend {
@@ -133,8 +149,41 @@ func (vs *VideoSend) counted(w FrameWriter) FrameWriter {
 		}
 		vs.frames.Add(1)
 		vs.bytes.Add(uint64(len(frame)))
+		vs.sentFrame(len(frame))
 		return nil
 	}
+}
+
+// sentFrame starts the keyframe hold-off when the frame that just went out
+// answered a keyframe request.
+func (vs *VideoSend) sentFrame(n int) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if vs.keyAskedAt.IsZero() {
+		return
+	}
+	vs.keyAskedAt = time.Time{}
+	onWire := time.Duration(float64(n*8) / float64(max(vs.kbps, MinVideoKbps)*1000) * float64(time.Second))
+	vs.keyHoldUntil = time.Now().Add(onWire + keyframeSlack)
+}
+
+// keyframeAllowed reports whether a keyframe request is acted on, and if
+// so records it. A request that reaches us while the keyframe that
+// answered the last one is still on its way (a text page's keyframe takes
+// half a second on a 500 kbit/s link) is about a picture older than that
+// keyframe: answering it would put a second keyframe behind the first, and
+// on a slow link every keyframe would be cut short by the next.
+func (vs *VideoSend) keyframeAllowed(now time.Time) bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if !vs.keyAskedAt.IsZero() && now.Sub(vs.keyAskedAt) < keyframeAskTimeout {
+		return false
+	}
+	if now.Before(vs.keyHoldUntil) {
+		return false
+	}
+	vs.keyAskedAt = now
+	return true
 }
 
 // Pace blocks until a packet of n bytes may leave: the paths call it before
@@ -153,13 +202,15 @@ func (vs *VideoSend) HandleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			vs.keyReqs.Add(1)
-			vs.Source().RequestKeyframe()
+			if vs.keyframeAllowed(time.Now()) {
+				vs.Source().RequestKeyframe()
+			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			if vs.opts.AdaptBitrate {
 				vs.capKbps(int(p.Bitrate / 1000))
 			}
 		case *rtcp.ReceiverReport:
-			if !vs.opts.AdaptBitrate {
+			if !vs.opts.AdaptBitrate || vs.followsEstimate() {
 				continue
 			}
 			for _, r := range p.Reports {
@@ -169,6 +220,33 @@ func (vs *VideoSend) HandleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 			}
 		}
 	}
+}
+
+// FollowEstimate sets the target to a congestion controller's estimate of
+// the path (GCC over transport-wide feedback, draft-ietf-rmcat-gcc-02 §4,
+// §5). From the first estimate on, receiver-report loss no longer moves the
+// target: the estimate counts the same losses per packet and sees a queue
+// build before any loss. A REMB below it still lowers it.
+func (vs *VideoSend) FollowEstimate(kbps int) {
+	if !vs.opts.AdaptBitrate {
+		return
+	}
+	kbps = clampKbps(kbps)
+	vs.mu.Lock()
+	vs.estimated = true
+	down := kbps < vs.kbps
+	vs.mu.Unlock()
+	if down {
+		// The path, not the encoder, is the limit now.
+		vs.pacer.SetCongested(true)
+	}
+	vs.setKbps(kbps)
+}
+
+func (vs *VideoSend) followsEstimate() bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	return vs.estimated
 }
 
 func (vs *VideoSend) capKbps(kbps int) {
@@ -198,6 +276,7 @@ func (vs *VideoSend) followLoss(loss float64) {
 	vs.mu.Unlock()
 	switch {
 	case loss > 0.10:
+		vs.pacer.SetCongested(true)
 		vs.setKbps(clampKbps(int(float64(cur) * (1 - 0.5*loss))))
 	case loss < 0.02:
 		vs.setKbps(clampKbps(int(float64(cur) * 1.08)))

@@ -88,7 +88,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 		return false, fmt.Errorf("webrtcmedia: add video track: %w", err)
 	}
 	vs := &videoSend{
-		VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: startKbps, AdaptBitrate: true}),
+		VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: s.estimatedKbps(), AdaptBitrate: true}),
 		track:     track, sender: sender, stop: make(chan struct{}),
 	}
 	vs.wg.Add(1)
