@@ -102,10 +102,10 @@ type VP8Options struct {
 // safe for concurrent use; Encode calls are serialised.
 type VP8Encoder struct {
 	encoderState
-	ctx   *C.vpx_codec_ctx_t
-	cfg   *C.vpx_codec_enc_cfg_t
-	opts  VP8Options
-	pts   int64
+	ctx  *C.vpx_codec_ctx_t
+	cfg  *C.vpx_codec_enc_cfg_t
+	opts VP8Options
+	pts  int64
 
 	// EncodeFrame's active map: mbRows x mbCols macroblocks, the map last
 	// given to libvpx and whether it is on.

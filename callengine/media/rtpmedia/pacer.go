@@ -41,10 +41,10 @@ type Pacer struct {
 	kbps      int
 	congested bool
 	rate      float64 // bytes per second
-	tokens float64
-	last   time.Time
-	sleep  func(time.Duration)
-	now    func() time.Time
+	tokens    float64
+	last      time.Time
+	sleep     func(time.Duration)
+	now       func() time.Time
 }
 
 // NewPacer makes a pacer for an encoder target of kbps.
