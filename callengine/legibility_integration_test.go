@@ -99,6 +99,8 @@ func TestShareLegibleUnderBandwidthCapIntegration(t *testing.T) {
 	st, _ := a.Stats(aID)
 	t.Logf("text page over 500 kbit/s: first frame %s, legible (text SSIM ≥ %.2f) %s, text SSIM %.4f, %dx%d decoded, sender target %d kbit/s",
 		first.Round(time.Millisecond), legibleSSIM, legible.Round(time.Millisecond), ssim, w, h, st.Video.Sent.BitrateKbps)
+	figure(t, "bwcap.legible", "first picture %s after Share, legible (text SSIM ≥ %.2f against the page) %s, SSIM %.4f at %dx%d; %d keyframe requests, target %d kbit/s",
+		first.Round(100*time.Millisecond), legibleSSIM, legible.Round(100*time.Millisecond), ssim, w, h, st.Video.Sent.KeyframeRequests, st.Video.Sent.BitrateKbps)
 	if w != mon.Width || h != mon.Height {
 		t.Fatalf("B decodes %dx%d of a %dx%d monitor: the share lowered its resolution", w, h, mon.Width, mon.Height)
 	}

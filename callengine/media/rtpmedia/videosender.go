@@ -66,6 +66,7 @@ type VideoSend struct {
 	// requests are about frames older than it (keyframeHoldOff).
 	keyAskedAt   time.Time
 	keyHoldUntil time.Time
+	now          func() time.Time
 }
 
 // keyframeSlack is what a keyframe's hold-off adds to its time on the wire:
@@ -78,7 +79,7 @@ const keyframeAskTimeout = time.Second
 
 // NewVideoSend wraps source v, not started.
 func NewVideoSend(v media.VideoSender, o VideoSendOptions) *VideoSend {
-	return &VideoSend{opts: o, v: v, kbps: o.StartKbps, pacer: NewPacer(o.StartKbps)}
+	return &VideoSend{opts: o, v: v, kbps: o.StartKbps, pacer: NewPacer(o.StartKbps), now: time.Now}
 }
 
 // Started reports whether a negotiation has started the source.
@@ -164,7 +165,7 @@ func (vs *VideoSend) sentFrame(n int) {
 	}
 	vs.keyAskedAt = time.Time{}
 	onWire := time.Duration(float64(n*8) / float64(max(vs.kbps, MinVideoKbps)*1000) * float64(time.Second))
-	vs.keyHoldUntil = time.Now().Add(onWire + keyframeSlack)
+	vs.keyHoldUntil = vs.now().Add(onWire + keyframeSlack)
 }
 
 // keyframeAllowed reports whether a keyframe request is acted on, and if
@@ -202,7 +203,7 @@ func (vs *VideoSend) HandleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			vs.keyReqs.Add(1)
-			if vs.keyframeAllowed(time.Now()) {
+			if vs.keyframeAllowed(vs.now()) {
 				vs.Source().RequestKeyframe()
 			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:

@@ -70,7 +70,9 @@ func TestVideoSendLifecycle(t *testing.T) {
 	if st.Frames != 2 || st.Bytes != 5 || st.KeyframeRequests != 2 || st.Codec != "H264" || written != 2 {
 		t.Errorf("stats %+v, written %d", st, written)
 	}
-	if second.keyframes != 2 || first.keyframes != 0 {
+	// The FIR came while the PLI's keyframe was still to be made: one
+	// keyframe answers both.
+	if second.keyframes != 1 || first.keyframes != 0 {
 		t.Errorf("keyframes to the running source %d, to the stopped one %d", second.keyframes, first.keyframes)
 	}
 	vs.Stop()
@@ -82,7 +84,7 @@ func TestVideoSendLifecycle(t *testing.T) {
 func TestVideoSendBitrate(t *testing.T) {
 	const ssrc = 99
 	rr := func(ssrc uint32, lost uint8) rtcp.Packet {
-		return &rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: lost}}}
+		return &rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ssrc, FractionLost: lost, LastSequenceNumber: 100}}}
 	}
 	tests := []struct {
 		name  string
@@ -98,6 +100,7 @@ func TestVideoSendBitrate(t *testing.T) {
 		{"no loss grows 8 %", true, []rtcp.Packet{rr(ssrc, 0)}, 2700},
 		{"moderate loss holds", true, []rtcp.Packet{rr(ssrc, 13)}, 2500},
 		{"another stream's report is ignored", true, []rtcp.Packet{rr(1234, 200)}, 2500},
+		{"a report of no new packet is ignored", true, []rtcp.Packet{&rtcp.ReceiverReport{Reports: []rtcp.ReceptionReport{{SSRC: ssrc}}}}, 2500},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +117,49 @@ func TestVideoSendBitrate(t *testing.T) {
 				t.Errorf("source told %d kbps, want %d", last, tt.want)
 			}
 		})
+	}
+}
+
+// TestVideoSendKeyframeHoldOff: a keyframe request is acted on once; those
+// that follow while its keyframe is still to be made or on the wire (its
+// size at the target rate, plus keyframeSlack) are about older pictures
+// and ignored; one after that is acted on again, and so is one long after
+// a keyframe that never came.
+func TestVideoSendKeyframeHoldOff(t *testing.T) {
+	now := time.Unix(0, 0)
+	src := &recordingSource{}
+	vs := NewVideoSend(src, VideoSendOptions{StartKbps: 800})
+	vs.now = func() time.Time { return now }
+	if err := vs.Start(videocodec.VP8, func([]byte, time.Duration) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	pli := []rtcp.Packet{&rtcp.PictureLossIndication{}}
+	keyframe := make([]byte, 50_000) // 0.5 s at 800 kbit/s
+	steps := []struct {
+		name    string
+		advance time.Duration
+		send    []byte
+		want    int // keyframes asked of the source so far
+	}{
+		{"first request", 0, nil, 1},
+		{"again before the keyframe", 100 * time.Millisecond, nil, 1},
+		{"keyframe sent; a request while it is on the wire", 0, keyframe, 1},
+		{"still within its time on the wire and the slack", 600 * time.Millisecond, nil, 1},
+		{"after it", 200 * time.Millisecond, nil, 2},
+		{"the keyframe never came: a request a second later", keyframeAskTimeout, nil, 3},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		if st.send != nil {
+			_ = src.write(st.send, time.Millisecond)
+		}
+		vs.HandleRTCP(pli, 7)
+		if src.keyframes != st.want {
+			t.Fatalf("%s: %d keyframes asked, want %d", st.name, src.keyframes, st.want)
+		}
+	}
+	if got := vs.Stats().KeyframeRequests; got != uint64(len(steps)) {
+		t.Errorf("KeyframeRequests %d, want every request counted (%d)", got, len(steps))
 	}
 }
 
