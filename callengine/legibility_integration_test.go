@@ -23,6 +23,12 @@ import (
 // at 2.5 Mbit/s reach 0.98–0.99, and below about 0.93 glyphs visibly smear.
 const legibleSSIM = 0.95
 
+// legibleWithin bounds the wait for a legible picture over the capped link:
+// a text page's keyframe (about 22 kB) takes 0.4 s at 500 kbit/s; the
+// sender first overshoots the unknown link and loses most of a keyframe or
+// two before its estimate comes down (1.7–2.5 s on a quiet machine).
+const legibleWithin = 10 * time.Second
+
 // A page of text shared over a 500 kbit/s bottleneck from the first frame
 // (the user shares on a slow link): the far end gets the whole page at
 // full resolution, and the text becomes legible within seconds, measured as
@@ -61,7 +67,7 @@ func TestShareLegibleUnderBandwidthCapIntegration(t *testing.T) {
 		ssim           float64
 		w, h           int
 	)
-	for time.Since(start) < 20*time.Second {
+	for time.Since(start) < legibleWithin {
 		img, seq := rv.Latest()
 		if seq > 0 {
 			if first == 0 {
@@ -105,7 +111,7 @@ func TestShareLegibleUnderBandwidthCapIntegration(t *testing.T) {
 		t.Fatalf("B decodes %dx%d of a %dx%d monitor: the share lowered its resolution", w, h, mon.Width, mon.Height)
 	}
 	if legible == 0 {
-		t.Fatalf("after 20 s over 500 kbit/s the text's SSIM is %.4f, want ≥ %.2f", ssim, legibleSSIM)
+		t.Fatalf("after %s over 500 kbit/s the text's SSIM is %.4f, want ≥ %.2f", legibleWithin, ssim, legibleSSIM)
 	}
 }
 

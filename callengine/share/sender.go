@@ -358,6 +358,16 @@ func (o *Output) RequestKeyframe() {
 	})
 }
 
+// RequestRefresh implements media.VideoRefresher: the capture delivers its
+// current picture at once.
+func (o *Output) RequestRefresh() {
+	o.withEncoder(func(*encoderFan) {
+		if o.s.src != nil {
+			o.s.src.RequestRefresh()
+		}
+	})
+}
+
 // SetBitrate implements media.VideoSender: an encoder shared by legs
 // follows the slowest.
 func (o *Output) SetBitrate(kbps int) {

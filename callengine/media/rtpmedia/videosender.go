@@ -67,11 +67,23 @@ type VideoSend struct {
 	keyAskedAt   time.Time
 	keyHoldUntil time.Time
 	now          func() time.Time
+	// tailProbe asks the source for a refresh once a keyframe should have
+	// arrived (media.VideoRefresher); deferredKey answers a keyframe request
+	// held off (keyframeAllowed). Stop and Replace stop both.
+	tailProbe   *time.Timer
+	deferredKey *time.Timer
+	stopped     bool
 }
 
+// tailProbeDelay is how long after a keyframe's time on the wire the
+// refresh that reveals a lost tail follows it.
+const tailProbeDelay = 50 * time.Millisecond
+
 // keyframeSlack is what a keyframe's hold-off adds to its time on the wire:
-// a NACK round and the receiver's repair wait.
-const keyframeSlack = 250 * time.Millisecond
+// a bottleneck's queue. A receiver that lost the keyframe's tail learns it
+// from the tail probe (tailProbeDelay) and asks again only after its
+// repair wait (DefaultRepairWait), later than that.
+const keyframeSlack = 150 * time.Millisecond
 
 // keyframeAskTimeout frees the hold-off when the asked-for keyframe never
 // came (the source was paused).
@@ -106,7 +118,10 @@ func (vs *VideoSend) Source() media.VideoSender {
 // Start starts the source with codec, writing through w.
 func (vs *VideoSend) Start(codec videocodec.Name, w FrameWriter) error {
 	vs.mu.Lock()
-	vs.started, vs.codec = true, codec
+	vs.started, vs.codec, vs.stopped = true, codec, false
+	// A source's first frame is a keyframe: held off and probed like one
+	// that answers a request.
+	vs.keyAskedAt = vs.now()
 	v, kbps := vs.v, vs.kbps
 	vs.mu.Unlock()
 	if err := v.Start(codec, vs.counted(w)); err != nil {
@@ -123,6 +138,7 @@ func (vs *VideoSend) Start(codec videocodec.Name, w FrameWriter) error {
 func (vs *VideoSend) Replace(v media.VideoSender, w FrameWriter) (running bool, err error) {
 	vs.mu.Lock()
 	old := vs.v
+	vs.stopTimersLocked()
 	vs.mu.Unlock()
 	old.Stop() // outside mu: no write happens after it returns
 	vs.mu.Lock()
@@ -136,7 +152,13 @@ func (vs *VideoSend) Replace(v media.VideoSender, w FrameWriter) (running bool, 
 }
 
 // Stop stops the source; it returns once no frame is written any more.
-func (vs *VideoSend) Stop() { vs.Source().Stop() }
+func (vs *VideoSend) Stop() {
+	vs.mu.Lock()
+	vs.stopped = true
+	vs.stopTimersLocked()
+	vs.mu.Unlock()
+	vs.Source().Stop()
+}
 
 // counted wraps w to count what went out.
 func (vs *VideoSend) counted(w FrameWriter) FrameWriter {
@@ -166,14 +188,30 @@ func (vs *VideoSend) sentFrame(n int) {
 	vs.keyAskedAt = time.Time{}
 	onWire := time.Duration(float64(n*8) / float64(max(vs.kbps, MinVideoKbps)*1000) * float64(time.Second))
 	vs.keyHoldUntil = vs.now().Add(onWire + keyframeSlack)
+	if r, ok := vs.v.(media.VideoRefresher); ok && !vs.stopped {
+		vs.stopTailProbeLocked()
+		vs.tailProbe = time.AfterFunc(onWire+tailProbeDelay, r.RequestRefresh)
+	}
 }
 
-// keyframeAllowed reports whether a keyframe request is acted on, and if
-// so records it. A request that reaches us while the keyframe that
-// answered the last one is still on its way (a text page's keyframe takes
-// half a second on a 500 kbit/s link) is about a picture older than that
-// keyframe: answering it would put a second keyframe behind the first, and
-// on a slow link every keyframe would be cut short by the next.
+// stopTailProbeLocked runs with mu held.
+func (vs *VideoSend) stopTailProbeLocked() {
+	if vs.tailProbe != nil {
+		vs.tailProbe.Stop()
+		vs.tailProbe = nil
+	}
+}
+
+// keyframeAllowed reports whether a keyframe request is acted on now, and
+// if so records it. A request that reaches us while the keyframe that
+// answered the last one is still to be made (the coming keyframe answers
+// it) or on its way (a text page's keyframe takes half a second on a
+// 500 kbit/s link) is most likely about a picture older than that
+// keyframe: answering it at once would put a second keyframe behind the
+// first, and on a slow link every keyframe would be cut short by the next.
+// One on the way is answered when the hold-off ends instead, in case the
+// keyframe was lost too: a receiver whose request went unanswered asks
+// again only when another frame shows it a loss.
 func (vs *VideoSend) keyframeAllowed(now time.Time) bool {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
@@ -181,10 +219,32 @@ func (vs *VideoSend) keyframeAllowed(now time.Time) bool {
 		return false
 	}
 	if now.Before(vs.keyHoldUntil) {
+		if vs.deferredKey == nil && !vs.stopped {
+			vs.deferredKey = time.AfterFunc(vs.keyHoldUntil.Sub(now), vs.answerDeferredKeyframe)
+		}
 		return false
 	}
 	vs.keyAskedAt = now
 	return true
+}
+
+// answerDeferredKeyframe acts on a request held off by keyframeAllowed.
+func (vs *VideoSend) answerDeferredKeyframe() {
+	vs.mu.Lock()
+	vs.deferredKey = nil
+	vs.mu.Unlock()
+	if vs.keyframeAllowed(vs.now()) {
+		vs.Source().RequestKeyframe()
+	}
+}
+
+// stopTimersLocked stops the tail probe and a deferred keyframe (mu held).
+func (vs *VideoSend) stopTimersLocked() {
+	vs.stopTailProbeLocked()
+	if vs.deferredKey != nil {
+		vs.deferredKey.Stop()
+		vs.deferredKey = nil
+	}
 }
 
 // Pace blocks until a packet of n bytes may leave: the paths call it before
