@@ -59,8 +59,10 @@ type VideoSend struct {
 	// says nothing about the path, so the target holds.
 	lastHighestSeq uint32
 	// estimated is set by the first transport-wide estimate: from then on
-	// it, not receiver-report loss, sets the target.
+	// it, not receiver-report loss, sets the target. congested is set when
+	// an estimate came down and cleared when one reaches StartKbps again.
 	estimated bool
+	congested bool
 	// keyAskedAt is when the source was last asked for a keyframe (zero
 	// once that frame went out); keyHoldUntil is until when further
 	// requests are about frames older than it (keyframeHoldOff).
@@ -295,12 +297,19 @@ func (vs *VideoSend) FollowEstimate(kbps int) {
 	kbps = clampKbps(kbps)
 	vs.mu.Lock()
 	vs.estimated = true
-	down := kbps < vs.kbps
-	vs.mu.Unlock()
-	if down {
+	switch {
+	case kbps < vs.kbps:
 		// The path, not the encoder, is the limit now.
-		vs.pacer.SetCongested(true)
+		vs.congested = true
+	case kbps >= vs.opts.StartKbps:
+		// The path carries more than we started with: a dip was noise
+		// (on a busy machine the delay-based half reads scheduling delay
+		// as a queue), not a bottleneck.
+		vs.congested = false
 	}
+	congested := vs.congested
+	vs.mu.Unlock()
+	vs.pacer.SetCongested(congested)
 	vs.setKbps(kbps)
 }
 
@@ -337,6 +346,9 @@ func (vs *VideoSend) followLoss(loss float64) {
 	vs.mu.Unlock()
 	switch {
 	case loss > 0.10:
+		vs.mu.Lock()
+		vs.congested = true
+		vs.mu.Unlock()
 		vs.pacer.SetCongested(true)
 		vs.setKbps(clampKbps(int(float64(cur) * (1 - 0.5*loss))))
 	case loss < 0.02:

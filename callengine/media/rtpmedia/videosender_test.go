@@ -267,3 +267,39 @@ type failingSource struct{ recordingSource }
 func (*failingSource) Start(videocodec.Name, func([]byte, time.Duration) error) error {
 	return errStart
 }
+
+// TestVideoSendEstimatePacing: estimates set the target; one that comes
+// down makes the pacer hold close to it (the path is the bottleneck) until
+// an estimate reaches the start rate again; without AdaptBitrate nothing
+// moves.
+func TestVideoSendEstimatePacing(t *testing.T) {
+	type step struct {
+		kbps          int
+		wantKbps      int
+		wantCongested bool
+	}
+	tests := []struct {
+		name  string
+		adapt bool
+		steps []step
+	}{
+		{"a dip then back over the start", true, []step{{2700, 2700, false}, {1200, 1200, true}, {2000, 2000, true}, {2500, 2500, false}}},
+		{"floor and ceiling", true, []step{{10, MinVideoKbps, true}, {1e6, MaxVideoKbps, false}}},
+		{"without AdaptBitrate", false, []step{{500, 2500, false}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &recordingSource{}
+			vs := NewVideoSend(src, VideoSendOptions{StartKbps: 2500, AdaptBitrate: tc.adapt})
+			for i, st := range tc.steps {
+				vs.FollowEstimate(st.kbps)
+				vs.pacer.mu.Lock()
+				congested := vs.pacer.congested
+				vs.pacer.mu.Unlock()
+				if got := vs.Stats().BitrateKbps; got != st.wantKbps || congested != st.wantCongested {
+					t.Fatalf("step %d (%d kbit/s): target %d, congested %v; want %d, %v", i, st.kbps, got, congested, st.wantKbps, st.wantCongested)
+				}
+			}
+		})
+	}
+}

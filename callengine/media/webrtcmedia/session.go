@@ -171,10 +171,15 @@ func (s *Session) isClosed() bool {
 func (s *Session) readRTCP() {
 	defer s.wg.Done()
 	buf := make([]byte, 1500)
+	var bad rtcpReadErrors
 	for {
 		if _, _, err := s.sender.Read(buf); err != nil {
-			return
+			if s.isClosed() || bad.end(err) {
+				return
+			}
+			continue
 		}
+		bad.reset()
 	}
 }
 

@@ -224,16 +224,21 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 // (keyframes, bitrate) and keeps pion's interceptors fed.
 func (s *Session) readVideoRTCP(vs *videoSend) {
 	defer vs.wg.Done()
+	var bad rtcpReadErrors
 	for {
 		pkts, _, err := vs.sender.ReadRTCP()
-		if err != nil {
-			return
-		}
 		select {
 		case <-vs.stop:
 			return
 		default:
 		}
+		if err != nil {
+			if bad.end(err) {
+				return
+			}
+			continue
+		}
+		bad.reset()
 		vs.HandleRTCP(pkts, uint32(vs.sender.GetParameters().Encodings[0].SSRC))
 	}
 }
