@@ -417,7 +417,55 @@ func trimCandidateExtensions(value string) string {
 func rewriteOutgoing(sd *sdp.SessionDescription, dir media.Direction) {
 	applyDefaultCandidate(sd)
 	setAudioDirection(sd, dir)
+	disableExtraAudio(sd)
 	trimForSIP(sd)
+}
+
+// disableExtraAudio disables (port 0, RFC 3264 §8.2) every audio m-line
+// after the first: a call has one audio stream. pion adds an audio
+// transceiver of its own, sendrecv, when RTP arrives on an SSRC the peer's
+// SDP did not declare (SetHandleUndeclaredSSRCWithoutAnswer; baresip and
+// rtpengine never declare one) and puts it in every later offer, which
+// would offer the peer a second audio stream on each re-INVITE. The line
+// stays, since pion wants an answer for each line of its offer, but only
+// with what names it (a=mid, its formats), inactive and outside the BUNDLE
+// group (RFC 8843 §7.3.3: a rejected line leaves the group).
+func disableExtraAudio(sd *sdp.SessionDescription) {
+	first := audioIndex(sd)
+	off := map[string]bool{}
+	for i, md := range sd.MediaDescriptions {
+		if i == first || md.MediaName.Media != kindAudio || md.MediaName.Port.Value == 0 {
+			continue
+		}
+		md.MediaName.Port = sdp.RangedPort{Value: 0}
+		keep := md.Attributes[:0]
+		for _, a := range md.Attributes {
+			switch a.Key {
+			case attrMid:
+				off[a.Value] = true
+				keep = append(keep, a)
+			case attrRTPMap, "fmtp":
+				keep = append(keep, a)
+			}
+		}
+		md.Attributes = append(keep, sdp.NewPropertyAttribute("inactive"))
+	}
+	if len(off) == 0 {
+		return
+	}
+	for i, a := range sd.Attributes {
+		if a.Key != sdp.AttrKeyGroup || !strings.HasPrefix(a.Value, "BUNDLE") {
+			continue
+		}
+		f := strings.Fields(a.Value)
+		kept := f[:1]
+		for _, mid := range f[1:] {
+			if !off[mid] {
+				kept = append(kept, mid)
+			}
+		}
+		sd.Attributes[i].Value = strings.Join(kept, " ")
+	}
 }
 
 // prepareIncoming applies the incoming shims before pion sees the peer's

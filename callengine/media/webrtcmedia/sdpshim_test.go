@@ -397,3 +397,29 @@ func TestDropUnmappedRejectedFormats(t *testing.T) {
 		})
 	}
 }
+
+// A second audio line in our SDP (pion's transceiver for an undeclared
+// SSRC) goes out disabled and outside BUNDLE; the first audio line and
+// video lines are untouched.
+func TestDisableExtraAudio(t *testing.T) {
+	sd := mustParse(t, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1 2\r\n"+
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n"+
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\na=ssrc:5 cname:x\r\na=candidate:1 1 udp 1 127.0.0.1 4000 typ host\r\na=sendrecv\r\n"+
+		"m=video 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\na=rtpmap:96 VP8/90000\r\na=sendonly\r\n")
+	disableExtraAudio(sd)
+	out, err := sd.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"a=group:BUNDLE 0 2\r\n",
+		"m=audio 4000 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=sendrecv\r\n",
+		"m=audio 0 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\na=inactive\r\n",
+		"m=video 4000 UDP/TLS/RTP/SAVPF 96\r\na=mid:2\r\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
