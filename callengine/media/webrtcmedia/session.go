@@ -75,6 +75,10 @@ type Session struct {
 	stats        rtpmedia.Counters
 	pli          rtpmedia.PLIGate
 
+	// keyed gets a value each time the transport connects (ICE and DTLS
+	// up, SRTP keyed), for the send loop to send at once.
+	keyed chan struct{}
+
 	connectedOnce sync.Once
 	failedOnce    sync.Once
 
@@ -119,6 +123,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		track: newAudioTrack("audio", "parlo"),
 		done:  make(chan struct{}),
 		dtmf:  make(chan *dtmfJob),
+		keyed: make(chan struct{}, 1),
 	}
 	// Adding the track before any description makes one sendrecv audio
 	// transceiver, which a remote offer's audio line then takes over
@@ -146,6 +151,10 @@ func (s *Session) onConnectionState(st webrtc.PeerConnectionState) {
 	s.log.Debug("connection state", "state", st.String())
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
+		select {
+		case s.keyed <- struct{}{}:
+		default:
+		}
 		s.connectedOnce.Do(func() {
 			if s.ev.OnConnected != nil && !s.isClosed() {
 				s.ev.OnConnected()
