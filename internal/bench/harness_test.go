@@ -160,8 +160,9 @@ func BenchmarkParlo(b *testing.B) {
 	}{
 		{"encoderPairs", "1", benchEncoderPairs},
 		{"live", "1", benchLivePipelines},
-		{"glassToGlass/typing", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, false) }},
-		{"glassToGlass/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, true) }},
+		{"glassToGlass", "2", benchGUIGlassToGlass},
+		{"decoderLatency/typing", "2", func(b *testing.B, c config, r *Report) { benchDecoderLatency(b, c, r, false) }},
+		{"decoderLatency/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchDecoderLatency(b, c, r, true) }},
 		{"shareToFirstFrame", "3", benchShareToFirstFrame},
 		{"callSetup", "4", benchCallSetup},
 		{"memory/sharing", "5", benchMemorySharing},

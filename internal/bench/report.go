@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -117,11 +118,14 @@ func (r *Report) SetRaw(s string) {
 	r.mu.Unlock()
 }
 
-// Rows returns a copy of the rows so far.
+// Rows returns a copy of the rows so far, by section (a scenario may add
+// rows to more than one), in the order added within a section.
 func (r *Report) Rows() []Row {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Row(nil), r.rows...)
+	rows := append([]Row(nil), r.rows...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Section < rows[j].Section })
+	return rows
 }
 
 // Table renders the rows as a markdown table.

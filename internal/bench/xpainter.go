@@ -310,3 +310,96 @@ func (p *XPainter) StartBarcode(x, y int, epoch time.Time, interval time.Duratio
 	}()
 	return nil
 }
+
+// Calibration colour of StartBarcodeChanges: pure magenta, which neither
+// the benchmark's desktops nor Parlo's theme contain, so a reader can find
+// where the barcode landed on another screen whatever the scaling.
+const markerPixel = 0xFF00FF
+
+// BarcodeChangeOptions configure StartBarcodeChanges.
+type BarcodeChangeOptions struct {
+	X, Y int
+	// Before Start is closed the barcode window shows the calibration
+	// colour; after it, a new value every MinGap..MaxGap (uniform), so the
+	// changes fall at random times relative to any capture tick.
+	Start          <-chan struct{}
+	MinGap, MaxGap time.Duration
+	Seed           uint64
+}
+
+// StartBarcodeChanges maps a barcode window at (o.X, o.Y) filled with the
+// calibration colour; once o.Start is closed it paints the values 1, 2, 3, …
+// one at a time at random intervals, recording in the returned log when each
+// was on the screen (after the X server acknowledged the paint). Each paint
+// raises the window above any other (a full-screen window mapped later).
+func (p *XPainter) StartBarcodeChanges(o BarcodeChangeOptions) (*BarcodeLog, error) {
+	win, black, white, err := p.window(o.X, o.Y, BarcodeWidth, BarcodeHeight)
+	if err != nil {
+		return nil, err
+	}
+	marker, _ := xproto.NewGcontextId(p.conn)
+	xproto.CreateGC(p.conn, marker, xproto.Drawable(win), xproto.GcForeground, []uint32{markerPixel})
+	raise := func() {
+		xproto.ConfigureWindow(p.conn, win, xproto.ConfigWindowStackMode, []uint32{xproto.StackModeAbove})
+	}
+	full := []xproto.Rectangle{{Width: BarcodeWidth, Height: BarcodeHeight}}
+	raise()
+	xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), marker, full)
+	if err := p.sync(); err != nil {
+		return nil, err
+	}
+	log := &BarcodeLog{}
+	rng := rand.New(rand.NewPCG(o.Seed, 0xba4c0de))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		// Keep the marker on top until the start (other windows may map
+		// over it meanwhile).
+		t := time.NewTicker(100 * time.Millisecond)
+	calibrating:
+		for {
+			select {
+			case <-p.stop:
+				t.Stop()
+				return
+			case <-o.Start:
+				break calibrating
+			case <-t.C:
+				raise()
+				xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), marker, full)
+				if p.sync() != nil {
+					t.Stop()
+					return
+				}
+			}
+		}
+		t.Stop()
+		ones := make([]image.Rectangle, 0, BarcodeBits)
+		zeros := make([]image.Rectangle, 0, BarcodeBits)
+		for v := uint32(1); ; v++ {
+			ones, zeros = ones[:0], zeros[:0]
+			for i, bit := range BarcodeBitsOf(v) {
+				r := image.Rect(i*BarcodeBlock, 0, (i+1)*BarcodeBlock, BarcodeBlock)
+				if bit {
+					ones = append(ones, r)
+				} else {
+					zeros = append(zeros, r)
+				}
+			}
+			raise()
+			xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), white, xrects(ones))
+			xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), black, xrects(zeros))
+			if err := p.sync(); err != nil {
+				return
+			}
+			log.painted(v, time.Now())
+			gap := o.MinGap + time.Duration(rng.Int64N(int64(o.MaxGap-o.MinGap)+1))
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(gap):
+			}
+		}
+	}()
+	return log, nil
+}
