@@ -6,6 +6,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 // Where the barcode clock sits on the shared screen (on the macroblock grid).
@@ -48,32 +50,8 @@ func benchDecoderLatency(b *testing.B, cfg config, rep *Report, fullMotion bool)
 	rv, _ := bob.RemoteVideo(id)
 	time.Sleep(cfg.warmup)
 
-	var lat []float64
-	unreadable := 0
-	end := time.Now().Add(cfg.measure)
-	stalls := 0 // gaps of more than 1 s between decoded frames, reported beside the figures
-	for time.Now().Before(end) {
-		waited := time.Now()
-		select {
-		case <-rv.Updated():
-		case <-time.After(10 * time.Second):
-			b.Fatal("no decoded frame for 10 s")
-		}
-		if time.Since(waited) > time.Second {
-			stalls++
-		}
-		now := uint32(time.Since(epoch).Milliseconds())
-		img, _ := rv.Latest()
-		if img == nil {
-			b.Fatal("Updated fired without a frame")
-		}
-		shown, ok := ReadBarcode(img, barcodeX, barcodeY)
-		if !ok {
-			unreadable++
-			continue
-		}
-		lat = append(lat, float64((now-shown)&barcodeMask))
-	}
+	ds := readDecoderLatency(b, rv, epoch, cfg.measure)
+	lat, unreadable, stalls := ds.lat, ds.unreadable, ds.stalls
 	if len(lat) < 10 {
 		b.Fatalf("only %d readable frames (%d unreadable)", len(lat), unreadable)
 	}
@@ -145,4 +123,42 @@ func benchShareToFirstFrame(b *testing.B, cfg config, rep *Report) {
 	rep.Add(Row{Section: "3", Measure: "share → first frame decoded at the peer, incl. re-INVITE (ms, p50)",
 		Parlo:     fmt.Sprintf("%.0f (n=%d, max %.0f; StartScreenSharing returned after %.0f)", p50, len(ms), Percentile(ms, 100), Percentile(Millis(returned), 50)),
 		Reference: "— (target only)", Ratio: "—", Target: "≤ 300 ms", Verdict: AtMost(p50, 300)})
+}
+
+// decoderSample is what readDecoderLatency saw.
+type decoderSample struct {
+	lat        []float64 // ms, one per readable decoded frame
+	unreadable int
+	stalls     int // gaps of more than 1 s between decoded frames
+}
+
+// readDecoderLatency reads the barcode clock (painted from epoch) off every
+// frame rv decodes for d and returns how old each was.
+func readDecoderLatency(b *testing.B, rv *callengine.VideoReceiver, epoch time.Time, d time.Duration) decoderSample {
+	b.Helper()
+	var s decoderSample
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		waited := time.Now()
+		select {
+		case <-rv.Updated():
+		case <-time.After(10 * time.Second):
+			b.Fatal("no decoded frame for 10 s")
+		}
+		if time.Since(waited) > time.Second {
+			s.stalls++
+		}
+		now := uint32(time.Since(epoch).Milliseconds())
+		img, _ := rv.Latest()
+		if img == nil {
+			b.Fatal("Updated fired without a frame")
+		}
+		shown, ok := ReadBarcode(img, barcodeX, barcodeY)
+		if !ok {
+			s.unreadable++
+			continue
+		}
+		s.lat = append(s.lat, float64((now-shown)&barcodeMask))
+	}
+	return s
 }
