@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"sort"
 	"sync"
 	"time"
 )
@@ -38,7 +39,7 @@ func (l *BarcodeLog) Seen(v uint32, t time.Time) {
 
 // BarcodeLatency is the outcome of the changes painted in a window.
 type BarcodeLatency struct {
-	Millis  []float64 // seen − painted, one per change that appeared
+	Millis  []float64 // seen − painted, one per change that appeared, in paint order
 	Painted int       // changes painted in the window (and old enough to have arrived)
 	Missed  int       // painted but never read on the receiving screen
 	Bogus   int       // values read that were never painted (must be 0)
@@ -61,6 +62,7 @@ func (l *BarcodeLog) Window(from, to time.Time, grace time.Duration) BarcodeLate
 			out.Bogus++
 		}
 	}
+	var shown []time.Time // paint times of the changes seen, to order Millis
 	for v, p := range l.paint {
 		if p.Before(from) || !p.Before(to) {
 			continue
@@ -69,11 +71,37 @@ func (l *BarcodeLog) Window(from, to time.Time, grace time.Duration) BarcodeLate
 		switch {
 		case ok:
 			out.Painted++
+			shown = append(shown, p)
 			out.Millis = append(out.Millis, float64(s.Sub(p).Microseconds())/1000)
 		case p.Add(grace).Before(last):
 			out.Painted++
 			out.Missed++
 		}
 	}
+	sort.Sort(byTime{shown, out.Millis})
 	return out
+}
+
+// byTime sorts latencies by their paint times.
+type byTime struct {
+	t  []time.Time
+	ms []float64
+}
+
+func (b byTime) Len() int           { return len(b.t) }
+func (b byTime) Less(i, j int) bool { return b.t[i].Before(b.t[j]) }
+func (b byTime) Swap(i, j int) {
+	b.t[i], b.t[j] = b.t[j], b.t[i]
+	b.ms[i], b.ms[j] = b.ms[j], b.ms[i]
+}
+
+// Halves returns the median latency of the first and the second half of
+// the changes (in paint order): a backlog that builds up shows as a
+// second half slower than the first.
+func (l BarcodeLatency) Halves() (first, second float64) {
+	n := len(l.Millis)
+	if n < 2 {
+		return 0, 0
+	}
+	return Median(l.Millis[:n/2]), Median(l.Millis[n/2:])
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"image"
+	"image/png"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -57,15 +60,37 @@ func FindBarcodeMarker(ctx context.Context, display string) (image.Rectangle, er
 		if err != nil {
 			return image.Rectangle{}, err
 		}
-		if r, ok := markerRect(f); ok {
+		r, ok := markerRect(f)
+		if ok {
 			return r, nil
 		}
 		select {
 		case <-ctx.Done():
-			return image.Rectangle{}, fmt.Errorf("%w: %w", ErrNoMarker, ctx.Err())
+			if dir := os.Getenv("PARLO_BENCH_SHOTS"); dir != "" {
+				_ = savePNG(filepath.Join(dir, "marker-not-found.png"), f)
+			}
+			return image.Rectangle{}, fmt.Errorf("%w (magenta-ish pixels last seen in %v): %w", ErrNoMarker, r, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// savePNG writes f to path, for looking at a failed run.
+func savePNG(path string, f capture.BGRAFrame) error {
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for y := 0; y < f.Height; y++ {
+		for x := 0; x < f.Width; x++ {
+			b, g, r := f.At(x, y)
+			o := img.PixOffset(x, y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = r, g, b, 255
+		}
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	return png.Encode(out, img)
 }
 
 // markerRect is the bounding box of the magenta pixels of f when it has

@@ -99,8 +99,11 @@ func TestBarcodeLogWindow(t *testing.T) {
 	l.Seen(4, ms(545))
 	l.Seen(1, ms(2000))
 	got := l.Window(ms(50), ms(2000), time.Second)
-	if got.Painted != 3 || got.Missed != 1 || got.Bogus != 0 || len(got.Millis) != 2 || got.Millis[0]+got.Millis[1] != 105 {
-		t.Fatalf("Window = %+v", got)
+	if got.Painted != 3 || got.Missed != 1 || got.Bogus != 0 || len(got.Millis) != 2 || got.Millis[0] != 60 || got.Millis[1] != 45 {
+		t.Fatalf("Window = %+v, want 3 painted, 1 missed, latencies [60 45] in paint order", got)
+	}
+	if a, b := got.Halves(); a != 60 || b != 45 {
+		t.Fatalf("Halves = %v, %v; want 60, 45", a, b)
 	}
 	l.Seen(99, ms(2100))
 	if got := l.Window(ms(50), ms(2000), time.Second); got.Bogus != 1 {
