@@ -140,7 +140,7 @@ func benchGUIGlassToGlass(b *testing.B, cfg config, rep *Report) {
 		v0, _ := ProcCPU(viewer.Pid())
 		h0, _ := ProcCPU(sharer.Pid())
 		t0 := time.Now()
-		time.Sleep(cfg.measure)
+		time.Sleep(cfg.g2gWindow)
 		t1 := time.Now()
 		s1 := w.Stats()
 		v1, _ := ProcCPU(viewer.Pid())
@@ -224,7 +224,7 @@ func benchGUIGlassToGlass(b *testing.B, cfg config, rep *Report) {
 		"jitter buffer, decode, the GUI's 33-ms poll, the RGBA conversion and Fyne's paint (OpenGL on Mesa's software renderer, as on any X server without a GPU) into display 2. Not included: a real monitor's scan-out. "+
 		"Both apps, both X servers and the reader share the machine's 2 cores, so load from other processes lengthens these figures. "+
 		"A \"picture update\" is a change of the pixels the reader grabs (the barcode and the rows below it), so in full motion it is the frame rate shown in the receiving window. "+
-		"Warm-up %s per class, then %s measured.", rect, float64(rect.Dx())/float64(BarcodeWidth), cfg.warmup, cfg.measure)
+		"Warm-up %s per class, then %s measured.", rect, float64(rect.Dx())/float64(BarcodeWidth), cfg.warmup, cfg.g2gWindow)
 }
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago

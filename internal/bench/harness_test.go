@@ -75,6 +75,7 @@ type config struct {
 	moreRepeats  int            // interleaved rounds of the other live classes and the polling rows
 	liveWindow   time.Duration  // window of each live pipeline run (after 1 s of warm-up)
 	impairWindow time.Duration  // each impairment condition's window (after the warm-up)
+	g2gWindow    time.Duration  // each content class's window of the GUI glass-to-glass run
 	only         *regexp.Regexp // scenarios to run (all when nil)
 	out          string         // docs/benchmarks.md, or "-" for none
 	moduleRoot   string
@@ -115,6 +116,7 @@ func loadConfig(b *testing.B) config {
 		moreRepeats:  num("PARLO_BENCH_MORE_REPEATS", 3),
 		liveWindow:   dur("PARLO_BENCH_LIVE_SECONDS", 2*time.Second),
 		impairWindow: dur("PARLO_BENCH_IMPAIR_SECONDS", 3*time.Second),
+		g2gWindow:    dur("PARLO_BENCH_G2G_SECONDS", 10*time.Second),
 		out:          os.Getenv("PARLO_BENCH_OUT"),
 		moduleRoot:   root,
 	}
@@ -152,8 +154,8 @@ func BenchmarkParlo(b *testing.B) {
 	rep.Commands = []string{
 		"make bench   # = scripts/deps.sh bench, then scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 40m ./internal/bench/",
 		fmt.Sprintf("# durations: warm-up %s excluded, latency windows %s, %d calls per pair, %d shares, memory/CPU window %s; "+
-			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds on the goal classes, %d on the others and the polling rows; impairment windows %s",
-			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats, cfg.impairWindow),
+			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds on the goal classes, %d on the others and the polling rows; impairment windows %s; GUI glass-to-glass windows %s",
+			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats, cfg.impairWindow, cfg.g2gWindow),
 		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
 	}
 	scenarios := []struct {
