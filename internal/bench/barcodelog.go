@@ -39,47 +39,89 @@ func (l *BarcodeLog) Seen(v uint32, t time.Time) {
 
 // BarcodeLatency is the outcome of the changes painted in a window.
 type BarcodeLatency struct {
-	Millis  []float64 // seen − painted, one per change that appeared, in paint order
-	Painted int       // changes painted in the window (and old enough to have arrived)
-	Missed  int       // painted but never read on the receiving screen
-	Bogus   int       // values read that were never painted (must be 0)
+	// Millis holds, per change, the time from its paint until the
+	// receiving screen first showed it or a later value (a viewer that
+	// skips a frame shows the newer state, which is when the user sees the
+	// change), in paint order. A lost change counts with the time until
+	// the wait for it ended: a lower bound.
+	Millis  []float64
+	Painted int // changes painted in the window
+	Skipped int // of those, changes never shown themselves (a later value came first)
+	Lost    int // changes after which nothing as new was shown before the wait ended
+	Bogus   int // values read that were never painted (must be 0)
 }
 
-// Window returns the latencies of the changes painted in [from, to).
-// A change still unseen is counted as missed only if it was painted more
-// than grace before the last sighting overall, so a change in flight at
-// the end of the window is not a miss.
-func (l *BarcodeLog) Window(from, to time.Time, grace time.Duration) BarcodeLatency {
+// Window returns the latencies of the changes painted in [from, to), as
+// far as the receiving screen had shown them by until.
+func (l *BarcodeLog) Window(from, to, until time.Time) BarcodeLatency {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out BarcodeLatency
-	var last time.Time
-	for v, t := range l.seen {
-		if t.After(last) {
-			last = t
-		}
+	var maxV uint32
+	for v := range l.seen {
 		if _, ok := l.paint[v]; !ok {
 			out.Bogus++
 		}
+		maxV = max(maxV, v)
 	}
-	var shown []time.Time // paint times of the changes seen, to order Millis
+	for v := range l.paint {
+		maxV = max(maxV, v)
+	}
+	// firstAtLeast[v]: when any value ≥ v was first seen (values are
+	// painted 1, 2, 3, …, so "≥ v" is "as new as v or newer").
+	firstAtLeast := make([]time.Time, maxV+2)
+	for v := int(maxV); v >= 1; v-- {
+		t := firstAtLeast[v+1]
+		if s, ok := l.seen[uint32(v)]; ok && (t.IsZero() || s.Before(t)) {
+			t = s
+		}
+		firstAtLeast[v] = t
+	}
+	var painted []time.Time // to order Millis
 	for v, p := range l.paint {
 		if p.Before(from) || !p.Before(to) {
 			continue
 		}
-		s, ok := l.seen[v]
-		switch {
-		case ok:
-			out.Painted++
-			shown = append(shown, p)
-			out.Millis = append(out.Millis, float64(s.Sub(p).Microseconds())/1000)
-		case p.Add(grace).Before(last):
-			out.Painted++
-			out.Missed++
+		out.Painted++
+		painted = append(painted, p)
+		s := firstAtLeast[v]
+		if s.IsZero() || s.After(until) {
+			out.Lost++
+			out.Millis = append(out.Millis, float64(until.Sub(p).Microseconds())/1000)
+			continue
+		}
+		if _, ok := l.seen[v]; !ok {
+			out.Skipped++
+		}
+		out.Millis = append(out.Millis, float64(s.Sub(p).Microseconds())/1000)
+	}
+	sort.Sort(byTime{painted, out.Millis})
+	return out
+}
+
+// LastPaintedBefore is the newest value painted before t (0 for none).
+func (l *BarcodeLog) LastPaintedBefore(t time.Time) uint32 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var last uint32
+	for v, p := range l.paint {
+		if p.Before(t) && v > last {
+			last = v
 		}
 	}
-	sort.Sort(byTime{shown, out.Millis})
-	return out
+	return last
+}
+
+// ShownAtLeast reports whether v or a newer value has been seen.
+func (l *BarcodeLog) ShownAtLeast(v uint32) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s := range l.seen {
+		if s >= v {
+			return true
+		}
+	}
+	return false
 }
 
 // byTime sorts latencies by their paint times.

@@ -91,22 +91,37 @@ func TestBarcodeLogWindow(t *testing.T) {
 	var l BarcodeLog
 	l.painted(1, ms(0))    // before the window
 	l.painted(2, ms(100))  // seen after 60 ms
-	l.painted(3, ms(300))  // never seen, later ones are: missed
+	l.painted(3, ms(300))  // never shown itself: 4 came first, at 545
 	l.painted(4, ms(500))  // seen after 45 ms
-	l.painted(5, ms(1900)) // in flight at the end: neither seen nor missed
+	l.painted(5, ms(1900)) // nothing as new shown by the end of the wait: lost
+	l.painted(6, ms(2500)) // after the window
 	l.Seen(2, ms(160))
 	l.Seen(2, ms(200)) // only the first sighting counts
 	l.Seen(4, ms(545))
 	l.Seen(1, ms(2000))
-	got := l.Window(ms(50), ms(2000), time.Second)
-	if got.Painted != 3 || got.Missed != 1 || got.Bogus != 0 || len(got.Millis) != 2 || got.Millis[0] != 60 || got.Millis[1] != 45 {
-		t.Fatalf("Window = %+v, want 3 painted, 1 missed, latencies [60 45] in paint order", got)
+	if l.LastPaintedBefore(ms(2000)) != 5 || !l.ShownAtLeast(4) || l.ShownAtLeast(5) {
+		t.Fatal("LastPaintedBefore/ShownAtLeast disagree with the log")
 	}
-	if a, b := got.Halves(); a != 60 || b != 45 {
-		t.Fatalf("Halves = %v, %v; want 60, 45", a, b)
+	got := l.Window(ms(50), ms(2000), ms(3000))
+	want := []float64{60, 245, 45, 1100}
+	if got.Painted != 4 || got.Skipped != 1 || got.Lost != 1 || got.Bogus != 0 || len(got.Millis) != len(want) {
+		t.Fatalf("Window = %+v, want 4 painted, 1 skipped, 1 lost", got)
 	}
-	l.Seen(99, ms(2100))
-	if got := l.Window(ms(50), ms(2000), time.Second); got.Bogus != 1 {
+	for i := range want {
+		if got.Millis[i] != want[i] {
+			t.Fatalf("Millis = %v, want %v in paint order", got.Millis, want)
+		}
+	}
+	if a, b := got.Halves(); a != 152.5 || b != 572.5 {
+		t.Fatalf("Halves = %v, %v; want 152.5, 572.5", a, b)
+	}
+	// 6 shown later: 5 is then seen through it, after 1200 ms.
+	l.Seen(6, ms(3100))
+	if got := l.Window(ms(50), ms(2000), ms(3200)); got.Lost != 0 || got.Millis[3] != 1200 {
+		t.Fatalf("after 6 was shown: %+v", got)
+	}
+	l.Seen(99, ms(4100))
+	if got := l.Window(ms(50), ms(2000), ms(5000)); got.Bogus != 1 {
 		t.Fatalf("a value never painted: Bogus = %d, want 1", got.Bogus)
 	}
 }
