@@ -157,6 +157,7 @@ func BenchmarkParlo(b *testing.B) {
 			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds on the goal classes, %d on the others and the polling rows; impairment windows %s; GUI glass-to-glass windows %s",
 			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats, cfg.impairWindow, cfg.g2gWindow),
 		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
+		"# one scenario: PARLO_BENCH_ONLY='^glassToGlass$' (or '^impairment$', '^decoderLatency') PARLO_BIN=$PWD/parlo PARLO_BENCH_OUT=$PWD/bin/g.md scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x ./internal/bench/",
 	}
 	scenarios := []struct {
 		name, section string
