@@ -1,0 +1,323 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// The ScreenCast portal (org.freedesktop.portal.ScreenCast, version 4 for
+// persist_mode/restore_token) is how a Wayland client is allowed to see the
+// screen: the compositor's portal back end asks the user (or, under test, a
+// configured chooser) what to share and hands out a PipeWire node.
+//
+// Every portal call returns a Request object path at once; the answer comes
+// later as the Request's Response signal (code 0 success, 1 cancelled by
+// the user, 2 ended otherwise). The path is predictable from our unique bus
+// name and the handle_token we pass, so we subscribe before calling and no
+// Response can be missed (org.freedesktop.portal.Request documentation).
+const (
+	portalBusName   = "org.freedesktop.portal.Desktop"
+	portalPath      = "/org/freedesktop/portal/desktop"
+	screenCastIface = "org.freedesktop.portal.ScreenCast"
+	requestIface    = "org.freedesktop.portal.Request"
+	sessionIface    = "org.freedesktop.portal.Session"
+)
+
+var (
+	// ErrShareCancelled means the user dismissed the system's share dialog:
+	// nothing went wrong, and nothing should be reported as an error. It
+	// wraps context.Canceled so that callers treating a cancelled share
+	// need no new case.
+	ErrShareCancelled = fmt.Errorf("capture: share cancelled in the system dialog: %w", context.Canceled)
+	// ErrPortal means the ScreenCast portal is missing or failed.
+	ErrPortal = errors.New("capture: screencast portal")
+)
+
+// PortalSourceType is the ScreenCast "types" bit mask.
+type PortalSourceType uint32
+
+const (
+	// PortalMonitor shares a whole output.
+	PortalMonitor PortalSourceType = 1
+	// PortalWindow shares one window.
+	PortalWindow PortalSourceType = 2
+)
+
+// PortalCursorMode is the ScreenCast cursor_mode.
+type PortalCursorMode uint32
+
+const (
+	// CursorHidden leaves the pointer out of the stream.
+	CursorHidden PortalCursorMode = 1
+	// CursorEmbedded draws the pointer into the frames, as X11 capture
+	// users expect from a screen share.
+	CursorEmbedded PortalCursorMode = 2
+)
+
+// portalPersistUntilRevoked asks for a restore token that stays valid
+// until the user revokes it (persist_mode 2).
+const portalPersistUntilRevoked = 2
+
+// PortalOptions configures a portal screencast session.
+type PortalOptions struct {
+	// Types is what the user may choose; default monitors and windows.
+	Types PortalSourceType
+	// Cursor defaults to CursorEmbedded.
+	Cursor PortalCursorMode
+	// RestoreToken, from a previous session's PortalStream result, lets the
+	// portal skip its dialog and share the same thing again.
+	RestoreToken string
+	// BusAddress is the session bus; default $DBUS_SESSION_BUS_ADDRESS.
+	BusAddress string
+	Logger     *slog.Logger
+}
+
+// PortalStream is one stream the portal granted.
+type PortalStream struct {
+	NodeID        uint32
+	X, Y          int
+	Width, Height int
+	SourceType    PortalSourceType
+}
+
+// PortalSession is a started ScreenCast session. Close ends it (the
+// compositor then stops the stream and removes its indicator).
+type PortalSession struct {
+	conn    *dbus.Conn
+	handle  dbus.ObjectPath
+	streams []PortalStream
+	token   string
+	log     *slog.Logger
+	closed  atomic.Bool
+	closeMu sync.Mutex
+}
+
+var portalTokenSeq atomic.Uint64
+
+func portalToken(prefix string) string {
+	return fmt.Sprintf("parlo_%s_%d_%d", prefix, os.Getpid(), portalTokenSeq.Add(1))
+}
+
+// OpenPortal runs CreateSession, SelectSources and Start. It blocks while
+// the portal's dialog is open; ctx cancels the wait (and closes the
+// session). ErrShareCancelled when the user dismisses the dialog.
+func OpenPortal(ctx context.Context, o PortalOptions) (*PortalSession, error) {
+	if o.Types == 0 {
+		o.Types = PortalMonitor | PortalWindow
+	}
+	if o.Cursor == 0 {
+		o.Cursor = CursorEmbedded
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	var conn *dbus.Conn
+	var err error
+	if o.BusAddress != "" {
+		conn, err = dbus.Connect(o.BusAddress)
+	} else {
+		conn, err = dbus.ConnectSessionBus()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: session bus: %w", ErrPortal, err)
+	}
+	s := &PortalSession{conn: conn, log: o.Logger}
+	if err := s.open(ctx, o); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *PortalSession) open(ctx context.Context, o PortalOptions) error {
+	sessToken := portalToken("session")
+	res, err := s.request(ctx, "CreateSession", func(opts map[string]dbus.Variant) []any {
+		opts["session_handle_token"] = dbus.MakeVariant(sessToken)
+		return []any{opts}
+	})
+	if err != nil {
+		return err
+	}
+	var handle string
+	if v, ok := res["session_handle"]; ok {
+		// Version 1 portals send it as a string, later ones as an object path.
+		switch h := v.Value().(type) {
+		case string:
+			handle = h
+		case dbus.ObjectPath:
+			handle = string(h)
+		}
+	}
+	if handle == "" {
+		return fmt.Errorf("%w: CreateSession returned no session_handle", ErrPortal)
+	}
+	s.handle = dbus.ObjectPath(handle)
+
+	if _, err := s.request(ctx, "SelectSources", func(opts map[string]dbus.Variant) []any {
+		opts["types"] = dbus.MakeVariant(uint32(o.Types))
+		opts["multiple"] = dbus.MakeVariant(false)
+		opts["cursor_mode"] = dbus.MakeVariant(uint32(o.Cursor))
+		opts["persist_mode"] = dbus.MakeVariant(uint32(portalPersistUntilRevoked))
+		if o.RestoreToken != "" {
+			opts["restore_token"] = dbus.MakeVariant(o.RestoreToken)
+		}
+		return []any{s.handle, opts}
+	}); err != nil {
+		return err
+	}
+
+	res, err = s.request(ctx, "Start", func(opts map[string]dbus.Variant) []any {
+		return []any{s.handle, "", opts}
+	})
+	if err != nil {
+		return err
+	}
+	if v, ok := res["restore_token"]; ok {
+		s.token, _ = v.Value().(string)
+	}
+	streams, err := parsePortalStreams(res["streams"])
+	if err != nil {
+		return err
+	}
+	s.streams = streams
+	return nil
+}
+
+// parsePortalStreams decodes Start's a(ua{sv}).
+func parsePortalStreams(v dbus.Variant) ([]PortalStream, error) {
+	var raw [][]any
+	if err := dbus.Store([]any{v.Value()}, &raw); err != nil {
+		return nil, fmt.Errorf("%w: streams: %w", ErrPortal, err)
+	}
+	var out []PortalStream
+	for _, st := range raw {
+		if len(st) != 2 {
+			continue
+		}
+		id, ok := st[0].(uint32)
+		if !ok {
+			continue
+		}
+		ps := PortalStream{NodeID: id}
+		props, _ := st[1].(map[string]dbus.Variant)
+		if p, ok := props["position"]; ok {
+			var xy []int32
+			if dbus.Store([]any{p.Value()}, &xy) == nil && len(xy) == 2 {
+				ps.X, ps.Y = int(xy[0]), int(xy[1])
+			} else if a, ok := p.Value().([]any); ok && len(a) == 2 {
+				x, _ := a[0].(int32)
+				y, _ := a[1].(int32)
+				ps.X, ps.Y = int(x), int(y)
+			}
+		}
+		if p, ok := props["size"]; ok {
+			if a, ok := p.Value().([]any); ok && len(a) == 2 {
+				w, _ := a[0].(int32)
+				h, _ := a[1].(int32)
+				ps.Width, ps.Height = int(w), int(h)
+			}
+		}
+		if p, ok := props["source_type"]; ok {
+			t, _ := p.Value().(uint32)
+			ps.SourceType = PortalSourceType(t)
+		}
+		out = append(out, ps)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: Start granted no stream", ErrPortal)
+	}
+	return out, nil
+}
+
+// request calls a ScreenCast method that answers through a Request's
+// Response signal and returns the results of a successful response.
+func (s *PortalSession) request(ctx context.Context, method string, args func(map[string]dbus.Variant) []any) (map[string]dbus.Variant, error) {
+	token := portalToken("req")
+	sender := strings.ReplaceAll(strings.TrimPrefix(s.conn.Names()[0], ":"), ".", "_")
+	path := dbus.ObjectPath(portalPath + "/request/" + sender + "/" + token)
+	match := []dbus.MatchOption{
+		dbus.WithMatchObjectPath(path),
+		dbus.WithMatchInterface(requestIface),
+		dbus.WithMatchMember("Response"),
+	}
+	if err := s.conn.AddMatchSignalContext(ctx, match...); err != nil {
+		return nil, fmt.Errorf("%w: subscribe: %w", ErrPortal, err)
+	}
+	defer s.conn.RemoveMatchSignal(match...)
+	ch := make(chan *dbus.Signal, 4)
+	s.conn.Signal(ch)
+	defer s.conn.RemoveSignal(ch)
+
+	opts := map[string]dbus.Variant{"handle_token": dbus.MakeVariant(token)}
+	obj := s.conn.Object(portalBusName, portalPath)
+	var got dbus.ObjectPath
+	if err := obj.CallWithContext(ctx, screenCastIface+"."+method, 0, args(opts)...).Store(&got); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrPortal, method, err)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			// Closing the Request dismisses a dialog still open.
+			s.conn.Object(portalBusName, got).Call(requestIface+".Close", 0)
+			return nil, ctx.Err()
+		case sig := <-ch:
+			if sig == nil || sig.Path != got || sig.Name != requestIface+".Response" || len(sig.Body) != 2 {
+				continue
+			}
+			code, _ := sig.Body[0].(uint32)
+			results, _ := sig.Body[1].(map[string]dbus.Variant)
+			switch code {
+			case 0:
+				return results, nil
+			case 1:
+				return nil, ErrShareCancelled
+			default:
+				return nil, fmt.Errorf("%w: %s ended with response %d", ErrPortal, method, code)
+			}
+		}
+	}
+}
+
+// Streams lists what the user chose.
+func (s *PortalSession) Streams() []PortalStream { return s.streams }
+
+// RestoreToken is the token to pass to the next OpenPortal so that the
+// portal shares the same thing without asking; empty when none was offered.
+func (s *PortalSession) RestoreToken() string { return s.token }
+
+// OpenPipeWireRemote returns a connection to the PipeWire daemon that can
+// see only the granted nodes. The caller owns the file.
+func (s *PortalSession) OpenPipeWireRemote(ctx context.Context) (*os.File, error) {
+	var fd dbus.UnixFD
+	obj := s.conn.Object(portalBusName, portalPath)
+	if err := obj.CallWithContext(ctx, screenCastIface+".OpenPipeWireRemote", 0, s.handle, map[string]dbus.Variant{}).Store(&fd); err != nil {
+		return nil, fmt.Errorf("%w: OpenPipeWireRemote: %w", ErrPortal, err)
+	}
+	return os.NewFile(uintptr(fd), "pipewire-remote"), nil
+}
+
+// Close ends the session and the bus connection; idempotent.
+func (s *PortalSession) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	if s.handle != "" {
+		s.conn.Object(portalBusName, s.handle).Call(sessionIface+".Close", 0)
+	}
+	return s.conn.Close()
+}
+
+// WaylandSession tells whether this process runs in a Wayland session,
+// where X11 capture sees at best the XWayland windows and the portal must
+// be used instead.
+func WaylandSession() bool {
+	return os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("XDG_SESSION_TYPE") == "wayland"
+}
