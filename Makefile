@@ -67,15 +67,20 @@ bench-go: deps-test
 deps-bench:
 	@scripts/deps.sh bench
 
-# Liveness and soak figures: the vanished-peer, session-timer, keep-alive,
-# sleep/resume and soak tests (also part of `make test`), run with -v;
+# Liveness, soak and media-resilience figures: the vanished-peer,
+# session-timer, keep-alive, sleep/resume, soak, loss/jitter/bandwidth,
+# FEC/DTX and RTCP tests (also part of `make test`), run with -v;
 # internal/reliability rewrites docs/reliability.md from their FIGURE lines
-# (about 3 minutes on 2 cores). A failed test leaves the document as it was.
+# (about 5 minutes on 2 cores). A failed test leaves the document as it was.
 RELIABILITY_LOG ?= /tmp/parlo-reliability.log
 RELIABILITY_TESTS = ^(TestVanishedPeerIntegration|TestSessionTimerKamailioIntegration|TestSessionTimerBaresipIntegration|TestKeepAliveIntegration|TestSleepResumeIntegration|TestSoakIntegration)$$
+# The media tests run in a process of their own, so the encoders they load
+# do not weigh on the soak's RSS figures.
+RELIABILITY_MEDIA_TESTS = ^(TestShareUnderLossIntegration|TestShareUnderBandwidthCapIntegration|TestClassicShareUnderLossIntegration|TestShareUnderLossAndJitterIntegration|TestJitterBufferAdaptsIntegration|TestOpusFECUnderLossIntegration|TestOpusDTXIntegration|TestClassicRTCPBaresipIntegration)$$
 reliability: deps-test
 	$(GO) test -count=1 -run '^$$' ./callengine/ >/dev/null
 	scripts/isolated.sh $(GO) test -count=1 -v -timeout 10m -run '$(RELIABILITY_TESTS)' ./callengine/ >$(RELIABILITY_LOG) 2>&1 || { grep -E -- '--- FAIL|_test.go:[0-9]+: ' $(RELIABILITY_LOG) | tail -40; exit 1; }
+	scripts/isolated.sh $(GO) test -count=1 -v -timeout 10m -run '$(RELIABILITY_MEDIA_TESTS)' ./callengine/ >>$(RELIABILITY_LOG) 2>&1 || { grep -E -- '--- FAIL|_test.go:[0-9]+: ' $(RELIABILITY_LOG) | tail -40; exit 1; }
 	$(GO) run ./internal/reliability <$(RELIABILITY_LOG) >docs/reliability.md.tmp
 	mv docs/reliability.md.tmp docs/reliability.md
 

@@ -58,7 +58,7 @@ type call struct {
 
 	// Screen sharing: the running share and the monitor to share again on
 	// resume (hold stops a share and remembers it).
-	sharing     *share.Sender
+	sharing     *share.Output
 	resumeShare *capture.Monitor
 	videoIn     *VideoReceiver
 
@@ -402,7 +402,8 @@ func (c *call) terminate(first []string, payload EventPayload) {
 	}
 	c.ended = true
 	m, in, out, vin := c.media, c.audioIn, c.audioOut, c.videoIn
-	sharing := c.sharing != nil
+	sharingOut := c.sharing
+	sharing := sharingOut != nil
 	c.sharing, c.resumeShare = nil, nil
 	recording := c.rec != nil
 	c.mu.Unlock()
@@ -413,6 +414,12 @@ func (c *call) terminate(first []string, payload EventPayload) {
 	if m != nil {
 		// Closing the media stops any screen capture first.
 		_ = m.Close()
+	}
+	if sharing {
+		// The media's close stopped this call's leg; a conference's other
+		// legs keep the capture.
+		sharingOut.Stop()
+		c.p.shares.detach(sharingOut.Sender(), c.id)
 	}
 	if vin != nil {
 		vin.Close()

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/callengine/share"
 )
 
 // ErrConference is returned for a merge or split the calls' states do not
@@ -30,6 +31,17 @@ func (cf *conference) ids() []string {
 		ids = append(ids, c.id)
 	}
 	return ids
+}
+
+// others are the conference's legs other than c (none when c is not in
+// the conference).
+func (cf *conference) others(c *call) []*call {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	if !slices.Contains(cf.legs, c) {
+		return nil
+	}
+	return slices.DeleteFunc(slices.Clone(cf.legs), func(o *call) bool { return o == c })
 }
 
 func (cf *conference) has(c *call) bool {
@@ -101,6 +113,15 @@ func (p *Phone) Merge(ctx context.Context, ids ...string) error {
 		c.enterConference()
 		c.update(func(s *CallSession) { s.Conference = true }, []string{EventCallMerged}, ConferencePayload{Calls: ids})
 	}
+	// A share running on one leg reaches the others too: everyone in a
+	// conference sees what the host shows (the first leg's share, if two
+	// calls shared different screens before the merge).
+	for _, c := range legs {
+		if sender := c.shareSender(); sender != nil {
+			p.extendShare(ctx, sender, legs)
+			break
+		}
+	}
 	return nil
 }
 
@@ -116,10 +137,30 @@ func (p *Phone) Unmerge(ctx context.Context, id string, hold bool) error {
 		return fmt.Errorf("%w: call %s is not in the conference", ErrConference, id)
 	}
 	p.leaveConference(c)
+	// A call split off leaves the conference's share; the calls that stay
+	// keep it (the last one as an ordinary share).
+	if sender := c.shareSender(); sender != nil && p.sharedBeyond(sender, c) {
+		c.opMu.Lock()
+		err := c.stopShare(ctx, !hold)
+		c.opMu.Unlock()
+		if err != nil && !hold {
+			return err
+		}
+	}
 	if hold {
 		return c.hold(ctx)
 	}
 	return nil
+}
+
+// sharedBeyond reports whether a call other than c takes sender's share.
+func (p *Phone) sharedBeyond(sender *share.Sender, c *call) bool {
+	for _, o := range p.callList() {
+		if o != c && o.shareSender() == sender {
+			return true
+		}
+	}
+	return false
 }
 
 // leaveConference unlinks c; a conference left with one call ends.

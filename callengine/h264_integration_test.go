@@ -2,11 +2,7 @@ package callengine
 
 import (
 	"context"
-	"image"
 	"image/color"
-	"image/png"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +10,7 @@ import (
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 var rtpmapVP8 = regexp.MustCompile(`(?m)^a=rtpmap:(\d+) VP8/90000\r?$`)
@@ -134,34 +131,7 @@ func testScreenShareH264(t *testing.T, path media.Path) {
 		t.Fatalf("video offer does not put VP8 (96) first and H.264 (102) second:\n%s", offer)
 	}
 
-	var snap image.Image
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		path := filepath.Join(t.TempDir(), "snap.png")
-		rv, ok := b.RemoteVideo(r.bID)
-		if !ok {
-			t.Fatal("no remote video at B")
-		}
-		if err := rv.SnapshotPNG(path); err != nil {
-			t.Fatal(err)
-		}
-		f, _ := os.Open(path)
-		snap, _ = png.Decode(f)
-		f.Close()
-		if snap != nil && meanDiff(snap, r.pic1) < 12 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
-		t.Fatalf("snapshot %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
-	}
-	if d := meanDiff(snap, r.pic1); d >= 12 {
-		t.Fatalf("snapshot differs from monitor 1's picture by %.1f per channel", d)
-	}
-	if d := meanDiff(snap, r.pic0); d < 30 {
-		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
-	}
+	r.waitMonitor1Picture(t, b)
 	sa, _ := a.Stats(r.aID)
 	if sa.Path != string(path) {
 		t.Fatalf("the call went on the %s path, want %s", sa.Path, path)
@@ -179,11 +149,11 @@ func testScreenShareH264(t *testing.T, path media.Path) {
 	pic2 := sharePicture(r.mon1.Width, r.mon1.Height, color.RGBA{R: 30, G: 200, B: 60, A: 255})
 	r.d.ShowImage(t, r.mon1.X, r.mon1.Y, writePNG(t, pic2))
 	var d2 float64
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		rv, _ := b.RemoteVideo(r.bID)
 		img, _ := rv.Latest()
-		if d2 = meanDiff(img, pic2); d2 < 12 {
+		if d2 = testpeers.MeanDiff(img, pic2); d2 < 12 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -21,12 +21,12 @@ type goOwner struct {
 	wg     sync.WaitGroup
 }
 
-// goRun starts f unless the owner is closed; it reports whether it did.
-func (o *goOwner) goRun(f func()) bool {
+// goRun starts f unless the owner is closed.
+func (o *goOwner) goRun(f func()) {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
-		return false
+		return
 	}
 	o.wg.Add(1)
 	o.mu.Unlock()
@@ -34,7 +34,6 @@ func (o *goOwner) goRun(f func()) bool {
 		defer o.wg.Done()
 		f()
 	}()
-	return true
 }
 
 // close refuses new goroutines; the running ones go on.

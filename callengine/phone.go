@@ -470,13 +470,10 @@ func (p *Phone) emit(ev Event) { p.bus.emit(ev) }
 
 // Calls returns a snapshot of every call not yet ended, oldest first.
 func (p *Phone) Calls() []*CallSession {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]*CallSession, 0, len(p.order))
-	for _, id := range p.order {
-		if c := p.calls[id]; c != nil {
-			out = append(out, c.snapshot())
-		}
+	calls := p.callList()
+	out := make([]*CallSession, 0, len(calls))
+	for _, c := range calls {
+		out = append(out, c.snapshot())
 	}
 	return out
 }

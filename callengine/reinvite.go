@@ -39,7 +39,7 @@ func (c *call) hold(ctx context.Context) error {
 	sharing := c.sharing
 	c.mu.Unlock()
 	if sharing != nil {
-		mon := sharing.Monitor()
+		mon := sharing.Sender().Monitor()
 		if err := c.stopShare(ctx, false); err != nil {
 			return err
 		}

@@ -76,9 +76,7 @@ func (p *Phone) StartWindowSharing(ctx context.Context, callID string, windowID 
 	if err != nil {
 		return err
 	}
-	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	return c.startShare(ctx, w.Target())
+	return p.startSharing(ctx, c, w.Target())
 }
 
 // CapturedFrames counts every screen frame captured by this phone since it
@@ -115,28 +113,125 @@ func (p *Phone) StartScreenSharing(ctx context.Context, callID string, monitorIn
 	if err != nil {
 		return err
 	}
+	return p.startSharing(ctx, c, mon)
+}
+
+// startSharing shares mon on c and, when c is in the local conference, on
+// every other leg too, from one capture (share.Sender): the parties of a
+// conference all see what the host shows. A leg that cannot take the
+// share (it refuses video) gets onCallError and the others keep it; only
+// c's failure is returned.
+func (p *Phone) startSharing(ctx context.Context, c *call, mon capture.Monitor) error {
 	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	return c.startShare(ctx, mon)
+	err := c.startShare(ctx, mon)
+	sender := c.shareSender()
+	c.opMu.Unlock()
+	if err != nil || sender == nil {
+		return err
+	}
+	p.extendShare(ctx, sender, p.conf.others(c))
+	return nil
+}
+
+// extendShare starts sender on each leg not sharing yet.
+func (p *Phone) extendShare(ctx context.Context, sender *share.Sender, legs []*call) {
+	for _, leg := range legs {
+		leg.opMu.Lock()
+		if leg.shareSender() == nil {
+			if err := leg.startShareOn(ctx, sender); err != nil {
+				leg.log.Warn("conference leg did not take the share", "error", err)
+				leg.emit(EventCallError, CallStatusPayload{Error: "sharing the screen with this conference party: " + err.Error()})
+			}
+		}
+		leg.opMu.Unlock()
+	}
 }
 
 // StopScreenSharing stops the call's share: capture stops first, then a
-// re-INVITE sets the video line inactive, then onScreenShareEnded.
+// re-INVITE sets the video line inactive, then onScreenShareEnded. A
+// conference's share stops on every leg.
 func (p *Phone) StopScreenSharing(ctx context.Context, callID string) error {
 	c, err := p.call(callID)
 	if err != nil {
 		return err
 	}
+	sender := c.shareSender()
 	c.opMu.Lock()
-	defer c.opMu.Unlock()
 	c.mu.Lock()
 	c.resumeShare = nil
 	c.mu.Unlock()
-	return c.stopShare(ctx, true)
+	err = c.stopShare(ctx, true)
+	c.opMu.Unlock()
+	if sender != nil {
+		p.stopShareOn(ctx, sender)
+	}
+	return err
 }
 
-// startShare runs with opMu held.
+// stopShareOn stops sender's share on every call that still takes it.
+func (p *Phone) stopShareOn(ctx context.Context, sender *share.Sender) {
+	for _, c := range p.callList() {
+		if c.shareSender() != sender {
+			continue
+		}
+		c.opMu.Lock()
+		if c.shareSender() == sender {
+			_ = c.stopShare(ctx, true)
+		}
+		c.opMu.Unlock()
+	}
+	sender.Stop()
+}
+
+// callList is a snapshot of the phone's calls, oldest first.
+func (p *Phone) callList() []*call {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*call, 0, len(p.order))
+	for _, id := range p.order {
+		if c := p.calls[id]; c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// shareSender is the capture c's running share comes from, or nil.
+func (c *call) shareSender() *share.Sender {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sharing == nil {
+		return nil
+	}
+	return c.sharing.Sender()
+}
+
+// startShare runs with opMu held: c shares mon, joining the capture of a
+// conference leg that shares the same monitor already (resume after a hold
+// in a conference), else from a capture of its own.
 func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
+	for _, leg := range c.p.conf.others(c) {
+		if s := leg.shareSender(); s != nil && s.Monitor() == mon {
+			return c.startShareOn(ctx, s)
+		}
+	}
+	return c.startShareOn(ctx, c.p.newShareSender(mon))
+}
+
+// newShareSender makes a capture of mon that the phone's share registry
+// follows and whose end (monitor unplugged) stops it on every call.
+func (p *Phone) newShareSender(mon capture.Monitor) *share.Sender {
+	var sender *share.Sender
+	sender = share.NewSender(share.SenderOptions{
+		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name),
+		OnCapturing: func(on bool) { p.shares.capturing(sender, on) },
+		OnGone:      func(err error) { p.callOwner.goRun(func() { p.onShareSourceEnded(sender, err) }) },
+	})
+	return sender
+}
+
+// startShareOn runs with opMu held: c gets a leg of sender.
+func (c *call) startShareOn(ctx context.Context, sender *share.Sender) error {
 	s := c.snapshot()
 	if !s.IsEstablished() {
 		return fmt.Errorf("%w: sharing needs an established call", ErrInvalidState)
@@ -144,44 +239,40 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	if s.Paused {
 		return fmt.Errorf("%w: the call is on hold", ErrInvalidState)
 	}
+	mon := sender.Monitor()
 	m := c.mediaSession()
-	var sender *share.Sender
-	sender = share.NewSender(share.SenderOptions{
-		Monitor: mon, FPS: c.p.opts.ShareFPS, Captured: &c.p.captured, Logger: c.log.With("monitor", mon.Name),
-		OnCapturing: func(on bool) {
-			if on {
-				c.p.shares.add(sender, shareEntry{callID: c.id, monitor: mon.Name})
-			} else {
-				c.p.shares.remove(sender)
-			}
-		},
-		OnGone: func(err error) { c.goCall(func() { c.onShareSourceEnded(sender, err) }) },
-	})
-	needsOffer, err := m.SetVideoSender(sender)
+	out := sender.NewOutput()
+	// Listed before the leg can get a frame: the indicator may be early,
+	// never late.
+	c.p.shares.attach(sender, c.id)
+	fail := func(err error) error {
+		_ = m.RemoveVideoSender()
+		c.p.shares.detach(sender, c.id)
+		return err
+	}
+	needsOffer, err := m.SetVideoSender(out)
 	if err != nil {
+		c.p.shares.detach(sender, c.id)
 		return fmt.Errorf("callengine: share: %w", err)
 	}
 	if needsOffer {
 		// RFC 3261 §20.36 Subject; the Wazo SDK marks share re-INVITEs so.
 		err := c.reinvite(ctx, localDirection(false), []sip.Header{sip.NewHeader("Subject", "screenshare")})
 		if err != nil {
-			_ = m.RemoveVideoSender()
-			return fmt.Errorf("callengine: share: %w", err)
+			return fail(fmt.Errorf("callengine: share: %w", err))
 		}
 	}
 	if !m.VideoSending() {
-		_ = m.RemoveVideoSender()
 		c.emit(EventCallError, CallStatusPayload{Error: "the peer refused the video line (port 0); screen sharing is not possible in this call"})
-		return ErrVideoRefused
+		return fail(ErrVideoRefused)
 	}
 	wctx, cancel := context.WithTimeout(ctx, shareStartTimeout)
 	defer cancel()
-	if err := sender.WaitFirstFrame(wctx); err != nil {
-		_ = m.RemoveVideoSender()
-		return fmt.Errorf("callengine: share: no frame captured from %s: %w", mon.Name, err)
+	if err := out.WaitFirstFrame(wctx); err != nil {
+		return fail(fmt.Errorf("callengine: share: no frame captured from %s: %w", mon.Name, err))
 	}
 	c.mu.Lock()
-	c.sharing = sender
+	c.sharing = out
 	c.mu.Unlock()
 	c.update(func(s *CallSession) { s.Screensharing = true }, []string{EventScreenShareStarted},
 		ScreenSharePayload{Monitor: mon.Name, Width: mon.Width, Height: mon.Height})
@@ -189,20 +280,22 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 	return nil
 }
 
-// stopShare runs with opMu held. With renegotiate, a re-INVITE marks the
+// stopShare runs with opMu held: c's leg of the share stops (the capture
+// too if it was the last leg). With renegotiate, a re-INVITE marks the
 // video line inactive so the peer's picture stops too; hold skips it, since
 // its own re-INVITE carries the change.
 func (c *call) stopShare(ctx context.Context, renegotiate bool) error {
 	c.mu.Lock()
-	sender := c.sharing
+	out := c.sharing
 	c.sharing = nil
 	c.mu.Unlock()
-	if sender == nil {
+	if out == nil {
 		return nil
 	}
 	m := c.mediaSession()
 	// Capture stops here, before any SIP: the privacy invariant.
 	_ = m.RemoveVideoSender()
+	c.p.shares.detach(out.Sender(), c.id)
 	var err error
 	if renegotiate && c.snapshot().IsEstablished() {
 		err = c.reinvite(ctx, localDirection(c.snapshot().Paused), nil)
@@ -228,31 +321,34 @@ func (c *call) signalTrackUpdate(update string) {
 	})
 }
 
-// onShareSourceEnded handles a monitor that went away mid-share:
-// onScreenShareEnding, then the share is stopped as by the user.
-func (c *call) onShareSourceEnded(sender *share.Sender, err error) {
-	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	c.mu.Lock()
-	current := c.sharing == sender && sender != nil
-	c.mu.Unlock()
-	if !current {
-		return
-	}
-	c.log.Warn("shared monitor ended", "error", err)
-	c.emit(EventScreenShareEnding, ScreenShareEndingPayload{Reason: err.Error()})
-	ctx, cancel := context.WithTimeout(c.p.ctx, 10*time.Second)
+// onShareSourceEnded handles a monitor that went away mid-share: on every
+// call sharing it, onScreenShareEnding, then the share is stopped as by the
+// user.
+func (p *Phone) onShareSourceEnded(sender *share.Sender, err error) {
+	p.log.Warn("shared monitor ended", "monitor", sender.Monitor().Name, "error", err)
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
-	_ = c.stopShare(ctx, true)
+	for _, c := range p.callList() {
+		if c.shareSender() != sender {
+			continue
+		}
+		c.opMu.Lock()
+		if c.shareSender() == sender {
+			c.emit(EventScreenShareEnding, ScreenShareEndingPayload{Reason: err.Error()})
+			_ = c.stopShare(ctx, true)
+		}
+		c.opMu.Unlock()
+	}
+	sender.Stop()
 }
 
 // videoStats adds the engine's video counters to the media's.
 func (c *call) videoStats(st *media.Stats) {
 	c.mu.Lock()
-	sender, recv := c.sharing, c.videoIn
+	out, recv := c.sharing, c.videoIn
 	c.mu.Unlock()
-	if sender != nil {
-		sender.Stats(&st.Video.Sent)
+	if out != nil {
+		out.Stats(&st.Video.Sent)
 	}
 	if recv != nil {
 		recv.Stats(&st.Video.Received)

@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -53,23 +52,6 @@ func writePNG(t *testing.T, img image.Image) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// meanDiff is the mean absolute difference per channel (0..255) between two
-// same-sized images, sampled on a grid.
-func meanDiff(a, b image.Image) float64 {
-	r := a.Bounds()
-	var sum float64
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y += 7 {
-		for x := r.Min.X; x < r.Max.X; x += 7 {
-			ar, ag, ab, _ := a.At(x, y).RGBA()
-			br, bg, bb, _ := b.At(x-r.Min.X+b.Bounds().Min.X, y-r.Min.Y+b.Bounds().Min.Y).RGBA()
-			sum += math.Abs(float64(ar>>8)-float64(br>>8)) + math.Abs(float64(ag>>8)-float64(bg>>8)) + math.Abs(float64(ab>>8)-float64(bb>>8))
-			n += 3
-		}
-	}
-	return sum / float64(n)
 }
 
 type shareRig struct {
@@ -129,6 +111,34 @@ func newShareRigOn(t *testing.T, path media.Path, wrap ...func(media.Session) me
 	return r
 }
 
+// waitMonitor1Picture waits until the picture p (the rig's receiver)
+// decodes is monitor 1's, at its size, and not monitor 0's.
+func (r *shareRig) waitMonitor1Picture(t *testing.T, p *testPhone) {
+	t.Helper()
+	rv, ok := p.RemoteVideo(r.bID)
+	if !ok {
+		t.Fatal("no remote video at B")
+	}
+	var snap image.Image
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if snap, _ = rv.Latest(); snap != nil && testpeers.MeanDiff(snap, r.pic1) < 12 {
+			break
+		}
+	}
+	if snap == nil {
+		t.Fatal("B decoded no picture in 10 s")
+	}
+	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
+		t.Fatalf("decoded picture %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
+	}
+	if d := testpeers.MeanDiff(snap, r.pic1); d >= 12 {
+		t.Fatalf("decoded picture differs from monitor 1's by %.1f per channel", d)
+	}
+	if d := testpeers.MeanDiff(snap, r.pic0); d < 30 {
+		t.Fatalf("decoded picture is too close to monitor 0's (%.1f)", d)
+	}
+}
+
 // waitFrames polls B's decoded frame count until it passes n.
 func waitFrames(t *testing.T, p *testPhone, id string, n uint64, timeout time.Duration) uint64 {
 	t.Helper()
@@ -182,37 +192,14 @@ func TestScreenShareParloToParloIntegration(t *testing.T) {
 	t.Logf("share → first frame decoded at the peer: %s", time.Since(start))
 
 	// B's picture is monitor 1's, at its size, and not monitor 0's.
-	var snap image.Image
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		path := filepath.Join(t.TempDir(), "snap.png")
-		rv, ok := b.RemoteVideo(r.bID)
-		if !ok {
-			t.Fatal("no remote video at B")
-		}
-		if err := rv.SnapshotPNG(path); err != nil {
-			t.Fatal(err)
-		}
-		f, _ := os.Open(path)
-		snap, _ = png.Decode(f)
-		f.Close()
-		if snap != nil && meanDiff(snap, r.pic1) < 12 {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if snap.Bounds().Dx() != r.mon1.Width || snap.Bounds().Dy() != r.mon1.Height {
-		t.Fatalf("snapshot %v, monitor 1 is %dx%d", snap.Bounds(), r.mon1.Width, r.mon1.Height)
-	}
-	if d := meanDiff(snap, r.pic1); d >= 12 {
-		t.Fatalf("snapshot differs from monitor 1's picture by %.1f per channel", d)
-	}
-	if d := meanDiff(snap, r.pic0); d < 30 {
-		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f)", d)
-	}
+	r.waitMonitor1Picture(t, b)
 	st, _ := a.Stats(r.aID)
 	if st.Video.Sent.Codec != "VP8" || st.Video.Sent.Width != r.mon1.Width || st.Video.Sent.Frames == 0 {
 		t.Fatalf("sender stats: %+v", st.Video.Sent)
+	}
+	// Every frame goes in at least one RTP packet, and the counters say so.
+	if st.Video.Sent.Packets < st.Video.Sent.Frames {
+		t.Fatalf("sender stats: %d packets for %d frames", st.Video.Sent.Packets, st.Video.Sent.Frames)
 	}
 
 	// Stop: A gets onScreenShareEnded, capture stops, B's video stops, audio goes on.

@@ -4,7 +4,6 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,24 +64,6 @@ func loadPNG(t *testing.T, path string) image.Image {
 		t.Fatalf("snapshot %s is not a PNG: %v", path, err)
 	}
 	return img
-}
-
-// meanAbsDiff is the mean absolute difference per channel (0..255) of a
-// against the same-placed pixels of b (b may be larger: its top-left part
-// is compared), sampled on a 5-pixel grid.
-func meanAbsDiff(a, b image.Image) float64 {
-	r := a.Bounds()
-	var sum float64
-	n := 0
-	for y := r.Min.Y; y < r.Max.Y; y += 5 {
-		for x := r.Min.X; x < r.Max.X; x += 5 {
-			ar, ag, ab, _ := a.At(x, y).RGBA()
-			br, bg, bb, _ := b.At(x-r.Min.X+b.Bounds().Min.X, y-r.Min.Y+b.Bounds().Min.Y).RGBA()
-			sum += math.Abs(float64(ar>>8)-float64(br>>8)) + math.Abs(float64(ag>>8)-float64(bg>>8)) + math.Abs(float64(ab>>8)-float64(bb>>8))
-			n += 3
-		}
-	}
-	return sum / float64(n)
 }
 
 // replyTo waits for the reply to id, ok or not.
@@ -245,7 +226,7 @@ func TestHeadlessShareIntegration(t *testing.T) {
 			t.Fatalf("snapshot reply %v, want path and %dx%d", res, mon1.Width, mon1.Height)
 		}
 		snap = loadPNG(t, path)
-		if diff1 = meanAbsDiff(snap, pic1); diff1 < 12 {
+		if diff1 = testpeers.MeanDiff(snap, pic1); diff1 < 12 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -256,7 +237,7 @@ func TestHeadlessShareIntegration(t *testing.T) {
 	if sz := snap.Bounds(); sz.Dx() != mon1.Width || sz.Dy() != mon1.Height {
 		t.Fatalf("snapshot is %v, monitor 1 is %dx%d", sz, mon1.Width, mon1.Height)
 	}
-	diff0 := meanAbsDiff(snap, pic0)
+	diff0 := testpeers.MeanDiff(snap, pic0)
 	t.Logf("snapshot vs monitor 1's picture: %.1f per channel; vs monitor 0's: %.1f", diff1, diff0)
 	if diff0 < 60 {
 		t.Fatalf("snapshot is too close to monitor 0's picture (%.1f per channel)", diff0)

@@ -11,10 +11,23 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && unshare --net --mount 
   # sockets in /tmp/.X11-unix, and two test runs at once (in different
   # network namespaces, so the abstract sockets do not clash) would
   # otherwise pick the same display and delete each other's socket file.
+  # A checkout under /tmp (a CI clone, say) stays visible at its path:
+  # it is bind-mounted aside before the new /tmp hides it, then moved back.
+  case "$PWD" in /tmp/*) export PARLO_KEEP_DIR="$PWD" ;; *) export PARLO_KEEP_DIR= ;; esac
   exec unshare --net --mount bash -c '
     set -e
     mount --make-rprivate /
+    if [ -n "$PARLO_KEEP_DIR" ]; then
+      keep=$(mktemp -d /run/parlo-keep.XXXXXX)
+      mount --bind "$PARLO_KEEP_DIR" "$keep"
+    fi
     mount -t tmpfs -o mode=1777 parlo-tmp /tmp
+    if [ -n "$PARLO_KEEP_DIR" ]; then
+      mkdir -p "$PARLO_KEEP_DIR"
+      mount --move "$keep" "$PARLO_KEEP_DIR"
+      rmdir "$keep"
+      cd "$PARLO_KEEP_DIR"
+    fi
     ip link set lo up
     ip link add pv0 type veth peer name pv1
     ip addr add 10.77.0.1/24 dev pv0

@@ -3,8 +3,6 @@ package ui
 import (
 	"context"
 	"image/color"
-	"os"
-	"path/filepath"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -35,19 +33,6 @@ const (
 	recordUnavailable = "recording not available"
 )
 
-// recordingsDir is where recordings go: $PARLO_RECORDINGS, else
-// ~/Recordings/Parlo (created on the first recording).
-func recordingsDir() string {
-	if d := os.Getenv("PARLO_RECORDINGS"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "parlo-recordings")
-	}
-	return filepath.Join(home, "Recordings", "Parlo")
-}
-
 // conferenceControls are the call view's merge and record buttons and the
 // recording mark in its header.
 type conferenceControls struct {
@@ -60,7 +45,7 @@ type conferenceControls struct {
 func newConferenceControls(w *mainWindow) *conferenceControls {
 	c := &conferenceControls{
 		merge:  pwidget.NewTipButton("Merge calls", theme.ContentAddIcon(), "Join the calls into a conference: everyone hears everyone", w.toggleMerge),
-		record: pwidget.NewTipButton("Record", theme.MediaRecordIcon(), "Record this call into "+recordingsDir(), w.toggleRecord),
+		record: pwidget.NewTipButton("Record", theme.MediaRecordIcon(), "Record this call (the folder is in Settings → Calls)", w.toggleRecord),
 		pause:  pwidget.NewTipButton("Pause", theme.MediaPauseIcon(), "Pause the recording", w.toggleRecordPause),
 		mark:   canvas.NewText("", color.NRGBA{R: 0xd3, G: 0x2f, B: 0x2f, A: 0xff}),
 	}
@@ -164,7 +149,8 @@ func (w *mainWindow) toggleRecord() {
 		}
 		return
 	}
-	path, err := w.ctl.rec.StartRecording(id, callengine.RecordingOptions{Dir: recordingsDir()})
+	s, _ := LoadSettings(w.app.Preferences(), nil)
+	path, err := w.ctl.rec.StartRecording(id, callengine.RecordingOptions{Dir: s.RecordingsFolder()})
 	if err != nil {
 		w.action.fail(err)
 		return

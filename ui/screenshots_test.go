@@ -3,7 +3,6 @@ package ui
 import (
 	"image"
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,15 +146,7 @@ func TestScreenshots(t *testing.T) {
 				h.settle()
 				img := h.w.win.Canvas().Capture()
 				checkNotBlank(t, img)
-				path := filepath.Join(dir, sc.name+"-"+variant.name+".png")
-				out, err := os.Create(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer out.Close()
-				if err := png.Encode(out, img); err != nil {
-					t.Fatal(err)
-				}
+				writeScreenshot(t, filepath.Join(dir, sc.name+"-"+variant.name+".png"), img)
 			})
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +41,7 @@ const (
 	prefAutoAnswer   = "calls.autoAnswer"
 	prefAnswerMode   = "calls.honourAnswerMode"
 	prefCloseToTray  = "window.closeToTray"
+	prefRecordings   = "calls.recordingsDir"
 )
 
 // Choices offered by the settings dialog.
@@ -81,6 +84,9 @@ type Settings struct {
 	HonourAnswerMode bool
 	// CloseToTray hides the window to the tray instead of quitting.
 	CloseToTray bool
+	// RecordingsDir is where call recordings go; "" is the default
+	// (RecordingsFolder).
+	RecordingsDir string
 	// WatchedExtensions are shown with their busy lamps; VoicemailNumber
 	// is what the voicemail button dials; PickupCode, when set, is the
 	// PBX's pickup feature code (lampsettings.go).
@@ -112,6 +118,7 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		AutoAnswer:       prefs.Bool(prefAutoAnswer),
 		HonourAnswerMode: prefs.Bool(prefAnswerMode),
 		CloseToTray:      prefs.BoolWithFallback(prefCloseToTray, true),
+		RecordingsDir:    prefs.String(prefRecordings),
 	}
 	loadLampSettings(prefs, &s)
 	if secrets == nil || s.AccountURI == "" {
@@ -142,6 +149,7 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetBool(prefAutoAnswer, s.AutoAnswer)
 	prefs.SetBool(prefAnswerMode, s.HonourAnswerMode)
 	prefs.SetBool(prefCloseToTray, s.CloseToTray)
+	prefs.SetString(prefRecordings, s.RecordingsDir)
 	saveLampSettings(prefs, s)
 	if s.AccountURI == "" || secrets == nil {
 		return nil
@@ -169,6 +177,23 @@ func (s Settings) Processing() audio.Processing {
 	return audio.Processing{EchoCancel: s.EchoCancel, NoiseSuppress: s.NoiseSuppress, AutoGain: s.AutoGain}
 }
 
+// RecordingsFolder is where recordings go: the folder the user chose, else
+// $PARLO_RECORDINGS, else ~/Recordings/Parlo (created on the first
+// recording).
+func (s Settings) RecordingsFolder() string {
+	if s.RecordingsDir != "" {
+		return s.RecordingsDir
+	}
+	if d := os.Getenv("PARLO_RECORDINGS"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "parlo-recordings")
+	}
+	return filepath.Join(home, "Recordings", "Parlo")
+}
+
 // deviceID reads a saved device: older versions saved "System default" or
 // free text for the default.
 func deviceID(saved string) string {
@@ -186,6 +211,14 @@ func (s Settings) validate() error {
 	if s.AccountURI != "" && !strings.Contains(s.AccountURI, "@") {
 		return errors.New("the SIP URI needs user@domain")
 	}
+	if s.RecordingsDir != "" {
+		if !filepath.IsAbs(s.RecordingsDir) {
+			return fmt.Errorf("the recordings folder %q is not a full path (e.g. /home/you/Recordings)", s.RecordingsDir)
+		}
+		if err := os.MkdirAll(s.RecordingsDir, 0o755); err != nil {
+			return fmt.Errorf("the recordings folder %s cannot be created: %w", s.RecordingsDir, err)
+		}
+	}
 	return nil
 }
 
@@ -197,11 +230,15 @@ type settingsForm struct {
 	echo, noise, gain                  *widget.Check
 	fps, quality                       *widget.Select
 	dnd, autoAnswer, answerMode, tray  *widget.Check
-	micLevel                           *widget.ProgressBar
-	lamps                              *lampSettingsForm
-	speakerTest                        *widget.Button
-	logPath                            string
-	dir                                *directoryForm // nil: no Directory tab
+	recordings                         *widget.Entry
+	// pickFolder, when set, opens a folder chooser and calls back with the
+	// chosen path (the dialog needs the window).
+	pickFolder  func(func(string))
+	micLevel    *widget.ProgressBar
+	lamps       *lampSettingsForm
+	speakerTest *widget.Button
+	logPath     string
+	dir         *directoryForm // nil: no Directory tab
 }
 
 func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
@@ -227,6 +264,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 		answerMode: widget.NewCheck(`Answer at once when the caller asks ("Answer-Mode: Auto", e.g. intercom)`, nil),
 		tray:       widget.NewCheck("Closing the window keeps Parlo running in the tray", nil),
 		micLevel:   widget.NewProgressBar(),
+		recordings: widget.NewEntry(),
 	}
 	f.micLevel.TextFormatter = func() string { return "" }
 	f.lamps = newLampSettingsForm(s)
@@ -247,6 +285,8 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 	f.registrar.SetText(s.Registrar)
 	f.transport.SetText(s.Transport)
 	f.caFile.SetText(s.CAFile)
+	f.recordings.SetText(s.RecordingsDir)
+	f.recordings.SetPlaceHolder(Settings{}.RecordingsFolder() + " (default)")
 	f.fps.SetSelected(strconv.Itoa(s.ShareFPS))
 	f.quality.SetSelected(s.ShareQuality)
 	return f
@@ -263,6 +303,7 @@ func (f *settingsForm) settings() Settings {
 		ShareFPS: fps, ShareQuality: f.quality.Selected,
 		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
 		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
+		RecordingsDir: strings.TrimSpace(f.recordings.Text),
 	}
 	f.lamps.fill(&s)
 	return s
@@ -307,6 +348,8 @@ func (f *settingsForm) tabs() *container.AppTabs {
 		container.NewTabItem("Calls", page(
 			widget.NewFormItem("Incoming", container.NewVBox(f.dnd, f.autoAnswer, f.answerMode)),
 			widget.NewFormItem("Window", f.tray),
+			widget.NewFormItem("Recordings folder", container.NewBorder(nil, nil, nil, f.chooseFolderButton(), f.recordings)),
+			note("Recordings are Ogg/Opus files, both sides mixed. Parlo plays no tone or announcement to the other party: whether you must tell them is for the law where you are."),
 			note(f.logNote()),
 		)),
 		f.lamps.tab(),
@@ -315,6 +358,19 @@ func (f *settingsForm) tabs() *container.AppTabs {
 		tabs.Append(f.dir.tab())
 	}
 	return tabs
+}
+
+// chooseFolderButton opens the folder chooser for the recordings folder.
+func (f *settingsForm) chooseFolderButton() fyne.CanvasObject {
+	b := widget.NewButton("Choose…", func() {
+		if f.pickFolder != nil {
+			f.pickFolder(f.recordings.SetText)
+		}
+	})
+	if f.pickFolder == nil {
+		b.Disable()
+	}
+	return b
 }
 
 func (f *settingsForm) speakerTestButton() fyne.CanvasObject {
@@ -345,6 +401,13 @@ func (w *mainWindow) openSettings() {
 	f := newSettingsForm(s, devices)
 	f.logPath = w.opts.desktop.logPath
 	f.dir = w.dir.form()
+	f.pickFolder = func(set func(string)) {
+		dialog.ShowFolderOpen(func(dir fyne.ListableURI, err error) {
+			if err == nil && dir != nil {
+				set(dir.Path())
+			}
+		}, w.win)
+	}
 	w.settingsForm = f
 	w.settingsOpen = true
 	stopMeter := w.startSettingsAudio(f, devices)

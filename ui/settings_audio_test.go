@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -94,8 +95,8 @@ func TestSettingsAudioDevicesApplyLive(t *testing.T) {
 
 // TestSettingsFitsTheWindow: at scale 1 and 2 the dialog, Save and Cancel
 // included, lies inside the default window and the buttons do not cover
-// the tabs. The Audio tab's capture goes to docs/screenshots with make
-// screenshots.
+// the tabs. The Audio and Calls tabs' captures go to docs/screenshots with
+// make screenshots.
 func TestSettingsFitsTheWindow(t *testing.T) {
 	dir := os.Getenv("PARLO_SCREENSHOTS_DIR")
 	if dir == "" {
@@ -123,29 +124,28 @@ func TestSettingsFitsTheWindow(t *testing.T) {
 			if tabs == nil || len(buttons) != 2 {
 				t.Fatalf("dialog has tabs %v, %d of Save/Cancel", tabs != nil, len(buttons))
 			}
-			tabs.SelectIndex(1) // Audio
-			h.settle()
 			drv := fyne.CurrentApp().Driver()
 			win := h.w.win.Canvas().Size()
-			tp := drv.AbsolutePositionForObject(tabs)
-			for _, b := range buttons {
-				bp := drv.AbsolutePositionForObject(b)
-				if bp.Y+b.Size().Height > win.Height || bp.X+b.Size().Width > win.Width || bp.X < 0 {
-					t.Errorf("%s at %v size %v is outside the %v window", b.Text, bp, b.Size(), win)
+			// The Audio tab, and Calls with its recordings folder row.
+			for _, tab := range []struct {
+				index int
+				name  string
+			}{{1, "audio"}, {3, "calls"}} {
+				tabs.SelectIndex(tab.index)
+				h.settle()
+				tp := drv.AbsolutePositionForObject(tabs)
+				for _, b := range buttons {
+					bp := drv.AbsolutePositionForObject(b)
+					if bp.Y+b.Size().Height > win.Height || bp.X+b.Size().Width > win.Width || bp.X < 0 {
+						t.Errorf("%s tab: %s at %v size %v is outside the %v window", tab.name, b.Text, bp, b.Size(), win)
+					}
+					if bp.Y < tp.Y+tabs.Size().Height {
+						t.Errorf("%s tab: %s at y=%v covers the tabs (bottom at %v)", tab.name, b.Text, bp.Y, tp.Y+tabs.Size().Height)
+					}
 				}
-				if bp.Y < tp.Y+tabs.Size().Height {
-					t.Errorf("%s at y=%v covers the tabs (bottom at %v)", b.Text, bp.Y, tp.Y+tabs.Size().Height)
-				}
-			}
-			img := h.w.win.Canvas().Capture()
-			checkNotBlank(t, img)
-			out, err := os.Create(filepath.Join(dir, "settings-audio-"+map[float32]string{1: "scale1", 2: "scale2"}[scale]+".png"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer out.Close()
-			if err := png.Encode(out, img); err != nil {
-				t.Fatal(err)
+				img := h.w.win.Canvas().Capture()
+				checkNotBlank(t, img)
+				writeScreenshot(t, filepath.Join(dir, "settings-"+tab.name+"-"+map[float32]string{1: "scale1", 2: "scale2"}[scale]+".png"), img)
 			}
 		})
 	}
@@ -164,4 +164,17 @@ func TestUnpluggedDeviceIsShown(t *testing.T) {
 	h.waitFor("notice", func() bool {
 		return h.w.action.label.Text == "The speaker parlo_headset is gone; using the system default speaker."
 	})
+}
+
+// writeScreenshot saves img as a PNG at path.
+func writeScreenshot(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := png.Encode(out, img); err != nil {
+		t.Fatal(err)
+	}
 }

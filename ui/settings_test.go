@@ -2,6 +2,8 @@ package ui
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,5 +74,55 @@ func TestSettingsValidate(t *testing.T) {
 		if err := (Settings{AccountURI: tt.uri}).validate(); (err == nil) != tt.ok {
 			t.Errorf("validate(%q) = %v", tt.uri, err)
 		}
+	}
+}
+
+// The recordings folder: typed into Settings → Calls, checked (a full path
+// Parlo can create) and saved; used by the next recording.
+func TestSettingsRecordingsFolder(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir string
+		wantErr   string // "" for valid
+	}{
+		{"default", "", ""},
+		{"new folder is created", filepath.Join(base, "Recordings", "Parlo"), ""},
+		{"relative", "Recordings", "not a full path"},
+		{"under a file", filepath.Join(file, "sub"), "cannot be created"},
+	}
+	for _, tt := range tests {
+		err := (Settings{RecordingsDir: tt.dir}).validate()
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: validate = %v", tt.name, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "recordings folder")):
+			t.Errorf("%s: validate = %v, want an error naming the recordings folder and %q", tt.name, err, tt.wantErr)
+		case tt.wantErr == "" && tt.dir != "":
+			if st, err := os.Stat(tt.dir); err != nil || !st.IsDir() {
+				t.Errorf("%s: folder not created: %v", tt.name, err)
+			}
+		}
+	}
+
+	t.Setenv("PARLO_RECORDINGS", filepath.Join(base, "env"))
+	if got := (Settings{}).RecordingsFolder(); got != filepath.Join(base, "env") {
+		t.Errorf("default with $PARLO_RECORDINGS = %q", got)
+	}
+	h := newHarness(t, newFakeEngine(), harnessOpts{})
+	h.shortcut(actSettings)
+	f := h.w.settingsForm
+	if f == nil {
+		t.Fatal("settings dialog not open")
+	}
+	chosen := filepath.Join(base, "chosen")
+	test.Type(f.recordings, chosen)
+	h.w.saveSettings(f.settings())
+	s, _ := LoadSettings(h.app.Preferences(), nil)
+	if s.RecordingsDir != chosen || s.RecordingsFolder() != chosen {
+		t.Errorf("saved folder %q, RecordingsFolder %q; want %q (the setting wins over $PARLO_RECORDINGS)", s.RecordingsDir, s.RecordingsFolder(), chosen)
 	}
 }

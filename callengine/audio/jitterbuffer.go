@@ -21,6 +21,31 @@ type jitterConfig struct {
 	maxDelay   time.Duration
 	frame      time.Duration
 	maxPayload int
+	adaptMin   time.Duration
+	adaptMax   time.Duration
+	clock      int
+	now        func() time.Time
+}
+
+// WithAdaptiveDelay makes the target delay follow the network: it grows at
+// once to the spread of the packets' transit delay over the last two
+// seconds plus one frame (inserting concealed frames to build the depth),
+// and comes back down a frame every half second once the spread has
+// shrunk (dropping a buffered packet each time), within [lo, hi]. The
+// target of WithTargetDelay is where it starts.
+func WithAdaptiveDelay(lo, hi time.Duration) JitterOption {
+	return func(c *jitterConfig) { c.adaptMin, c.adaptMax = lo, hi }
+}
+
+// WithClockRate sets the RTP clock rate of the stream's timestamps, which
+// adaptation measures delay against. Default 48000 (Opus).
+func WithClockRate(hz int) JitterOption {
+	return func(c *jitterConfig) { c.clock = hz }
+}
+
+// withNow replaces the wall clock (tests).
+func withNow(now func() time.Time) JitterOption {
+	return func(c *jitterConfig) { c.now = now }
 }
 
 // WithTargetDelay sets the playout delay the buffer fills to before it starts
@@ -57,7 +82,10 @@ type JitterStats struct {
 	Dropped    uint64 // packets discarded: too big, out of window, or trimmed to cut delay
 	Underruns  uint64 // times the buffer ran empty while playing and re-buffered
 	Resyncs    uint64 // times the sequence jumped and the buffer restarted on it
+	Stretched  uint64 // frames held back to grow the delay (adaptive)
 	Depth      int    // packets buffered now
+	// Target is the playout delay the buffer holds now.
+	Target time.Duration
 }
 
 type jitterSlot struct {
@@ -115,6 +143,16 @@ type JitterBuffer struct {
 	probTS    uint32
 	probData  []byte
 
+	// Adaptation (WithAdaptiveDelay); adaptive is false without it.
+	adaptive          bool
+	frame             time.Duration
+	minTarget, maxTgt int // frames
+	est               delayEstimator
+	now               func() time.Time
+	stretch           int // pops still to hold back to grow the depth
+	shrink            int // packets to skip to cut the depth
+	lastShrink        time.Time
+
 	stats JitterStats
 }
 
@@ -143,12 +181,60 @@ func NewJitterBuffer(opts ...JitterOption) *JitterBuffer {
 	if cfg.maxPayload <= 0 {
 		cfg.maxPayload = DefaultMaxPayload
 	}
-	return &JitterBuffer{
+	j := &JitterBuffer{
 		slots:      make([]jitterSlot, size),
 		mask:       uint16(size - 1),
 		target:     target,
 		maxDepth:   maxDepth,
 		maxPayload: cfg.maxPayload,
+		frame:      cfg.frame,
+		now:        cfg.now,
+	}
+	if j.now == nil {
+		j.now = time.Now
+	}
+	if cfg.adaptMax > 0 {
+		j.adaptive = true
+		j.minTarget = max(1, int(cfg.adaptMin/cfg.frame))
+		// The ring holds twice the largest depth allowed (Pop).
+		j.maxTgt = max(j.minTarget, min(int(cfg.adaptMax/cfg.frame), len(j.slots)/4))
+		j.est.clock = cfg.clock
+		if j.est.clock <= 0 {
+			j.est.clock = SampleRate
+		}
+	}
+	return j
+}
+
+// SetClockRate changes the RTP clock rate adaptation measures against (the
+// codec changed); the delay measurement starts again.
+func (j *JitterBuffer) SetClockRate(hz int) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.est.clock = hz
+	j.est.reset()
+}
+
+// adapt moves the target towards the measured spread (under mu).
+func (j *JitterBuffer) adapt() {
+	if !j.adaptive {
+		return
+	}
+	spread := j.est.spread()
+	want := int((spread+j.frame-1)/j.frame) + 1
+	want = max(j.minTarget, min(want, j.maxTgt))
+	now := j.now()
+	switch {
+	case want > j.target:
+		if j.playing {
+			j.stretch += want - j.target
+		}
+		j.target = want
+		j.lastShrink = now
+	case want < j.target && now.Sub(j.lastShrink) >= 500*time.Millisecond:
+		j.target--
+		j.shrink = 1
+		j.lastShrink = now
 	}
 }
 
@@ -169,6 +255,10 @@ func (j *JitterBuffer) Push(seq uint16, ts uint32, payload []byte) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.stats.Received++
+	if j.adaptive {
+		j.est.add(j.now(), ts)
+		j.adapt()
+	}
 	if !j.started {
 		j.restart(seq)
 		j.insert(seq, ts, p)
@@ -222,8 +312,29 @@ func (j *JitterBuffer) Pop() (payload []byte, ok bool) {
 			return nil, false
 		}
 		j.playing = true
+		j.stretch = 0
 	}
-	if depth > j.maxDepth {
+	if j.stretch > 0 {
+		// Growing the delay: hold playout back one frame (the caller
+		// conceals it) so the buffer deepens.
+		j.stretch--
+		j.stats.Stretched++
+		return nil, false
+	}
+	if j.shrink > 0 && depth > j.target {
+		// The target came down: play one packet less to shorten the
+		// delay by a frame.
+		j.shrink--
+		s := &j.slots[j.next&j.mask]
+		if s.valid && s.seq == j.next {
+			*s = jitterSlot{}
+			j.count--
+			j.stats.Dropped++
+			j.next++
+			depth--
+		}
+	}
+	if depth > max(j.maxDepth, 2*j.target) {
 		// Too much delay built up: skip the oldest down to the target.
 		for ; depth > j.target; depth-- {
 			s := &j.slots[j.next&j.mask]
@@ -252,6 +363,22 @@ func (j *JitterBuffer) Pop() (payload []byte, ok bool) {
 	return nil, false
 }
 
+// Peek returns the payload Pop would return next without taking it, if it
+// is buffered: after a loss, the packet whose in-band FEC can rebuild the
+// lost one (RFC 7587 §3.3).
+func (j *JitterBuffer) Peek() (payload []byte, ok bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.started || j.count == 0 {
+		return nil, false
+	}
+	s := &j.slots[j.next&j.mask]
+	if s.valid && s.seq == j.next {
+		return s.payload, true
+	}
+	return nil, false
+}
+
 // Reset empties the buffer; the next Push starts a new stream. Call it when
 // the SSRC changes. The counters are kept.
 func (j *JitterBuffer) Reset() {
@@ -260,6 +387,8 @@ func (j *JitterBuffer) Reset() {
 	j.flush()
 	j.clearProbation()
 	j.started = false
+	j.est.reset()
+	j.stretch, j.shrink = 0, 0
 }
 
 // Stats returns a snapshot of the counters.
@@ -268,6 +397,7 @@ func (j *JitterBuffer) Stats() JitterStats {
 	defer j.mu.Unlock()
 	s := j.stats
 	s.Depth = j.count
+	s.Target = time.Duration(j.target) * j.frame
 	return s
 }
 

@@ -13,8 +13,50 @@ const opusMaxFrame = SampleRate * 120 / 1000
 
 // OpusEncoder encodes 20 ms mono frames at 48 kHz with libopus.
 type OpusEncoder struct {
-	enc *opus.Encoder
+	enc  *opus.Encoder
+	loss int
 }
+
+// SetInBandFEC turns in-band FEC (RFC 7587 §3.3, the LBRR copy of each
+// frame in the next packet) on or off. libopus only codes it while the
+// expected loss (SetExpectedLoss) is above zero.
+func (e *OpusEncoder) SetInBandFEC(on bool) error {
+	if err := e.enc.SetInBandFEC(on); err != nil {
+		return fmt.Errorf("audio: opus FEC: %w", err)
+	}
+	return nil
+}
+
+// SetDTX turns discontinuous transmission (RFC 7587 §3.1.3) on or off: in
+// silence the encoder produces packets of at most two bytes, which the
+// sender does not transmit (IsDTXFrame), and a comfort-noise update every
+// 400 ms.
+func (e *OpusEncoder) SetDTX(on bool) error {
+	if err := e.enc.SetDTX(on); err != nil {
+		return fmt.Errorf("audio: opus DTX: %w", err)
+	}
+	return nil
+}
+
+// SetExpectedLoss tells the encoder the packet loss to code for, in
+// percent (from the peer's receiver reports, RFC 3550 §6.4.1): it sizes the
+// FEC data.
+func (e *OpusEncoder) SetExpectedLoss(pct int) error {
+	pct = max(0, min(pct, 100))
+	if pct == e.loss {
+		return nil
+	}
+	if err := e.enc.SetPacketLossPerc(pct); err != nil {
+		return fmt.Errorf("audio: opus loss %d %%: %w", pct, err)
+	}
+	e.loss = pct
+	return nil
+}
+
+// IsDTXFrame reports whether an Opus payload is a DTX frame, which is not
+// sent (RFC 7587 §3.1.3): libopus returns at most two bytes (the TOC and
+// nothing to decode) for a frame it decided not to code.
+func IsDTXFrame(payload []byte) bool { return len(payload) <= 2 }
 
 // NewOpusEncoder returns an Opus encoder for mono 48 kHz, 20 ms, VoIP
 // application, at bitrate bits per second (0 means libopus' automatic
@@ -54,6 +96,22 @@ func (e *OpusEncoder) Encode(frame []int16, dst []byte) (int, error) {
 type OpusDecoder struct {
 	dec     *opus.Decoder
 	scratch []int16
+}
+
+// DecodeFEC decodes the frame lost before next from next's in-band FEC
+// data (RFC 7587 §3.3, libopus decode_fec) into frame, whose length is the
+// lost frame's. A next without FEC data gives libopus' concealment.
+func (d *OpusDecoder) DecodeFEC(next []byte, frame []int16) (int, error) {
+	n := min(len(frame), opusMaxFrame)
+	n -= n % (SampleRate / 400)
+	if n == 0 || len(next) == 0 {
+		return 0, fmt.Errorf("%w: FEC of %d samples", ErrFrameSize, len(frame))
+	}
+	pcm := d.scratch[:n:n]
+	if err := d.dec.DecodeFEC(next, pcm); err != nil {
+		return 0, fmt.Errorf("audio: opus FEC decode: %w", err)
+	}
+	return copy(frame, pcm), nil
 }
 
 // NewOpusDecoder returns a mono Opus decoder at 48 kHz. RFC 7587 §7 makes

@@ -116,6 +116,13 @@ type AudioStats struct {
 	// (§6.4.1 LSR/DLSR). 0 until measured.
 	JitterMs float64 `json:"jitterMs"`
 	RTTMs    float64 `json:"rttMs"`
+	// FECDecoded counts lost frames rebuilt from the next packet's Opus
+	// in-band FEC (RFC 7587 §3.3); DTXFrames counts our frames not sent
+	// as DTX silence (§3.1.3).
+	FECDecoded uint64 `json:"fecDecoded,omitempty"`
+	DTXFrames  uint64 `json:"dtxFrames,omitempty"`
+	// PlayoutDelayMs is the jitter buffer's current target delay.
+	PlayoutDelayMs float64 `json:"playoutDelayMs,omitempty"`
 }
 
 // VideoSentStats count what our video sender put on the wire. Frames,
@@ -132,6 +139,9 @@ type VideoSentStats struct {
 	FPS     float64 `json:"fps"`
 	// KeyframeRequests counts PLI/FIR received from the peer.
 	KeyframeRequests uint64 `json:"keyframeRequests"`
+	// NACKsReceived counts generic NACKs (RFC 4585 §6.2.1) the peer sent
+	// for our video; filled where the path counts them (classic).
+	NACKsReceived uint64 `json:"nacksReceived,omitempty"`
 	// BitrateKbps is the current encoder target.
 	BitrateKbps int `json:"bitrateKbps"`
 }
@@ -146,10 +156,18 @@ type VideoReceivedStats struct {
 	FramesDecoded   uint64 `json:"framesDecoded"`
 	// FramesRefused counts frames the decoder refused unread because they
 	// claimed a picture over the size cap (a keyframe was asked for).
-	FramesRefused uint64  `json:"framesRefused,omitempty"`
-	Width         int     `json:"width"`
-	Height        int     `json:"height"`
-	FPS           float64 `json:"fps"`
+	FramesRefused uint64 `json:"framesRefused,omitempty"`
+	// NACKsSent and PLIsSent count the feedback we sent for the peer's
+	// video (RFC 4585 §6.2.1, §6.3.1); filled where the path counts them
+	// (classic).
+	NACKsSent uint64 `json:"nacksSent,omitempty"`
+	PLIsSent  uint64 `json:"plisSent,omitempty"`
+	// Retransmissions counts RTX packets (RFC 4588) that repaired the
+	// peer's video; filled where the path counts them (classic).
+	Retransmissions uint64  `json:"retransmissions,omitempty"`
+	Width           int     `json:"width"`
+	Height          int     `json:"height"`
+	FPS             float64 `json:"fps"`
 }
 
 // VideoStats are the video counters of one call.

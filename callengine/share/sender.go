@@ -1,5 +1,5 @@
 // Package share is a call's video: the screen sender (a monitor captured,
-// converted and encoded in the negotiated codec) and the receiver that
+// converted and encoded in each negotiated codec) and the receiver that
 // decodes the peer's video for a UI. It keeps the cgo codecs out of the
 // signalling package: callengine hands these to a media.Session as its
 // media.VideoSender and media.VideoSink.
@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,32 +43,36 @@ type SenderOptions struct {
 // StartKbps is the encoder's target until the media session sets one.
 const StartKbps = 2500
 
-// Sender is a media.VideoSender fed by one monitor: capture.Source
-// (persistent MIT-SHM grab, change detection, pacing) → BGRA→I420 → the
-// encoder of the negotiated codec (capture.NewEncoder). It captures only
-// between Start and Stop.
+// Sender is one screen capture fed to every call that shares it: a local
+// conference shares one monitor with each leg from one capture.Source
+// (persistent MIT-SHM grab, change detection, pacing) and one encoder per
+// codec the legs negotiated (capture.NewEncoder), each encoded frame
+// written to every leg of that codec. A call drives its leg through an
+// Output (a media.VideoSender). The capture runs from the first Output's
+// Start until the last one stops, or until Stop.
 type Sender struct {
 	opts SenderOptions
 	log  *slog.Logger
 
 	mu      sync.Mutex
 	src     *capture.Source
-	enc     capture.Encoder
-	codec   videocodec.Name
 	cancel  context.CancelFunc
 	watch   sync.WaitGroup
 	stopped bool
-	kbps    int
+	// encoders has one encoder per codec some running Output uses.
+	encoders map[videocodec.Name]*encoderFan
 
-	first     chan struct{}
-	firstOnce sync.Once
-
-	frames        atomic.Uint64
 	width, height atomic.Int64
 	fps10s        fpsMeter
 }
 
-// NewSender makes a Sender; nothing is captured before Start.
+// encoderFan is one codec's encoder and the Outputs it writes to.
+type encoderFan struct {
+	enc  capture.Encoder
+	outs []*Output
+}
+
+// NewSender makes a Sender; nothing is captured before an Output starts.
 func NewSender(o SenderOptions) *Sender {
 	if o.FPS <= 0 {
 		o.FPS = 30
@@ -75,72 +80,61 @@ func NewSender(o SenderOptions) *Sender {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Sender{opts: o, log: o.Logger, first: make(chan struct{}), kbps: StartKbps}
+	return &Sender{opts: o, log: o.Logger, encoders: map[videocodec.Name]*encoderFan{}}
 }
 
 // Monitor is the monitor the sender captures.
 func (s *Sender) Monitor() capture.Monitor { return s.opts.Monitor }
 
-// Codecs implements media.VideoSender: every codec capture encodes, VP8
-// first (WebRTC's mandatory codec, with screen-content tuning).
-func (s *Sender) Codecs() []videocodec.Name { return videocodec.All() }
+// NewOutput makes one more leg of the share: the media.VideoSender a call's
+// media session drives. It sends nothing before its Start.
+func (s *Sender) NewOutput() *Output {
+	return &Output{s: s, first: make(chan struct{}), kbps: StartKbps}
+}
 
-// Start implements media.VideoSender.
-func (s *Sender) Start(codec videocodec.Name, write func([]byte, time.Duration) error) error {
+// attach adds o to its codec's encoder (made if it is the first of that
+// codec) and starts the capture if it is the first Output.
+func (s *Sender) attach(o *Output) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return media.ErrClosed
 	}
-	mon := s.opts.Monitor
-	enc, err := capture.NewEncoder(codec, capture.EncoderOptions{
-		Width: mon.Width, Height: mon.Height, FPS: s.opts.FPS, BitrateKbps: s.kbps, ScreenContent: true,
-	})
-	if err != nil {
-		return fmt.Errorf("share: %s encoder: %w", codec, err)
+	fan := s.encoders[o.codec]
+	if fan == nil {
+		mon := s.opts.Monitor
+		enc, err := capture.NewEncoder(o.codec, capture.EncoderOptions{
+			Width: mon.Width, Height: mon.Height, FPS: s.opts.FPS, BitrateKbps: o.bitrate(), ScreenContent: true,
+		})
+		if err != nil {
+			return fmt.Errorf("share: %s encoder: %w", o.codec, err)
+		}
+		fan = &encoderFan{enc: enc}
+		s.encoders[o.codec] = fan
+	} else {
+		// A leg joining a running encoder decodes from the next keyframe.
+		fan.enc.RequestKeyframe()
 	}
-	var last time.Time
-	frameDur := time.Second / time.Duration(s.opts.FPS)
+	fan.outs = append(fan.outs, o)
+	if s.src != nil {
+		return nil
+	}
+	if err := s.startCapture(); err != nil {
+		s.dropLocked(o)
+		return err
+	}
+	return nil
+}
+
+// startCapture runs with mu held.
+func (s *Sender) startCapture() error {
+	mon := s.opts.Monitor
 	src, err := capture.NewSource(mon, capture.SourceOptions{
-		FPS:    s.opts.FPS,
-		Logger: s.log,
-		OnFrame: func(f capture.Frame) {
-			if s.opts.Captured != nil {
-				s.opts.Captured.Add(1)
-			}
-			// A refresh of an unchanged screen goes as an ordinary inter
-			// frame: forcing a 1080p keyframe every second cost ~60 ms of
-			// CPU and ~200 kB/s for nothing (benchmarks.md). A receiver that
-			// lost packets asks with PLI; the encoder's periodic keyframe
-			// covers one that cannot.
-			data, _, err := enc.EncodeFrame(f, false)
-			if err != nil {
-				s.log.Warn("encode failed", "codec", codec, "error", err)
-				return
-			}
-			if len(data) == 0 {
-				return
-			}
-			// The RTP timestamp advances by wall time between frames, so
-			// skipped static frames read as a pause, not as slow motion.
-			d := frameDur
-			if !last.IsZero() {
-				d = f.Time.Sub(last)
-			}
-			last = f.Time
-			if err := write(data, d); err != nil {
-				s.log.Debug("video write", "error", err)
-				return
-			}
-			s.frames.Add(1)
-			s.width.Store(int64(f.Image.Width))
-			s.height.Store(int64(f.Image.Height))
-			s.fps10s.tick(f.Time)
-			s.firstOnce.Do(func() { close(s.first) })
-		},
+		FPS:     s.opts.FPS,
+		Logger:  s.log,
+		OnFrame: s.onFrame,
 	})
 	if err != nil {
-		enc.Close()
 		return fmt.Errorf("share: capture %s: %w", mon.Name, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -150,11 +144,10 @@ func (s *Sender) Start(codec videocodec.Name, write func([]byte, time.Duration) 
 	if err := src.Start(ctx); err != nil {
 		cancel()
 		src.Close()
-		enc.Close()
 		s.capturing(false)
 		return fmt.Errorf("share: capture %s: %w", mon.Name, err)
 	}
-	s.src, s.enc, s.cancel, s.codec = src, enc, cancel, codec
+	s.src, s.cancel = src, cancel
 	s.watch.Add(1)
 	go func() {
 		defer s.watch.Done()
@@ -173,33 +166,101 @@ func (s *Sender) Start(codec videocodec.Name, write func([]byte, time.Duration) 
 	return nil
 }
 
+// onFrame runs on the capture goroutine: each codec's encoder encodes the
+// frame once and every leg of that codec gets the result.
+func (s *Sender) onFrame(f capture.Frame) {
+	if s.opts.Captured != nil {
+		s.opts.Captured.Add(1)
+	}
+	s.mu.Lock()
+	fans := make([]encoderFan, 0, len(s.encoders))
+	for _, fan := range s.encoders {
+		fans = append(fans, encoderFan{enc: fan.enc, outs: slices.Clone(fan.outs)})
+	}
+	s.mu.Unlock()
+	sent := false
+	for _, fan := range fans {
+		// A refresh of an unchanged screen goes as an ordinary inter
+		// frame: forcing a 1080p keyframe every second cost ~60 ms of CPU
+		// and ~200 kB/s for nothing (benchmarks.md). A receiver that lost
+		// packets asks with PLI; the encoder's periodic keyframe covers one
+		// that cannot.
+		data, _, err := fan.enc.EncodeFrame(f, false)
+		if errors.Is(err, capture.ErrClosed) {
+			continue // its last leg left during this frame
+		}
+		if err != nil {
+			s.log.Warn("encode failed", "codec", fan.enc.Codec(), "error", err)
+			continue
+		}
+		if len(data) == 0 {
+			continue
+		}
+		for _, o := range fan.outs {
+			if o.send(data, f.Time) {
+				sent = true
+			}
+		}
+	}
+	if sent {
+		s.width.Store(int64(f.Image.Width))
+		s.height.Store(int64(f.Image.Height))
+		s.fps10s.tick(f.Time)
+	}
+}
+
 func (s *Sender) capturing(on bool) {
 	if s.opts.OnCapturing != nil {
 		s.opts.OnCapturing(on)
 	}
 }
 
-// RequestKeyframe implements media.VideoSender.
-func (s *Sender) RequestKeyframe() {
+// detach removes o; the last Output gone stops the capture and frees the
+// encoders. It returns once no frame is written to o any more.
+func (s *Sender) detach(o *Output) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.enc != nil {
-		s.enc.RequestKeyframe()
+	s.dropLocked(o)
+	last := len(s.encoders) == 0
+	s.mu.Unlock()
+	if last {
+		s.Stop()
 	}
+	// Otherwise the capture goroutine may be inside onFrame with o in its
+	// copy of the legs: o.send checks o.stopped under o.mu, which
+	// Output.Stop set first.
 }
 
-// SetBitrate implements media.VideoSender.
-func (s *Sender) SetBitrate(kbps int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.kbps = kbps
-	if s.enc != nil {
-		_ = s.enc.SetBitrate(kbps)
+// dropLocked removes o from its encoder, closing the encoder when o was
+// its last leg. mu is held.
+func (s *Sender) dropLocked(o *Output) {
+	fan := s.encoders[o.codec]
+	if fan == nil {
+		return
 	}
+	fan.outs = slices.DeleteFunc(fan.outs, func(x *Output) bool { return x == o })
+	if len(fan.outs) > 0 {
+		fan.enc.SetBitrate(minBitrate(fan.outs))
+		return
+	}
+	delete(s.encoders, o.codec)
+	// The capture goroutine may be encoding with it right now: the
+	// encoder's lock orders Close after that frame, and a later EncodeFrame
+	// returns capture.ErrClosed.
+	_ = fan.enc.Close()
 }
 
-// Stop implements media.VideoSender: the capture goroutine has ended and the
-// shm segment is released when it returns.
+// minBitrate is what an encoder shared by legs may spend: the slowest
+// leg's target.
+func minBitrate(outs []*Output) int {
+	k := outs[0].bitrate()
+	for _, o := range outs[1:] {
+		k = min(k, o.bitrate())
+	}
+	return k
+}
+
+// Stop ends the share on every leg: the capture goroutine has ended and
+// the shm segment is released when it returns. Idempotent.
 func (s *Sender) Stop() {
 	s.mu.Lock()
 	if s.stopped {
@@ -207,7 +268,9 @@ func (s *Sender) Stop() {
 		return
 	}
 	s.stopped = true
-	src, enc, cancel := s.src, s.enc, s.cancel
+	src, cancel := s.src, s.cancel
+	fans := s.encoders
+	s.encoders = map[videocodec.Name]*encoderFan{}
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -216,31 +279,145 @@ func (s *Sender) Stop() {
 		_ = src.Close()
 	}
 	s.watch.Wait()
-	if enc != nil {
-		_ = enc.Close()
+	for _, fan := range fans {
+		_ = fan.enc.Close()
 	}
 }
 
-// WaitFirstFrame waits until one encoded frame went out.
-func (s *Sender) WaitFirstFrame(ctx context.Context) error {
+// Output is one call's leg of a Sender, the media.VideoSender its media
+// session drives: Start attaches it to the encoder of its codec, Stop
+// detaches it (the last leg's Stop ends the capture).
+type Output struct {
+	s *Sender
+
+	mu      sync.Mutex
+	codec   videocodec.Name
+	write   func([]byte, time.Duration) error
+	started bool
+	stopped bool
+	kbps    int
+	// last is when the previous frame written to this leg was grabbed.
+	last time.Time
+
+	first     chan struct{}
+	firstOnce sync.Once
+	frames    atomic.Uint64
+}
+
+// Sender is the share this leg belongs to.
+func (o *Output) Sender() *Sender { return o.s }
+
+// Codecs implements media.VideoSender: every codec capture encodes, VP8
+// first (WebRTC's mandatory codec, with screen-content tuning).
+func (o *Output) Codecs() []videocodec.Name { return videocodec.All() }
+
+// Start implements media.VideoSender.
+func (o *Output) Start(codec videocodec.Name, write func([]byte, time.Duration) error) error {
+	o.mu.Lock()
+	if o.stopped || o.started {
+		o.mu.Unlock()
+		return media.ErrClosed
+	}
+	o.codec, o.write, o.started = codec, write, true
+	o.mu.Unlock()
+	return o.s.attach(o)
+}
+
+// send writes one encoded frame grabbed at t to this leg; the RTP timestamp
+// advances by wall time since its previous frame, so skipped static frames
+// read as a pause, not as slow motion.
+func (o *Output) send(data []byte, t time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped {
+		return false
+	}
+	d := time.Second / time.Duration(o.s.opts.FPS)
+	if !o.last.IsZero() {
+		d = t.Sub(o.last)
+	}
+	o.last = t
+	if err := o.write(data, d); err != nil {
+		o.s.log.Debug("video write", "error", err)
+		return false
+	}
+	o.frames.Add(1)
+	o.firstOnce.Do(func() { close(o.first) })
+	return true
+}
+
+// RequestKeyframe implements media.VideoSender: the leg's encoder (shared
+// with the legs of the same codec) makes a keyframe.
+func (o *Output) RequestKeyframe() {
+	o.withEncoder(func(fan *encoderFan) { fan.enc.RequestKeyframe() })
+}
+
+// SetBitrate implements media.VideoSender: an encoder shared by legs
+// follows the slowest.
+func (o *Output) SetBitrate(kbps int) {
+	o.mu.Lock()
+	o.kbps = kbps
+	o.mu.Unlock()
+	o.withEncoder(func(fan *encoderFan) { _ = fan.enc.SetBitrate(minBitrate(fan.outs)) })
+}
+
+// withEncoder runs f on the encoder of the leg's codec, with the sender's
+// lock held, once the leg has started.
+func (o *Output) withEncoder(f func(*encoderFan)) {
+	o.mu.Lock()
+	codec, started := o.codec, o.started
+	o.mu.Unlock()
+	if !started {
+		return
+	}
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	if fan := o.s.encoders[codec]; fan != nil {
+		f(fan)
+	}
+}
+
+func (o *Output) bitrate() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.kbps
+}
+
+// Stop implements media.VideoSender; no write happens after it returns.
+func (o *Output) Stop() {
+	o.mu.Lock()
+	if o.stopped {
+		o.mu.Unlock()
+		return
+	}
+	o.stopped = true
+	started := o.started
+	o.mu.Unlock()
+	if started {
+		o.s.detach(o)
+	}
+}
+
+// WaitFirstFrame waits until one encoded frame went out on this leg.
+func (o *Output) WaitFirstFrame(ctx context.Context) error {
 	select {
-	case <-s.first:
+	case <-o.first:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// Stats fills what only the sender knows: the codec, frames encoded and
-// sent, the picture size and the frame rate.
-func (s *Sender) Stats(st *media.VideoSentStats) {
-	s.mu.Lock()
-	if s.codec != "" {
-		st.Codec = string(s.codec)
+// Stats fills what only the sender knows: the leg's codec and frames, the
+// picture size and the share's frame rate.
+func (o *Output) Stats(st *media.VideoSentStats) {
+	o.mu.Lock()
+	if o.codec != "" {
+		st.Codec = string(o.codec)
 	}
-	s.mu.Unlock()
-	st.Frames = s.frames.Load()
-	st.Width = int(s.width.Load())
-	st.Height = int(s.height.Load())
-	st.FPS = s.fps10s.rate()
+	o.mu.Unlock()
+	st.Frames = o.frames.Load()
+	st.Width = int(o.s.width.Load())
+	st.Height = int(o.s.height.Load())
+	st.FPS = o.s.fps10s.rate()
 }

@@ -1,5 +1,6 @@
 // Command reliability writes docs/reliability.md from the output of the
-// liveness, session-timer, keep-alive, sleep/resume and soak tests run with
+// liveness, session-timer, keep-alive, sleep/resume, soak and media
+// resilience (loss, jitter, bandwidth, FEC, DTX, RTCP) tests run with
 // go test -v (make reliability). The tests print their measured figures as
 // "FIGURE key: value" lines; this program only arranges them, so every
 // number in the document is one a test measured and asserted around.
@@ -97,6 +98,27 @@ var sections = []section{
 		},
 	},
 	{
+		title: "Media under loss, jitter and a bandwidth cap",
+		about: "Parlo ↔ Parlo on loopback inside the test's network namespace, a moving 1280x720 screen share " +
+			"plus a tone each way. Loss comes from nftables (`numgen random`, every UDP datagram in the namespace); " +
+			"the cap from tc-tbf on the loopback. This kernel has no netem (CONFIG_NET_SCH_NETEM is unset), so " +
+			"delay and jitter come from a user-space relay (testpeers.ImpairRelay): each phone's classic-path SDP " +
+			"points its peer at the relay, which forwards every datagram after the delay ± a uniform random " +
+			"jitter (reordering as netem does) or drops it. Counts are over the measuring window.",
+		rows: [][2]string{
+			{"loss.webrtc.share", "WebRTC path, 5 % loss"},
+			{"loss.webrtc.burst", "WebRTC path, 20 % loss for 5 s, then none"},
+			{"bwcap.webrtc", "WebRTC path, 600 kbit/s cap"},
+			{"loss.classic.share", "classic path, 5 % loss (NACK/resend by pion/interceptor)"},
+			{"impair.share", "classic path, 5 % loss + 50 ms ± 20 ms (relay)"},
+			{"jitter.adapt", "audio playout delay, 50 ms ± 20 ms then none (relay)"},
+			{"fec.classic", "Opus in-band FEC, 5 % loss (classic)"},
+			{"dtx.classic", "Opus DTX (classic)"},
+			{"rtcp.baresip.plain", "RTCP with baresip, plain RTP"},
+			{"rtcp.baresip.sdes", "RTCP with baresip, SDES-SRTP (SRTCP)"},
+		},
+	},
+	{
 		title: "Soak",
 		about: "One process: 200 sequential Parlo ↔ Parlo calls (every 10th held and resumed, every 25th " +
 			"transferred blind, every 50th sharing a screen), then 20 calls at once. Goroutines, open file " +
@@ -117,8 +139,13 @@ var sections = []section{
 const notCovered = `
 ## What these figures do not cover
 
-- Loss, jitter and bandwidth (NACK/PLI counts, fps under loss, recovery time) are measured by
-  the media tests (loss and bandwidth integration tests), not here.
+- Jitter is only applied on the classic path (the relay rewrites classic SDP; the WebRTC path's
+  ICE candidates would need a TURN-like relay). Loss and the bandwidth cap cover both paths.
+- FEC-rebuilt frames count lost frames decoded from the next packet's FEC data; libopus 1.3 cannot
+  tell whether a packet carried FEC, so the count includes any such frame it concealed instead
+  (a unit test shows FEC output clearly closer to the sent audio than concealment when FEC is coded).
+- RTX (RFC 4588) on the classic path is exercised Parlo ↔ Parlo only: baresip and Linphone do
+  not offer it, and a peer without it gets resends on the media SSRC (RFC 4585 §6.2.1).
 - ICE consent: pion refreshes consent with any inbound packet, not only STUN binding
   responses (RFC 7675 §5.1), and has no 30 s consent expiry; the media timeout bounds the call.
   A killed peer's ICE fails fast (ICMP port unreachable ends the restart re-INVITEs), a silent

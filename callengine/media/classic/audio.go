@@ -5,6 +5,7 @@ import (
 
 	"github.com/pion/rtp"
 
+	"github.com/parlo-voip/parlo/callengine/audio"
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
@@ -16,6 +17,7 @@ func (s *Session) onAudioRTP(l *line) func(*rtp.Packet) {
 		s.stats.AudioReceived(len(p.Payload))
 		s.mu.Lock()
 		name := l.recvNames[p.PayloadType]
+		s.remoteAudio = p.SSRC
 		r := s.recv.Load()
 		if r == nil {
 			r = rtpmedia.NewAudioPlayout()
@@ -56,7 +58,11 @@ func (s *Session) sending() (*line, bool) {
 func (s *Session) sendLoop() {
 	defer s.wg.Done()
 	a := rtpmedia.NewAudioSender(&s.stats, s.log)
+	ticks, loss := 0, 0
 	rtpmedia.RunAudioCapture(s.done, s.opts.AudioIn, s.log, func(frame []int16) {
+		if ticks++; ticks%50 == 0 {
+			loss = s.peerAudioLoss()
+		}
 		l, ok := s.sending()
 		if !ok {
 			a.Advance(0)
@@ -65,6 +71,9 @@ func (s *Session) sendLoop() {
 		}
 		s.mu.Lock()
 		c := rtpmedia.AudioSendCodec{Name: l.sendName, PT: l.sendPT, Clock: l.sendClock, SSRC: s.audioSSRC}
+		if l.sendName == audio.CodecOpus {
+			c.Opus = &rtpmedia.OpusSendParams{FEC: l.sendFEC, DTX: l.sendDTX, LossPct: loss}
+		}
 		tr := l.tr
 		s.mu.Unlock()
 		a.Send(frame, a.Advance(c.Clock), c, tr.writeRTP)

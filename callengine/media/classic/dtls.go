@@ -152,41 +152,50 @@ func dtlsHandshake(ctx context.Context, t *transport, id *dtlsIdentity, client b
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFingerprint, err)
 	}
-	conf := &dtls.Config{
-		Certificates: []tls.Certificate{id.cert},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{
+	verify := func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return ErrFingerprint
+		}
+		x, err := x509.ParseCertificate(raw[0])
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrFingerprint, err)
+		}
+		got, err := fingerprint.Fingerprint(x, hash)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrFingerprint, err)
+		}
+		if !strings.EqualFold(got, strings.TrimSpace(want)) {
+			return ErrFingerprint
+		}
+		return nil
+	}
+	common := []dtls.Option{
+		dtls.WithCertificates(id.cert),
+		dtls.WithSRTPProtectionProfiles(
 			dtls.SRTP_AEAD_AES_128_GCM,
 			dtls.SRTP_AES128_CM_HMAC_SHA1_80,
 			dtls.SRTP_AES128_CM_HMAC_SHA1_32,
-		},
-		ExtendedMasterSecret: dtls.RequestExtendedMasterSecret,
-		ClientAuth:           dtls.RequireAnyClientCert,
+		),
+		dtls.WithExtendedMasterSecret(dtls.RequestExtendedMasterSecret),
 		// Self-signed certificates: the fingerprint in the signalled SDP
 		// is what authenticates the peer (RFC 5763 §5).
-		InsecureSkipVerify: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
-				return ErrFingerprint
-			}
-			x, err := x509.ParseCertificate(raw[0])
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrFingerprint, err)
-			}
-			got, err := fingerprint.Fingerprint(x, hash)
-			if err != nil {
-				return fmt.Errorf("%w: %w", ErrFingerprint, err)
-			}
-			if !strings.EqualFold(got, strings.TrimSpace(want)) {
-				return ErrFingerprint
-			}
-			return nil
-		},
+		dtls.WithInsecureSkipVerify(true),
+		dtls.WithVerifyPeerCertificate(verify),
 	}
 	var conn *dtls.Conn
 	if client {
-		conn, err = dtls.Client(t.dtls, t.dtls.addr(), conf)
+		opts := make([]dtls.ClientOption, 0, len(common))
+		for _, o := range common {
+			opts = append(opts, o)
+		}
+		conn, err = dtls.ClientWithOptions(t.dtls, t.dtls.addr(), opts...)
 	} else {
-		conn, err = dtls.Server(t.dtls, t.dtls.addr(), conf)
+		opts := make([]dtls.ServerOption, 0, len(common)+1)
+		for _, o := range common {
+			opts = append(opts, o)
+		}
+		opts = append(opts, dtls.WithClientAuth(dtls.RequireAnyClientCert))
+		conn, err = dtls.ServerWithOptions(t.dtls, t.dtls.addr(), opts...)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("classic: DTLS: %w", err)

@@ -56,17 +56,19 @@ func newICELink(ctx context.Context, cfg iceConfig) (*iceLink, error) {
 	if len(urls) > 0 {
 		types = append(types, ice.CandidateTypeServerReflexive)
 	}
-	ac := &ice.AgentConfig{
-		Urls:             urls,
-		NetworkTypes:     []ice.NetworkType{ice.NetworkTypeUDP4},
-		CandidateTypes:   types,
-		MulticastDNSMode: ice.MulticastDNSModeDisabled,
-		IncludeLoopback:  cfg.loopback || cfg.loopbackOnly,
+	opts := []ice.AgentOption{
+		ice.WithUrls(urls),
+		ice.WithNetworkTypes([]ice.NetworkType{ice.NetworkTypeUDP4}),
+		ice.WithCandidateTypes(types),
+		ice.WithMulticastDNSMode(ice.MulticastDNSModeDisabled),
+	}
+	if cfg.loopback || cfg.loopbackOnly {
+		opts = append(opts, ice.WithIncludeLoopback())
 	}
 	if cfg.loopbackOnly {
-		ac.IPFilter = func(ip net.IP) bool { return ip.IsLoopback() }
+		opts = append(opts, ice.WithIPFilter(func(ip net.IP) bool { return ip.IsLoopback() }))
 	}
-	agent, err := ice.NewAgent(ac)
+	agent, err := ice.NewAgentWithOptions(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("classic: ICE agent: %w", err)
 	}

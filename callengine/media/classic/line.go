@@ -39,7 +39,15 @@ type line struct {
 	sendName  string // audio: audio package name; video: videocodec.Name
 	sendClock int
 	recvNames map[uint8]string
+	nackPTs   map[uint8]bool // video payload types the peer NACKs (RFC 4585)
+	// RTX (RFC 4588): the peer's rtx payload type for what we send, and
+	// the rtx payload types we may receive with the type each repairs.
+	sendRTXPT uint8
+	hasRTX    bool
+	rtxApt    map[uint8]uint8
 	hasSend   bool
+	sendFEC   bool  // the peer's Opus fmtp has useinbandfec=1
+	sendDTX   bool  // the peer's Opus fmtp has usedtx=1
 	telPT     uint8 // the peer's telephone-event at sendClock (RFC 4733)
 	hasTel    bool
 

@@ -101,7 +101,10 @@ func (s *Session) formats(l *line, offer bool) []string {
 	offer = offer && !l.hasSend
 	if l.kind == "video" {
 		if offer || !l.hasSend {
-			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptH264)}
+			return []string{fmt.Sprint(ptVP8), fmt.Sprint(ptRTXVP8), fmt.Sprint(ptH264), fmt.Sprint(ptRTXH264)}
+		}
+		if l.hasRTX {
+			return []string{fmt.Sprint(l.sendPT), fmt.Sprint(l.sendRTXPT)}
 		}
 		return []string{fmt.Sprint(l.sendPT)}
 	}
@@ -123,15 +126,21 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 		if offer || !l.hasSend {
 			// VP8 first (RFC 7742 §5), H.264 for peers that only take that.
 			writeVideoCodec(w, ptVP8, videocodec.VP8, offer)
+			writeRTX(w, ptRTXVP8, ptVP8)
 			writeVideoCodec(w, ptH264, videocodec.H264, offer)
+			writeRTX(w, ptRTXH264, ptH264)
 			return
 		}
 		writeVideoCodec(w, l.sendPT, videocodec.Name(l.sendName), offer)
+		if l.hasRTX {
+			writeRTX(w, l.sendRTXPT, l.sendPT)
+		}
 		return
 	}
 	if offer || !l.hasSend {
 		w.line("a=rtpmap:111 opus/48000/2")
-		w.line("a=fmtp:111 minptime=10;useinbandfec=1")
+		// We decode in-band FEC and take DTX (RFC 7587 §6.1).
+		w.line("a=fmtp:111 minptime=10;useinbandfec=1;usedtx=1")
 		// G.722's rtpmap clock is 8000 though it samples at 16 kHz
 		// (RFC 3551 §4.5.2).
 		w.line("a=rtpmap:9 G722/8000")
@@ -147,7 +156,7 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	switch l.sendName {
 	case "opus":
 		w.line("a=rtpmap:%d opus/48000/2", l.sendPT)
-		w.line("a=fmtp:%d minptime=10;useinbandfec=1", l.sendPT)
+		w.line("a=fmtp:%d minptime=10;useinbandfec=1;usedtx=1", l.sendPT)
 	default:
 		w.line("a=rtpmap:%d %s/8000", l.sendPT, l.sendName)
 	}
@@ -158,13 +167,24 @@ func (s *Session) writeCodecs(w *sdpWriter, l *line, offer bool) {
 	w.line("a=ptime:20")
 }
 
+// writeRTX writes the retransmission format (RFC 4588 §8.6) repairing
+// apt: what the NACK responder resends on its own SSRC, so a resend is
+// never mistaken for the original and the original stream's counts stay
+// its own.
+func writeRTX(w *sdpWriter, pt, apt uint8) {
+	w.line("a=rtpmap:%d rtx/%d", pt, videocodec.ClockRate)
+	w.line("a=fmtp:%d apt=%d", pt, apt)
+}
+
 // writeVideoCodec writes one video codec's rtpmap, fmtp and feedback.
 func writeVideoCodec(w *sdpWriter, pt uint8, name videocodec.Name, offer bool) {
 	w.line("a=rtpmap:%d %s/%d", pt, name, videocodec.ClockRate)
 	if name == videocodec.H264 {
 		w.line("a=fmtp:%d %s", pt, rtpmedia.H264Fmtp)
 	}
-	// RFC 4585 §4.2 / RFC 5104 §7.1: we honour PLI and FIR.
+	// RFC 4585 §4.2 / RFC 5104 §7.1: we send and honour generic NACK,
+	// PLI and FIR.
+	w.line("a=rtcp-fb:%d nack", pt)
 	w.line("a=rtcp-fb:%d nack pli", pt)
 	if offer {
 		w.line("a=rtcp-fb:%d ccm fir", pt)

@@ -28,7 +28,9 @@ const (
 	ptPCMA       = 8
 	ptG722       = 9
 	ptVP8        = 96
+	ptRTXVP8     = 97 // RTX (RFC 4588) of VP8
 	ptH264       = 102
+	ptRTXH264    = 103 // RTX of H.264
 	ptTelEvent8k = 101
 	ptTelEvent48 = 110
 	ptOpus       = 111
@@ -40,6 +42,9 @@ type rcodec struct {
 	name  string // as in the rtpmap, e.g. "opus", "PCMU", "VP8"
 	clock int
 	fmtp  string
+	// nack: the peer takes and sends generic NACK for this payload type
+	// (RFC 4585 §4.2 a=rtcp-fb:<pt> nack, or the "*" wildcard).
+	nack bool
 }
 
 // voiceName maps an rtpmap to the audio package's codec name, "" if we have
@@ -192,6 +197,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 		r.dir = dir
 		rtpmaps := map[string]rcodec{}
 		fmtps := map[string]string{}
+		nacks := map[string]bool{}
 		for _, a := range md.Attributes {
 			switch a.Key {
 			case "rtpmap":
@@ -226,6 +232,12 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 				}
 			case "rtcp-mux":
 				r.mux = true
+			case "rtcp-fb":
+				// RFC 4585 §4.2: "<pt or *> nack" is generic NACK;
+				// "nack pli" and others are not.
+				if f := strings.Fields(a.Value); len(f) == 2 && f[1] == "nack" {
+					nacks[f[0]] = true
+				}
 			case "crypto":
 				if c, ok := parseCrypto(a.Value); ok {
 					r.crypto = append(r.crypto, c)
@@ -265,6 +277,7 @@ func parseRemote(raw []byte) ([]*remoteLine, error) {
 			}
 			c.pt = uint8(pt)
 			c.fmtp = fmtps[f]
+			c.nack = nacks[f] || nacks["*"]
 			r.codecs = append(r.codecs, c)
 		}
 		out = append(out, r)

@@ -62,7 +62,9 @@ type Session struct {
 	recv         atomic.Pointer[rtpmedia.AudioPlayout] // what the playout loop plays
 	video        *videoSend
 	remoteVideo  uint32
+	remoteAudio  uint32
 	audioSSRC    uint32
+	cname        string // SDES CNAME of our RTCP (RFC 3550 §6.5.1)
 
 	muted atomic.Bool
 	stats rtpmedia.Counters
@@ -107,6 +109,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		log:       slog.Default().With("component", "classic"),
 		sessID:    uint64(rand.Uint32()),
 		audioSSRC: rand.Uint32(),
+		cname:     fmt.Sprintf("parlo-%016x", rand.Uint64()),
 		ctx:       ctx,
 		cancel:    cancel,
 		done:      make(chan struct{}),
@@ -156,6 +159,14 @@ func (s *Session) newUDPLine(kind string, sec security) (*line, error) {
 // attach wires a line's transport to the session's media handlers and
 // starts reading.
 func (s *Session) attach(l *line) {
+	chain, err := newRTCPChain(s.streamInfo(l), s.cname, l.tr.sendRTP, l.tr.sendRTCP)
+	if err != nil {
+		// Media still flows without reports; the interceptors only fail
+		// on bad options, which are constants here.
+		s.log.Warn("no RTCP on this line", "kind", l.kind, "err", err)
+	} else {
+		l.tr.chain = chain
+	}
 	if l.kind == "audio" {
 		l.tr.setHandlers(s.onAudioRTP(l), nil)
 	} else {
@@ -251,6 +262,7 @@ func (s *Session) Stats() media.Stats {
 		st.Video.Sent = vs.Stats()
 	}
 	st.Video.Received = s.stats.VideoReceived()
+	s.rtcpStats(&st)
 	return st
 }
 

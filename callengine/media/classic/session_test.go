@@ -130,3 +130,35 @@ func TestLegacyHoldAddress(t *testing.T) {
 		t.Fatalf("c=0.0.0.0 gave %s, want sendonly (legacy hold)", lines[0].dir)
 	}
 }
+
+// Sender and receiver reports (RFC 3550 §6.4) flow both ways on a classic
+// line, plain and SRTCP-protected: each side measures the round trip from
+// the other's receiver reports (which echo its own sender reports' LSR
+// with DLSR) and the jitter of what it receives.
+func TestClassicRTCPReports(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pol  media.SRTPPolicy
+	}{
+		{"plain", media.SRTPOff},
+		{"srtp", media.SRTPRequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := newPeer(t, 440, tc.pol), newPeer(t, 660, tc.pol)
+			negotiate(t, a, b, media.SendRecv)
+			a.waitTone(t, 660, 3*time.Second)
+			for _, p := range []*peer{a, b} {
+				var st media.Stats
+				for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+					if st = p.s.Stats(); st.Audio.RTTMs > 0 && st.Audio.JitterMs > 0 {
+						break
+					}
+				}
+				if st.Audio.RTTMs <= 0 || st.Audio.RTTMs > 1000 || st.Audio.JitterMs <= 0 {
+					t.Fatalf("no round trip or jitter from RTCP after 5 s: %+v", st.Audio)
+				}
+				t.Logf("RTT %.2f ms, jitter %.2f ms", st.Audio.RTTMs, st.Audio.JitterMs)
+			}
+		})
+	}
+}

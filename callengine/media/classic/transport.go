@@ -78,6 +78,10 @@ type transport struct {
 
 	dtls *dtlsPipe // DTLS records in, when sec == secDTLS
 
+	// chain runs the RTCP interceptors (reports, NACK, stats) over what
+	// goes through; nil until the session attaches the line.
+	chain *rtcpChain
+
 	encBuf []byte
 
 	// authFailed counts SRTP/SRTCP packets whose tag did not verify (or
@@ -185,6 +189,9 @@ func (t *transport) handle(comp int, b []byte, from *net.UDPAddr) bool {
 		if !t.link.admit(comp, from, sec != secNone) {
 			return false
 		}
+		if t.chain != nil {
+			t.chain.readRTCP(b)
+		}
 		if onRTCP != nil {
 			onRTCP(pkts)
 		}
@@ -209,14 +216,35 @@ func (t *transport) handle(comp int, b []byte, from *net.UDPAddr) bool {
 	if !t.link.admit(comp, from, sec != secNone) {
 		return false
 	}
+	if t.chain != nil {
+		t.chain.readRTP(b, pkt)
+	}
 	if onRTP != nil {
 		onRTP(pkt)
 	}
 	return true
 }
 
-// writeRTP sends one RTP packet, encrypted when the line is secure.
+// writeRTP sends one RTP packet through the RTCP interceptors (sender
+// reports count it, the NACK responder keeps it).
 func (t *transport) writeRTP(pkt *rtp.Packet) error {
+	if t.chain != nil {
+		return t.chain.writeRTP(pkt)
+	}
+	return t.sendRTP(pkt)
+}
+
+// writeRTCP sends our own feedback (a PLI) through the interceptors.
+func (t *transport) writeRTCP(pkts []rtcp.Packet) error {
+	if t.chain != nil {
+		return t.chain.writeRTCP(pkts)
+	}
+	return t.sendRTCP(pkts)
+}
+
+// sendRTP puts one RTP packet on the wire, encrypted when the line is
+// secure.
+func (t *transport) sendRTP(pkt *rtp.Packet) error {
 	raw, err := pkt.Marshal()
 	if err != nil {
 		return err
@@ -240,8 +268,10 @@ func (t *transport) writeRTP(pkt *rtp.Packet) error {
 	return err
 }
 
-// writeRTCP sends a compound RTCP packet.
-func (t *transport) writeRTCP(pkts []rtcp.Packet) error {
+// sendRTCP puts a compound RTCP packet on the wire: on the RTCP port, or
+// the RTP port with rtcp-mux (RFC 5761), encrypted when the line is secure
+// (SRTCP, RFC 3711 §3.4).
+func (t *transport) sendRTCP(pkts []rtcp.Packet) error {
 	raw, err := rtcp.Marshal(pkts)
 	if err != nil {
 		return err
@@ -275,6 +305,9 @@ func (t *transport) close() error {
 	}
 	if t.dtls != nil {
 		t.dtls.Close()
+	}
+	if t.chain != nil {
+		_ = t.chain.close()
 	}
 	return t.link.close()
 }

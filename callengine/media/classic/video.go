@@ -1,6 +1,7 @@
 package classic
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -22,7 +23,8 @@ const videoStartKbps = 1500
 // lifecycle plus this path's own packetiser (there is no pion track).
 type videoSend struct {
 	*rtpmedia.VideoSend
-	ssrc uint32
+	ssrc    uint32
+	rtxSSRC uint32 // RFC 4588 retransmissions, when negotiated
 
 	pmu        sync.Mutex
 	packetizer rtp.Packetizer
@@ -39,7 +41,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 	}
 	cur := s.video
 	if cur == nil {
-		s.video = &videoSend{VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: videoStartKbps}), ssrc: rand.Uint32()}
+		s.video = &videoSend{VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: videoStartKbps}), ssrc: rand.Uint32(), rtxSSRC: rand.Uint32()}
 	}
 	s.mu.Unlock()
 	if cur == nil {
@@ -144,8 +146,32 @@ func (s *Session) onVideoRTP(l *line) func(*rtp.Packet) {
 	)
 	return func(p *rtp.Packet) {
 		s.mu.Lock()
+		apt, isRTX := l.rtxApt[p.PayloadType]
+		mediaSSRC := s.remoteVideo
+		if !isRTX {
+			s.remoteVideo = p.SSRC
+		}
+		s.mu.Unlock()
+		if isRTX {
+			// RFC 4588 §4: the original sequence number, then the
+			// original payload; it repairs the one video stream.
+			if len(p.Payload) < 2 || mediaSSRC == 0 {
+				return
+			}
+			orig := &rtp.Packet{Header: p.Header, Payload: p.Payload[2:]}
+			orig.SequenceNumber = binary.BigEndian.Uint16(p.Payload)
+			orig.PayloadType, orig.SSRC = apt, mediaSSRC
+			orig.Padding, orig.PaddingSize = false, 0
+			s.stats.VideoRetransmission()
+			if c := l.tr.chain; c != nil {
+				if raw, err := orig.Marshal(); err == nil {
+					c.readRTP(raw, orig) // the NACK generator stops asking
+				}
+			}
+			p = orig
+		}
+		s.mu.Lock()
 		name := videocodec.Name(l.recvNames[p.PayloadType])
-		s.remoteVideo = p.SSRC
 		s.mu.Unlock()
 		if recv == nil || recv.Codec() != name {
 			r, err := rtpmedia.NewVideoReceive(name, s.opts.VideoOut, s.RequestKeyframe, &s.stats)

@@ -2,6 +2,7 @@ package rtpmedia
 
 import (
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,15 @@ import (
 // before playout falls back to silence: a few frames hide a lost packet,
 // more would only smear a stream that has stopped (hold, mute).
 const maxConcealed = 5
+
+// The playout delay adapts to the path's jitter within these bounds
+// (audio.WithAdaptiveDelay), starting at audio.DefaultJitterTarget: two
+// frames on a clean path, up to 300 ms (ITU-T G.114 puts one-way delay
+// above 400 ms out of bounds for conversation).
+const (
+	minPlayoutDelay = 40 * time.Millisecond
+	maxPlayoutDelay = 300 * time.Millisecond
+)
 
 // frameInterval is the playout tick: one 20 ms frame (ptime 20).
 const frameInterval = audio.FrameDurationMs * time.Millisecond
@@ -30,11 +40,27 @@ type AudioPlayout struct {
 	// Playout-loop state (only the loop touches these).
 	wasReceiving bool
 	missed       int
+
+	fecDecoded uint64 // under mu
+}
+
+// fecDecoder is a decoder that can rebuild a lost frame from the next
+// packet's in-band FEC (audio.OpusDecoder).
+type fecDecoder interface {
+	DecodeFEC(next []byte, frame []int16) (int, error)
+}
+
+// FECDecoded counts lost frames rebuilt from the next packet's in-band
+// FEC.
+func (p *AudioPlayout) FECDecoded() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.fecDecoded
 }
 
 // NewAudioPlayout makes an empty playout.
 func NewAudioPlayout() *AudioPlayout {
-	return &AudioPlayout{jb: audio.NewJitterBuffer(), missed: maxConcealed}
+	return &AudioPlayout{jb: audio.NewJitterBuffer(audio.WithAdaptiveDelay(minPlayoutDelay, maxPlayoutDelay)), missed: maxConcealed}
 }
 
 // Push adds one voice packet of codec name ("opus", "PCMU", "PCMA").
@@ -49,6 +75,7 @@ func (p *AudioPlayout) Push(name string, seq uint16, ts uint32, payload []byte) 
 		if p.dec != nil {
 			p.jb.Reset()
 		}
+		p.jb.SetClockRate(rtpClock(name))
 		p.dec, p.name = dec, name
 	}
 	p.jb.Push(seq, ts, payload)
@@ -59,6 +86,22 @@ func (p *AudioPlayout) Lost() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.jb.Stats().Lost
+}
+
+// TargetDelay is the playout delay the jitter buffer holds now.
+func (p *AudioPlayout) TargetDelay() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.jb.Stats().Target
+}
+
+// rtpClock is the RTP clock rate of a voice codec: 48 kHz for Opus (RFC
+// 7587 §4.1), 8 kHz for G.711 and G.722 (RFC 3551 §4.5.2).
+func rtpClock(name string) int {
+	if strings.EqualFold(name, audio.CodecOpus) {
+		return 48000
+	}
+	return 8000
 }
 
 // Codec is the name of the codec being decoded ("" before the first packet).
@@ -84,6 +127,7 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 	if !receiving || p.dec == nil {
 		return
 	}
+	lost := p.jb.Stats().Lost
 	if payload, ok := p.jb.Pop(); ok {
 		if _, err := p.dec.Decode(payload, frame); err != nil {
 			clear(frame)
@@ -93,6 +137,19 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 		return
 	}
 	if p.missed < maxConcealed {
+		// A lost packet whose successor is already here: Opus rebuilds
+		// it from the successor's in-band FEC (RFC 7587 §3.3), better
+		// than concealment. A gap with nothing after it (the stream
+		// paused) is concealed.
+		if f, ok := p.dec.(fecDecoder); ok && p.jb.Stats().Lost > lost {
+			if next, ok := p.jb.Peek(); ok {
+				if _, err := f.DecodeFEC(next, frame); err == nil {
+					p.fecDecoded++
+					p.missed = 0
+					return
+				}
+			}
+		}
 		if _, err := p.dec.Decode(nil, frame); err != nil {
 			clear(frame)
 		}

@@ -1,6 +1,7 @@
 package rtpmedia
 
 import (
+	"errors"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -17,6 +18,29 @@ type AudioSendCodec struct {
 	PT    uint8
 	Clock int
 	SSRC  uint32
+	// Opus, when set, is what the peer's fmtp asked of our Opus encoder
+	// (RFC 7587 §6.1); nil keeps the encoder's defaults.
+	Opus *OpusSendParams
+}
+
+// OpusSendParams tune the Opus encoder to the peer's SDP and the loss it
+// reports.
+type OpusSendParams struct {
+	// FEC: the peer's fmtp has useinbandfec=1 (it decodes in-band FEC).
+	FEC bool
+	// DTX: the peer's fmtp has usedtx=1 (it prefers discontinuous
+	// transmission in silence).
+	DTX bool
+	// LossPct is the loss the peer's receiver reports show, which sizes
+	// the FEC data (libopus codes none at 0 %).
+	LossPct int
+}
+
+// opusTuner is the Opus encoder's tuning (audio.OpusEncoder).
+type opusTuner interface {
+	SetInBandFEC(on bool) error
+	SetDTX(on bool) error
+	SetExpectedLoss(pct int) error
 }
 
 // AudioSender is the send side of one audio stream, shared by both media
@@ -33,6 +57,7 @@ type AudioSender struct {
 	enc     audio.Encoder
 	encName string
 	payload []byte
+	opus    *OpusSendParams // applied to enc; nil: defaults
 }
 
 // NewAudioSender starts sequence number and timestamp at random (RFC 3550
@@ -80,12 +105,20 @@ func (a *AudioSender) Send(frame []int16, ts uint32, c AudioSendCodec, write fun
 			a.log.Error("no encoder for negotiated codec", "codec", c.Name, "err", err)
 			return
 		}
-		a.enc, a.encName = e, c.Name
+		a.enc, a.encName, a.opus = e, c.Name, nil
 		a.stats.setSendCodec(c.Name)
 	}
+	dtx := a.tuneOpus(c.Opus)
 	n, err := a.enc.Encode(frame, a.payload)
 	if err != nil {
 		a.log.Warn("encode failed", "codec", c.Name, "err", err)
+		return
+	}
+	if dtx && audio.IsDTXFrame(a.payload[:n]) {
+		// Silence under DTX (RFC 7587 §3.1.3): nothing goes out, and the
+		// next packet starts a talkspurt.
+		a.gap = true
+		a.stats.dtxFrames.Add(1)
 		return
 	}
 	pkt := rtp.Packet{
@@ -106,6 +139,28 @@ func (a *AudioSender) Send(frame []int16, ts uint32, c AudioSendCodec, write fun
 	a.gap = false
 	a.seq++
 	a.stats.AudioSent(n)
+}
+
+// tuneOpus applies p to an Opus encoder when it changed and reports
+// whether DTX is on.
+func (a *AudioSender) tuneOpus(p *OpusSendParams) bool {
+	t, ok := a.enc.(opusTuner)
+	if !ok || p == nil {
+		return false
+	}
+	if a.opus != nil && *a.opus == *p {
+		return p.DTX
+	}
+	loss := 0
+	if p.FEC {
+		loss = p.LossPct
+	}
+	if err := errors.Join(t.SetInBandFEC(p.FEC), t.SetDTX(p.DTX), t.SetExpectedLoss(loss)); err != nil {
+		a.log.Warn("opus tuning failed", "err", err)
+	}
+	cp := *p
+	a.opus = &cp
+	return p.DTX
 }
 
 // RunAudioCapture reads one frame from src every 20 ms (ptime 20) until

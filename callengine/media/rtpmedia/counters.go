@@ -16,6 +16,11 @@ type Counters struct {
 
 	videoPackets, videoBytes, videoFrames atomic.Uint64
 
+	// dtxFrames counts 20 ms frames not sent as DTX silence.
+	dtxFrames atomic.Uint64
+	// videoRTX counts retransmissions (RFC 4588) of the peer's video.
+	videoRTX atomic.Uint64
+
 	mu         sync.Mutex
 	sendCodec  string
 	videoCodec videocodec.Name // of the peer's video
@@ -50,14 +55,21 @@ func (c *Counters) Audio(p *AudioPlayout) media.AudioStats {
 	st.BytesSent = c.bytesSent.Load()
 	st.PacketsReceived = c.packetsReceived.Load()
 	st.BytesReceived = c.bytesReceived.Load()
+	st.DTXFrames = c.dtxFrames.Load()
 	if p != nil {
 		st.PacketsLost = p.Lost()
+		st.FECDecoded = p.FECDecoded()
+		st.PlayoutDelayMs = float64(p.TargetDelay().Microseconds()) / 1000
 		if st.Codec == "" {
 			st.Codec = p.Codec()
 		}
 	}
 	return st
 }
+
+// VideoRetransmission counts one RTX packet (RFC 4588) of the peer's
+// video.
+func (c *Counters) VideoRetransmission() { c.videoRTX.Add(1) }
 
 func (c *Counters) setVideoCodec(name videocodec.Name) {
 	c.mu.Lock()
@@ -80,5 +92,6 @@ func (c *Counters) VideoReceived() media.VideoReceivedStats {
 		Packets:         n,
 		Bytes:           c.videoBytes.Load(),
 		FramesAssembled: c.videoFrames.Load(),
+		Retransmissions: c.videoRTX.Load(),
 	}
 }

@@ -214,7 +214,9 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 	return func(frame []byte, d time.Duration) error {
 		// A frame in another codec than the track is bound to fails
 		// (errVideoNotBound) rather than go out under the wrong payload type.
-		return vs.track.writeFrame(vs.Codec(), frame, d)
+		n, err := vs.track.writeFrame(vs.Codec(), frame, d)
+		vs.PacketsSent(n)
+		return err
 	}
 }
 

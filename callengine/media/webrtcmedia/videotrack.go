@@ -95,18 +95,20 @@ func (t *videoTrack) boundCodec() videocodec.Name {
 
 // writeFrame packetises one encoded frame of codec and sends it; the RTP
 // timestamp advances by d first (90 kHz clock), like pion's
-// TrackLocalStaticSample.WriteSample.
-func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Duration) error {
+// TrackLocalStaticSample.WriteSample. It returns the packets written.
+func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Duration) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.writer == nil || t.name != codec {
-		return errVideoNotBound
+		return 0, errVideoNotBound
 	}
 	samples := uint32(d.Seconds() * float64(t.codec.ClockRate))
+	n := 0
 	for _, p := range t.pk.Packetize(frame, samples) {
 		if _, err := t.writer.WriteRTP(&p.Header, p.Payload); err != nil {
-			return err
+			return n, err
 		}
+		n++
 	}
-	return nil
+	return n, nil
 }
