@@ -53,7 +53,7 @@ test-short: deps
 	scripts/isolated.sh $(GO) test -short -count=1 -timeout $(TEST_TIMEOUT) ./...
 
 # Benchmarks side by side with ffmpeg and baresip (docs/benchmarks.md is
-# rewritten from the run; about 12–14 minutes on 2 cores, under 15). `make bench-go` runs
+# rewritten from the run, README.md's speed highlights too; 9m24s on a quiet 2-core machine). `make bench-go` runs
 # the in-function Go benchmarks only.
 bench: deps-bench
 	$(GO) mod download

@@ -3,11 +3,14 @@ package callengine
 import (
 	"image"
 	"image/color"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 	"github.com/parlo-voip/parlo/capture"
+	"github.com/parlo-voip/parlo/capture/videocodec"
 	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
@@ -82,6 +85,30 @@ func TestConferenceShareReachesEveryLegIntegration(t *testing.T) {
 	if rate < 5 || rate > 31 {
 		t.Fatalf("%.1f captures a second for two legs: the monitor is grabbed more than once", rate)
 	}
+
+	// Two legs on VP8 share one encoder: its output is fanned out.
+	if got := shareEncoders(t, a, ab); !slices.Equal(got, []videocodec.Name{videocodec.VP8}) {
+		t.Fatalf("encoders for two VP8 legs: %v, want one VP8", got)
+	}
+	// C asks for keyframes (PLI, RFC 4585 §6.3.1): A's shared encoder gets
+	// the request, and B keeps decoding the moving picture meanwhile.
+	keyReqs := func() uint64 { st, _ := a.Stats(ac); return st.Video.Sent.KeyframeRequests }
+	k0, nb, nc := keyReqs(), waitFrames(t, b, ba, 0, time.Second), waitFrames(t, c, ca, 0, time.Second)
+	cc, err := c.call(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pliStart := time.Now()
+	for keyReqs() < k0+3 {
+		if time.Since(pliStart) > 10*time.Second {
+			t.Fatalf("A saw %d keyframe requests from C in 10 s, want 3", keyReqs()-k0)
+		}
+		cc.mediaSession().RequestKeyframe() // throttled to one per MinPLIInterval
+		time.Sleep(rtpmedia.MinPLIInterval)
+	}
+	nb2 := waitFrames(t, b, ba, nb+15, 10*time.Second)
+	nc2 := waitFrames(t, c, ca, nc+15, 10*time.Second)
+	t.Logf("while C asked for %d keyframes (%s): B decoded %d frames, C %d", keyReqs()-k0, time.Since(pliStart).Round(time.Millisecond), nb2-nb, nc2-nc)
 
 	// A change on the monitor reaches both.
 	pic2 := sharePicture(mon.Width, mon.Height, color.RGBA{R: 30, G: 200, B: 60, A: 255})
@@ -177,10 +204,37 @@ func TestConferenceShareMixedCodecsIntegration(t *testing.T) {
 	if sb.Video.Received.Codec != "VP8" || sc.Video.Received.Codec != "H264" {
 		t.Fatalf("B decodes %q, C decodes %q; want VP8 and H264", sb.Video.Received.Codec, sc.Video.Received.Codec)
 	}
+	if got := shareEncoders(t, a, ab); !slices.Equal(got, []videocodec.Name{videocodec.H264, videocodec.VP8}) {
+		t.Fatalf("encoders for a VP8 and an H.264 leg: %v, want one of each", got)
+	}
 	if err := a.StopScreenSharing(ctx, ab); err != nil {
 		t.Fatalf("StopScreenSharing from the other leg: %v", err)
 	}
 	a.rec.wait(t, EventScreenShareEnded, ab, 5*time.Second)
 	a.rec.wait(t, EventScreenShareEnded, ac, 5*time.Second)
 	assertNoCapture(t, a, "stop")
+	// Both parties see the share end: their pictures stop.
+	sb0, _ := b.Stats(ba)
+	sc0, _ := c.Stats(ca)
+	time.Sleep(700 * time.Millisecond)
+	sb1, _ := b.Stats(ba)
+	sc1, _ := c.Stats(ca)
+	if sb1.Video.Received.FramesDecoded != sb0.Video.Received.FramesDecoded || sc1.Video.Received.FramesDecoded != sc0.Video.Received.FramesDecoded {
+		t.Fatalf("after stop B decoded %d more frames, C %d more; want none",
+			sb1.Video.Received.FramesDecoded-sb0.Video.Received.FramesDecoded, sc1.Video.Received.FramesDecoded-sc0.Video.Received.FramesDecoded)
+	}
+}
+
+// shareEncoders lists the codecs A's share of call id runs an encoder for.
+func shareEncoders(t *testing.T, a *testPhone, id string) []videocodec.Name {
+	t.Helper()
+	c, err := a.call(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.shareSender()
+	if s == nil {
+		t.Fatalf("call %s does not share", id)
+	}
+	return s.Encoders()
 }

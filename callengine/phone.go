@@ -90,6 +90,9 @@ type Options struct {
 	Display string
 	// ShareFPS is the screen-share frame rate (default 30).
 	ShareFPS int
+	// RecordingsDir is the folder of a recording started without one
+	// (RecordingOptions.Dir empty); empty means such a start fails.
+	RecordingsDir string
 	// ProfileMemoryFile, when set, keeps the media profile that last
 	// worked per destination across restarts (small JSON; see
 	// outgoingProfiles). Empty: remembered in memory only.

@@ -15,6 +15,39 @@ import (
 // not allow (none running, one already running, no folder).
 var ErrRecording = errors.New("callengine: recording")
 
+// RecordingsEnv is the environment variable that overrides the default
+// folder of recordings (tests point it at a temporary folder).
+const RecordingsEnv = "PARLO_RECORDINGS"
+
+// DefaultRecordingsDir is the folder of recordings a new user gets:
+// $PARLO_RECORDINGS, else ~/Recordings/Parlo (the XDG user directories
+// have none for recordings). It is created on the first recording, not
+// here. getenv reads the environment (os.Getenv).
+func DefaultRecordingsDir(getenv func(string) string) string {
+	if d := getenv(RecordingsEnv); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "parlo-recordings")
+	}
+	return filepath.Join(home, "Recordings", "Parlo")
+}
+
+// PrepareRecordingsDir checks that dir can hold recordings: a full path to
+// a folder that exists or can be created (it is created, private to the
+// user). Front ends call it when the user sets the folder, so a bad choice
+// is reported then, naming their own field, not at the first recording.
+func PrepareRecordingsDir(dir string) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("%w: %q is not a full path", ErrRecording, dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("%w: %s cannot be created: %w", ErrRecording, dir, err)
+	}
+	return nil
+}
+
 // RecordingFormat is the file format of a call recording.
 type RecordingFormat int
 
@@ -49,6 +82,7 @@ func ParseRecordingFormat(s string) (RecordingFormat, error) {
 // RecordingOptions say where and how a call is recorded.
 type RecordingOptions struct {
 	// Dir is the folder of the recordings; it is created if missing.
+	// Empty means Options.RecordingsDir.
 	Dir    string
 	Format RecordingFormat
 }
@@ -66,6 +100,9 @@ func (p *Phone) StartRecording(id string, o RecordingOptions) (string, error) {
 	s := c.snapshot()
 	if !s.IsEstablished() {
 		return "", fmt.Errorf("%w: the call is not established", ErrRecording)
+	}
+	if o.Dir == "" {
+		o.Dir = p.opts.RecordingsDir
 	}
 	if o.Dir == "" {
 		return "", fmt.Errorf("%w: no folder for recordings", ErrRecording)

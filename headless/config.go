@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,6 +60,10 @@ type Config struct {
 	// Directory is the contacts, directory servers and dialling rules
 	// (--contacts, --carddav-*, --ldap-*, --dial-rules).
 	Directory directory.Config
+	// RecordingsDir is the folder of a record command without path
+	// (--recordings, absolute, created at start; default
+	// callengine.DefaultRecordingsDir, created on the first recording).
+	RecordingsDir string
 }
 
 // Bounds and default of --fps. Above 60 a 2-core machine spends its time
@@ -226,6 +231,7 @@ func newFlagSetWithDirectory(cfg *Config, raw *rawAccountFlags, dir *rawDirector
 	fs.IntVar(&cfg.MaxRinging, "max-ringing", 0, "at most `N` incoming calls ring at once; more get 486 (default 8)")
 	fs.DurationVar(&cfg.MediaTimeout, "media-timeout", 0, "end a call that receives no media for `DURATION` while not on hold (default 20s; negative: never)")
 	fs.DurationVar(&cfg.SessionExpires, "session-expires", 0, "RFC 4028 session interval `DURATION` asked for (default 30m0s; negative: no session timer)")
+	fs.StringVar(&cfg.RecordingsDir, "recordings", "", "`folder` of a record command without path; created if missing (default $"+callengine.RecordingsEnv+", else ~/Recordings/Parlo)")
 	fs.DurationVar(&cfg.KeepAlive, "keepalive", 0, "probe the registrar with OPTIONS every `DURATION` (default 30s; negative: never)")
 	addDirectoryFlags(fs, dir)
 	return fs
@@ -280,6 +286,9 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		// share reports it when it is used.
 		cfg.Display = getenv("DISPLAY")
 	}
+	if err := cfg.setRecordingsDir(getenv); err != nil {
+		return Config{}, err
+	}
 	dirCfg, err := rawDir.build(getenv)
 	if err != nil {
 		return Config{}, err
@@ -297,6 +306,25 @@ func ParseArgs(args []string, getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// setRecordingsDir makes --recordings absolute and creates it, so a folder
+// Parlo cannot write to stops the start, naming the flag, instead of the
+// first recording; without the flag it is the default folder.
+func (cfg *Config) setRecordingsDir(getenv func(string) string) error {
+	if cfg.RecordingsDir == "" {
+		cfg.RecordingsDir = callengine.DefaultRecordingsDir(getenv)
+		return nil
+	}
+	dir, err := filepath.Abs(cfg.RecordingsDir)
+	if err != nil {
+		return fmt.Errorf("%w: --recordings: %w", ErrUsage, err)
+	}
+	if err := callengine.PrepareRecordingsDir(dir); err != nil {
+		return fmt.Errorf("%w: --recordings: %w", ErrUsage, err)
+	}
+	cfg.RecordingsDir = dir
+	return nil
 }
 
 // refusePasswordFlag gives a useful message for --password without ever

@@ -109,6 +109,27 @@ func TestParseArgs(t *testing.T) {
 		{name: "display without number", args: append(direct, "--display", "localhost"), wantErr: "-display"},
 		{name: "display junk", args: append(direct, "--display", ":1; rm -rf"), wantErr: "-display"},
 
+		{name: "recordings default from env", args: direct, env: map[string]string{callengine.RecordingsEnv: filepath.Join(dir, "env-rec")}, check: func(t *testing.T, c Config) {
+			if c.RecordingsDir != filepath.Join(dir, "env-rec") {
+				t.Errorf("recordings %q, want $%s", c.RecordingsDir, callengine.RecordingsEnv)
+			}
+		}},
+		{name: "recordings default", args: direct, check: func(t *testing.T, c Config) {
+			if !strings.HasSuffix(c.RecordingsDir, filepath.Join("Recordings", "Parlo")) {
+				t.Errorf("recordings %q, want ~/Recordings/Parlo", c.RecordingsDir)
+			}
+		}},
+		{name: "recordings flag created", args: append(direct, "--recordings", filepath.Join(dir, "rec", "calls")), env: map[string]string{callengine.RecordingsEnv: "/elsewhere"},
+			check: func(t *testing.T, c Config) {
+				if c.RecordingsDir != filepath.Join(dir, "rec", "calls") {
+					t.Errorf("recordings %q (the flag beats $%s)", c.RecordingsDir, callengine.RecordingsEnv)
+				}
+				if st, err := os.Stat(c.RecordingsDir); err != nil || !st.IsDir() {
+					t.Errorf("recordings folder not created: %v", err)
+				}
+			}},
+		{name: "recordings under a file", args: append(direct, "--recordings", filepath.Join(pwFile, "sub")), wantErr: "--recordings"},
+
 		{name: "no listen in direct mode", args: nil, wantErr: "--listen is required"},
 		{name: "bad listen", args: []string{"--listen", "udp:localhost:5060"}, wantErr: "-listen"},
 		{name: "bad listen transport", args: []string{"--listen", "sctp:127.0.0.1:5060"}, wantErr: "-listen"},

@@ -224,11 +224,15 @@ func commandTable() map[string]commandSpec {
 			return p.Unmerge(ctx, id, true)
 		})},
 		// record writes the call, both directions mixed, into a new file in
-		// the folder path; the reply names the file.
-		"record": {required: []string{fieldCall, fieldPath}, optional: []string{fieldFormat}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
-			dir, err := filepath.Abs(c.Path)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %q: %w", ErrBadField, fieldPath, err)
+		// the folder path (default --recordings); the reply names the file.
+		"record": {required: []string{fieldCall}, optional: []string{fieldPath, fieldFormat}, run: func(_ context.Context, p phoneAPI, c command) (any, error) {
+			var dir string
+			if c.Path != "" {
+				d, err := filepath.Abs(c.Path)
+				if err != nil {
+					return nil, fmt.Errorf("%w: %q: %w", ErrBadField, fieldPath, err)
+				}
+				dir = d
 			}
 			file, err := p.StartRecording(c.Call, callengine.RecordingOptions{Dir: dir, Format: c.Format})
 			if err != nil {

@@ -61,7 +61,7 @@ func TestDispatchTable(t *testing.T) {
 			}},
 		{name: "record wav", line: `{"id":"r","cmd":"record","call":"c1","path":"/tmp/rec","format":"wav"}`, wantID: "r", wantCalls: []string{"Record c1 /tmp/rec wav"}},
 		{name: "record bad format", line: `{"id":"r","cmd":"record","call":"c1","path":"/tmp/rec","format":"mp3"}`, wantID: "r", wantErr: `"format" must be`},
-		{name: "record without folder", line: `{"id":"r","cmd":"record","call":"c1"}`, wantID: "r", wantErr: `"path"`},
+		{name: "record in the --recordings folder", line: `{"id":"r","cmd":"record","call":"c1"}`, wantID: "r", wantCalls: []string{"Record c1  ogg"}},
 		{name: "record-pause", line: `{"id":"r","cmd":"record-pause","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordPause c1"}},
 		{name: "record-resume", line: `{"id":"r","cmd":"record-resume","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordResume c1"}},
 		{name: "record-stop", line: `{"id":"r","cmd":"record-stop","call":"c1"}`, wantID: "r", wantCalls: []string{"RecordStop c1"}},

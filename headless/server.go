@@ -61,6 +61,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, log *slog
 		NewAudioOut:    cfg.AudioOut.NewSink(voice),
 		Display:        cfg.Display,
 		ShareFPS:       cfg.ShareFPS,
+		RecordingsDir:  cfg.RecordingsDir,
 		Logger:         phoneLog,
 		RingTimeout:    cfg.RingTimeout,
 		MaxRinging:     cfg.MaxRinging,

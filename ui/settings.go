@@ -178,20 +178,13 @@ func (s Settings) Processing() audio.Processing {
 }
 
 // RecordingsFolder is where recordings go: the folder the user chose, else
-// $PARLO_RECORDINGS, else ~/Recordings/Parlo (created on the first
-// recording).
+// callengine.DefaultRecordingsDir ($PARLO_RECORDINGS, else
+// ~/Recordings/Parlo; created on the first recording).
 func (s Settings) RecordingsFolder() string {
 	if s.RecordingsDir != "" {
 		return s.RecordingsDir
 	}
-	if d := os.Getenv("PARLO_RECORDINGS"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "parlo-recordings")
-	}
-	return filepath.Join(home, "Recordings", "Parlo")
+	return callengine.DefaultRecordingsDir(os.Getenv)
 }
 
 // deviceID reads a saved device: older versions saved "System default" or
@@ -215,8 +208,8 @@ func (s Settings) validate() error {
 		if !filepath.IsAbs(s.RecordingsDir) {
 			return fmt.Errorf("the recordings folder %q is not a full path (e.g. /home/you/Recordings)", s.RecordingsDir)
 		}
-		if err := os.MkdirAll(s.RecordingsDir, 0o755); err != nil {
-			return fmt.Errorf("the recordings folder %s cannot be created: %w", s.RecordingsDir, err)
+		if err := callengine.PrepareRecordingsDir(s.RecordingsDir); err != nil {
+			return fmt.Errorf("the recordings folder: %w", err)
 		}
 	}
 	return nil
