@@ -14,7 +14,8 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-pre
   radicale slapd ldap-utils
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
   chromium nodejs
-  xterm)
+  xterm
+  sway swaybg dbus-daemon pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr)
 bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")
