@@ -315,9 +315,51 @@ func (s *PortalSession) Close() error {
 	return s.conn.Close()
 }
 
-// WaylandSession tells whether this process runs in a Wayland session,
-// where X11 capture sees at best the XWayland windows and the portal must
-// be used instead.
+// WaylandSession tells whether this process runs in a Wayland session:
+// WAYLAND_DISPLAY names a compositor and the session manager says the
+// session is a Wayland one. There X11 capture would see at best the
+// XWayland windows (black elsewhere), so screens are shared through the
+// ScreenCast portal instead. An X11 session with a nested compositor
+// (WAYLAND_DISPLAY set, XDG_SESSION_TYPE=x11) keeps X11 capture.
 func WaylandSession() bool {
-	return os.Getenv("WAYLAND_DISPLAY") != "" || os.Getenv("XDG_SESSION_TYPE") == "wayland"
+	return os.Getenv("WAYLAND_DISPLAY") != "" && os.Getenv("XDG_SESSION_TYPE") == "wayland"
+}
+
+// OpenPortalMonitor asks the ScreenCast portal for one monitor (o.Types
+// defaults to PortalMonitor) and returns it as a Monitor that NewSource
+// captures through PipeWire. The portal decides what is shared: its own
+// dialog, a configured chooser, or o.RestoreToken. The Monitor's picture
+// is the stream's (X and Y are 0). The Source made from it owns the
+// session and ends it when it stops; ClosePortal ends it when no Source
+// is made. ErrShareCancelled when the user dismissed the dialog.
+func OpenPortalMonitor(ctx context.Context, o PortalOptions) (Monitor, *PortalSession, error) {
+	if o.Types == 0 {
+		o.Types = PortalMonitor
+	}
+	s, err := OpenPortal(ctx, o)
+	if err != nil {
+		return Monitor{}, nil, err
+	}
+	st := s.Streams()[0]
+	if st.Width <= 0 || st.Height <= 0 {
+		s.Close()
+		return Monitor{}, nil, fmt.Errorf("%w: stream %d has no size", ErrPortal, st.NodeID)
+	}
+	m := Monitor{
+		Name:    fmt.Sprintf("portal-%d", st.NodeID),
+		Width:   st.Width,
+		Height:  st.Height,
+		Primary: true,
+		portal:  s,
+	}
+	return m, s, nil
+}
+
+// ClosePortal ends the portal session of a Monitor from OpenPortalMonitor
+// that no Source was made from; nothing for other Monitors.
+func (m Monitor) ClosePortal() error {
+	if m.portal == nil {
+		return nil
+	}
+	return m.portal.Close()
 }

@@ -246,7 +246,10 @@ func (s *Sway) waitFor(ctx context.Context, what string, ok func() bool) error {
 	for !ok() {
 		for i, p := range s.procs {
 			if p.exited() {
-				return fmt.Errorf("%w: %s exited (%v) before %s", ErrProcessExited, s.procName[i], p.err, what)
+				if p.err == nil {
+					return fmt.Errorf("%w: %s exited before %s", ErrProcessExited, s.procName[i], what)
+				}
+				return fmt.Errorf("%w: %s exited before %s: %w", ErrProcessExited, s.procName[i], what, p.err)
 			}
 		}
 		select {

@@ -1,0 +1,251 @@
+package capture
+
+/*
+#cgo pkg-config: libpipewire-0.3
+#include <stdlib.h>
+#include "pipewire_linux.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"runtime/cgo"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+)
+
+// PipeWire frames come through libpipewire-0.3, the client library of the
+// daemon itself (OBS, Chromium and Firefox read portal screencasts the same
+// way): no Go implementation of the PipeWire protocol is maintained, and
+// the stream negotiation (SPA pods, memfd buffers, format fixation) is
+// what the library is for. The C half (pipewire_linux.c) copies each new
+// picture, as BGRX, into one buffer under a mutex; the Go half is the
+// Source's grabber and damage tracker.
+
+// ErrPipeWire means the PipeWire stream could not be set up or failed.
+var ErrPipeWire = errors.New("capture: pipewire")
+
+// firstFrameTimeout bounds the wait for the first picture of a stream:
+// a compositor sends one as soon as the stream is linked, unless it is
+// broken.
+const firstFrameTimeout = 5 * time.Second
+
+// pipeWireGrabber reads one portal stream. It is the grabber and the
+// damage tracker of a Source sharing a portal Monitor: each new picture
+// the compositor sends counts as damage of the whole picture, and the
+// Source's row comparison finds what really changed.
+type pipeWireGrabber struct {
+	pw      *C.parlo_pw
+	handle  cgo.Handle
+	portal  *PortalSession
+	mon     Monitor
+	notify  chan struct{}
+	closed  atomic.Bool
+	closeMu sync.Mutex
+
+	mu      sync.Mutex // guards what follows (Grab, Damaged)
+	buf     []byte
+	w, h    int
+	seq     uint64 // of the picture in buf
+	damaged uint64 // seq last reported by Damaged
+}
+
+//export parloPipeWireFrame
+func parloPipeWireFrame(h C.uintptr_t) {
+	g, ok := cgo.Handle(h).Value().(*pipeWireGrabber)
+	if !ok {
+		return
+	}
+	select {
+	case g.notify <- struct{}{}:
+	default:
+	}
+}
+
+// openPipeWireGrabber connects to the portal's PipeWire remote and to the
+// stream of m. The grabber owns the portal session from here: closing it
+// ends the session.
+func openPipeWireGrabber(ctx context.Context, m Monitor) (*pipeWireGrabber, error) {
+	p := m.portal
+	if p == nil || len(p.Streams()) == 0 {
+		return nil, fmt.Errorf("%w: monitor %q has no portal stream", ErrPipeWire, m.Name)
+	}
+	remote, err := p.OpenPipeWireRemote(ctx)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	g := &pipeWireGrabber{portal: p, mon: m, notify: make(chan struct{}, 1)}
+	g.handle = cgo.NewHandle(g)
+	// libpipewire takes the descriptor over; the os.File must not close it.
+	fd, err := dupFD(remote)
+	_ = remote.Close()
+	if err != nil {
+		g.handle.Delete()
+		p.Close()
+		return nil, fmt.Errorf("%w: %w", ErrPipeWire, err)
+	}
+	var errBuf [256]C.char
+	g.pw = C.parlo_pw_open(C.int(fd), C.uint32_t(p.Streams()[0].NodeID), C.uintptr_t(g.handle), &errBuf[0], C.size_t(len(errBuf)))
+	if g.pw == nil {
+		g.handle.Delete()
+		p.Close()
+		return nil, fmt.Errorf("%w: %s", ErrPipeWire, C.GoString(&errBuf[0]))
+	}
+	return g, nil
+}
+
+// portalOpenTimeout bounds the D-Bus call that hands out the PipeWire
+// connection of a granted session.
+const portalOpenTimeout = 10 * time.Second
+
+// openPortalGrabber is openPipeWireGrabber for NewSource, which has no
+// context.
+func openPortalGrabber(m Monitor) (grabber, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), portalOpenTimeout)
+	defer cancel()
+	return openPipeWireGrabber(ctx, m)
+}
+
+// dupFD returns a descriptor of f's file that the caller owns.
+func dupFD(f *os.File) (int, error) {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var dupErr error
+	if err := sc.Control(func(raw uintptr) {
+		syscall.ForkLock.RLock()
+		defer syscall.ForkLock.RUnlock()
+		if fd, dupErr = syscall.Dup(int(raw)); dupErr == nil {
+			syscall.CloseOnExec(fd)
+		}
+	}); err != nil {
+		return -1, err
+	}
+	return fd, dupErr
+}
+
+// state is the stream's state and negotiated size.
+func (g *pipeWireGrabber) state() (state, w, h int) {
+	var cw, ch C.int
+	s := C.parlo_pw_state(g.pw, &cw, &ch)
+	return int(s), int(cw), int(ch)
+}
+
+// fetch copies the newest picture into buf; it waits for the first one.
+func (g *pipeWireGrabber) fetch() error {
+	deadline := time.NewTimer(firstFrameTimeout)
+	defer deadline.Stop()
+	for {
+		if g.closed.Load() {
+			return ErrClosed
+		}
+		if st, _, _ := g.state(); st == C.PARLO_PW_GONE {
+			return fmt.Errorf("%w: the screencast stream ended", ErrMonitorGone)
+		}
+		seq := C.uint64_t(g.seq)
+		var cw, ch C.int
+		var r C.int
+		if len(g.buf) > 0 {
+			r = C.parlo_pw_copy(g.pw, (*C.uint8_t)(unsafe.Pointer(&g.buf[0])), C.size_t(len(g.buf)), &seq, &cw, &ch)
+		} else {
+			r = C.parlo_pw_copy(g.pw, nil, 0, &seq, &cw, &ch)
+		}
+		switch {
+		case r == -1:
+			g.buf = make([]byte, int(cw)*int(ch)*4)
+			continue
+		case r == 1:
+			g.seq, g.w, g.h = uint64(seq), int(cw), int(ch)
+			return nil
+		case g.seq > 0:
+			return nil // nothing newer: the last picture stands
+		}
+		select {
+		case <-g.notify:
+		case <-deadline.C:
+			return fmt.Errorf("%w: no picture within %v", ErrPipeWire, firstFrameTimeout)
+		}
+	}
+}
+
+// Grab returns the newest picture's pixels in r (picture coordinates).
+func (g *pipeWireGrabber) Grab(r image.Rectangle) (BGRAFrame, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err := g.fetch(); err != nil {
+		return BGRAFrame{}, err
+	}
+	r = r.Intersect(image.Rect(0, 0, g.w, g.h))
+	if r.Empty() {
+		return BGRAFrame{}, fmt.Errorf("%w: %v outside the %dx%d stream", ErrMonitorGone, r, g.w, g.h)
+	}
+	stride := g.w * 4
+	off := r.Min.Y*stride + r.Min.X*4
+	return BGRAFrame{Pix: g.buf[off:], Stride: stride, Width: r.Dx(), Height: r.Dy()}, nil
+}
+
+// Monitors lists the shared stream as the one monitor, at its current
+// size: a compositor that resizes the stream (output mode change, shared
+// window resized) changes it, and the Source ends the share as for an
+// X11 monitor that changed.
+func (g *pipeWireGrabber) Monitors() ([]Monitor, error) {
+	if g.closed.Load() {
+		return nil, ErrClosed
+	}
+	st, w, h := g.state()
+	if st == C.PARLO_PW_GONE {
+		return nil, fmt.Errorf("%w: the screencast stream ended", ErrMonitorGone)
+	}
+	m := g.mon
+	if w > 0 && h > 0 {
+		m.Width, m.Height = w, h
+	}
+	return []Monitor{m}, nil
+}
+
+// EnableDamage is always possible: the compositor sends a picture only
+// when the screen changed (and at most max_fps a second).
+func (g *pipeWireGrabber) EnableDamage() error { return nil }
+
+// Damaged reports the whole picture when a new one arrived since the last
+// call.
+func (g *pipeWireGrabber) Damaged() ([]image.Rectangle, error) {
+	if st, _, _ := g.state(); st == C.PARLO_PW_GONE {
+		return nil, fmt.Errorf("%w: the screencast stream ended", ErrMonitorGone)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	seq := C.uint64_t(g.seq)
+	var cw, ch C.int
+	// Peek only: a copy into nil fails with -1 when something is newer.
+	if C.parlo_pw_copy(g.pw, nil, 0, &seq, &cw, &ch) == 0 && g.damaged == g.seq {
+		return nil, nil
+	}
+	g.damaged = g.seq
+	return []image.Rectangle{g.mon.Rect().Sub(g.mon.Rect().Min)}, nil
+}
+
+// DamageNotify is signalled on each new picture and when the stream ends.
+func (g *pipeWireGrabber) DamageNotify() <-chan struct{} { return g.notify }
+
+// Close stops the stream and ends the portal session; idempotent.
+func (g *pipeWireGrabber) Close() error {
+	g.closeMu.Lock()
+	defer g.closeMu.Unlock()
+	if !g.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	C.parlo_pw_close(g.pw)
+	g.handle.Delete()
+	return g.portal.Close()
+}

@@ -1,0 +1,143 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/parlo-voip/parlo/internal/testpeers"
+)
+
+// i420Of is what bgraToI420Rows makes of a picture of one colour.
+func i420Of(r, g, b byte) (y, u, v byte) {
+	var img I420
+	img.ensure(2, 2)
+	px := make([]byte, 2*2*4)
+	for i := 0; i < len(px); i += 4 {
+		px[i], px[i+1], px[i+2], px[i+3] = b, g, r, 0xff
+	}
+	bgraToI420Rows(&img, px, 8, 0, 2)
+	return img.Y[0], img.U[0], img.V[0]
+}
+
+// frameColour reports whether every sampled pixel of f has the colour
+// (y, u, v), within a rounding step.
+func frameColour(f *I420, y, u, v byte) bool {
+	near := func(a, b byte) bool { return a-b <= 2 || b-a <= 2 }
+	for row := 0; row < f.Height; row += 7 {
+		for col := 0; col < f.Width; col += 11 {
+			if !near(f.Y[row*f.StrideY+col], y) {
+				return false
+			}
+			c := (row/2)*f.StrideUV + col/2
+			if !near(f.U[c], u) || !near(f.V[c], v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestPortalSourceIntegration shares the output of a headless sway through
+// the ScreenCast portal (xdg-desktop-portal-wlr picks the output with no
+// person) and PipeWire: the Source delivers pictures of the output's size
+// and colour, follows a change of colour, and ends the session on Close.
+func TestPortalSourceIntegration(t *testing.T) {
+	const w, h = 640, 480
+	sway := testpeers.StartSway(t, testpeers.SwayOptions{Width: w, Height: h, Background: "#ff0000"})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	mon, sess, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
+	if err != nil {
+		t.Fatalf("OpenPortalMonitor: %v\n%s", err, sway.Log())
+	}
+	if mon.Width != w || mon.Height != h {
+		t.Fatalf("portal monitor %dx%d, want %dx%d", mon.Width, mon.Height, w, h)
+	}
+	if sess.RestoreToken() == "" {
+		t.Errorf("no restore token for persist_mode 2")
+	}
+
+	type seen struct {
+		w, h     int
+		red, blu bool
+	}
+	frames := make(chan seen, 64)
+	ry, ru, rv := i420Of(0xff, 0, 0)
+	by, bu, bv := i420Of(0, 0, 0xff)
+	src, err := NewSource(mon, SourceOptions{
+		FPS: 30,
+		OnFrame: func(f Frame) {
+			s := seen{w: f.Image.Width, h: f.Image.Height, red: frameColour(f.Image, ry, ru, rv), blu: frameColour(f.Image, by, bu, bv)}
+			select {
+			case frames <- s:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("NewSource: %v\n%s", err, sway.Log())
+	}
+	defer src.Close()
+	if err := src.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	wait := func(what string, ok func(seen) bool) {
+		t.Helper()
+		for {
+			select {
+			case s := <-frames:
+				if s.w != w || s.h != h {
+					t.Fatalf("frame %dx%d, want %dx%d", s.w, s.h, w, h)
+				}
+				if ok(s) {
+					return
+				}
+			case <-src.Done():
+				t.Fatalf("source stopped before %s: %v\n%s", what, src.Err(), sway.Log())
+			case <-ctx.Done():
+				t.Fatalf("no %s frame: %v (stats %+v)\n%s", what, ctx.Err(), src.Stats(), sway.Log())
+			}
+		}
+	}
+	wait("red", func(s seen) bool { return s.red })
+	if err := sway.SetBackground(ctx, "#0000ff"); err != nil {
+		t.Fatal(err)
+	}
+	wait("blue", func(s seen) bool { return s.blu })
+	t.Logf("stats after red then blue: %+v", src.Stats())
+	if st := src.Stats(); !st.Damage {
+		t.Errorf("portal source polls; want it driven by the stream's pictures (stats %+v)", st)
+	}
+
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Err(); err != nil && !errors.Is(err, ErrClosed) {
+		t.Errorf("Err after Close = %v", err)
+	}
+}
+
+func TestWaylandSession(t *testing.T) {
+	for _, tc := range []struct {
+		name, display, session string
+		want                   bool
+	}{
+		{"wayland session", "wayland-0", "wayland", true},
+		{"x11 session with a nested compositor", "wayland-0", "x11", false},
+		{"session type without a compositor", "", "wayland", false},
+		{"plain x11", "", "x11", false},
+		{"nothing set", "", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("WAYLAND_DISPLAY", tc.display)
+			t.Setenv("XDG_SESSION_TYPE", tc.session)
+			if got := WaylandSession(); got != tc.want {
+				t.Errorf("WaylandSession() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
