@@ -69,13 +69,22 @@ func parloPipeWireFrame(h C.uintptr_t) {
 	}
 }
 
-// openPipeWireGrabber connects to the portal's PipeWire remote and to the
-// stream of m. The grabber owns the portal session from here: closing it
-// ends the session.
+// openPipeWireGrabber takes (or opens again) the portal session of m and
+// connects to its PipeWire stream. The grabber owns the session: closing
+// it ends the session.
 func openPipeWireGrabber(ctx context.Context, m Monitor) (*pipeWireGrabber, error) {
-	p := m.portal
-	if p == nil || len(p.Streams()) == 0 {
-		return nil, fmt.Errorf("%w: monitor %q has no portal stream", ErrPipeWire, m.Name)
+	if m.portal == nil {
+		return nil, fmt.Errorf("%w: monitor %q is not a portal target", ErrPipeWire, m.Name)
+	}
+	p, err := m.portal.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if st := p.Streams()[0]; st.Width != m.Width || st.Height != m.Height {
+		// Asked again (restore token), the portal granted a stream of
+		// another size: the share was set up for the old one.
+		p.Close()
+		return nil, fmt.Errorf("%w: the portal now grants %dx%d", ErrMonitorGone, st.Width, st.Height)
 	}
 	remote, err := p.OpenPipeWireRemote(ctx)
 	if err != nil {
@@ -102,9 +111,10 @@ func openPipeWireGrabber(ctx context.Context, m Monitor) (*pipeWireGrabber, erro
 	return g, nil
 }
 
-// portalOpenTimeout bounds the D-Bus call that hands out the PipeWire
-// connection of a granted session.
-const portalOpenTimeout = 10 * time.Second
+// portalOpenTimeout bounds opening the portal target again (restore
+// token, no dialog) and the D-Bus call that hands out the PipeWire
+// connection.
+const portalOpenTimeout = 30 * time.Second
 
 // openPortalGrabber is openPipeWireGrabber for NewSource, which has no
 // context.

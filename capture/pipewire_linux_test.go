@@ -49,14 +49,14 @@ func TestPortalSourceIntegration(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	mon, sess, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
+	mon, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
 	if err != nil {
 		t.Fatalf("OpenPortalMonitor: %v\n%s", err, sway.Log())
 	}
 	if mon.Width != w || mon.Height != h {
 		t.Fatalf("portal monitor %dx%d, want %dx%d", mon.Width, mon.Height, w, h)
 	}
-	if sess.RestoreToken() == "" {
+	if mon.PortalRestoreToken() == "" {
 		t.Errorf("no restore token for persist_mode 2")
 	}
 
@@ -118,6 +118,46 @@ func TestPortalSourceIntegration(t *testing.T) {
 	}
 	if err := src.Err(); err != nil && !errors.Is(err, ErrClosed) {
 		t.Errorf("Err after Close = %v", err)
+	}
+
+	// A share restarted from the same Monitor (resume after hold) opens
+	// the target again with the restore token, without a chooser. xdpw
+	// 0.7 copies the output "with damage", and wlroots keeps the damage
+	// per screencopy client, which xdpw is for all its sessions: a new
+	// session of a still screen gets its first picture when something is
+	// drawn, so the output changes colour once more.
+	gy, gu, gv := i420Of(0, 0xff, 0)
+	green := make(chan bool, 64)
+	first := src.opts.OnFrame
+	src2, err := NewSource(mon, SourceOptions{FPS: 30, OnFrame: func(f Frame) {
+		first(f)
+		select {
+		case green <- frameColour(f.Image, gy, gu, gv):
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatalf("NewSource again: %v\n%s", err, sway.Log())
+	}
+	defer src2.Close()
+	src = src2
+	if err := src.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sway.SetBackground(ctx, "#00ff00"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case g := <-green:
+			if g {
+				return
+			}
+		case <-src.Done():
+			t.Fatalf("second source stopped: %v\n%s", src.Err(), sway.Log())
+		case <-ctx.Done():
+			t.Fatalf("no green frame from the restored session (stats %+v)\n%s", src.Stats(), sway.Log())
+		}
 	}
 }
 

@@ -325,41 +325,99 @@ func WaylandSession() bool {
 	return os.Getenv("WAYLAND_DISPLAY") != "" && os.Getenv("XDG_SESSION_TYPE") == "wayland"
 }
 
+// portalTarget is what a portal Monitor shares: the stream the portal
+// granted, and how to ask for it again. Every Source made from the
+// Monitor (a share restarted after a hold is a new Source) reads its own
+// session: the first one granted by OpenPortalMonitor, later ones opened
+// again with the restore token, which the portal honours without asking.
+type portalTarget struct {
+	opts PortalOptions
+	mu   sync.Mutex
+	// granted is the session OpenPortalMonitor opened, until a Source
+	// takes it.
+	granted *PortalSession
+	token   string
+}
+
+// session hands out the granted session, or opens a new one for the
+// same target.
+func (t *portalTarget) session(ctx context.Context) (*PortalSession, error) {
+	t.mu.Lock()
+	s, o := t.granted, t.opts
+	t.granted = nil
+	o.RestoreToken = t.token
+	t.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	s, err := OpenPortal(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	if tok := s.RestoreToken(); tok != "" {
+		t.mu.Lock()
+		t.token = tok
+		t.mu.Unlock()
+	}
+	return s, nil
+}
+
 // OpenPortalMonitor asks the ScreenCast portal for one monitor (o.Types
 // defaults to PortalMonitor) and returns it as a Monitor that NewSource
 // captures through PipeWire. The portal decides what is shared: its own
 // dialog, a configured chooser, or o.RestoreToken. The Monitor's picture
-// is the stream's (X and Y are 0). The Source made from it owns the
-// session and ends it when it stops; ClosePortal ends it when no Source
-// is made. ErrShareCancelled when the user dismissed the dialog.
-func OpenPortalMonitor(ctx context.Context, o PortalOptions) (Monitor, *PortalSession, error) {
+// is the stream's (X and Y are 0). The first Source made from it takes
+// the session and ends it when it stops; later Sources open the same
+// target again with the restore token. ClosePortal ends the session when
+// no Source is made. ErrShareCancelled when the user dismissed the dialog.
+func OpenPortalMonitor(ctx context.Context, o PortalOptions) (Monitor, error) {
 	if o.Types == 0 {
 		o.Types = PortalMonitor
 	}
 	s, err := OpenPortal(ctx, o)
 	if err != nil {
-		return Monitor{}, nil, err
+		return Monitor{}, err
 	}
 	st := s.Streams()[0]
 	if st.Width <= 0 || st.Height <= 0 {
 		s.Close()
-		return Monitor{}, nil, fmt.Errorf("%w: stream %d has no size", ErrPortal, st.NodeID)
+		return Monitor{}, fmt.Errorf("%w: stream %d has no size", ErrPortal, st.NodeID)
 	}
+	o.RestoreToken = ""
 	m := Monitor{
 		Name:    fmt.Sprintf("portal-%d", st.NodeID),
 		Width:   st.Width,
 		Height:  st.Height,
 		Primary: true,
-		portal:  s,
+		portal:  &portalTarget{opts: o, granted: s, token: s.RestoreToken()},
 	}
-	return m, s, nil
+	return m, nil
+}
+
+// PortalRestoreToken is the token that lets the next OpenPortalMonitor
+// share the same thing without the portal's dialog; empty for other
+// Monitors or when the portal gave none.
+func (m Monitor) PortalRestoreToken() string {
+	if m.portal == nil {
+		return ""
+	}
+	m.portal.mu.Lock()
+	defer m.portal.mu.Unlock()
+	return m.portal.token
 }
 
 // ClosePortal ends the portal session of a Monitor from OpenPortalMonitor
-// that no Source was made from; nothing for other Monitors.
+// that no Source took; nothing for other Monitors.
 func (m Monitor) ClosePortal() error {
 	if m.portal == nil {
 		return nil
 	}
-	return m.portal.Close()
+	m.portal.mu.Lock()
+	s := m.portal.granted
+	m.portal.granted = nil
+	m.portal.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.Close()
 }

@@ -2,6 +2,6 @@
 
 package capture
 
-// PortalSession exists on Linux only (xdg-desktop-portal); elsewhere no
+// portalTarget exists on Linux only (xdg-desktop-portal); elsewhere no
 // Monitor carries one.
-type PortalSession struct{}
+type portalTarget struct{}
