@@ -23,7 +23,7 @@ func solid(w, h int, c color.RGBA) *image.RGBA {
 // xdg-desktop-portal-wlr choosing the output with no person, PipeWire)
 // with the default options, so it lists the system dialog's screen,
 // shares it through the portal, and B decodes the output's picture and
-// follows its changes.
+// follows its changes, a laid-out picture included.
 func TestScreenShareWaylandIntegration(t *testing.T) {
 	const w, h = 640, 480
 	sway := testpeers.StartSway(t, testpeers.SwayOptions{Width: w, Height: h, Background: "#ff0000"})
@@ -78,7 +78,7 @@ func TestScreenShareWaylandIntegration(t *testing.T) {
 			t.Fatalf("decoded picture %v, want %dx%d", snap.Bounds(), w, h)
 		}
 		if d := testpeers.MeanDiff(snap, want); d >= 12 {
-			t.Fatalf("decoded picture differs from the %s output by %.1f per channel", what, d)
+			t.Fatalf("decoded picture differs from the %s output by %.1f per channel\n%s", what, d, sway.Log())
 		}
 		if d := testpeers.MeanDiff(snap, not); d < 30 {
 			t.Fatalf("decoded picture is too close to the other colour (%.1f)", d)
@@ -89,6 +89,14 @@ func TestScreenShareWaylandIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPicture(blue, red, "blue")
+	// A picture with a layout (quadrants, a white square off centre): a
+	// flipped, mirrored or cropped stream fails here where a plain
+	// colour passes.
+	pic := sharePicture(w, h, color.RGBA{R: 230, G: 120, B: 20, A: 255})
+	if err := sway.ShowImage(ctx, writePNG(t, pic)); err != nil {
+		t.Fatal(err)
+	}
+	waitPicture(pic, blue, "pattern")
 
 	if err := a.StopScreenSharing(ctx, aID); err != nil {
 		t.Fatalf("StopScreenSharing: %v", err)

@@ -319,6 +319,30 @@ func (s *Sway) SetBackground(ctx context.Context, colour string) error {
 	return nil
 }
 
+// ShowImage fills the output with the PNG at path (swaybg, "fill" mode: a
+// picture of the output's size is shown pixel for pixel). The file is
+// copied where sway, which may run as another user, can read it.
+func (s *Sway) ShowImage(ctx context.Context, path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("testpeers: %w", err)
+	}
+	f, err := os.CreateTemp(s.dir, "bg-*.png")
+	if err != nil {
+		return fmt.Errorf("testpeers: %w", err)
+	}
+	_, werr := f.Write(b)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+		return fmt.Errorf("testpeers: %w", err)
+	}
+	out, err := exec.CommandContext(ctx, "swaymsg", "-s", s.ipc, "output", swayOutput, "bg", f.Name(), "fill").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("testpeers: swaymsg bg: %w: %s", err, out)
+	}
+	return nil
+}
+
 // Log is every process's output, in start order.
 func (s *Sway) Log() string {
 	var b strings.Builder
