@@ -24,6 +24,9 @@ struct parlo_pw {
 	struct pw_stream *stream;
 	struct spa_hook stream_listener;
 	struct spa_hook core_listener;
+	struct pw_registry *registry;
+	struct spa_hook registry_listener;
+	uint32_t node;
 	uintptr_t handle;
 
 	/* Set on the loop thread, read under mu by parlo_pw_state. */
@@ -199,6 +202,20 @@ static const struct pw_core_events core_events = {
 	.error = on_core_error,
 };
 
+/* The screencast's node going away is how the end of the share shows on
+ * our side: the stream itself only falls back to "paused" when its link
+ * is removed. */
+static void on_global_remove(void *data, uint32_t id) {
+	struct parlo_pw *p = data;
+	if (id == p->node)
+		set_state(p, PARLO_PW_GONE);
+}
+
+static const struct pw_registry_events registry_events = {
+	PW_VERSION_REGISTRY_EVENTS,
+	.global_remove = on_global_remove,
+};
+
 parlo_pw *parlo_pw_open(int fd, uint32_t node, uintptr_t handle, char *err, size_t errlen) {
 	pw_init(NULL, NULL);
 	struct parlo_pw *p = calloc(1, sizeof(*p));
@@ -209,6 +226,7 @@ parlo_pw *parlo_pw_open(int fd, uint32_t node, uintptr_t handle, char *err, size
 	}
 	pthread_mutex_init(&p->mu, NULL);
 	p->handle = handle;
+	p->node = node;
 	p->loop = pw_thread_loop_new("parlo-screen", NULL);
 	if (p->loop == NULL) {
 		close(fd);
@@ -230,6 +248,12 @@ parlo_pw *parlo_pw_open(int fd, uint32_t node, uintptr_t handle, char *err, size
 		goto fail;
 	}
 	pw_core_add_listener(p->core, &p->core_listener, &core_events, p);
+	p->registry = pw_core_get_registry(p->core, PW_VERSION_REGISTRY, 0);
+	if (p->registry == NULL) {
+		snprintf(err, errlen, "pw_core_get_registry: %s", strerror(errno));
+		goto fail;
+	}
+	pw_registry_add_listener(p->registry, &p->registry_listener, &registry_events, p);
 	p->stream = pw_stream_new(p->core, "Parlo screen share",
 		pw_properties_new(
 			PW_KEY_MEDIA_TYPE, "Video",
@@ -311,6 +335,10 @@ void parlo_pw_close(parlo_pw *p) {
 		pw_thread_loop_stop(p->loop);
 	if (p->stream != NULL)
 		pw_stream_destroy(p->stream);
+	if (p->registry != NULL) {
+		spa_hook_remove(&p->registry_listener);
+		pw_proxy_destroy((struct pw_proxy *)p->registry);
+	}
 	if (p->core != NULL)
 		pw_core_disconnect(p->core);
 	if (p->context != NULL)

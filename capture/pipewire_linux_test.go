@@ -161,6 +161,60 @@ func TestPortalSourceIntegration(t *testing.T) {
 	}
 }
 
+// TestPortalCancelledIntegration: when the person dismisses the portal's
+// dialog (here a chooser that chooses nothing), OpenPortalMonitor says
+// ErrShareCancelled, which is also a context.Canceled.
+func TestPortalCancelledIntegration(t *testing.T) {
+	sway := testpeers.StartSway(t, testpeers.SwayOptions{Decline: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
+	if !errors.Is(err, ErrShareCancelled) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("OpenPortalMonitor with the dialog dismissed: %v, want ErrShareCancelled\n%s", err, sway.Log())
+	}
+}
+
+// TestPortalStreamEndsIntegration: when the screencast ends on the
+// desktop's side (the portal back end stops, its PipeWire node goes), the
+// Source ends with ErrMonitorGone, as for an unplugged X11 monitor.
+func TestPortalStreamEndsIntegration(t *testing.T) {
+	sway := testpeers.StartSway(t, testpeers.SwayOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mon, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
+	if err != nil {
+		t.Fatalf("OpenPortalMonitor: %v\n%s", err, sway.Log())
+	}
+	first := make(chan struct{}, 1)
+	src, err := NewSource(mon, SourceOptions{FPS: 30, OnFrame: func(Frame) {
+		select {
+		case first <- struct{}{}:
+		default:
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if err := src.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-first:
+	case <-ctx.Done():
+		t.Fatalf("no first frame\n%s", sway.Log())
+	}
+	sway.StopPortalBackend()
+	select {
+	case <-src.Done():
+		if !errors.Is(src.Err(), ErrMonitorGone) {
+			t.Fatalf("Source ended with %v, want ErrMonitorGone", src.Err())
+		}
+	case <-ctx.Done():
+		t.Fatalf("Source still runs after the screencast ended (stats %+v)\n%s", src.Stats(), sway.Log())
+	}
+}
+
 func TestWaylandSession(t *testing.T) {
 	for _, tc := range []struct {
 		name, display, session string

@@ -56,6 +56,9 @@ type SwayOptions struct {
 	Width, Height int
 	// Background is the output's solid colour ("#rrggbb"); default red.
 	Background string
+	// Decline makes the portal's output chooser choose nothing, as a
+	// person who dismisses the dialog: SelectSources answers "cancelled".
+	Decline bool
 }
 
 // Sway is a headless Wayland desktop with a ScreenCast portal.
@@ -123,6 +126,10 @@ func (s *Sway) start(ctx context.Context) error {
 		return err
 	}
 	xdpwConf := "[screencast]\nchooser_type=none\noutput_name=" + swayOutput + "\nmax_fps=30\n"
+	if s.opts.Decline {
+		// A "simple" chooser prints the chosen output; nothing is a no.
+		xdpwConf = "[screencast]\nchooser_type=simple\nchooser_cmd=true\nmax_fps=30\n"
+	}
 	if err := os.WriteFile(filepath.Join(s.dir, "config", "xdg-desktop-portal-wlr", "config"), []byte(xdpwConf), 0o644); err != nil {
 		return err
 	}
@@ -317,6 +324,17 @@ func (s *Sway) SetBackground(ctx context.Context, colour string) error {
 		return fmt.Errorf("testpeers: swaymsg bg: %w: %s", err, out)
 	}
 	return nil
+}
+
+// StopPortalBackend stops xdg-desktop-portal-wlr, which ends every
+// screencast it serves: their PipeWire nodes go away. (wlroots 0.15's
+// headless backend cannot switch its output off to end them.)
+func (s *Sway) StopPortalBackend() {
+	for i, name := range s.procName {
+		if name == "xdg-desktop-portal-wlr" {
+			s.procs[i].stop(3 * time.Second)
+		}
+	}
 }
 
 // ShowImage fills the output with the PNG at path (swaybg, "fill" mode: a
