@@ -99,8 +99,8 @@ static void on_param_changed(void *data, uint32_t id, const struct spa_pod *para
 	pw_stream_update_params(p->stream, params, 1);
 }
 
-/* copy_picture converts one row layout into BGRX. */
-static void copy_rows(uint8_t *dst, const uint8_t *src, int w, int h, int stride, uint32_t fmt) {
+/* parlo_pw_copy_rows converts rows of fmt into tight BGRX rows. */
+void parlo_pw_copy_rows(uint8_t *dst, const uint8_t *src, int w, int h, int stride, uint32_t fmt) {
 	for (int y = 0; y < h; y++) {
 		const uint8_t *s = src + (size_t)y * stride;
 		uint8_t *d = dst + (size_t)y * w * 4;
@@ -170,7 +170,7 @@ static void on_process(void *data) {
 			p->frame_len = p->frame != NULL ? need : 0;
 		}
 		if (p->frame != NULL) {
-			copy_rows(p->frame, (const uint8_t *)d->data + d->chunk->offset, w, h, stride, p->format.format);
+			parlo_pw_copy_rows(p->frame, (const uint8_t *)d->data + d->chunk->offset, w, h, stride, p->format.format);
 			p->seq++;
 			copied = 1;
 		}

@@ -3,6 +3,7 @@ package capture
 /*
 #cgo pkg-config: libpipewire-0.3
 #include <stdlib.h>
+#include <spa/param/video/raw.h>
 #include "pipewire_linux.h"
 */
 import "C"
@@ -122,6 +123,33 @@ func openPortalGrabber(m Monitor) (grabber, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), portalOpenTimeout)
 	defer cancel()
 	return openPipeWireGrabber(ctx, m)
+}
+
+// spaVideoFormat is an enum spa_video_format value.
+type spaVideoFormat uint32
+
+// The 32-bit RGB layouts the stream accepts (pipewire_linux.c offers them
+// in this order of preference).
+const (
+	spaBGRx spaVideoFormat = C.SPA_VIDEO_FORMAT_BGRx
+	spaBGRA spaVideoFormat = C.SPA_VIDEO_FORMAT_BGRA
+	spaRGBx spaVideoFormat = C.SPA_VIDEO_FORMAT_RGBx
+	spaRGBA spaVideoFormat = C.SPA_VIDEO_FORMAT_RGBA
+	spaXRGB spaVideoFormat = C.SPA_VIDEO_FORMAT_xRGB
+	spaARGB spaVideoFormat = C.SPA_VIDEO_FORMAT_ARGB
+	spaXBGR spaVideoFormat = C.SPA_VIDEO_FORMAT_xBGR
+	spaABGR spaVideoFormat = C.SPA_VIDEO_FORMAT_ABGR
+)
+
+// convertRows is the stream's row conversion (parlo_pw_copy_rows), for
+// tests: src holds h rows of w pixels, stride bytes apart; dst gets w*h*4
+// bytes of BGRX.
+func convertRows(dst, src []byte, w, h, stride int, f spaVideoFormat) {
+	if w <= 0 || h <= 0 || len(dst) < w*h*4 || len(src) < (h-1)*stride+w*4 {
+		return
+	}
+	C.parlo_pw_copy_rows((*C.uint8_t)(unsafe.Pointer(&dst[0])), (*C.uint8_t)(unsafe.Pointer(&src[0])),
+		C.int(w), C.int(h), C.int(stride), C.uint32_t(f))
 }
 
 // dupFD returns a descriptor of f's file that the caller owns.

@@ -32,6 +32,10 @@ int parlo_pw_copy(parlo_pw *p, uint8_t *dst, size_t dst_len, uint64_t *seq, int 
 /* parlo_pw_state returns the state and the negotiated size. */
 int parlo_pw_state(parlo_pw *p, int *w, int *h);
 
+/* parlo_pw_copy_rows converts h rows of w pixels of the SPA video format
+ * fmt (stride bytes apart) into tight BGRX rows. */
+void parlo_pw_copy_rows(uint8_t *dst, const uint8_t *src, int w, int h, int stride, uint32_t fmt);
+
 /* parlo_pw_close stops the thread and frees everything. */
 void parlo_pw_close(parlo_pw *p);
 

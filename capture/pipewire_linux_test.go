@@ -235,3 +235,41 @@ func TestWaylandSession(t *testing.T) {
 		})
 	}
 }
+
+// TestPipeWireRowConversion: every layout the stream accepts becomes the
+// BGRX rows the rest of the package reads, with the row padding dropped.
+func TestPipeWireRowConversion(t *testing.T) {
+	// One pixel of B=1 G=2 R=3 (alpha or padding 0x80) in each layout.
+	for _, tc := range []struct {
+		name   string
+		format spaVideoFormat
+		pixel  [4]byte
+	}{
+		{"BGRx", spaBGRx, [4]byte{1, 2, 3, 0x80}},
+		{"BGRA", spaBGRA, [4]byte{1, 2, 3, 0x80}},
+		{"RGBx", spaRGBx, [4]byte{3, 2, 1, 0x80}},
+		{"RGBA", spaRGBA, [4]byte{3, 2, 1, 0x80}},
+		{"xRGB", spaXRGB, [4]byte{0x80, 3, 2, 1}},
+		{"ARGB", spaARGB, [4]byte{0x80, 3, 2, 1}},
+		{"xBGR", spaXBGR, [4]byte{0x80, 1, 2, 3}},
+		{"ABGR", spaABGR, [4]byte{0x80, 1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const w, h, stride = 3, 2, 16 // 4 bytes of padding a row
+			src := make([]byte, stride*h)
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					copy(src[y*stride+x*4:], tc.pixel[:])
+				}
+				copy(src[y*stride+w*4:], []byte{9, 9, 9, 9})
+			}
+			dst := make([]byte, w*h*4)
+			convertRows(dst, src, w, h, stride, tc.format)
+			for i := 0; i < len(dst); i += 4 {
+				if dst[i] != 1 || dst[i+1] != 2 || dst[i+2] != 3 {
+					t.Fatalf("pixel %d = % x, want B=1 G=2 R=3", i/4, dst[i:i+4])
+				}
+			}
+		})
+	}
+}
