@@ -319,6 +319,10 @@ type monitorCard struct {
 }
 
 func newMonitorCard(m capture.Monitor, onTap, onDouble func()) *monitorCard {
+	if m.Width == 0 || m.Height == 0 {
+		// Wayland: the system's dialog shows the screens and asks.
+		return newShareCard(m.Name, "the system asks which screen", onTap, onDouble)
+	}
 	info := fmt.Sprintf("%d × %d", m.Width, m.Height)
 	if m.Primary {
 		info += " · ★ primary"
