@@ -33,11 +33,6 @@ import (
 // ErrPipeWire means the PipeWire stream could not be set up or failed.
 var ErrPipeWire = errors.New("capture: pipewire")
 
-// firstFrameTimeout bounds the wait for the first picture of a stream:
-// a compositor sends one as soon as the stream is linked, unless it is
-// broken.
-const firstFrameTimeout = 5 * time.Second
-
 // pipeWireGrabber reads one portal stream. It is the grabber and the
 // damage tracker of a Source sharing a portal Monitor: each new picture
 // the compositor sends counts as damage of the whole picture, and the
@@ -179,17 +174,15 @@ func (g *pipeWireGrabber) state() (state, w, h int) {
 	return int(s), int(cw), int(ch)
 }
 
-// fetch copies the newest picture into buf; it waits for the first one.
+// fetch copies the newest picture into buf, if there is one newer.
 func (g *pipeWireGrabber) fetch() error {
-	deadline := time.NewTimer(firstFrameTimeout)
-	defer deadline.Stop()
+	if g.closed.Load() {
+		return ErrClosed
+	}
+	if st, _, _ := g.state(); st == C.PARLO_PW_GONE {
+		return fmt.Errorf("%w: the screencast stream ended", ErrMonitorGone)
+	}
 	for {
-		if g.closed.Load() {
-			return ErrClosed
-		}
-		if st, _, _ := g.state(); st == C.PARLO_PW_GONE {
-			return fmt.Errorf("%w: the screencast stream ended", ErrMonitorGone)
-		}
 		seq := C.uint64_t(g.seq)
 		var cw, ch C.int
 		var r C.int
@@ -201,17 +194,13 @@ func (g *pipeWireGrabber) fetch() error {
 		switch {
 		case r == -1:
 			g.buf = make([]byte, int(cw)*int(ch)*4)
-			continue
 		case r == 1:
 			g.seq, g.w, g.h = uint64(seq), int(cw), int(ch)
 			return nil
-		case g.seq > 0:
+		case g.seq == 0:
+			return errNoPictureYet
+		default:
 			return nil // nothing newer: the last picture stands
-		}
-		select {
-		case <-g.notify:
-		case <-deadline.C:
-			return fmt.Errorf("%w: no picture within %v", ErrPipeWire, firstFrameTimeout)
 		}
 	}
 }

@@ -120,6 +120,33 @@ func TestPortalSourceIntegration(t *testing.T) {
 		t.Errorf("Err after Close = %v", err)
 	}
 
+	// A Source still waiting for its first picture (a new session of a
+	// still screen, see below) closes at once.
+	idle, err := NewSource(mon, SourceOptions{FPS: 30, OnFrame: func(Frame) {}})
+	if err != nil {
+		t.Fatalf("NewSource again: %v\n%s", err, sway.Log())
+	}
+	if err := idle.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for idle.Stats().Captured == 0 {
+		select {
+		case <-idle.Done():
+			t.Fatalf("idle source stopped: %v", idle.Err())
+		case <-ctx.Done():
+			t.Fatal("idle source never tried to grab")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	closeStart := time.Now()
+	_ = idle.Close()
+	if d := time.Since(closeStart); d > time.Second {
+		t.Errorf("Close of a source waiting for its first picture took %v", d)
+	}
+	if st := idle.Stats(); st.Delivered != 0 || st.GrabErrors != 0 {
+		t.Errorf("idle source stats %+v: want nothing delivered and no grab errors", st)
+	}
+
 	// A share restarted from the same Monitor (resume after hold) opens
 	// the target again with the restore token, without a chooser. xdpw
 	// 0.7 copies the output "with damage", and wlroots keeps the damage
