@@ -3,6 +3,7 @@ package capture
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -239,6 +240,28 @@ func TestPortalStreamEndsIntegration(t *testing.T) {
 		}
 	case <-ctx.Done():
 		t.Fatalf("Source still runs after the screencast ended (stats %+v)\n%s", src.Stats(), sway.Log())
+	}
+}
+
+// TestPortalStockXdpwNeedsShimIntegration pins down why StartSway
+// preloads a shim into xdg-desktop-portal-wlr: without it, on a desktop
+// with no GPU, Start fails (response 2) and xdpw logs that screencopy gave
+// it no valid format. When a fixed xdpw reaches Debian this test fails,
+// and the shim can go.
+func TestPortalStockXdpwNeedsShimIntegration(t *testing.T) {
+	sway := testpeers.StartSway(t, testpeers.SwayOptions{StockPortal: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	mon, err := OpenPortalMonitor(ctx, PortalOptions{BusAddress: sway.BusAddress()})
+	if err == nil {
+		_ = mon.ClosePortal()
+		t.Fatal("stock xdg-desktop-portal-wlr started a screencast without a GPU: the shim in StartSway is no longer needed")
+	}
+	if !errors.Is(err, ErrPortal) || !strings.Contains(err.Error(), "Start ended with response 2") {
+		t.Fatalf("OpenPortalMonitor: %v, want Start to end with response 2\n%s", err, sway.Log())
+	}
+	if !strings.Contains(sway.Log(), "unable to receive a valid format from wlr_screencopy") {
+		t.Fatalf("xdpw failed for another reason\n%s", sway.Log())
 	}
 }
 

@@ -59,6 +59,9 @@ type SwayOptions struct {
 	// Decline makes the portal's output chooser choose nothing, as a
 	// person who dismisses the dialog: SelectSources answers "cancelled".
 	Decline bool
+	// StockPortal runs xdg-desktop-portal-wlr without the shim
+	// (testdata/xdpw-shm-only.c), to show that it still needs it.
+	StockPortal bool
 }
 
 // Sway is a headless Wayland desktop with a ScreenCast portal.
@@ -190,7 +193,10 @@ func (s *Sway) start(ctx context.Context) error {
 	if err := s.launch("wireplumber", s.command(env, "wireplumber")); err != nil {
 		return err
 	}
-	xdpwEnv := append(env[:len(env):len(env)], "LD_PRELOAD="+shim)
+	xdpwEnv := env
+	if !s.opts.StockPortal {
+		xdpwEnv = append(env[:len(env):len(env)], "LD_PRELOAD="+shim)
+	}
 	if err := s.launch("xdg-desktop-portal-wlr", s.command(xdpwEnv, xdgPortalWlrBinary, "-l", "DEBUG")); err != nil {
 		return err
 	}
