@@ -153,7 +153,9 @@ func TestPortalSourceIntegration(t *testing.T) {
 	// 0.7 copies the output "with damage", and wlroots keeps the damage
 	// per screencopy client, which xdpw is for all its sessions: a new
 	// session of a still screen gets its first picture when something is
-	// drawn, so the output changes colour once more.
+	// drawn, so the output changes colour once more, and again each
+	// second until the picture comes, because the first repaint can go
+	// to a copy the closed sessions still had pending.
 	gy, gu, gv := i420Of(0, 0xff, 0)
 	green := make(chan bool, 64)
 	first := src.opts.OnFrame
@@ -175,11 +177,17 @@ func TestPortalSourceIntegration(t *testing.T) {
 	if err := sway.SetBackground(ctx, "#00ff00"); err != nil {
 		t.Fatal(err)
 	}
+	repaint := time.NewTicker(time.Second)
+	defer repaint.Stop()
 	for {
 		select {
 		case g := <-green:
 			if g {
 				return
+			}
+		case <-repaint.C:
+			if err := sway.SetBackground(ctx, "#00ff00"); err != nil {
+				t.Fatal(err)
 			}
 		case <-src.Done():
 			t.Fatalf("second source stopped: %v\n%s", src.Err(), sway.Log())
