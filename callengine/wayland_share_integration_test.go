@@ -23,7 +23,8 @@ func solid(w, h int, c color.RGBA) *image.RGBA {
 // xdg-desktop-portal-wlr choosing the output with no person, PipeWire)
 // with the default options, so it lists the system dialog's screen,
 // shares it through the portal, and B decodes the output's picture and
-// follows its changes, a laid-out picture included.
+// follows its changes, a laid-out picture included; hold and resume
+// restore the share without asking again.
 func TestScreenShareWaylandIntegration(t *testing.T) {
 	const w, h = 640, 480
 	sway := testpeers.StartSway(t, testpeers.SwayOptions{Width: w, Height: h, Background: "#ff0000"})
@@ -63,12 +64,19 @@ func TestScreenShareWaylandIntegration(t *testing.T) {
 	}
 	red := solid(w, h, color.RGBA{R: 255, A: 255})
 	blue := solid(w, h, color.RGBA{B: 255, A: 255})
-	waitPicture := func(want, not *image.RGBA, what string) {
+	// waitPicture waits until B shows want; repaint, when set, runs each
+	// second meanwhile (see the resume below).
+	waitPicture := func(want, not *image.RGBA, what string, repaint ...func()) {
 		t.Helper()
 		var snap image.Image
+		last := time.Now()
 		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			if snap, _ = rv.Latest(); snap != nil && testpeers.MeanDiff(snap, want) < 12 {
 				break
+			}
+			if len(repaint) > 0 && time.Since(last) >= time.Second {
+				repaint[0]()
+				last = time.Now()
 			}
 		}
 		if snap == nil {
@@ -97,6 +105,33 @@ func TestScreenShareWaylandIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPicture(pic, blue, "pattern")
+
+	// Hold stops the share; resume restores it from the same portal
+	// target (restore token, no dialog), starting from the last picture,
+	// and the stream's next repaint follows.
+	st, err := b.Stats(bID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Hold(ctx, aID); err != nil {
+		t.Fatalf("Hold while sharing: %v", err)
+	}
+	a.rec.waitCount(t, EventScreenShareEnded, aID, 1, time.Second)
+	if err := a.Resume(ctx, aID); err != nil {
+		t.Fatalf("Resume: %v\n%s", err, sway.Log())
+	}
+	a.rec.waitCount(t, EventScreenShareStarted, aID, 2, 5*time.Second)
+	waitFrames(t, b, bID, st.Video.Received.FramesDecoded+1, 10*time.Second)
+	// xdpw keeps damage per screencopy client, for all its sessions: the
+	// first repaint can go to a copy the held share's session still had
+	// pending, so the output is repainted each second until B shows it.
+	paintRed := func() {
+		if err := sway.SetBackground(ctx, "#ff0000"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paintRed()
+	waitPicture(red, pic, "red again", paintRed)
 
 	if err := a.StopScreenSharing(ctx, aID); err != nil {
 		t.Fatalf("StopScreenSharing: %v", err)

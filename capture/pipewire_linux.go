@@ -51,6 +51,9 @@ type pipeWireGrabber struct {
 	w, h    int
 	seq     uint64 // of the picture in buf
 	damaged uint64 // seq last reported by Damaged
+	// seeded means buf holds the previous Source's last picture until
+	// the stream sends one (see openPipeWireGrabber).
+	seeded bool
 }
 
 //export parloPipeWireFrame
@@ -96,6 +99,14 @@ func openPipeWireGrabber(ctx context.Context, m Monitor) (*pipeWireGrabber, erro
 		g.handle.Delete()
 		p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrPipeWire, err)
+	}
+	// A share restarted from the same Monitor (resume after hold) starts
+	// from the last picture the previous Source had: xdpw sends a new
+	// session nothing until the screen is repainted, and the share's
+	// first frame cannot wait for that on a still screen. The next
+	// repaint replaces it.
+	if pix := m.portal.takeLast(m.Width, m.Height); pix != nil {
+		g.buf, g.w, g.h, g.seeded = pix, m.Width, m.Height, true
 	}
 	var errBuf [256]C.char
 	g.pw = C.parlo_pw_open(C.int(fd), C.uint32_t(p.Streams()[0].NodeID), C.uintptr_t(g.handle), &errBuf[0], C.size_t(len(errBuf)))
@@ -197,7 +208,7 @@ func (g *pipeWireGrabber) fetch() error {
 		case r == 1:
 			g.seq, g.w, g.h = uint64(seq), int(cw), int(ch)
 			return nil
-		case g.seq == 0:
+		case g.seq == 0 && !g.seeded:
 			return errNoPictureYet
 		default:
 			return nil // nothing newer: the last picture stands
@@ -274,5 +285,11 @@ func (g *pipeWireGrabber) Close() error {
 	}
 	C.parlo_pw_close(g.pw)
 	g.handle.Delete()
+	g.mu.Lock()
+	if (g.seq > 0 || g.seeded) && len(g.buf) >= g.w*g.h*4 {
+		g.mon.portal.keep(g.buf[:g.w*g.h*4], g.w, g.h)
+	}
+	g.buf = nil
+	g.mu.Unlock()
 	return g.portal.Close()
 }

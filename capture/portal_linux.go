@@ -337,6 +337,30 @@ type portalTarget struct {
 	// takes it.
 	granted *PortalSession
 	token   string
+	// last is the last picture a Source of this target had (tight BGRX
+	// rows, lastW x lastH), for the next Source to start from.
+	last         []byte
+	lastW, lastH int
+}
+
+// keep stores the last picture of a Source that stops.
+func (t *portalTarget) keep(pix []byte, w, h int) {
+	t.mu.Lock()
+	t.last, t.lastW, t.lastH = pix, w, h
+	t.mu.Unlock()
+}
+
+// takeLast hands the last picture over to a new Source, if it has the
+// size w x h.
+func (t *portalTarget) takeLast(w, h int) []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pix := t.last
+	t.last = nil
+	if pix == nil || t.lastW != w || t.lastH != h || len(pix) != w*h*4 {
+		return nil
+	}
+	return pix
 }
 
 // session hands out the granted session, or opens a new one for the
