@@ -333,14 +333,20 @@ void parlo_pw_close(parlo_pw *p) {
 		return;
 	if (p->loop != NULL)
 		pw_thread_loop_stop(p->loop);
-	if (p->stream != NULL)
+	/* No callback into Go once closing: destroying the stream would
+	 * report its state change synchronously. */
+	if (p->stream != NULL) {
+		spa_hook_remove(&p->stream_listener);
 		pw_stream_destroy(p->stream);
+	}
 	if (p->registry != NULL) {
 		spa_hook_remove(&p->registry_listener);
 		pw_proxy_destroy((struct pw_proxy *)p->registry);
 	}
-	if (p->core != NULL)
+	if (p->core != NULL) {
+		spa_hook_remove(&p->core_listener);
 		pw_core_disconnect(p->core);
+	}
 	if (p->context != NULL)
 		pw_context_destroy(p->context);
 	if (p->loop != NULL)
