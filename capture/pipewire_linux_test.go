@@ -60,6 +60,10 @@ func TestPortalSourceIntegration(t *testing.T) {
 	if mon.PortalRestoreToken() == "" {
 		t.Errorf("no restore token for persist_mode 2")
 	}
+	// xdpw offers embedded pointers: the share asks for them.
+	if !strings.Contains(sway.Log(), "option cursor_mode:2") {
+		t.Errorf("SelectSources did not ask for the embedded pointer (cursor_mode 2)\n%s", sway.Log())
+	}
 
 	type seen struct {
 		w, h     int

@@ -164,7 +164,9 @@ func (s *PortalSession) open(ctx context.Context, o PortalOptions) error {
 	if _, err := s.request(ctx, "SelectSources", func(opts map[string]dbus.Variant) []any {
 		opts["types"] = dbus.MakeVariant(uint32(o.Types))
 		opts["multiple"] = dbus.MakeVariant(false)
-		opts["cursor_mode"] = dbus.MakeVariant(uint32(o.Cursor))
+		if c := s.cursorMode(o.Cursor); c != 0 {
+			opts["cursor_mode"] = dbus.MakeVariant(uint32(c))
+		}
 		opts["persist_mode"] = dbus.MakeVariant(uint32(portalPersistUntilRevoked))
 		if o.RestoreToken != "" {
 			opts["restore_token"] = dbus.MakeVariant(o.RestoreToken)
@@ -189,6 +191,32 @@ func (s *PortalSession) open(ctx context.Context, o PortalOptions) error {
 	}
 	s.streams = streams
 	return nil
+}
+
+// cursorMode is the cursor_mode to ask for: want when the portal offers
+// it (AvailableCursorModes), else hidden when offered, else none at all
+// (0): asking for a mode the portal lacks fails SelectSources, and a
+// share without the pointer beats no share.
+func (s *PortalSession) cursorMode(want PortalCursorMode) PortalCursorMode {
+	v, err := s.conn.Object(portalBusName, portalPath).GetProperty(screenCastIface + ".AvailableCursorModes")
+	if err != nil {
+		// Version 1 portals have no cursor modes.
+		return 0
+	}
+	avail, _ := v.Value().(uint32)
+	return pickCursorMode(avail, want)
+}
+
+// pickCursorMode chooses from the AvailableCursorModes bit mask.
+func pickCursorMode(avail uint32, want PortalCursorMode) PortalCursorMode {
+	switch {
+	case avail&uint32(want) != 0:
+		return want
+	case avail&uint32(CursorHidden) != 0:
+		return CursorHidden
+	default:
+		return 0
+	}
 }
 
 // parsePortalStreams decodes Start's a(ua{sv}).

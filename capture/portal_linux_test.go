@@ -84,3 +84,24 @@ func FuzzParsePortalStreams(f *testing.F) {
 		_, _ = parsePortalStreams(dbus.MakeVariant([][]any{{id, props}}))
 	})
 }
+
+func TestPickCursorMode(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		avail uint32
+		want  PortalCursorMode
+		got   PortalCursorMode
+	}{
+		{"embedded offered", 1 | 2 | 4, CursorEmbedded, CursorEmbedded},
+		{"only hidden offered", 1, CursorEmbedded, CursorHidden},
+		{"only metadata offered", 4, CursorEmbedded, 0},
+		{"nothing offered", 0, CursorEmbedded, 0},
+		{"hidden wanted", 1 | 2, CursorHidden, CursorHidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pickCursorMode(tc.avail, tc.want); got != tc.got {
+				t.Errorf("pickCursorMode(%b, %d) = %d, want %d", tc.avail, tc.want, got, tc.got)
+			}
+		})
+	}
+}
