@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -61,6 +62,10 @@ const (
 	// users expect from a screen share.
 	CursorEmbedded PortalCursorMode = 2
 )
+
+// portalCloseTimeout bounds the Close calls on a Request or Session: a
+// portal that does not answer must not hold up the end of a share.
+const portalCloseTimeout = 2 * time.Second
 
 // portalPersistUntilRevoked asks for a restore token that stays valid
 // until the user revokes it (persist_mode 2).
@@ -294,7 +299,9 @@ func (s *PortalSession) request(ctx context.Context, method string, args func(ma
 		select {
 		case <-ctx.Done():
 			// Closing the Request dismisses a dialog still open.
-			s.conn.Object(portalBusName, got).Call(requestIface+".Close", 0)
+			cctx, cancel := context.WithTimeout(context.Background(), portalCloseTimeout)
+			s.conn.Object(portalBusName, got).CallWithContext(cctx, requestIface+".Close", 0)
+			cancel()
 			return nil, ctx.Err()
 		case sig := <-ch:
 			if sig == nil || sig.Path != got || sig.Name != requestIface+".Response" || len(sig.Body) != 2 {
@@ -338,7 +345,9 @@ func (s *PortalSession) Close() error {
 		return nil
 	}
 	if s.handle != "" {
-		s.conn.Object(portalBusName, s.handle).Call(sessionIface+".Close", 0)
+		ctx, cancel := context.WithTimeout(context.Background(), portalCloseTimeout)
+		s.conn.Object(portalBusName, s.handle).CallWithContext(ctx, sessionIface+".Close", 0)
+		cancel()
 	}
 	return s.conn.Close()
 }
