@@ -118,6 +118,9 @@ type Source struct {
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
+	// wake and refreshReq carry RequestRefresh to the capture goroutine.
+	wake       chan struct{}
+	refreshReq atomic.Bool
 
 	errMu sync.Mutex
 	err   error
@@ -170,6 +173,7 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 		g:    g,
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
 	}
 	s.dt = enableDamage(g, opts.Polling, s.log)
 	if sw, ok := s.dt.(screenWatcher); ok && sw.WatchesScreen() {
@@ -278,8 +282,24 @@ type captureLoop struct {
 	fitW, fitH int
 }
 
+// RequestRefresh makes the capture deliver the current picture on its next
+// tick, changed or not, without waiting for RefreshInterval: a receiver
+// that lost the picture asks for a keyframe (RFC 4585 §6.3.1), and a still
+// screen would otherwise give the encoder nothing to make it from for
+// seconds.
+func (s *Source) RequestRefresh() {
+	s.refreshReq.Store(true)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // refreshDue reports whether an unchanged picture should be re-sent now.
 func (s *Source) refreshDue(st *captureLoop, now time.Time) bool {
+	if s.refreshReq.Load() {
+		return true
+	}
 	iv := s.opts.RefreshInterval
 	if st.refreshes >= settleRefreshes {
 		iv = s.opts.IdleRefreshInterval
@@ -321,6 +341,7 @@ func (s *Source) run(ctx context.Context) {
 		case <-s.stop:
 			return
 		case <-timer.C:
+		case <-s.wake:
 		case <-notify:
 			// Pace: one frame interval at least since the last tick.
 			if d := interval - time.Since(lastTick); d > 0 {
@@ -432,6 +453,7 @@ func (s *Source) deliver(st *captureLoop, now time.Time, changed bool, span Dirt
 		return
 	default:
 	}
+	s.refreshReq.Store(false)
 	s.opts.OnFrame(Frame{Image: &st.img, Time: now, Seq: st.seq, Refresh: !changed, Dirty: span})
 	st.seq++
 	st.lastDelivered = now

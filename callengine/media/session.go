@@ -205,6 +205,15 @@ type VideoSender interface {
 	Stop()
 }
 
+// VideoRefresher is a VideoSender that can send its current picture again
+// at once, changed or not (a still screen sends nothing otherwise). A
+// small frame right behind a keyframe shows the receiver whether the
+// keyframe's last packets were lost (RFC 4585 §6.2.1: only a later packet
+// reveals a lost tail), so it can NACK them or ask again.
+type VideoRefresher interface {
+	RequestRefresh()
+}
+
 // VideoSink receives the peer's video as complete encoded frames
 // (depacketised), from a media goroutine. It must not block for long.
 type VideoSink interface {

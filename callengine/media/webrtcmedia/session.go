@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -48,6 +49,7 @@ type Session struct {
 	pc     *webrtc.PeerConnection
 	track  *audioTrack
 	sender *webrtc.RTPSender
+	bwe    cc.BandwidthEstimator // the PeerConnection's congestion controller (congestion.go)
 
 	// sigMu serialises the offer/answer methods, which wait on the network
 	// (ICE gathering); mu guards the small state below and is never held
@@ -91,7 +93,8 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	if opts.AudioIn == nil || opts.AudioOut == nil {
 		return nil, errors.New("webrtcmedia: Options.AudioIn and AudioOut are required")
 	}
-	api, err := newAPI(opts)
+	var bwe cc.BandwidthEstimator
+	api, err := newAPI(opts, func(e cc.BandwidthEstimator) { bwe = e })
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +114,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		ev:    ev,
 		log:   slog.Default().With("component", "webrtcmedia"),
 		pc:    pc,
+		bwe:   bwe,
 		track: newAudioTrack("audio", "parlo"),
 		done:  make(chan struct{}),
 		dtmf:  make(chan *dtmfJob),
@@ -126,6 +130,9 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	pc.OnConnectionStateChange(s.onConnectionState)
 	pc.OnICEConnectionStateChange(s.onICEState)
 	pc.OnTrack(s.onTrack)
+	if bwe != nil {
+		bwe.OnTargetBitrateChange(s.onTargetBitrate)
+	}
 
 	s.wg.Add(3)
 	go s.readRTCP()
@@ -164,10 +171,15 @@ func (s *Session) isClosed() bool {
 func (s *Session) readRTCP() {
 	defer s.wg.Done()
 	buf := make([]byte, 1500)
+	var bad rtcpReadErrors
 	for {
 		if _, _, err := s.sender.Read(buf); err != nil {
-			return
+			if s.isClosed() || bad.end(err) {
+				return
+			}
+			continue
 		}
+		bad.reset()
 	}
 }
 
