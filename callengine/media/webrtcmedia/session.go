@@ -68,11 +68,12 @@ type Session struct {
 
 	remoteVideoSSRC uint32
 
-	muted      atomic.Bool
-	iceRestart atomic.Bool // the next offer restarts ICE
-	everUp     atomic.Bool // ICE was connected once
-	stats      rtpmedia.Counters
-	pli        rtpmedia.PLIGate
+	muted        atomic.Bool
+	rtcpReceived atomic.Uint64 // the peer's RTCP read by our senders (liveness)
+	iceRestart   atomic.Bool   // the next offer restarts ICE
+	everUp       atomic.Bool   // ICE was connected once
+	stats        rtpmedia.Counters
+	pli          rtpmedia.PLIGate
 
 	// keyed gets a value each time the transport connects (ICE and DTLS
 	// up, SRTP keyed), for the send loop to send at once.
@@ -189,6 +190,7 @@ func (s *Session) readRTCP() {
 			continue
 		}
 		bad.reset()
+		s.rtcpReceived.Add(1)
 	}
 }
 
@@ -494,6 +496,7 @@ func (s *Session) Close() error {
 // transportStats reads jitter and round-trip time of the audio stream from
 // pion's stats interceptor.
 func (s *Session) transportStats(st *media.Stats) {
+	st.Transport.RTCPReceived = s.rtcpReceived.Load()
 	if s.isClosed() {
 		return
 	}
