@@ -178,6 +178,7 @@ type Phone struct {
 
 	captured atomic.Uint64 // screen frames captured, all calls
 	shares   shareRegistry // which calls capture right now (ScreenSharing)
+	portal   portalShare   // what the ScreenCast portal last granted (Wayland)
 
 	dnd, autoAnswer, answerMode atomic.Bool
 

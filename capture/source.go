@@ -422,6 +422,11 @@ func (s *Source) grabFailed(st *captureLoop, err error) error {
 	if errors.Is(err, ErrMonitorGone) || errors.Is(err, ErrNoDisplay) || errors.Is(err, ErrClosed) {
 		return err
 	}
+	if errors.Is(err, errNoPictureYet) {
+		// A stream's first picture is on its way; its damage
+		// notification wakes the next tick.
+		return nil
+	}
 	s.grabErrors.Add(1)
 	st.failures++
 	s.log.Warn("screen grab failed", "err", err, "consecutive", st.failures)
