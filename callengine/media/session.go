@@ -101,6 +101,10 @@ type TransportStats struct {
 	// address the media is not latched to, or failing SRTP authentication
 	// (symmetric RTP never follows them).
 	ForeignDropped uint64 `json:"foreignDropped,omitempty"`
+	// RTCPReceived counts the peer's RTCP packets that reached us
+	// (authenticated, from the latched address): a peer in silence
+	// without comfort noise sends no RTP for seconds, but still reports.
+	RTCPReceived uint64 `json:"rtcpReceived,omitempty"`
 }
 
 // AudioStats are the audio counters of one call.

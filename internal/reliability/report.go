@@ -69,6 +69,7 @@ var sections = []section{
 			{"vanished.webrtc.nftdrop", "WebRTC path, packets dropped"},
 			{"vanished.classic.kill9", "classic path (plain RTP), kill -9"},
 			{"vanished.classic.nftdrop", "classic path, packets dropped"},
+			{"silent.rtcp", "classic path, RTP dropped, RTCP let through, then dropped too (media timeout 8 s)"},
 		},
 	},
 	{

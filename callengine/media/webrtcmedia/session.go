@@ -68,11 +68,16 @@ type Session struct {
 
 	remoteVideoSSRC uint32
 
-	muted      atomic.Bool
-	iceRestart atomic.Bool // the next offer restarts ICE
-	everUp     atomic.Bool // ICE was connected once
-	stats      rtpmedia.Counters
-	pli        rtpmedia.PLIGate
+	muted        atomic.Bool
+	rtcpReceived atomic.Uint64 // the peer's RTCP read by our senders (liveness)
+	iceRestart   atomic.Bool   // the next offer restarts ICE
+	everUp       atomic.Bool   // ICE was connected once
+	stats        rtpmedia.Counters
+	pli          rtpmedia.PLIGate
+
+	// keyed gets a value each time the transport connects (ICE and DTLS
+	// up, SRTP keyed), for the send loop to send at once.
+	keyed chan struct{}
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -118,6 +123,7 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		track: newAudioTrack("audio", "parlo"),
 		done:  make(chan struct{}),
 		dtmf:  make(chan *dtmfJob),
+		keyed: make(chan struct{}, 1),
 	}
 	// Adding the track before any description makes one sendrecv audio
 	// transceiver, which a remote offer's audio line then takes over
@@ -145,6 +151,10 @@ func (s *Session) onConnectionState(st webrtc.PeerConnectionState) {
 	s.log.Debug("connection state", "state", st.String())
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
+		select {
+		case s.keyed <- struct{}{}:
+		default:
+		}
 		s.connectedOnce.Do(func() {
 			if s.ev.OnConnected != nil && !s.isClosed() {
 				s.ev.OnConnected()
@@ -180,6 +190,7 @@ func (s *Session) readRTCP() {
 			continue
 		}
 		bad.reset()
+		s.rtcpReceived.Add(1)
 	}
 }
 
@@ -485,6 +496,7 @@ func (s *Session) Close() error {
 // transportStats reads jitter and round-trip time of the audio stream from
 // pion's stats interceptor.
 func (s *Session) transportStats(st *media.Stats) {
+	st.Transport.RTCPReceived = s.rtcpReceived.Load()
 	if s.isClosed() {
 		return
 	}

@@ -239,6 +239,7 @@ func (s *Session) readVideoRTCP(vs *videoSend) {
 			continue
 		}
 		bad.reset()
+		s.rtcpReceived.Add(1)
 		vs.HandleRTCP(pkts, uint32(vs.sender.GetParameters().Encodings[0].SSRC))
 	}
 }
