@@ -30,6 +30,8 @@ type fakeEngine struct {
 	callErr error
 	// dnd, autoAnswer, answerMode are what SetDoNotDisturb/SetAutoAnswer set.
 	dnd, autoAnswer, answerMode bool
+	// shareTimeout is how long the last StartScreenSharing was given.
+	shareTimeout time.Duration
 }
 
 func (f *fakeEngine) SetDoNotDisturb(on bool) {
@@ -219,7 +221,12 @@ func (f *fakeEngine) Subscribe() EventStream {
 
 // Sharer: StartScreenSharing only records; the test decides when the
 // engine "says" the share started.
-func (f *fakeEngine) StartScreenSharing(_ context.Context, id string, mon int) error {
+func (f *fakeEngine) StartScreenSharing(ctx context.Context, id string, mon int) error {
+	if d, ok := ctx.Deadline(); ok {
+		f.mu.Lock()
+		f.shareTimeout = time.Until(d)
+		f.mu.Unlock()
+	}
 	f.record("StartScreenSharing %s %d", id, mon)
 	return nil
 }
