@@ -223,7 +223,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 func (p *Phone) newShareSender(mon capture.Monitor) *share.Sender {
 	var sender *share.Sender
 	sender = share.NewSender(share.SenderOptions{
-		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name),
+		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name), Codecs: p.codecs,
 		OnCapturing: func(on bool) { p.shares.capturing(sender, on) },
 		OnGone:      func(err error) { p.callOwner.goRun(func() { p.onShareSourceEnded(sender, err) }) },
 	})
@@ -247,6 +247,7 @@ func (c *call) startShareOn(ctx context.Context, sender *share.Sender) error {
 	c.p.shares.attach(sender, c.id)
 	fail := func(err error) error {
 		_ = m.RemoveVideoSender()
+		out.Stop() // a primed leg whose sender was never set
 		c.p.shares.detach(sender, c.id)
 		return err
 	}
@@ -256,6 +257,9 @@ func (c *call) startShareOn(ctx context.Context, sender *share.Sender) error {
 		return fmt.Errorf("callengine: share: %w", err)
 	}
 	if needsOffer {
+		// Capture and encoder start while the re-INVITE is under way; the
+		// leg sends nothing before the answer accepts the video line.
+		out.Prime()
 		// RFC 3261 §20.36 Subject; the Wazo SDK marks share re-INVITEs so.
 		err := c.reinvite(ctx, localDirection(false), []sip.Header{sip.NewHeader("Subject", "screenshare")})
 		if err != nil {
