@@ -11,8 +11,9 @@ import (
 // DefaultCodecIdle is how long a CodecCache keeps an unused codec.
 const DefaultCodecIdle = 30 * time.Second
 
-// CodecCache keeps the encoder of the last share and the decoder of the
-// last received share open for a while after they stop, so that the next
+// CodecCache keeps the encoder of the last share, its capture's picture
+// buffers and the decoder of the last received share for a while after
+// they stop, so that the next
 // share (a restart, another monitor, a resume after hold, the next call)
 // starts from codecs whose memory is already mapped. Opening libvpx's VP8
 // encoder at 1080p allocates and clears ~57 MB and its first frames touch
@@ -29,6 +30,9 @@ type CodecCache struct {
 	encs   []cachedEncoder
 	decs   []cachedDecoder
 	timer  *time.Timer
+
+	// frames are the capture's picture buffers, expired with the codecs.
+	frames capture.FrameBuffers
 }
 
 type cachedEncoder struct {
@@ -52,6 +56,15 @@ func NewCodecCache(idle time.Duration) *CodecCache {
 		idle = DefaultCodecIdle
 	}
 	return &CodecCache{idle: idle}
+}
+
+// FrameBuffers is what a capture lends its picture buffers from and
+// hands them back to (capture.SourceOptions.Buffers); nil on a nil cache.
+func (c *CodecCache) FrameBuffers() *capture.FrameBuffers {
+	if c == nil {
+		return nil
+	}
+	return &c.frames
 }
 
 // encoderKey is what must match for a cached encoder to be reused: all
@@ -215,6 +228,10 @@ func (c *CodecCache) expire() {
 		}
 	}
 	c.decs = keptD
+	c.frames.Drop(c.idle)
+	if next == 0 && c.frames.Kept() {
+		next = c.idle
+	}
 	if next > 0 {
 		c.timer.Reset(next)
 	}
@@ -255,6 +272,7 @@ func (c *CodecCache) Close() error {
 	encs, decs := c.encs, c.decs
 	c.encs, c.decs = nil, nil
 	c.mu.Unlock()
+	c.frames.Close()
 	for _, e := range encs {
 		_ = e.enc.Close()
 	}

@@ -179,6 +179,7 @@ func (s *Sender) startCapture() error {
 		FPS:     s.opts.FPS,
 		Logger:  s.log,
 		OnFrame: s.onFrame,
+		Buffers: s.opts.Codecs.FrameBuffers(),
 	})
 	if err != nil {
 		return fmt.Errorf("share: capture %s: %w", mon.Name, err)
@@ -316,8 +317,9 @@ func minBitrate(outs []*Output) int {
 	return k
 }
 
-// Stop ends the share on every leg: the capture goroutine has ended and
-// the shm segment is released when it returns. Idempotent.
+// Stop ends the share on every leg: the capture goroutine has ended when
+// it returns, and the shm segment is released (or parked, grabbing
+// nothing, in SenderOptions.Codecs for the next share). Idempotent.
 func (s *Sender) Stop() {
 	s.mu.Lock()
 	if s.stopped {
