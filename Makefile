@@ -73,10 +73,10 @@ deps-bench:
 # internal/reliability rewrites docs/reliability.md from their FIGURE lines
 # (about 5 minutes on 2 cores). A failed test leaves the document as it was.
 RELIABILITY_LOG ?= /tmp/parlo-reliability.log
-RELIABILITY_TESTS = ^(TestVanishedPeerIntegration|TestSessionTimerKamailioIntegration|TestSessionTimerBaresipIntegration|TestKeepAliveIntegration|TestSleepResumeIntegration|TestSoakIntegration)$$
+RELIABILITY_TESTS = ^(TestVanishedPeerIntegration|TestSilentPeerKeptAliveByRTCPIntegration|TestSessionTimerKamailioIntegration|TestSessionTimerBaresipIntegration|TestKeepAliveIntegration|TestSleepResumeIntegration|TestSoakIntegration)$$
 # The media tests run in a process of their own, so the encoders they load
 # do not weigh on the soak's RSS figures.
-RELIABILITY_MEDIA_TESTS = ^(TestShareUnderLossIntegration|TestShareUnderBandwidthCapIntegration|TestClassicShareUnderLossIntegration|TestShareUnderLossAndJitterIntegration|TestJitterBufferAdaptsIntegration|TestOpusFECUnderLossIntegration|TestOpusDTXIntegration|TestClassicRTCPBaresipIntegration)$$
+RELIABILITY_MEDIA_TESTS = ^(TestShareUnderLossIntegration|TestShareUnderBandwidthCapIntegration|TestShareLegibleUnderBandwidthCapIntegration|TestClassicShareUnderLossIntegration|TestShareUnderLossAndJitterIntegration|TestJitterBufferAdaptsIntegration|TestOpusFECUnderLossIntegration|TestOpusDTXIntegration|TestClassicRTCPBaresipIntegration)$$
 reliability: deps-test
 	$(GO) test -count=1 -run '^$$' ./callengine/ >/dev/null
 	scripts/isolated.sh $(GO) test -count=1 -v -timeout 10m -run '$(RELIABILITY_TESTS)' ./callengine/ >$(RELIABILITY_LOG) 2>&1 || { grep -E -- '--- FAIL|_test.go:[0-9]+: ' $(RELIABILITY_LOG) | tail -40; exit 1; }

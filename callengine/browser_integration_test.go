@@ -232,23 +232,34 @@ func checkShareInBrowser(t *testing.T, r *browserRig, id, codec string) {
 	}
 }
 
-func TestBrowserCallsParloIntegration(t *testing.T) {
-	cases := []struct {
-		name    string
-		flavour testpeers.BrowserFlavour
-		codec   string
-	}{
-		{"sipjs-ws-vp8", testpeers.FlavourSIPJS, "VP8"},
-		{"sipjs-ws-h264", testpeers.FlavourSIPJS, "H264"},
-		{"wazo-wss", testpeers.FlavourWazo, "VP8"},
+// browserCase is one browser far end of the interop tests.
+type browserCase struct {
+	name    string
+	flavour testpeers.BrowserFlavour
+	codec   string // the video codec decoded
+}
+
+// browserCases are SIP.js over WS in both video codecs and the Wazo SDK over
+// WSS.
+var browserCases = []browserCase{
+	{"sipjs-ws-vp8", testpeers.FlavourSIPJS, "VP8"},
+	{"sipjs-ws-h264", testpeers.FlavourSIPJS, "H264"},
+	{"wazo-wss", testpeers.FlavourWazo, "VP8"},
+}
+
+// forcedCodec is the codec the browser rig makes SIP.js prefer; "" for the
+// Wazo SDK, which keeps its own order (VP8 first).
+func (c browserCase) forcedCodec() string {
+	if c.flavour == testpeers.FlavourSIPJS {
+		return c.codec
 	}
-	for _, tc := range cases {
+	return ""
+}
+
+func TestBrowserCallsParloIntegration(t *testing.T) {
+	for _, tc := range browserCases {
 		t.Run(tc.name, func(t *testing.T) {
-			codec := ""
-			if tc.flavour == testpeers.FlavourSIPJS {
-				codec = tc.codec
-			}
-			r := newBrowserRig(t, tc.flavour, codec, true)
+			r := newBrowserRig(t, tc.flavour, tc.forcedCodec(), true)
 			ctx := ctxT(t, 60*time.Second)
 			target := "sip:alice@" + r.k.Domain()
 			if tc.flavour == testpeers.FlavourWazo {

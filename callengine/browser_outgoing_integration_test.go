@@ -12,22 +12,9 @@ import (
 // browser answers at once. Chromium only takes DTLS-SRTP with ICE, so this is
 // the outgoing-profile choice on a classic account, on default settings.
 func TestParloCallsBrowserIntegration(t *testing.T) {
-	cases := []struct {
-		name    string
-		flavour testpeers.BrowserFlavour
-		codec   string
-	}{
-		{"sipjs-ws-vp8", testpeers.FlavourSIPJS, "VP8"},
-		{"sipjs-ws-h264", testpeers.FlavourSIPJS, "H264"},
-		{"wazo-wss", testpeers.FlavourWazo, "VP8"},
-	}
-	for _, tc := range cases {
+	for _, tc := range browserCases {
 		t.Run(tc.name, func(t *testing.T) {
-			codec := ""
-			if tc.flavour == testpeers.FlavourSIPJS {
-				codec = tc.codec
-			}
-			r := newBrowserRigAnswer(t, tc.flavour, codec, true, true)
+			r := newBrowserRigAnswer(t, tc.flavour, tc.forcedCodec(), true, true)
 			ctx := ctxT(t, 60*time.Second)
 			start := time.Now()
 			s, err := r.parlo.Call(ctx, "bob", CallOptions{})

@@ -82,7 +82,21 @@ func TestInteropMatrixIntegration(t *testing.T) {
 			matrixCell{"Kamailio+rtpengine", "Parlo UDP ↔ baresip SDES", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
 				return rtpengineBaresip(t, startPBX(t), d)
 			}},
+			// Hold and resume by re-INVITE through the relay: the side
+			// that dials holds (Parlo on UDP in "Parlo → peer", Parlo on
+			// WebSocket in "peer → Parlo").
+			matrixCell{"Kamailio+rtpengine", "hold/resume Parlo UDP ↔ Parlo WS", dials, "rtpengine", func(t *testing.T, d bool) (time.Duration, string) {
+				return rtpengineHoldParlo(t, startPBX(t), !d)
+			}},
 		)
+		if !dials {
+			// Late offer is the caller's choice: Linphone calls Parlo
+			// with an offerless INVITE.
+			cells = append(cells, matrixCell{"Kamailio+rtpengine", "late offer Linphone → Parlo UDP", dials, "linphonec", func(t *testing.T, _ bool) (time.Duration, string) {
+				testpeers.Require(t, "rtpengine")
+				return rtpengineLateOffer(t, startPBX(t))
+			}})
+		}
 	}
 	for _, c := range cells {
 		dir := "Parlo → peer"

@@ -44,15 +44,19 @@ func (p *Phone) mediaTimeout() time.Duration {
 	return p.opts.MediaTimeout
 }
 
-// received counts every media packet that arrived, audio and video, from
-// the Stats API (both media paths fill it).
+// received counts every packet of the peer's that arrived, RTP audio and
+// video and RTCP, from the Stats API (both media paths fill it). RTCP
+// counts: a peer silent without comfort noise (VAD on G.711, DTX without
+// its 400 ms frames) sends no RTP for as long as nobody speaks, yet its
+// reports keep coming (RFC 3550 §6.2: every few seconds at most); a peer
+// that vanished sends neither.
 func (c *call) received() uint64 {
 	m := c.mediaSession()
 	if m == nil {
 		return 0
 	}
 	st := m.Stats()
-	return st.Audio.PacketsReceived + st.Video.Received.Packets
+	return st.Audio.PacketsReceived + st.Video.Received.Packets + st.Transport.RTCPReceived
 }
 
 // watchMedia ends the call when no media arrives for the media timeout

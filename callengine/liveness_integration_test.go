@@ -135,3 +135,51 @@ func TestVanishedPeerIntegration(t *testing.T) {
 		}
 	}
 }
+
+// A far end that goes quiet in RTP (silence without comfort noise) but
+// still sends its RTCP reports is alive: nftables drops baresip's RTP and
+// lets its RTCP through (they share a port: rtcp-mux; RFC 5761 §4 tells
+// them apart by the second byte, 192–223 for RTCP), and the call outlives
+// two media timeouts; once its RTCP is dropped too, the call ends by media
+// timeout. The timeout is lowered to keep the test short: what is under
+// test is what counts as received.
+func TestSilentPeerKeptAliveByRTCPIntegration(t *testing.T) {
+	table := nftTable(t) // refuses to run outside the test namespace, before any set-up
+	const timeout = 8 * time.Second
+	bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{AutoAnswer: true, ToneHz: 440})
+	a := newTestPhone(t, testPhoneOpts{toneHz: 660, tune: func(o *Options) { o.MediaTimeout = timeout }})
+	ctx := ctxT(t, 90*time.Second)
+	s, err := a.Call(ctx, bs.URI(), CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := s.SipCallID
+	a.rec.wait(t, EventMediaConnected, id, 10*time.Second)
+	a.waitTone(t, 440, 10*time.Second)
+	if st, _ := a.Stats(id); st.Path != "classic" {
+		t.Fatalf("call went over %q, want classic", st.Path)
+	}
+	rtpPort := answeredAudioPort(t, a, id)
+	// The payload's second byte (bits 72–79 past the UDP header's start).
+	nftRun(t, "add", "rule", "inet", table, "in", "udp", "sport", rtpPort, "@th,72,8", "!=", "192-223", "drop")
+	before, _ := a.Stats(id)
+	quiet := time.Now()
+	for time.Since(quiet) < 2*timeout {
+		if n := a.rec.count(EventCallFailed, id) + a.rec.count(EventCallEnded, id); n > 0 {
+			st, _ := a.Stats(id)
+			t.Fatalf("the call ended %s into RTP silence although RTCP kept coming (%d → %d reports)",
+				time.Since(quiet).Round(100*time.Millisecond), before.Transport.RTCPReceived, st.Transport.RTCPReceived)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	after, _ := a.Stats(id)
+	if after.Transport.RTCPReceived <= before.Transport.RTCPReceived || after.Audio.PacketsReceived > before.Audio.PacketsReceived+5 {
+		t.Fatalf("over %s of dropped RTP: RTCP %d → %d, RTP %d → %d; want reports only",
+			2*timeout, before.Transport.RTCPReceived, after.Transport.RTCPReceived, before.Audio.PacketsReceived, after.Audio.PacketsReceived)
+	}
+	start := time.Now()
+	nftDrop(t, rtpPort)
+	reason, took := waitFailed(t, a, id, start, EndMediaTimeout)
+	figure(t, "silent.rtcp", "alive through %s of RTP silence (media timeout %s) on %d RTCP reports; ended %.1f s after its RTCP stopped too (%s)",
+		2*timeout, timeout, after.Transport.RTCPReceived-before.Transport.RTCPReceived, took.Seconds(), reason)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +78,10 @@ func TestShareUnderLossIntegration(t *testing.T) {
 }
 
 // tbfCap limits everything on the namespace's loopback to rate (a token
-// bucket, tc-tbf(8)): the share's bottleneck link.
+// bucket, tc-tbf(8)): the share's bottleneck link. The loopback's MTU is
+// lowered to Ethernet's 1500 bytes meanwhile: tbf drops a packet larger than
+// its bucket, and on a 64 KiB-MTU loopback a 4 kB SIP re-INVITE with its SDP
+// is one such packet, where a real link would have fragmented it.
 func tbfCap(t *testing.T, rate string) (remove func()) {
 	t.Helper()
 	if _, err := net.InterfaceByName("pv0"); err != nil {
@@ -88,9 +92,24 @@ func tbfCap(t *testing.T, rate string) (remove func()) {
 			t.Fatalf("tc %v: %v: %s", args, err, out)
 		}
 	}
+	ip := func(args ...string) {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v: %s", args, err, out)
+		}
+	}
+	lo, err := net.InterfaceByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ip("link", "set", "dev", "lo", "mtu", "1500")
 	run("qdisc", "add", "dev", "lo", "root", "tbf", "rate", rate, "burst", "16kbit", "latency", "80ms")
 	var once sync.Once
-	remove = func() { once.Do(func() { run("qdisc", "del", "dev", "lo", "root") }) }
+	remove = func() {
+		once.Do(func() {
+			run("qdisc", "del", "dev", "lo", "root")
+			ip("link", "set", "dev", "lo", "mtu", strconv.Itoa(lo.MTU))
+		})
+	}
 	t.Cleanup(remove)
 	return remove
 }

@@ -384,6 +384,9 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 		answerOpts.Username, answerOpts.Password = a.authUser(), a.Password
 	}
 	answerOpts.OnResponse = func(res *sip.Response) error {
+		if res.IsProvisional() {
+			c.p.flushStreamAck(res)
+		}
 		if res.StatusCode > 100 && res.StatusCode < 200 {
 			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
 				c.mu.Lock()

@@ -179,6 +179,7 @@ type Phone struct {
 
 	captured atomic.Uint64 // screen frames captured, all calls
 	shares   shareRegistry // which calls capture right now (ScreenSharing)
+	portal   portalShare   // what the ScreenCast portal last granted (Wayland)
 	// codecs keeps the last share's encoder and decoder warm for the next.
 	codecs *share.CodecCache
 

@@ -3,6 +3,7 @@ package callengine_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,26 +57,42 @@ func (x *pbx) phone(t *testing.T, user string, ws bool, hz float64, auto bool) *
 // PBX, not around it.
 func (x *pbx) relayed(t *testing.T, callID string) {
 	t.Helper()
+	x.relayedSince(t, callID, nil)
+}
+
+// relayedSince is relayed counting only the packets after the counts in
+// base (a legs result): media flows through the relay again.
+func (x *pbx) relayedSince(t *testing.T, callID string, base map[string]int64) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for {
-		legs, err := x.rtp.RTPLegs(ctx, callID)
-		if err != nil {
-			t.Fatalf("rtpengine query %s: %v\n%s", callID, err, x.k.Log())
-		}
+		legs := x.legs(t, callID)
 		enough := len(legs) == 2
-		for _, n := range legs {
-			enough = enough && n >= 50
+		for tag, n := range legs {
+			enough = enough && n-base[tag] >= 50
 		}
 		if enough {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("rtpengine relayed too little: RTP packets per leg %v, want 2 legs with ≥ 50 each", legs)
+			t.Fatalf("rtpengine relayed too little: RTP packets per leg %v (before: %v), want 2 legs with ≥ 50 more each", legs, base)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// legs is rtpengine's count of RTP packets per leg (SIP tag) of a call.
+func (x *pbx) legs(t *testing.T, callID string) map[string]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	legs, err := x.rtp.RTPLegs(ctx, callID)
+	if err != nil {
+		t.Fatalf("rtpengine query %s: %v\n%s", callID, err, x.k.Log())
+	}
+	return legs
 }
 
 // rtpengineParlo: Parlo on UDP and Parlo on WebSocket, both on default
@@ -152,4 +169,126 @@ func rtpengineBaresip(t *testing.T, x *pbx, parloDials bool) (time.Duration, str
 		t.Fatalf("baresip heard %.1f Hz, want 660", hz)
 	}
 	return setup, m
+}
+
+// holdAndResume holds call id from holder and resumes it, through the PBX:
+// rtpengine rewrites each re-INVITE (RFC 3264 §8.4: sendonly, then
+// sendrecv) for the other leg's profile. On hold both Parlos hear nothing
+// (the held party answers recvonly); resumed, the tones come back both ways
+// and rtpengine relays both legs again.
+func (x *pbx) holdAndResume(t *testing.T, holder, other *classicPhone, id string, holderHears, otherHears float64) {
+	t.Helper()
+	ctx := ctxFor(t, 30*time.Second)
+	if err := holder.Hold(ctx, id); err != nil {
+		t.Fatalf("Hold: %v", err)
+	}
+	holder.waitFor(t, callengine.EventCallHeld, id, 5*time.Second)
+	holder.waitSilence(t, 5*time.Second)
+	other.waitSilence(t, 5*time.Second)
+	base := x.legs(t, id)
+	if err := holder.Resume(ctx, id); err != nil {
+		t.Fatalf("Resume: %v", err)
+	}
+	holder.waitFor(t, callengine.EventCallResumed, id, 5*time.Second)
+	holder.waitTone(t, holderHears, 10*time.Second)
+	other.waitTone(t, otherHears, 10*time.Second)
+	x.relayedSince(t, id, base)
+	for _, p := range []*classicPhone{holder, other} {
+		if p.count(callengine.EventCallError, id) != 0 {
+			t.Fatalf("onCallError during hold/resume: %v", p.names(id))
+		}
+	}
+}
+
+// rtpengineHoldParlo: Parlo on UDP and Parlo on WebSocket through Kamailio
+// + rtpengine; the side that dials (holderWS picks it) holds and resumes.
+// Every re-INVITE crosses rtpengine's bridge between the two profiles.
+func rtpengineHoldParlo(t *testing.T, x *pbx, holderWS bool) (time.Duration, string) {
+	t.Helper()
+	a := x.phone(t, "alice", holderWS, 660, false)
+	b := x.phone(t, "bob", !holderWS, 440, true)
+	ctx := ctxFor(t, 30*time.Second)
+	start := time.Now()
+	s, err := a.Call(ctx, "bob", callengine.CallOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := s.SipCallID
+	a.waitFor(t, callengine.EventCallAccepted, id, 15*time.Second)
+	setup := time.Since(start)
+	a.waitTone(t, 440, 10*time.Second)
+	b.waitTone(t, 660, 10*time.Second)
+	x.relayed(t, id)
+	x.holdAndResume(t, a, b, id, 440, 660)
+	m := mediaOf(a, id) + " ↔ " + mediaOf(b, id)
+	if err := a.Hangup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor(t, callengine.EventCallEnded, id, 5*time.Second)
+	return setup, m
+}
+
+// rtpengineLateOffer: Linphone 5.1 sends an offerless INVITE (RFC 3261
+// §13.2.1) through Kamailio + rtpengine to Parlo on a UDP account. Parlo's
+// offer goes out in its 200 OK and Linphone's answer comes back in the ACK,
+// each rewritten by rtpengine; tones both ways through the relay.
+func rtpengineLateOffer(t *testing.T, x *pbx) (time.Duration, string) {
+	t.Helper()
+	lin := testpeers.StartLinphone(t, testpeers.LinphoneOptions{LateOffer: true, TCP: true, ToneHz: 440})
+	p := x.phone(t, "alice", false, 660, true)
+	ctx := ctxFor(t, 30*time.Second)
+	setup, linID, err := lin.Dial(ctx, "sip:alice@"+x.k.UDPAddr())
+	if err != nil {
+		t.Fatalf("linphone dial: %v\n%s\n%s", err, lin.SIPTrace(), x.k.Log())
+	}
+	id := p.wait(t, callengine.EventCallAccepted, 5*time.Second)
+	p.waitTone(t, 440, 10*time.Second)
+	sendFor(t, p, id, 100)
+	x.relayed(t, id)
+	m := mediaOf(p, id)
+	if err := p.Hangup(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := lin.WaitEnded(ectx, linID); err != nil {
+		t.Fatalf("linphone did not end the call: %v", err)
+	}
+	// Linphone's log is complete once the call ended.
+	if inviteSDP, ackSDP := lateOfferTrace(lin.SIPTrace()); inviteSDP || !ackSDP {
+		t.Fatalf("not a late offer on Linphone's side: INVITE with SDP %v, ACK with SDP %v\n%s", inviteSDP, ackSDP, lin.SIPTrace())
+	}
+	if hz := linphoneHeard(t, lin); math.Abs(hz-660) > 10 {
+		t.Fatalf("linphone heard %.1f Hz, want 660", hz)
+	}
+	return setup, m
+}
+
+// lateOfferTrace reads a SIP trace (Linphone's) and reports whether its
+// first INVITE carried an SDP body and whether an ACK did.
+func lateOfferTrace(trace string) (inviteSDP, ackSDP bool) {
+	cur, invites := "", 0
+	for _, line := range strings.Split(trace, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "INVITE "):
+			invites++
+			cur = "INVITE"
+			if invites > 1 {
+				cur = "" // a retry or re-INVITE: only the first counts
+			}
+		case strings.HasPrefix(line, "ACK "):
+			cur = "ACK"
+		case strings.HasPrefix(line, "SIP/2.0 "), strings.HasSuffix(line, " SIP/2.0"): // another message
+			cur = ""
+		case strings.HasPrefix(line, "m=audio"):
+			switch cur {
+			case "INVITE":
+				inviteSDP = true
+			case "ACK":
+				ackSDP = true
+			}
+		}
+	}
+	return inviteSDP, ackSDP
 }

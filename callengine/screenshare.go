@@ -23,11 +23,17 @@ const shareStartTimeout = 5 * time.Second
 
 // Monitors lists the monitors that can be shared, on Options.Display.
 func (p *Phone) Monitors() ([]capture.Monitor, error) {
+	if p.usePortal() {
+		return portalMonitors(), nil
+	}
 	return capture.MonitorsOn(p.opts.Display)
 }
 
 // Thumbnail is a small picture of one monitor for the share picker.
 func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
+	if p.usePortal() {
+		return nil, ErrNoThumbnail
+	}
 	m, err := p.monitor(monitorIndex)
 	if err != nil {
 		return nil, err
@@ -108,6 +114,17 @@ func (p *Phone) StartScreenSharing(ctx context.Context, callID string, monitorIn
 	c, err := p.call(callID)
 	if err != nil {
 		return err
+	}
+	if p.usePortal() {
+		mon, err := p.portalMonitor(ctx, monitorIndex)
+		if err != nil {
+			return err
+		}
+		if err := p.startSharing(ctx, c, mon); err != nil {
+			_ = mon.ClosePortal()
+			return err
+		}
+		return nil
 	}
 	mon, err := p.monitor(monitorIndex)
 	if err != nil {

@@ -1,6 +1,15 @@
 package capture
 
-import "image"
+import (
+	"errors"
+	"image"
+)
+
+// errNoPictureYet is what Grab returns before a pushed stream (PipeWire)
+// delivered its first picture. The Source does not count it as a failure
+// and tries again when DamageNotify says the picture came: waiting inside
+// Grab would hold Close up.
+var errNoPictureYet = errors.New("capture: no picture yet")
 
 // grabber is what Source and Thumbnail need from a platform back end:
 // X11Grabber on Linux, a kbinani/screenshot wrapper elsewhere.

@@ -26,6 +26,10 @@ type Monitor struct {
 	// target is a Monitor so that everything that shares a monitor shares
 	// a window unchanged.
 	Window uint32
+	// portal, when set, makes this a ScreenCast portal target
+	// (OpenPortalMonitor): a Source made from it reads a PipeWire stream
+	// instead of the X display.
+	portal *portalTarget
 }
 
 // Rect returns the monitor's rectangle in virtual-desktop coordinates.

@@ -121,6 +121,9 @@ type Source struct {
 	closeOnce sync.Once
 	stop      chan struct{}
 	done      chan struct{}
+	// wake and refreshReq carry RequestRefresh to the capture goroutine.
+	wake       chan struct{}
+	refreshReq atomic.Bool
 
 	errMu sync.Mutex
 	err   error
@@ -166,7 +169,7 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 		win windowGrabber
 		err error
 	)
-	if m.Window == 0 && !opts.Polling {
+	if parkable(m, opts.Polling) {
 		g = opts.Buffers.takeGrabber(m.Display)
 	}
 	if g == nil {
@@ -183,6 +186,7 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 		g:    g,
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
+		wake: make(chan struct{}, 1),
 	}
 	s.dt = enableDamage(g, opts.Polling, s.log)
 	if sw, ok := s.dt.(screenWatcher); ok && sw.WatchesScreen() {
@@ -264,6 +268,15 @@ func (s *Source) Close() error {
 	return nil
 }
 
+// parkable reports whether a capture of m keeps its connection for the
+// next one (FrameBuffers): a damage-tracking X11 monitor capture only. A
+// window's grabber follows that one window, and a portal's PipeWire stream
+// must end with the share (the compositor shows that the screen is being
+// captured while it runs).
+func parkable(m Monitor, polling bool) bool {
+	return m.Window == 0 && m.portal == nil && !polling
+}
+
 // failed reports whether the capture ended on an error of its own (not a
 // Close or a cancelled context).
 func (s *Source) failed() bool {
@@ -298,8 +311,24 @@ type captureLoop struct {
 	fitW, fitH int
 }
 
+// RequestRefresh makes the capture deliver the current picture on its next
+// tick, changed or not, without waiting for RefreshInterval: a receiver
+// that lost the picture asks for a keyframe (RFC 4585 §6.3.1), and a still
+// screen would otherwise give the encoder nothing to make it from for
+// seconds.
+func (s *Source) RequestRefresh() {
+	s.refreshReq.Store(true)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
 // refreshDue reports whether an unchanged picture should be re-sent now.
 func (s *Source) refreshDue(st *captureLoop, now time.Time) bool {
+	if s.refreshReq.Load() {
+		return true
+	}
 	iv := s.opts.RefreshInterval
 	if st.refreshes >= settleRefreshes {
 		iv = s.opts.IdleRefreshInterval
@@ -312,7 +341,7 @@ func (s *Source) run(ctx context.Context) {
 	defer func() {
 		// A monitor capture that ended well parks its connection for the
 		// next one (FrameBuffers); one that failed closes it.
-		if s.win == nil && s.dt != nil && !s.failed() && s.opts.Buffers.putGrabber(s.mon.Display, s.g) {
+		if parkable(s.mon, s.dt == nil) && !s.failed() && s.opts.Buffers.putGrabber(s.mon.Display, s.g) {
 			return
 		}
 		_ = s.g.Close()
@@ -355,6 +384,7 @@ func (s *Source) run(ctx context.Context) {
 		case <-s.stop:
 			return
 		case <-timer.C:
+		case <-s.wake:
 		case <-notify:
 			// Pace: one frame interval at least since the last tick.
 			if d := interval - time.Since(lastTick); d > 0 {
@@ -435,6 +465,11 @@ func (s *Source) grabFailed(st *captureLoop, err error) error {
 	if errors.Is(err, ErrMonitorGone) || errors.Is(err, ErrNoDisplay) || errors.Is(err, ErrClosed) {
 		return err
 	}
+	if errors.Is(err, errNoPictureYet) {
+		// A stream's first picture is on its way; its damage
+		// notification wakes the next tick.
+		return nil
+	}
 	s.grabErrors.Add(1)
 	st.failures++
 	s.log.Warn("screen grab failed", "err", err, "consecutive", st.failures)
@@ -461,6 +496,7 @@ func (s *Source) deliver(st *captureLoop, now time.Time, changed bool, span Dirt
 		return
 	default:
 	}
+	s.refreshReq.Store(false)
 	s.opts.OnFrame(Frame{Image: &st.img, Time: now, Seq: st.seq, Refresh: !changed, Dirty: span})
 	st.seq++
 	st.lastDelivered = now
@@ -526,18 +562,30 @@ func (s *Source) primeDamage(st *captureLoop, now time.Time, mr image.Rectangle)
 		st.img = *img
 	}
 	st.img.ensure(w, h)
-	bgraToI420Rows(&st.img, f.Pix, f.Stride, 0, h)
+	if mirror == nil {
+		mirror = make([]byte, w*h*4)
+	}
+	fill := func() {
+		n := min(f.Width, w) * 4
+		for y := 0; y < min(f.Height, h); y++ {
+			copy(mirror[y*w*4:y*w*4+n], f.Pix[y*f.Stride:y*f.Stride+n])
+		}
+		st.mirror = mirror
+	}
 	st.primed = true
+	if f.Width != w || f.Height != h {
+		// A pushed stream smaller than the monitor: the mirror (black
+		// elsewhere) is the picture, as on the later ticks.
+		clear(mirror)
+		fill()
+		bgraToI420Rows(&st.img, st.mirror, w*4, 0, h)
+		s.deliver(st, now, true, DirtyRows{First: 0, Last: h - 1})
+		return nil
+	}
+	bgraToI420Rows(&st.img, f.Pix, f.Stride, 0, h)
 	s.deliver(st, now, true, DirtyRows{First: 0, Last: h - 1})
 	// f.Pix stays valid until the next grab, on this goroutine.
-	st.mirror = mirror
-	if st.mirror == nil {
-		st.mirror = make([]byte, w*h*4)
-	}
-	n := w * 4
-	for y := 0; y < h; y++ {
-		copy(st.mirror[y*n:(y+1)*n], f.Pix[y*f.Stride:y*f.Stride+n])
-	}
+	fill()
 	return nil
 }
 

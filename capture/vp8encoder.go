@@ -102,14 +102,10 @@ type VP8Options struct {
 // safe for concurrent use; Encode calls are serialised.
 type VP8Encoder struct {
 	encoderState
-	ctx   *C.vpx_codec_ctx_t
-	cfg   *C.vpx_codec_enc_cfg_t
-	opts  VP8Options
-	pts   int64
-	start time.Time
-	// rebase makes the next frame follow the last one by one frame
-	// interval, whatever time passed (Rebase).
-	rebase bool
+	ctx  *C.vpx_codec_ctx_t
+	cfg  *C.vpx_codec_enc_cfg_t
+	opts VP8Options
+	pts  int64
 
 	// EncodeFrame's active map: mbRows x mbCols macroblocks, the map last
 	// given to libvpx and whether it is on.
@@ -257,7 +253,7 @@ func (e *VP8Encoder) Encode(f *I420, forceKeyframe bool) (data []byte, keyframe 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.rows.reset()
-	return e.encodeLocked(f, forceKeyframe, nil, time.Time{})
+	return e.encodeLocked(f, forceKeyframe, nil)
 }
 
 // EncodeFrame compresses a frame delivered by a Source, like Encode, but uses
@@ -282,7 +278,7 @@ func (e *VP8Encoder) EncodeFrame(f Frame, forceKeyframe bool) (data []byte, keyf
 	if whole {
 		mask = nil
 	}
-	data, keyframe, err = e.encodeLocked(f.Image, forceKeyframe, mask, f.Time)
+	data, keyframe, err = e.encodeLocked(f.Image, forceKeyframe, mask)
 	ok := err == nil && len(data) > 0
 	e.rows.encoded(f, ok, keyframe, whole, pass, now)
 	if ok && !whole && !keyframe {
@@ -321,18 +317,6 @@ func (e *VP8Encoder) setActiveMap(mask []bool) error {
 	return nil
 }
 
-// Rebase makes the next frame's timestamp follow the last frame's by one
-// frame interval. An encoder reused for a new capture (CodecCache) would
-// otherwise see its next frame seconds after the last: libvpx derives the
-// frame rate from the timestamps and would give that frame seconds' worth
-// of bits (a 1080p keyframe of 150–200 kB instead of ~70 kB, which is
-// slower to encode, send and decode).
-func (e *VP8Encoder) Rebase() {
-	e.mu.Lock()
-	e.rebase = e.pts != 0 || !e.start.IsZero()
-	e.mu.Unlock()
-}
-
 // PartialFrames counts the frames EncodeFrame sent with an active map (some
 // macroblock rows not analysed).
 func (e *VP8Encoder) PartialFrames() uint64 { return e.partialFrames.Load() }
@@ -342,7 +326,7 @@ func (e *VP8Encoder) PartialFrames() uint64 { return e.partialFrames.Load() }
 // libvpx's rate control derives the frame rate from timestamps, so a frame
 // encoded late (busy machine) or a recorded frame encoded faster than real
 // time still gets its share of the bitrate.
-func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool, at time.Time) (data []byte, keyframe bool, err error) {
+func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool) (data []byte, keyframe bool, err error) {
 	if e.closed {
 		return nil, false, ErrClosed
 	}
@@ -362,23 +346,14 @@ func (e *VP8Encoder) encodeLocked(f *I420, forceKeyframe bool, mask []bool, at t
 	if e.keyReq.Swap(false) || forceKeyframe {
 		flags |= C.VPX_EFLAG_FORCE_KF
 	}
-	now := at
-	if now.IsZero() {
-		now = time.Now()
-	}
-	if e.start.IsZero() {
-		e.start = now
-	}
-	if e.rebase {
-		e.rebase = false
-		e.start = now.Add(-time.Duration(e.pts)*time.Microsecond - time.Second/time.Duration(e.opts.FPS))
-	}
-	pts := now.Sub(e.start).Microseconds()
-	if pts <= e.pts && e.pts != 0 {
-		pts = e.pts + 1
-	}
-	e.pts = pts
+	// Timestamps count frames at the nominal rate, whatever the wall clock
+	// says: libvpx sets each frame's budget, and caps a keyframe at 300 % of
+	// it, from target / the frame rate it reads off pts. A still screen
+	// sends a frame every few seconds, which libvpx would read as 0.3 fps
+	// and answer with 200 kB keyframes no slow link can carry.
 	dur := C.ulong(1000000 / e.opts.FPS)
+	pts := e.pts
+	e.pts += int64(dur)
 	rc := C.parlo_encode(e.ctx, C.int(f.Width), C.int(f.Height),
 		(*C.uchar)(unsafe.Pointer(&f.Y[0])), (*C.uchar)(unsafe.Pointer(&f.U[0])), (*C.uchar)(unsafe.Pointer(&f.V[0])),
 		C.int(f.StrideY), C.int(f.StrideUV), C.longlong(pts), dur, flags)

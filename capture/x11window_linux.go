@@ -383,6 +383,10 @@ func WindowThumbnail(w Window, maxW, maxH int) (image.Image, error) {
 // openTargetGrabber opens the grabber for a share target: the root for a
 // monitor, the window for a window share.
 func openTargetGrabber(m Monitor) (grabber, windowGrabber, error) {
+	if m.portal != nil {
+		g, err := openPortalGrabber(m)
+		return g, nil, err
+	}
 	if m.Window == 0 {
 		g, err := openGrabber(m.Display, true)
 		return g, nil, err

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Parlo needs, only those missing.
-#   scripts/deps.sh build   — compile and run the app (cgo: GL/X11, libvpx, libopus)
+#   scripts/deps.sh build   — compile and run the app (cgo: GL/X11, libvpx, libopus, libpipewire)
 #   scripts/deps.sh test    — build + the real peers and displays the tests start
 #   scripts/deps.sh bench   — test + what the benchmarks compare against
 set -euo pipefail
 
-build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libopusfile-dev libyuv-dev libx264-dev libavcodec-dev libavutil-dev libwebrtc-audio-processing-dev)
+build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev libvpx-dev libopus-dev libopusfile-dev libyuv-dev libx264-dev libavcodec-dev libavutil-dev libwebrtc-audio-processing-dev libpipewire-0.3-dev)
 test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-presence-modules
   baresip-core baresip-ffmpeg baresip-x11
   xvfb xserver-xorg-video-dummy xserver-xorg-core x11-xserver-utils x11-utils
@@ -14,7 +14,8 @@ test_pkgs=(kamailio kamailio-websocket-modules kamailio-tls-modules kamailio-pre
   radicale slapd ldap-utils
   xdg-utils xclip lintian sipvicious pulseaudio pulseaudio-utils
   chromium nodejs
-  xterm)
+  xterm
+  sway swaybg dbus-daemon pipewire pipewire-bin wireplumber xdg-desktop-portal xdg-desktop-portal-wlr)
 bench_pkgs=(xterm fonts-dejavu-core perl)
 
 want=("${build_pkgs[@]}")

@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -22,18 +20,7 @@ import (
 // stops it on both calls, and neither party decodes any more.
 func TestShareButtonInConferenceIntegration(t *testing.T) {
 	d := testpeers.StartDummyTwoMonitors(t)
-	newPhone := func(auto bool) *callengine.Phone {
-		p, err := callengine.NewPhone(callengine.Options{
-			Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: auto, Display: d.Name(),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Close() })
-		return p
-	}
-	a, b, c := newPhone(false), newPhone(true), newPhone(true)
+	a, b, c := newDisplayPhone(t, d, false), newDisplayPhone(t, d, true), newDisplayPhone(t, d, true)
 	h := newHarness(t, PhoneEngine(a), harnessOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,7 +12,9 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/parlo-voip/parlo/callengine"
 	"github.com/parlo-voip/parlo/callengine/audio"
+	"github.com/parlo-voip/parlo/internal/testpeers"
 )
 
 // harness is a main window on the Fyne test driver. UI updates that the
@@ -137,3 +141,18 @@ func (h *harness) rowsText() string {
 type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) now() time.Time { return c.t }
+
+// newDisplayPhone is a real phone on loopback that shares from d's
+// monitors, answering at once when auto is set; closed with the test.
+func newDisplayPhone(t *testing.T, d *testpeers.Display, auto bool) *callengine.Phone {
+	t.Helper()
+	p, err := callengine.NewPhone(callengine.Options{
+		Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: auto, Display: d.Name(),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}

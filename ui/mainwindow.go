@@ -24,6 +24,9 @@ import (
 const (
 	callTimeout   = 60 * time.Second // INVITE until answer or give-up
 	actionTimeout = 15 * time.Second // hold, resume, accept, hang up, share
+	// systemDialogTimeout bounds a share whose screen the person picks in
+	// the system's dialog (Wayland), which takes longer than a click.
+	systemDialogTimeout = 2 * time.Minute
 	// maxEndedCalls is how many ended calls stay in the list as history.
 	maxEndedCalls = 10
 )
@@ -667,7 +670,11 @@ func (w *mainWindow) toggleShare() {
 
 func (w *mainWindow) startShare(callID string, mon monitorChoice) {
 	w.shareRequested[callID] = mon.Name
-	w.run("Starting screen share of "+mon.Name, actionTimeout, func(ctx context.Context) error {
+	timeout := actionTimeout
+	if mon.SystemDialog {
+		timeout = systemDialogTimeout
+	}
+	w.run("Starting screen share of "+mon.Name, timeout, func(ctx context.Context) error {
 		return w.sharer.StartScreenSharing(ctx, callID, mon.Index)
 	})
 }

@@ -28,6 +28,9 @@ const (
 type monitorChoice struct {
 	Index int
 	Name  string
+	// SystemDialog: the system (the Wayland ScreenCast portal) shows its
+	// own dialog to choose the screen once the share starts.
+	SystemDialog bool
 }
 
 // WindowSharer is the window-sharing part of the engine (callengine.Phone
@@ -290,7 +293,7 @@ func (p *sharePicker) shareSelected() {
 	m := p.monitors[p.selected]
 	p.dlg.Hide()
 	p.close()
-	p.w.startShare(p.callID, monitorChoice{Index: m.Index, Name: m.Name})
+	p.w.startShare(p.callID, monitorChoice{Index: m.Index, Name: m.Name, SystemDialog: m.Width == 0 || m.Height == 0})
 }
 
 func (p *sharePicker) close() {
@@ -319,6 +322,10 @@ type monitorCard struct {
 }
 
 func newMonitorCard(m capture.Monitor, onTap, onDouble func()) *monitorCard {
+	if m.Width == 0 || m.Height == 0 {
+		// Wayland: the system's dialog shows the screens and asks.
+		return newShareCard(m.Name, "the system asks which screen", onTap, onDouble)
+	}
 	info := fmt.Sprintf("%d × %d", m.Width, m.Height)
 	if m.Primary {
 		info += " · ★ primary"

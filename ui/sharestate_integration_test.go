@@ -2,8 +2,6 @@ package ui
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,18 +19,7 @@ import (
 // subscriber still gets both share events.
 func TestIndicatorFollowsCaptureUnderMessageFloodIntegration(t *testing.T) {
 	d := testpeers.StartDummyTwoMonitors(t)
-	newPhone := func(auto bool) *callengine.Phone {
-		p, err := callengine.NewPhone(callengine.Options{
-			Listen: []string{"udp:127.0.0.1:0"}, AutoAnswer: auto, Display: d.Name(),
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { p.Close() })
-		return p
-	}
-	a, b := newPhone(false), newPhone(true)
+	a, b := newDisplayPhone(t, d, false), newDisplayPhone(t, d, true)
 	h := newHarness(t, PhoneEngine(a), harnessOpts{})
 	stuck := a.Subscribe() // the subscriber that never reads
 	defer stuck.Close()

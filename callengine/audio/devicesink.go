@@ -2,19 +2,13 @@ package audio
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/gen2brain/malgo"
 )
 
 // DeviceSink is a Sink playing to the default speaker.
 type DeviceSink struct {
-	ring      *pcmRing
-	scratch   []int16 // used only on the device's callback thread
-	dev       *device
-	closeOnce sync.Once
-	mu        sync.Mutex
-	closed    bool
+	deviceStream
 }
 
 // OpenDefaultOutput opens the system's default speaker as mono 48 kHz.
@@ -39,45 +33,25 @@ func OpenOutputDevice(id string) (Sink, error) {
 }
 
 func newDeviceSink() *DeviceSink {
-	return &DeviceSink{ring: newPCMRing(SampleRate * deviceRingMs / 1000)}
+	return &DeviceSink{deviceStream: newDeviceStream()}
 }
 
 // onData runs on miniaudio's thread and fills output with mono S16LE
 // samples, silence where the ring ran dry.
 func (s *DeviceSink) onData(output, _ []byte, frames uint32) {
-	n := min(int(frames), len(output)/2)
-	if cap(s.scratch) < n {
-		s.scratch = make([]int16, n)
-	}
-	s.scratch = s.scratch[:n]
-	got := s.ring.read(s.scratch)
-	clear(s.scratch[got:])
-	for i, v := range s.scratch {
+	buf := s.scratchOf(min(int(frames), len(output)/2))
+	got := s.ring.read(buf)
+	clear(buf[got:])
+	for i, v := range buf {
 		binary.LittleEndian.PutUint16(output[2*i:], uint16(v))
 	}
 }
 
 // WriteFrame queues frame for playback.
 func (s *DeviceSink) WriteFrame(frame []int16) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.isClosed() {
 		return ErrClosed
 	}
 	s.ring.write(frame)
-	return nil
-}
-
-// Close stops and releases the device. It is idempotent.
-func (s *DeviceSink) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		if s.dev != nil {
-			s.dev.close()
-		}
-	})
 	return nil
 }

@@ -2,14 +2,9 @@ package audio
 
 import (
 	"encoding/binary"
-	"sync"
 
 	"github.com/gen2brain/malgo"
 )
-
-// deviceRingMs is how much audio a device ring holds; more than this and the
-// oldest is dropped, bounding the latency a slow consumer can add.
-const deviceRingMs = 200
 
 // maxInputBacklog is how much captured audio beyond the frame being read
 // ReadFrame keeps (40 ms): enough to absorb the device's period jitter.
@@ -17,12 +12,7 @@ const maxInputBacklog = 2 * FrameSamples
 
 // DeviceSource is a Source reading the default microphone.
 type DeviceSource struct {
-	ring      *pcmRing
-	scratch   []int16 // used only on the device's callback thread
-	dev       *device
-	closeOnce sync.Once
-	mu        sync.Mutex
-	closed    bool
+	deviceStream
 }
 
 // OpenDefaultInput opens the system's default microphone as mono 48 kHz.
@@ -41,28 +31,21 @@ func OpenDefaultInput() (Source, error) {
 }
 
 func newDeviceSource() *DeviceSource {
-	return &DeviceSource{ring: newPCMRing(SampleRate * deviceRingMs / 1000)}
+	return &DeviceSource{deviceStream: newDeviceStream()}
 }
 
 // onData runs on miniaudio's thread with captured mono S16LE samples.
 func (s *DeviceSource) onData(_, input []byte, frames uint32) {
-	n := min(int(frames), len(input)/2)
-	if cap(s.scratch) < n {
-		s.scratch = make([]int16, n)
+	buf := s.scratchOf(min(int(frames), len(input)/2))
+	for i := range buf {
+		buf[i] = int16(binary.LittleEndian.Uint16(input[2*i:]))
 	}
-	s.scratch = s.scratch[:n]
-	for i := range s.scratch {
-		s.scratch[i] = int16(binary.LittleEndian.Uint16(input[2*i:]))
-	}
-	s.ring.write(s.scratch)
+	s.ring.write(buf)
 }
 
 // ReadFrame fills frame with captured audio, or silence on underrun.
 func (s *DeviceSource) ReadFrame(frame []int16) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	if s.isClosed() {
 		return ErrClosed
 	}
 	// Capture that piled up (the caller started late or stalled) is old
@@ -72,18 +55,5 @@ func (s *DeviceSource) ReadFrame(frame []int16) error {
 	if !s.ring.readFull(frame) {
 		clear(frame)
 	}
-	return nil
-}
-
-// Close stops and releases the device. It is idempotent.
-func (s *DeviceSource) Close() error {
-	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed = true
-		s.mu.Unlock()
-		if s.dev != nil {
-			s.dev.close()
-		}
-	})
 	return nil
 }

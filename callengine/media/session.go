@@ -101,6 +101,10 @@ type TransportStats struct {
 	// address the media is not latched to, or failing SRTP authentication
 	// (symmetric RTP never follows them).
 	ForeignDropped uint64 `json:"foreignDropped,omitempty"`
+	// RTCPReceived counts the peer's RTCP packets that reached us
+	// (authenticated, from the latched address): a peer in silence
+	// without comfort noise sends no RTP for seconds, but still reports.
+	RTCPReceived uint64 `json:"rtcpReceived,omitempty"`
 }
 
 // AudioStats are the audio counters of one call.
@@ -203,6 +207,15 @@ type VideoSender interface {
 	SetBitrate(kbps int)
 	// Stop stops producing; idempotent; no write happens after it returns.
 	Stop()
+}
+
+// VideoRefresher is a VideoSender that can send its current picture again
+// at once, changed or not (a still screen sends nothing otherwise). A
+// small frame right behind a keyframe shows the receiver whether the
+// keyframe's last packets were lost (RFC 4585 §6.2.1: only a later packet
+// reveals a lost tail), so it can NACK them or ask again.
+type VideoRefresher interface {
+	RequestRefresh()
 }
 
 // VideoSink receives the peer's video as complete encoded frames

@@ -88,7 +88,6 @@ func (c *CodecCache) Encoder(codec videocodec.Name, o capture.EncoderOptions) (c
 				if o.BitrateKbps > 0 {
 					_ = e.enc.SetBitrate(o.BitrateKbps)
 				}
-				e.enc.(rebaser).Rebase()
 				e.enc.RequestKeyframe()
 				return e.enc, nil
 			}
@@ -98,16 +97,14 @@ func (c *CodecCache) Encoder(codec videocodec.Name, o capture.EncoderOptions) (c
 	return capture.NewEncoder(codec, o)
 }
 
-// rebaser is an encoder that can continue its timeline after a pause
-// (capture.VP8Encoder.Rebase); only those are kept.
-type rebaser interface{ Rebase() }
-
 // PutEncoder hands back an encoder that no share uses any more, made for
-// o. It is kept (one per codec and options, the newest) until Idle passes
-// or the cache closes; on a nil or closed cache, or when it cannot rebase
-// its timeline, it is closed at once.
+// o. A VP8 encoder is kept (one per options, the newest) until Idle passes
+// or the cache closes: its timestamps count frames at the nominal rate, so
+// the pause between two shares does not make libvpx spend seconds' worth
+// of bits on the next keyframe. Others, and any on a nil or closed cache,
+// are closed at once.
 func (c *CodecCache) PutEncoder(codec videocodec.Name, o capture.EncoderOptions, enc capture.Encoder) {
-	if _, ok := enc.(rebaser); c == nil || !ok {
+	if c == nil || codec != videocodec.VP8 {
 		_ = enc.Close()
 		return
 	}

@@ -509,9 +509,25 @@ func (o *Output) writeLocked(data []byte, t time.Time) bool {
 }
 
 // RequestKeyframe implements media.VideoSender: the leg's encoder (shared
-// with the legs of the same codec) makes a keyframe.
+// with the legs of the same codec) makes a keyframe of the capture's next
+// frame, which comes at once even from a still screen.
 func (o *Output) RequestKeyframe() {
-	o.withEncoder(func(fan *encoderFan) { fan.enc.RequestKeyframe() })
+	o.withEncoder(func(fan *encoderFan) {
+		fan.enc.RequestKeyframe()
+		if o.s.src != nil {
+			o.s.src.RequestRefresh()
+		}
+	})
+}
+
+// RequestRefresh implements media.VideoRefresher: the capture delivers its
+// current picture at once.
+func (o *Output) RequestRefresh() {
+	o.withEncoder(func(*encoderFan) {
+		if o.s.src != nil {
+			o.s.src.RequestRefresh()
+		}
+	})
 }
 
 // SetBitrate implements media.VideoSender: an encoder shared by legs

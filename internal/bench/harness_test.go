@@ -64,19 +64,21 @@ func exitChild(err error) {
 // run take about five minutes on 2 cores; environment variables shorten them
 // for a smoke run (the table then says so through the sample counts).
 type config struct {
-	warmup      time.Duration  // excluded from every timed window
-	measure     time.Duration  // each capture/latency window
-	calls       int            // call set-ups per pair
-	shares      int            // share→first-frame runs
-	memWindow   time.Duration  // how long the sharer shares before its RSS is read
-	clipFrames  int            // frames recorded per content class for the encoder pairs
-	repeats     int            // interleaved rounds per pair
-	liveRepeats int            // interleaved rounds of the live pipelines on the headline classes (static, typing, full motion)
-	moreRepeats int            // interleaved rounds of the other live classes and the polling rows
-	liveWindow  time.Duration  // window of each live pipeline run (after 1 s of warm-up)
-	only        *regexp.Regexp // scenarios to run (all when nil)
-	out         string         // docs/benchmarks.md, or "-" for none
-	moduleRoot  string
+	warmup       time.Duration  // excluded from every timed window
+	measure      time.Duration  // each capture/latency window
+	calls        int            // call set-ups per pair
+	shares       int            // share→first-frame runs
+	memWindow    time.Duration  // how long the sharer shares before its RSS is read
+	clipFrames   int            // frames recorded per content class for the encoder pairs
+	repeats      int            // interleaved rounds per pair
+	liveRepeats  int            // interleaved rounds of the live pipelines on the headline classes (static, typing, full motion)
+	moreRepeats  int            // interleaved rounds of the other live classes and the polling rows
+	liveWindow   time.Duration  // window of each live pipeline run (after 1 s of warm-up)
+	impairWindow time.Duration  // each impairment condition's window (after the warm-up)
+	g2gWindow    time.Duration  // each content class's window of the GUI glass-to-glass run
+	only         *regexp.Regexp // scenarios to run (all when nil)
+	out          string         // docs/benchmarks.md, or "-" for none
+	moduleRoot   string
 }
 
 func loadConfig(b *testing.B) config {
@@ -103,18 +105,20 @@ func loadConfig(b *testing.B) config {
 	}
 	root := moduleRoot(b)
 	c := config{
-		warmup:      dur("PARLO_BENCH_WARMUP", 2*time.Second),
-		measure:     dur("PARLO_BENCH_SECONDS", 6*time.Second),
-		calls:       num("PARLO_BENCH_CALLS", 10),
-		shares:      num("PARLO_BENCH_SHARES", 5),
-		memWindow:   dur("PARLO_BENCH_MEM_SECONDS", 15*time.Second),
-		clipFrames:  num("PARLO_BENCH_CLIP_FRAMES", 60),
-		repeats:     num("PARLO_BENCH_REPEATS", 3),
-		liveRepeats: num("PARLO_BENCH_LIVE_REPEATS", 5),
-		moreRepeats: num("PARLO_BENCH_MORE_REPEATS", 3),
-		liveWindow:  dur("PARLO_BENCH_LIVE_SECONDS", 2*time.Second),
-		out:         os.Getenv("PARLO_BENCH_OUT"),
-		moduleRoot:  root,
+		warmup:       dur("PARLO_BENCH_WARMUP", 2*time.Second),
+		measure:      dur("PARLO_BENCH_SECONDS", 6*time.Second),
+		calls:        num("PARLO_BENCH_CALLS", 10),
+		shares:       num("PARLO_BENCH_SHARES", 5),
+		memWindow:    dur("PARLO_BENCH_MEM_SECONDS", 15*time.Second),
+		clipFrames:   num("PARLO_BENCH_CLIP_FRAMES", 60),
+		repeats:      num("PARLO_BENCH_REPEATS", 3),
+		liveRepeats:  num("PARLO_BENCH_LIVE_REPEATS", 5),
+		moreRepeats:  num("PARLO_BENCH_MORE_REPEATS", 3),
+		liveWindow:   dur("PARLO_BENCH_LIVE_SECONDS", 2*time.Second),
+		impairWindow: dur("PARLO_BENCH_IMPAIR_SECONDS", 3*time.Second),
+		g2gWindow:    dur("PARLO_BENCH_G2G_SECONDS", 10*time.Second),
+		out:          os.Getenv("PARLO_BENCH_OUT"),
+		moduleRoot:   root,
 	}
 	if v := os.Getenv("PARLO_BENCH_ONLY"); v != "" {
 		c.only = regexp.MustCompile(v)
@@ -150,9 +154,10 @@ func BenchmarkParlo(b *testing.B) {
 	rep.Commands = []string{
 		"make bench   # = scripts/deps.sh bench, then scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x -timeout 40m ./internal/bench/",
 		fmt.Sprintf("# durations: warm-up %s excluded, latency windows %s, %d calls per pair, %d shares, memory/CPU window %s; "+
-			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds on the goal classes, %d on the others and the polling rows",
-			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats),
+			"encoder pairs: %d frames a clip, %d rounds; live pipelines: %s windows, %d rounds on the goal classes, %d on the others and the polling rows; impairment windows %s; GUI glass-to-glass windows %s",
+			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats, cfg.impairWindow, cfg.g2gWindow),
 		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
+		"# one scenario: PARLO_BENCH_ONLY='^glassToGlass$' (or '^impairment$', '^decoderLatency') PARLO_BIN=$PWD/parlo PARLO_BENCH_OUT=$PWD/bin/g.md scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x ./internal/bench/",
 	}
 	scenarios := []struct {
 		name, section string
@@ -160,8 +165,10 @@ func BenchmarkParlo(b *testing.B) {
 	}{
 		{"encoderPairs", "1", benchEncoderPairs},
 		{"live", "1", benchLivePipelines},
-		{"glassToGlass/typing", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, false) }},
-		{"glassToGlass/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchGlassToGlass(b, c, r, true) }},
+		{"glassToGlass", "2", benchGUIGlassToGlass},
+		{"decoderLatency/typing", "2", func(b *testing.B, c config, r *Report) { benchDecoderLatency(b, c, r, false) }},
+		{"decoderLatency/fullMotion", "2", func(b *testing.B, c config, r *Report) { benchDecoderLatency(b, c, r, true) }},
+		{"impairment", "2", benchImpairment},
 		{"shareToFirstFrame", "3", benchShareToFirstFrame},
 		{"callSetup", "4", benchCallSetup},
 		{"memory/sharing", "5", benchMemorySharing},

@@ -6,18 +6,21 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 // Where the barcode clock sits on the shared screen (on the macroblock grid).
 const barcodeX, barcodeY = 64, 64
 
-// benchGlassToGlass shares a 1080p screen showing a barcode clock from
+// benchDecoderLatency shares a 1080p screen showing a barcode clock from
 // Parlo A to Parlo B on loopback; B reads the clock from each decoded frame
-// and the difference to its own clock is the glass-to-glass latency
+// and the difference to its own clock is the screen-to-decoder latency
 // (screen → grab → I420 → VP8 → RTP/SRTP → depacketise → decode), to within
 // the clock's 4-ms repaint interval. Both phones share one monotonic clock
-// since they run in this process.
-func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
+// since they run in this process. Glass to glass, with the GUI, is
+// benchGUIGlassToGlass.
+func benchDecoderLatency(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 	b.Helper()
 	s := sceneStatic
 	if fullMotion {
@@ -47,44 +50,20 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 	rv, _ := bob.RemoteVideo(id)
 	time.Sleep(cfg.warmup)
 
-	var lat []float64
-	unreadable := 0
-	end := time.Now().Add(cfg.measure)
-	stalls := 0 // gaps of more than 1 s between decoded frames, reported beside the figures
-	for time.Now().Before(end) {
-		waited := time.Now()
-		select {
-		case <-rv.Updated():
-		case <-time.After(10 * time.Second):
-			b.Fatal("no decoded frame for 10 s")
-		}
-		if time.Since(waited) > time.Second {
-			stalls++
-		}
-		now := uint32(time.Since(epoch).Milliseconds())
-		img, _ := rv.Latest()
-		if img == nil {
-			b.Fatal("Updated fired without a frame")
-		}
-		shown, ok := ReadBarcode(img, barcodeX, barcodeY)
-		if !ok {
-			unreadable++
-			continue
-		}
-		lat = append(lat, float64((now-shown)&barcodeMask))
-	}
+	ds := readDecoderLatency(b, rv, epoch, cfg.measure)
+	lat, unreadable, stalls := ds.lat, ds.unreadable, ds.stalls
 	if len(lat) < 10 {
 		b.Fatalf("only %d readable frames (%d unreadable)", len(lat), unreadable)
 	}
 	p50, p95 := Percentile(lat, 50), Percentile(lat, 95)
 	b.ReportMetric(p50, "p50-ms")
 	b.ReportMetric(p95, "p95-ms")
-	what := "screen → decoder output 1080p (NOT glass-to-glass), small change (barcode on desktop)"
+	what := "screen → decoder output 1080p, engine to engine (not glass to glass: no GUI, no capture-tick wait), small change (barcode clock on desktop)"
 	if fullMotion {
-		what = "screen → decoder output 1080p (NOT glass-to-glass), full motion behind the barcode"
+		what = "screen → decoder output 1080p, engine to engine (not glass to glass: no GUI, no capture-tick wait), full motion behind the barcode clock"
 	}
 	ref := "— (no reference peer)"
-	target := "glass-to-glass ≤ %d ms: not measured (see note 2)"
+	target := "— (the goal ≤ %d ms is judged on the glass-to-glass rows)"
 	rep.Add(
 		Row{Section: "2", Measure: what + ": p50 (ms)", Parlo: fmt.Sprintf("%.0f (%d frames, %d unreadable, %d gaps > 1 s)", p50, len(lat), unreadable, stalls),
 			Reference: ref, Ratio: "—", Target: fmt.Sprintf(target, 40), Verdict: NoGoal},
@@ -92,10 +71,10 @@ func benchGlassToGlass(b *testing.B, cfg config, rep *Report, fullMotion bool) {
 			Reference: ref, Ratio: "—", Target: fmt.Sprintf(target, 80), Verdict: NoGoal},
 	)
 	if fullMotion {
-		rep.Note("**2, what the latency rows include and exclude.** Included: the barcode's repaint (every 4 ms), MIT-SHM grab, change detection, BGRA→I420, VP8 encode, RTP packetisation, " +
+		rep.Note("**2, what the engine-to-engine latency rows include and exclude.** Included: the barcode's repaint (every 4 ms), MIT-SHM grab, change detection, BGRA→I420, VP8 encode, RTP packetisation, " +
 			"SRTP, loopback UDP, jitter buffer/depacketisation and VP8 decode at the receiving engine (read when `VideoReceiver.Updated` fires). Excluded: the wait for the next " +
 			"capture tick (the clock changes every 4 ms, so every grab sees a fresh value; a single change at a random time would wait 0–33 ms more, 17 ms on average at 30 fps), " +
-			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. Glass-to-glass (read off the receiving GUI window) is not measured.")
+			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. These rows locate the engine's share of the glass-to-glass figures above.")
 	}
 	hangup(b, a, id)
 }
@@ -144,4 +123,42 @@ func benchShareToFirstFrame(b *testing.B, cfg config, rep *Report) {
 	rep.Add(Row{Section: "3", Measure: "share → first frame decoded at the peer, incl. re-INVITE (ms, p50)",
 		Parlo:     fmt.Sprintf("%.0f (n=%d, max %.0f; StartScreenSharing returned after %.0f)", p50, len(ms), Percentile(ms, 100), Percentile(Millis(returned), 50)),
 		Reference: "— (target only)", Ratio: "—", Target: "≤ 300 ms", Verdict: AtMost(p50, 300)})
+}
+
+// decoderSample is what readDecoderLatency saw.
+type decoderSample struct {
+	lat        []float64 // ms, one per readable decoded frame
+	unreadable int
+	stalls     int // gaps of more than 1 s between decoded frames
+}
+
+// readDecoderLatency reads the barcode clock (painted from epoch) off every
+// frame rv decodes for d and returns how old each was.
+func readDecoderLatency(b *testing.B, rv *callengine.VideoReceiver, epoch time.Time, d time.Duration) decoderSample {
+	b.Helper()
+	var s decoderSample
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		waited := time.Now()
+		select {
+		case <-rv.Updated():
+		case <-time.After(10 * time.Second):
+			b.Fatal("no decoded frame for 10 s")
+		}
+		if time.Since(waited) > time.Second {
+			s.stalls++
+		}
+		now := uint32(time.Since(epoch).Milliseconds())
+		img, _ := rv.Latest()
+		if img == nil {
+			b.Fatal("Updated fired without a frame")
+		}
+		shown, ok := ReadBarcode(img, barcodeX, barcodeY)
+		if !ok {
+			s.unreadable++
+			continue
+		}
+		s.lat = append(s.lat, float64((now-shown)&barcodeMask))
+	}
+	return s
 }

@@ -75,15 +75,7 @@ func benchMemorySharing(b *testing.B, cfg config, rep *Report) {
 // without it the harness builds one.
 func benchMemoryIdleGUI(b *testing.B, cfg config, rep *Report) {
 	b.Helper()
-	bin := os.Getenv("PARLO_BIN")
-	if bin == "" {
-		bin = filepath.Join(b.TempDir(), "parlo")
-		cmd := exec.Command("go", "build", "-o", bin, ".")
-		cmd.Dir = cfg.moduleRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
+	bin := parloBinary(b, cfg)
 	d := showScene(b, sceneStatic)
 	home := b.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -126,4 +118,20 @@ func benchMemoryIdleGUI(b *testing.B, cfg config, rep *Report) {
 	rep.Add(Row{Section: "5", Measure: "RSS of the idle GUI (`parlo` on Xvfb, 10 s after its window appeared) (MB)",
 		Parlo:     fmt.Sprintf("%.0f (peak %.0f; idle CPU %.1f %% of a core)", mb(mem.RSS), mb(mem.Peak), (cpu1-cpu0)/5*100),
 		Reference: "— (no target in the issue)", Ratio: "—", Target: "—", Verdict: NoGoal})
+}
+
+// parloBinary is the desktop app to run: $PARLO_BIN (make bench builds
+// it), else one built now.
+func parloBinary(b *testing.B, cfg config) string {
+	b.Helper()
+	if bin := os.Getenv("PARLO_BIN"); bin != "" {
+		return bin
+	}
+	bin := filepath.Join(b.TempDir(), "parlo")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = cfg.moduleRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

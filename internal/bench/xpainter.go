@@ -32,6 +32,7 @@ type XPainter struct {
 
 	stop      chan struct{}
 	wg        sync.WaitGroup
+	drained   chan struct{}
 	closeOnce sync.Once
 }
 
@@ -41,7 +42,20 @@ func NewXPainter(display string) (*XPainter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: X display %s: %w", display, err)
 	}
-	return &XPainter{conn: c, screen: xproto.Setup(c).DefaultScreen(c), stop: make(chan struct{})}, nil
+	p := &XPainter{conn: c, screen: xproto.Setup(c).DefaultScreen(c), stop: make(chan struct{}), drained: make(chan struct{})}
+	// xgb queues events and unchecked errors (5000 at most) for
+	// WaitForEvent; once the queue is full its reader blocks and no reply
+	// arrives any more, so every sync() would hang. Nothing here needs an
+	// event: drop them. Ends when the connection closes.
+	go func() {
+		defer close(p.drained)
+		for {
+			if ev, err := c.WaitForEvent(); ev == nil && err == nil {
+				return
+			}
+		}
+	}()
+	return p, nil
 }
 
 // Close stops the animations and disconnects. It is idempotent.
@@ -50,6 +64,7 @@ func (p *XPainter) Close() {
 		close(p.stop)
 		p.wg.Wait()
 		p.conn.Close()
+		<-p.drained
 	})
 }
 
@@ -164,8 +179,10 @@ func (p *XPainter) window(x, y, w, h int) (xproto.Window, xproto.Gcontext, xprot
 	}
 	black, _ := xproto.NewGcontextId(p.conn)
 	white, _ := xproto.NewGcontextId(p.conn)
-	xproto.CreateGC(p.conn, black, xproto.Drawable(win), xproto.GcForeground, []uint32{s.BlackPixel})
-	xproto.CreateGC(p.conn, white, xproto.Drawable(win), xproto.GcForeground, []uint32{s.WhitePixel})
+	// No GraphicsExpose/NoExpose event for every CopyArea (the scroller
+	// copies 120 times a second).
+	xproto.CreateGC(p.conn, black, xproto.Drawable(win), xproto.GcForeground|xproto.GcGraphicsExposures, []uint32{s.BlackPixel, 0})
+	xproto.CreateGC(p.conn, white, xproto.Drawable(win), xproto.GcForeground|xproto.GcGraphicsExposures, []uint32{s.WhitePixel, 0})
 	xproto.MapWindow(p.conn, win)
 	return win, black, white, p.sync()
 }
@@ -309,4 +326,97 @@ func (p *XPainter) StartBarcode(x, y int, epoch time.Time, interval time.Duratio
 		}
 	}()
 	return nil
+}
+
+// Calibration colour of StartBarcodeChanges: pure magenta, which neither
+// the benchmark's desktops nor Parlo's theme contain, so a reader can find
+// where the barcode landed on another screen whatever the scaling.
+const markerPixel = 0xFF00FF
+
+// BarcodeChangeOptions configure StartBarcodeChanges.
+type BarcodeChangeOptions struct {
+	X, Y int
+	// Before Start is closed the barcode window shows the calibration
+	// colour; after it, a new value every MinGap..MaxGap (uniform), so the
+	// changes fall at random times relative to any capture tick.
+	Start          <-chan struct{}
+	MinGap, MaxGap time.Duration
+	Seed           uint64
+}
+
+// StartBarcodeChanges maps a barcode window at (o.X, o.Y) filled with the
+// calibration colour; once o.Start is closed it paints the values 1, 2, 3, …
+// one at a time at random intervals, recording in the returned log when each
+// was on the screen (after the X server acknowledged the paint). Each paint
+// raises the window above any other (a full-screen window mapped later).
+func (p *XPainter) StartBarcodeChanges(o BarcodeChangeOptions) (*BarcodeLog, error) {
+	win, black, white, err := p.window(o.X, o.Y, BarcodeWidth, BarcodeHeight)
+	if err != nil {
+		return nil, err
+	}
+	marker, _ := xproto.NewGcontextId(p.conn)
+	xproto.CreateGC(p.conn, marker, xproto.Drawable(win), xproto.GcForeground, []uint32{markerPixel})
+	raise := func() {
+		xproto.ConfigureWindow(p.conn, win, xproto.ConfigWindowStackMode, []uint32{xproto.StackModeAbove})
+	}
+	full := []xproto.Rectangle{{Width: BarcodeWidth, Height: BarcodeHeight}}
+	raise()
+	xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), marker, full)
+	if err := p.sync(); err != nil {
+		return nil, err
+	}
+	log := &BarcodeLog{}
+	rng := rand.New(rand.NewPCG(o.Seed, 0xba4c0de))
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		// Keep the marker on top until the start (other windows may map
+		// over it meanwhile).
+		t := time.NewTicker(100 * time.Millisecond)
+	calibrating:
+		for {
+			select {
+			case <-p.stop:
+				t.Stop()
+				return
+			case <-o.Start:
+				break calibrating
+			case <-t.C:
+				raise()
+				xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), marker, full)
+				if p.sync() != nil {
+					t.Stop()
+					return
+				}
+			}
+		}
+		t.Stop()
+		ones := make([]image.Rectangle, 0, BarcodeBits)
+		zeros := make([]image.Rectangle, 0, BarcodeBits)
+		for v := uint32(1); ; v++ {
+			ones, zeros = ones[:0], zeros[:0]
+			for i, bit := range BarcodeBitsOf(v) {
+				r := image.Rect(i*BarcodeBlock, 0, (i+1)*BarcodeBlock, BarcodeBlock)
+				if bit {
+					ones = append(ones, r)
+				} else {
+					zeros = append(zeros, r)
+				}
+			}
+			raise()
+			xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), white, xrects(ones))
+			xproto.PolyFillRectangle(p.conn, xproto.Drawable(win), black, xrects(zeros))
+			if err := p.sync(); err != nil {
+				return
+			}
+			log.painted(v, time.Now())
+			gap := o.MinGap + time.Duration(rng.Int64N(int64(o.MaxGap-o.MinGap)+1))
+			select {
+			case <-p.stop:
+				return
+			case <-time.After(gap):
+			}
+		}
+	}()
+	return log, nil
 }

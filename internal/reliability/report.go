@@ -69,6 +69,7 @@ var sections = []section{
 			{"vanished.webrtc.nftdrop", "WebRTC path, packets dropped"},
 			{"vanished.classic.kill9", "classic path (plain RTP), kill -9"},
 			{"vanished.classic.nftdrop", "classic path, packets dropped"},
+			{"silent.rtcp", "classic path, RTP dropped, RTCP let through, then dropped too (media timeout 8 s)"},
 		},
 	},
 	{
@@ -109,6 +110,7 @@ var sections = []section{
 			{"loss.webrtc.share", "WebRTC path, 5 % loss"},
 			{"loss.webrtc.burst", "WebRTC path, 20 % loss for 5 s, then none"},
 			{"bwcap.webrtc", "WebRTC path, 600 kbit/s cap"},
+			{"bwcap.legible", "WebRTC path, a text page shared over a 500 kbit/s cap from the start"},
 			{"loss.classic.share", "classic path, 5 % loss (NACK/resend by pion/interceptor)"},
 			{"impair.share", "classic path, 5 % loss + 50 ms ± 20 ms (relay)"},
 			{"jitter.adapt", "audio playout delay, 50 ms ± 20 ms then none (relay)"},

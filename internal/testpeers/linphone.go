@@ -44,6 +44,10 @@ type LinphoneOptions struct {
 	SRTP string
 	// AutoAnswer answers incoming calls at once (linphonec -a).
 	AutoAnswer bool
+	// LateOffer sends INVITEs without SDP (RFC 3261 §13.2.1: the offer
+	// comes in the 200 OK, the answer in the ACK), liblinphone's
+	// [sip] sdp_200_ack, as PBXes do in transfers and click-to-call.
+	LateOffer bool
 	// TCP listens on TCP at the SIP port too, as Linphone does by default
 	// (large requests, such as WebRTC offers, come over TCP).
 	TCP bool
@@ -230,6 +234,7 @@ func linphoneConfig(o LinphoneOptions) string {
 		// Answer at once when told to, and never time out a ringing call
 		// within a test.
 		"inc_timeout=60",
+		"sdp_200_ack=" + map[bool]string{false: "0", true: "1"}[o.LateOffer],
 		"[rtp]",
 		// The address written into SDP c= lines and bound by the RTP
 		// sockets (liblinphone's MediaSession::getLocalIp reads it first).

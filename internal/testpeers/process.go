@@ -69,7 +69,10 @@ func startProcessWithFiles(name string, args []string, dir string, env []string,
 // launch starts cmd in its own process group (so stop reaches its
 // workers) and owns its Wait.
 func launch(name string, cmd *exec.Cmd, lb *logBuffer) (*process, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	// Forked grandchildren may keep the output pipes open; do not let Wait
 	// hang on them once the main process has gone.
 	cmd.WaitDelay = 2 * time.Second

@@ -24,6 +24,8 @@
 //	sipvicious                                     RunSipvicious (svmap, svwar, svcrack, svcrash)
 //	radicale                                       StartRadicale (CardDAV)
 //	slapd ldap-utils                               StartSlapd (LDAP; slapadd)
+//	sway swaybg dbus-daemon pipewire wireplumber   StartSway (headless Wayland, ScreenCast portal)
+//	xdg-desktop-portal xdg-desktop-portal-wlr      StartSway
 //
 // Tests that use a display must pass Display.Env() to their children rather
 // than set DISPLAY in the test process: parallel tests would share it.

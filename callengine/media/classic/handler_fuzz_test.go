@@ -41,7 +41,26 @@ type handlerRig struct {
 	audio, video *line
 	from         *net.UDPAddr // the peer's SDP address: admitted
 	enc          *srtp.Context
+	// share is our running video sender: the peer's RTCP about it (PLI,
+	// NACK, receiver reports, REMB) reaches rtpmedia.VideoSend and pion's
+	// NACK responder, which resends as RTX.
+	share *fuzzShare
 }
+
+// fuzzShare is a media.VideoSender whose frames the rig writes itself, so
+// there are sent packets for the peer's NACKs to name.
+type fuzzShare struct {
+	write func([]byte, time.Duration) error
+}
+
+func (f *fuzzShare) Codecs() []videocodec.Name { return []videocodec.Name{videocodec.VP8} }
+func (f *fuzzShare) Start(_ videocodec.Name, w func([]byte, time.Duration) error) error {
+	f.write = w
+	return nil
+}
+func (f *fuzzShare) RequestKeyframe() {}
+func (f *fuzzShare) SetBitrate(int)   {}
+func (f *fuzzShare) Stop()            {}
 
 func newHandlerRig(tb testing.TB, sdes bool) *handlerRig {
 	tb.Helper()
@@ -62,13 +81,26 @@ func newHandlerRig(tb testing.TB, sdes bool) *handlerRig {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = s.Close() })
+	share := &fuzzShare{}
+	if _, err := s.SetVideoSender(share); err != nil {
+		tb.Fatal(err)
+	}
 	offer := head +
 		"m=audio 40000 " + proto + " 111 0 8 101\r\na=rtpmap:111 opus/48000/2\r\na=rtpmap:101 telephone-event/48000\r\n" + crypto +
-		"m=video 40002 " + proto + " 96\r\na=rtpmap:96 VP8/90000\r\n" + crypto
+		"m=video 40002 " + proto + " 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack\r\na=rtcp-fb:96 nack pli\r\n" +
+		"a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n" + crypto
 	if _, err := s.CreateAnswer(context.Background(), []byte(offer), media.SendRecv); err != nil {
 		tb.Fatalf("answer: %v", err)
 	}
-	r := &handlerRig{s: s, from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}}
+	if share.write == nil {
+		tb.Fatal("the answer did not start our video")
+	}
+	for range 3 {
+		if err := share.write(make([]byte, 3000), 33*time.Millisecond); err != nil {
+			tb.Fatalf("our video: %v", err)
+		}
+	}
+	r := &handlerRig{s: s, from: &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, share: share}
 	s.mu.Lock()
 	r.audio, r.video = s.audioLineLocked(), s.videoLineLocked()
 	s.mu.Unlock()
@@ -134,8 +166,9 @@ func isRTCPPacket(comp int, b []byte) bool {
 	return comp == compRTCP || (len(b) > 1 && b[1] >= 192 && b[1] <= 223)
 }
 
-// seedPackets are well-formed datagrams of every kind the handler takes.
-func seedPackets(tb testing.TB) [][]byte {
+// seedPackets are well-formed datagrams of every kind the handler takes;
+// ours is the SSRC of our video, which the peer's feedback names.
+func seedPackets(tb testing.TB, ours uint32) [][]byte {
 	tb.Helper()
 	enc, err := capture.NewVP8Encoder(capture.VP8Options{EncoderOptions: capture.EncoderOptions{Width: 64, Height: 48}, CPUUsed: 16})
 	if err != nil {
@@ -157,6 +190,17 @@ func seedPackets(tb testing.TB) [][]byte {
 	vp8 := append([]byte{0x10}, frame...)
 	pli, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.PictureLossIndication{SenderSSRC: 7, MediaSSRC: 9}})
 	sr, _ := rtcp.Marshal([]rtcp.Packet{&rtcp.SenderReport{SSRC: 7, Reports: []rtcp.ReceptionReport{{SSRC: 9}}}})
+	// Feedback on our video: a NACK (answered as RTX), a PLI, a receiver
+	// report with loss, a REMB.
+	feedback, _ := rtcp.Marshal([]rtcp.Packet{
+		&rtcp.ReceiverReport{SSRC: 7, Reports: []rtcp.ReceptionReport{{SSRC: ours, FractionLost: 64, LastSequenceNumber: 5}}},
+		&rtcp.TransportLayerNack{SenderSSRC: 7, MediaSSRC: ours, Nacks: rtcp.NackPairsFromSequenceNumbers([]uint16{0, 1, 2, 3})},
+		&rtcp.PictureLossIndication{SenderSSRC: 7, MediaSSRC: ours},
+		&rtcp.ReceiverEstimatedMaximumBitrate{SenderSSRC: 7, Bitrate: 300e3, SSRCs: []uint32{ours}},
+	})
+	// The peer's own retransmission (RFC 4588 §4: the original sequence
+	// number first).
+	rtx := append([]byte{0, 10}, vp8...)
 	var out [][]byte
 	for _, op := range []byte{0, 4} { // plain, and encrypted on an SDES rig
 		out = append(out,
@@ -166,6 +210,8 @@ func seedPackets(tb testing.TB) [][]byte {
 			append([]byte{op | 1}, rtpOf(96, 10, true, vp8)...),
 			append([]byte{op | 1 | 2}, pli...),
 			append([]byte{op | 2}, sr...),
+			append([]byte{op | 1 | 2}, feedback...),
+			append([]byte{op | 1}, rtpOf(97, 11, true, rtx)...),
 		)
 	}
 	out = append(out, []byte{0, 22, 254, 253, 0, 0}, []byte{1, 0, 1, 0, 0})
@@ -178,15 +224,20 @@ func seedPackets(tb testing.TB) [][]byte {
 // assembler and decoder behind it. Nothing may panic, and the session must
 // still answer for its stats.
 func FuzzClassicPacketHandler(f *testing.F) {
-	for _, p := range seedPackets(f) {
-		f.Add(false, p)
-		f.Add(true, p)
-	}
 	rigs := map[bool]*handlerRig{false: newHandlerRig(f, false), true: newHandlerRig(f, true)}
+	for _, sdes := range []bool{false, true} {
+		for _, p := range seedPackets(f, rigs[sdes].ourVideoSSRC()) {
+			f.Add(sdes, p)
+		}
+	}
 	f.Fuzz(func(t *testing.T, sdes bool, data []byte) {
 		r := rigs[sdes]
 		r.feed(data)
 		_ = r.s.Stats()
+		// Our video keeps going whatever the peer said about it.
+		if err := r.share.write(make([]byte, 1500), 33*time.Millisecond); err != nil {
+			t.Fatalf("our video after %x: %v", data, err)
+		}
 	})
 }
 
@@ -196,7 +247,7 @@ func FuzzClassicPacketHandler(f *testing.F) {
 func TestClassicPacketHandlerRig(t *testing.T) {
 	for _, sdes := range []bool{false, true} {
 		r := newHandlerRig(t, sdes)
-		for _, p := range seedPackets(t) {
+		for _, p := range seedPackets(t, r.ourVideoSSRC()) {
 			r.feed(p)
 		}
 		sink := r.s.opts.VideoOut.(*decodingSink)
@@ -207,8 +258,22 @@ func TestClassicPacketHandlerRig(t *testing.T) {
 		if sink.frames.Load() == 0 {
 			t.Fatalf("sdes=%v: no video frame reached the sink; stats %+v", sdes, r.s.Stats())
 		}
-		if st := r.s.Stats(); st.Audio.PacketsReceived == 0 {
+		st := r.s.Stats()
+		if st.Audio.PacketsReceived == 0 {
 			t.Fatalf("sdes=%v: no audio packet counted: %+v", sdes, st)
 		}
+		// The feedback on our video reached its sender: the PLI and the
+		// REMB's 300 kbit/s.
+		if st.Video.Sent.KeyframeRequests == 0 || st.Video.Sent.BitrateKbps != 300 {
+			t.Fatalf("sdes=%v: our video got %d keyframe requests, target %d kbit/s; want the PLI and the REMB's 300",
+				sdes, st.Video.Sent.KeyframeRequests, st.Video.Sent.BitrateKbps)
+		}
 	}
+}
+
+// ourVideoSSRC is the SSRC our video goes out with.
+func (r *handlerRig) ourVideoSSRC() uint32 {
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	return r.s.video.ssrc
 }

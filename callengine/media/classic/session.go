@@ -254,6 +254,7 @@ func (s *Session) Stats() media.Stats {
 	for _, l := range s.lines {
 		if l.tr != nil {
 			st.Transport.ForeignDropped += l.tr.foreignDropped()
+			st.Transport.RTCPReceived += l.tr.rtcpCount()
 		}
 	}
 	s.mu.Unlock()

@@ -87,6 +87,8 @@ type transport struct {
 	// authFailed counts SRTP/SRTCP packets whose tag did not verify (or
 	// replays, RFC 3711 §3.3.2): a stranger's, never admitted.
 	authFailed atomic.Uint64
+	// rtcpReceived counts the peer's RTCP packets taken (liveness).
+	rtcpReceived atomic.Uint64
 
 	closed atomic.Bool
 }
@@ -189,6 +191,7 @@ func (t *transport) handle(comp int, b []byte, from *net.UDPAddr) bool {
 		if !t.link.admit(comp, from, sec != secNone) {
 			return false
 		}
+		t.rtcpReceived.Add(1)
 		if t.chain != nil {
 			t.chain.readRTCP(b)
 		}
@@ -292,6 +295,9 @@ func (t *transport) sendRTCP(pkts []rtcp.Packet) error {
 	}
 	return t.link.write(compRTCP, raw)
 }
+
+// rtcpCount counts the peer's RTCP packets taken.
+func (t *transport) rtcpCount() uint64 { return t.rtcpReceived.Load() }
 
 // foreignDropped counts the packets refused as a stranger's: from a source
 // the link did not admit, or failing SRTP authentication.

@@ -15,8 +15,10 @@ import (
 	"github.com/parlo-voip/parlo/capture/videocodec"
 )
 
-// videoStartKbps is the share's encoder target on a classic line, which has
-// no bandwidth feedback to adapt by.
+// videoStartKbps is the share's encoder target on a classic line before
+// feedback: SIP video phones send receiver reports (RFC 3550 §6.4.2) and
+// some REMB, but no transport-wide feedback, so the target starts lower
+// than on the WebRTC path and follows their loss.
 const videoStartKbps = 1500
 
 // videoSend is our screen share on the video line: the shared sender
@@ -41,7 +43,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 	}
 	cur := s.video
 	if cur == nil {
-		s.video = &videoSend{VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: videoStartKbps}), ssrc: rand.Uint32(), rtxSSRC: rand.Uint32()}
+		s.video = &videoSend{VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: videoStartKbps, AdaptBitrate: true}), ssrc: rand.Uint32(), rtxSSRC: rand.Uint32()}
 	}
 	s.mu.Unlock()
 	if cur == nil {
@@ -127,6 +129,7 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 		pkts := vs.packetizer.Packetize(frame, uint32(d*videocodec.ClockRate/time.Second))
 		vs.pmu.Unlock()
 		for _, p := range pkts {
+			vs.Pace(p.MarshalSize())
 			if err := tr.writeRTP(p); err != nil {
 				// Not keyed yet (DTLS): drop, the next keyframe heals.
 				return rtpmedia.ErrFrameDropped

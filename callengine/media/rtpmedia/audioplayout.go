@@ -163,7 +163,7 @@ func (p *AudioPlayout) next(frame []int16, receiving bool) {
 func RunPlayout(done <-chan struct{}, current func() *AudioPlayout, receiving func() bool, out audio.Sink, log *slog.Logger) {
 	frame := make([]int16, audio.FrameSamples)
 	writeErred := false
-	everyFrame(done, func() {
+	everyFrame(done, nil, func() {
 		if p := current(); p != nil {
 			p.next(frame, receiving())
 		} else {

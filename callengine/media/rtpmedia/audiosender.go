@@ -168,9 +168,17 @@ func (a *AudioSender) tuneOpus(p *OpusSendParams) bool {
 // even while muted or on hold, so a file or tone source stays in time with
 // the wall clock; a failing source gives silence, warned of once.
 func RunAudioCapture(done <-chan struct{}, src audio.Source, log *slog.Logger, tick func(frame []int16)) {
+	RunAudioCaptureNow(done, nil, src, log, tick)
+}
+
+// RunAudioCaptureNow is RunAudioCapture with one more clock input: a value
+// on now runs a tick at once and restarts the 20 ms clock from there. A
+// path sends on it when its transport becomes able to carry media (SRTP
+// keyed), so the first packet leaves then instead of up to a frame later.
+func RunAudioCaptureNow(done, now <-chan struct{}, src audio.Source, log *slog.Logger, tick func(frame []int16)) {
 	frame := make([]int16, audio.FrameSamples)
 	readErred := false
-	everyFrame(done, func() {
+	everyFrame(done, now, func() {
 		if err := src.ReadFrame(frame); err != nil {
 			if !readErred {
 				log.Warn("audio source failed, sending silence", "err", err)
@@ -183,8 +191,9 @@ func RunAudioCapture(done <-chan struct{}, src audio.Source, log *slog.Logger, t
 }
 
 // everyFrame calls fn every 20 ms (one frame, ptime 20) until done is
-// closed. Both directions of audio keep this one clock.
-func everyFrame(done <-chan struct{}, fn func()) {
+// closed, and at once on each value from now (nil: never), which restarts
+// the 20 ms clock. Both directions of audio keep this one clock.
+func everyFrame(done, now <-chan struct{}, fn func()) {
 	t := time.NewTicker(frameInterval)
 	defer t.Stop()
 	for {
@@ -192,6 +201,8 @@ func everyFrame(done <-chan struct{}, fn func()) {
 		case <-done:
 			return
 		case <-t.C:
+		case <-now:
+			t.Reset(frameInterval)
 		}
 		fn()
 	}

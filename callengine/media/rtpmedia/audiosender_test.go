@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 
@@ -86,5 +87,37 @@ func TestAudioSenderCodecSwitch(t *testing.T) {
 	}
 	if got := c.Audio(nil).Codec; got != audio.CodecOpus {
 		t.Errorf("send codec %q", got)
+	}
+}
+
+// TestRunAudioCaptureNow: a value on now runs a tick at once instead of on
+// the 20 ms clock. Five ticks on the clock alone take at least 100 ms; five
+// asked for on now take a few scheduler wake-ups.
+func TestRunAudioCaptureNow(t *testing.T) {
+	done, now := make(chan struct{}), make(chan struct{})
+	ticked := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		RunAudioCaptureNow(done, now, audio.NewTone(440, 0.5), slog.Default(), func([]int16) { ticked <- struct{}{} })
+	}()
+	defer func() { close(done); <-finished }()
+	start := time.Now()
+	for i := range 5 {
+		select {
+		case now <- struct{}{}:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("kick %d not taken", i)
+		}
+		<-ticked
+	}
+	if took := time.Since(start); took >= 5*frameInterval {
+		t.Fatalf("5 ticks asked for on now took %s, as long as the 20 ms clock", took)
+	}
+	// The clock goes on after the last kick.
+	select {
+	case <-ticked:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no tick on the clock after the kicks")
 	}
 }

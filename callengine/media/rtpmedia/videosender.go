@@ -52,11 +52,48 @@ type VideoSend struct {
 	kbps    int
 
 	frames, bytes, packets, keyReqs atomic.Uint64
+
+	pacer *Pacer
+	// lastHighestSeq is the extended highest sequence number of the last
+	// receiver report about our stream: a report that names no new packet
+	// says nothing about the path, so the target holds.
+	lastHighestSeq uint32
+	// estimated is set by the first transport-wide estimate: from then on
+	// it, not receiver-report loss, sets the target. congested is set when
+	// an estimate came down and cleared when one reaches StartKbps again.
+	estimated bool
+	congested bool
+	// keyAskedAt is when the source was last asked for a keyframe (zero
+	// once that frame went out); keyHoldUntil is until when further
+	// requests are about frames older than it (keyframeHoldOff).
+	keyAskedAt   time.Time
+	keyHoldUntil time.Time
+	now          func() time.Time
+	// tailProbe asks the source for a refresh once a keyframe should have
+	// arrived (media.VideoRefresher); deferredKey answers a keyframe request
+	// held off (keyframeAllowed). Stop and Replace stop both.
+	tailProbe   *time.Timer
+	deferredKey *time.Timer
+	stopped     bool
 }
+
+// tailProbeDelay is how long after a keyframe's time on the wire the
+// refresh that reveals a lost tail follows it.
+const tailProbeDelay = 50 * time.Millisecond
+
+// keyframeSlack is what a keyframe's hold-off adds to its time on the wire:
+// a bottleneck's queue. A receiver that lost the keyframe's tail learns it
+// from the tail probe (tailProbeDelay) and asks again only after its
+// repair wait (DefaultRepairWait), later than that.
+const keyframeSlack = 150 * time.Millisecond
+
+// keyframeAskTimeout frees the hold-off when the asked-for keyframe never
+// came (the source was paused).
+const keyframeAskTimeout = time.Second
 
 // NewVideoSend wraps source v, not started.
 func NewVideoSend(v media.VideoSender, o VideoSendOptions) *VideoSend {
-	return &VideoSend{opts: o, v: v, kbps: o.StartKbps}
+	return &VideoSend{opts: o, v: v, kbps: o.StartKbps, pacer: NewPacer(o.StartKbps), now: time.Now}
 }
 
 // Started reports whether a negotiation has started the source.
@@ -83,7 +120,10 @@ func (vs *VideoSend) Source() media.VideoSender {
 // Start starts the source with codec, writing through w.
 func (vs *VideoSend) Start(codec videocodec.Name, w FrameWriter) error {
 	vs.mu.Lock()
-	vs.started, vs.codec = true, codec
+	vs.started, vs.codec, vs.stopped = true, codec, false
+	// A source's first frame is a keyframe: held off and probed like one
+	// that answers a request.
+	vs.keyAskedAt = vs.now()
 	v, kbps := vs.v, vs.kbps
 	vs.mu.Unlock()
 	if err := v.Start(codec, vs.counted(w)); err != nil {
@@ -100,6 +140,7 @@ func (vs *VideoSend) Start(codec videocodec.Name, w FrameWriter) error {
 func (vs *VideoSend) Replace(v media.VideoSender, w FrameWriter) (running bool, err error) {
 	vs.mu.Lock()
 	old := vs.v
+	vs.stopTimersLocked()
 	vs.mu.Unlock()
 	old.Stop() // outside mu: no write happens after it returns
 	vs.mu.Lock()
@@ -113,7 +154,13 @@ func (vs *VideoSend) Replace(v media.VideoSender, w FrameWriter) (running bool, 
 }
 
 // Stop stops the source; it returns once no frame is written any more.
-func (vs *VideoSend) Stop() { vs.Source().Stop() }
+func (vs *VideoSend) Stop() {
+	vs.mu.Lock()
+	vs.stopped = true
+	vs.stopTimersLocked()
+	vs.mu.Unlock()
+	vs.Source().Stop()
+}
 
 // counted wraps w to count what went out.
 func (vs *VideoSend) counted(w FrameWriter) FrameWriter {
@@ -127,9 +174,84 @@ func (vs *VideoSend) counted(w FrameWriter) FrameWriter {
 		}
 		vs.frames.Add(1)
 		vs.bytes.Add(uint64(len(frame)))
+		vs.sentFrame(len(frame))
 		return nil
 	}
 }
+
+// sentFrame starts the keyframe hold-off when the frame that just went out
+// answered a keyframe request.
+func (vs *VideoSend) sentFrame(n int) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if vs.keyAskedAt.IsZero() {
+		return
+	}
+	vs.keyAskedAt = time.Time{}
+	onWire := time.Duration(float64(n*8) / float64(max(vs.kbps, MinVideoKbps)*1000) * float64(time.Second))
+	vs.keyHoldUntil = vs.now().Add(onWire + keyframeSlack)
+	if r, ok := vs.v.(media.VideoRefresher); ok && !vs.stopped {
+		vs.stopTailProbeLocked()
+		vs.tailProbe = time.AfterFunc(onWire+tailProbeDelay, r.RequestRefresh)
+	}
+}
+
+// stopTailProbeLocked runs with mu held.
+func (vs *VideoSend) stopTailProbeLocked() {
+	if vs.tailProbe != nil {
+		vs.tailProbe.Stop()
+		vs.tailProbe = nil
+	}
+}
+
+// keyframeAllowed reports whether a keyframe request is acted on now, and
+// if so records it. A request that reaches us while the keyframe that
+// answered the last one is still to be made (the coming keyframe answers
+// it) or on its way (a text page's keyframe takes half a second on a
+// 500 kbit/s link) is most likely about a picture older than that
+// keyframe: answering it at once would put a second keyframe behind the
+// first, and on a slow link every keyframe would be cut short by the next.
+// One on the way is answered when the hold-off ends instead, in case the
+// keyframe was lost too: a receiver whose request went unanswered asks
+// again only when another frame shows it a loss.
+func (vs *VideoSend) keyframeAllowed(now time.Time) bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	if !vs.keyAskedAt.IsZero() && now.Sub(vs.keyAskedAt) < keyframeAskTimeout {
+		return false
+	}
+	if now.Before(vs.keyHoldUntil) {
+		if vs.deferredKey == nil && !vs.stopped {
+			vs.deferredKey = time.AfterFunc(vs.keyHoldUntil.Sub(now), vs.answerDeferredKeyframe)
+		}
+		return false
+	}
+	vs.keyAskedAt = now
+	return true
+}
+
+// answerDeferredKeyframe acts on a request held off by keyframeAllowed.
+func (vs *VideoSend) answerDeferredKeyframe() {
+	vs.mu.Lock()
+	vs.deferredKey = nil
+	vs.mu.Unlock()
+	if vs.keyframeAllowed(vs.now()) {
+		vs.Source().RequestKeyframe()
+	}
+}
+
+// stopTimersLocked stops the tail probe and a deferred keyframe (mu held).
+func (vs *VideoSend) stopTimersLocked() {
+	vs.stopTailProbeLocked()
+	if vs.deferredKey != nil {
+		vs.deferredKey.Stop()
+		vs.deferredKey = nil
+	}
+}
+
+// Pace blocks until a packet of n bytes may leave: the paths call it before
+// writing each video packet.
+func (vs *VideoSend) Pace(n int) { vs.pacer.Wait(n) }
 
 // PacketsSent counts n RTP packets of ours (paths that packetise
 // themselves).
@@ -143,22 +265,58 @@ func (vs *VideoSend) HandleRTCP(pkts []rtcp.Packet, ssrc uint32) {
 		switch p := p.(type) {
 		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 			vs.keyReqs.Add(1)
-			vs.Source().RequestKeyframe()
+			if vs.keyframeAllowed(vs.now()) {
+				vs.Source().RequestKeyframe()
+			}
 		case *rtcp.ReceiverEstimatedMaximumBitrate:
 			if vs.opts.AdaptBitrate {
 				vs.capKbps(int(p.Bitrate / 1000))
 			}
 		case *rtcp.ReceiverReport:
-			if !vs.opts.AdaptBitrate {
+			if !vs.opts.AdaptBitrate || vs.followsEstimate() {
 				continue
 			}
 			for _, r := range p.Reports {
-				if r.SSRC == ssrc {
+				if r.SSRC == ssrc && vs.newPackets(r.LastSequenceNumber) {
 					vs.followLoss(float64(r.FractionLost) / 256)
 				}
 			}
 		}
 	}
+}
+
+// FollowEstimate sets the target to a congestion controller's estimate of
+// the path (GCC over transport-wide feedback, draft-ietf-rmcat-gcc-02 §4,
+// §5). From the first estimate on, receiver-report loss no longer moves the
+// target: the estimate counts the same losses per packet and sees a queue
+// build before any loss. A REMB below it still lowers it.
+func (vs *VideoSend) FollowEstimate(kbps int) {
+	if !vs.opts.AdaptBitrate {
+		return
+	}
+	kbps = clampKbps(kbps)
+	vs.mu.Lock()
+	vs.estimated = true
+	switch {
+	case kbps < vs.kbps:
+		// The path, not the encoder, is the limit now.
+		vs.congested = true
+	case kbps >= vs.opts.StartKbps:
+		// The path carries more than we started with: a dip was noise
+		// (on a busy machine the delay-based half reads scheduling delay
+		// as a queue), not a bottleneck.
+		vs.congested = false
+	}
+	congested := vs.congested
+	vs.mu.Unlock()
+	vs.pacer.SetCongested(congested)
+	vs.setKbps(kbps)
+}
+
+func (vs *VideoSend) followsEstimate() bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	return vs.estimated
 }
 
 func (vs *VideoSend) capKbps(kbps int) {
@@ -170,12 +328,28 @@ func (vs *VideoSend) capKbps(kbps int) {
 	}
 }
 
+// newPackets reports whether a receiver report's extended highest sequence
+// number moved since the last one: a still screen sends nothing for
+// seconds, and a report of "no loss" over no packets must not raise the
+// target (it would climb back over a slow link between two frames).
+func (vs *VideoSend) newPackets(highest uint32) bool {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	moved := highest != vs.lastHighestSeq
+	vs.lastHighestSeq = highest
+	return moved
+}
+
 func (vs *VideoSend) followLoss(loss float64) {
 	vs.mu.Lock()
 	cur := vs.kbps
 	vs.mu.Unlock()
 	switch {
 	case loss > 0.10:
+		vs.mu.Lock()
+		vs.congested = true
+		vs.mu.Unlock()
+		vs.pacer.SetCongested(true)
 		vs.setKbps(clampKbps(int(float64(cur) * (1 - 0.5*loss))))
 	case loss < 0.02:
 		vs.setKbps(clampKbps(int(float64(cur) * 1.08)))
@@ -191,6 +365,7 @@ func (vs *VideoSend) setKbps(kbps int) {
 	vs.kbps = kbps
 	v := vs.v
 	vs.mu.Unlock()
+	vs.pacer.SetTarget(kbps)
 	v.SetBitrate(kbps)
 }
 

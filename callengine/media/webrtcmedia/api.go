@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/webrtc/v4"
 
@@ -61,8 +62,9 @@ const mimeTelephoneEvent = "audio/telephone-event"
 // newAPI builds the pion API of one Session: its own MediaEngine (pion
 // records the negotiated codecs in it, so it must not be shared between
 // calls), interceptors (NACK, RTCP sender/receiver reports) and a
-// SettingEngine for the SIP use case.
-func newAPI(opts media.Options) (*webrtc.API, error) {
+// SettingEngine for the SIP use case. onEstimator receives the congestion
+// controller of the PeerConnection the API makes.
+func newAPI(opts media.Options, onEstimator func(cc.BandwidthEstimator)) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
 	for _, c := range audioCodecsOffered() {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
@@ -75,11 +77,18 @@ func newAPI(opts media.Options) (*webrtc.API, error) {
 		}
 	}
 	// The useful part of pion's default interceptors: NACK (RFC 4585) and
-	// RTCP sender/receiver reports (RFC 3550 §6.4). The rest of the
-	// defaults add transport-cc feedback and header extensions (about 200
-	// bytes of SDP) that SIP phones ignore and audio does not need, and
-	// simulcast extensions that only video uses.
+	// RTCP sender/receiver reports (RFC 3550 §6.4), and transport-cc on
+	// video (configureCongestionControl). The rest of the defaults add
+	// transport-cc on audio too (SDP bytes audio does not need) and simulcast
+	// extensions.
 	ir := &interceptor.Registry{}
+	// Congestion control first: pion chains interceptors in the order they
+	// are added, so the NACK responder below then sees the estimate (it
+	// keeps retransmissions within it) and its retransmissions carry
+	// transport-wide sequence numbers like any packet.
+	if err := configureCongestionControl(m, ir, onEstimator); err != nil {
+		return nil, err
+	}
 	// NACKs every 20 ms rather than pion's 100 ms, at most 10 times a
 	// packet: the receiver's FrameAssembler holds a frame with a hole for
 	// DefaultRepairWait (200 ms), so a retransmission has several chances

@@ -429,6 +429,7 @@ func rewriteOutgoing(sd *sdp.SessionDescription, dir media.Direction) {
 func prepareIncoming(remote, local *sdp.SessionDescription) media.Direction {
 	dir := remoteDirection(remote)
 	fillMissingMIDs(remote, local)
+	dropUnmappedRejectedFormats(remote)
 	setAudioDirection(remote, media.SendRecv)
 	return dir
 }
@@ -528,4 +529,36 @@ func hostAddresses() map[string]bool {
 		}
 	}
 	return out
+}
+
+// dropUnmappedRejectedFormats keeps, on each rejected m-line (port 0, RFC
+// 3264 §6), only the payload types that still carry an a=rtpmap, or else
+// PT 0. A rejected line needs no attributes, and rtpengine
+// and others send it bare ("m=audio 0 UDP/TLS/RTP/SAVPF 111 110"), but pion
+// refuses any dynamic payload type without an rtpmap, even on a line it
+// will not use, and with it the whole answer.
+func dropUnmappedRejectedFormats(sd *sdp.SessionDescription) {
+	for _, md := range sd.MediaDescriptions {
+		if md.MediaName.Port.Value != 0 {
+			continue
+		}
+		mapped := map[string]bool{}
+		for _, a := range md.Attributes {
+			if a.Key == attrRTPMap {
+				if pt, _, ok := strings.Cut(a.Value, " "); ok {
+					mapped[pt] = true
+				}
+			}
+		}
+		var keep []string
+		for _, f := range md.MediaName.Formats {
+			if mapped[f] {
+				keep = append(keep, f)
+			}
+		}
+		if len(keep) == 0 {
+			keep = []string{"0"} // PCMU, which pion accepts without an rtpmap
+		}
+		md.MediaName.Formats = keep
+	}
 }

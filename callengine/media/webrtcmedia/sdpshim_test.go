@@ -369,3 +369,31 @@ func TestLocalizeCandidates(t *testing.T) {
 		}
 	}
 }
+
+// A rejected line without rtpmaps (rtpengine's answer to a second audio
+// line) keeps only what pion can map; live lines are left alone.
+func TestDropUnmappedRejectedFormats(t *testing.T) {
+	for _, tt := range []struct {
+		name, media string
+		want        []string
+	}{
+		{"bare rejected line", "m=audio 0 UDP/TLS/RTP/SAVPF 111 110\r\na=mid:1\r\n", []string{"0"}},
+		{"rejected line, one rtpmap", "m=audio 0 UDP/TLS/RTP/SAVPF 111 110\r\na=mid:1\r\na=rtpmap:111 opus/48000/2\r\n", []string{"111"}},
+		{"live line untouched", "m=audio 4000 UDP/TLS/RTP/SAVPF 111 110\r\na=mid:1\r\n", []string{"111", "110"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sd := mustParse(t, "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"+tt.media)
+			dropUnmappedRejectedFormats(sd)
+			if got := sd.MediaDescriptions[0].MediaName.Formats; strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Fatalf("formats %v, want %v", got, tt.want)
+			}
+			raw, err := sd.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := parseSDP(raw); err != nil {
+				t.Fatalf("reparse: %v", err)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package webrtcmedia
 
 import (
+	"errors"
 	"time"
 
 	"github.com/pion/rtp"
@@ -10,6 +11,10 @@ import (
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
+
+// errNotKeyed means a packet was not sent because SRTP has no keys yet
+// (DTLS still running): it keeps its sequence number for the next one.
+var errNotKeyed = errors.New("webrtcmedia: SRTP not keyed yet")
 
 // frameInterval is the packetisation time of every frame we send.
 const frameInterval = audio.FrameDurationMs * time.Millisecond
@@ -26,7 +31,9 @@ func (s *Session) sendLoop() {
 			dt.job.done <- media.ErrClosed
 		}
 	}()
-	rtpmedia.RunAudioCapture(s.done, s.opts.AudioIn, s.log, func(frame []int16) {
+	// A tick runs at once when the transport connects (keyed), so the
+	// first packet leaves as soon as SRTP can carry it.
+	rtpmedia.RunAudioCaptureNow(s.done, s.keyed, s.opts.AudioIn, s.log, func(frame []int16) {
 		w, codec, ssrc, ok := s.track.bound()
 		if !ok {
 			return
@@ -51,7 +58,12 @@ func (s *Session) sendLoop() {
 		}
 		c := rtpmedia.AudioSendCodec{Name: codecName(codec.MimeType), PT: uint8(codec.PayloadType), Clock: int(codec.ClockRate), SSRC: ssrc}
 		a.Send(frame, ts, c, func(p *rtp.Packet) error {
-			_, err := w.WriteRTP(&p.Header, p.Payload)
+			n, err := w.WriteRTP(&p.Header, p.Payload)
+			if err == nil && n == 0 {
+				// pion drops what is written before SRTP is keyed
+				// and says so only by writing nothing.
+				return errNotKeyed
+			}
 			return err
 		})
 	})

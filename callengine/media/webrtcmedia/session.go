@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -48,6 +49,7 @@ type Session struct {
 	pc     *webrtc.PeerConnection
 	track  *audioTrack
 	sender *webrtc.RTPSender
+	bwe    cc.BandwidthEstimator // the PeerConnection's congestion controller (congestion.go)
 
 	// sigMu serialises the offer/answer methods, which wait on the network
 	// (ICE gathering); mu guards the small state below and is never held
@@ -66,11 +68,16 @@ type Session struct {
 
 	remoteVideoSSRC uint32
 
-	muted      atomic.Bool
-	iceRestart atomic.Bool // the next offer restarts ICE
-	everUp     atomic.Bool // ICE was connected once
-	stats      rtpmedia.Counters
-	pli        rtpmedia.PLIGate
+	muted        atomic.Bool
+	rtcpReceived atomic.Uint64 // the peer's RTCP read by our senders (liveness)
+	iceRestart   atomic.Bool   // the next offer restarts ICE
+	everUp       atomic.Bool   // ICE was connected once
+	stats        rtpmedia.Counters
+	pli          rtpmedia.PLIGate
+
+	// keyed gets a value each time the transport connects (ICE and DTLS
+	// up, SRTP keyed), for the send loop to send at once.
+	keyed chan struct{}
 
 	connectedOnce sync.Once
 	failedOnce    sync.Once
@@ -91,7 +98,8 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	if opts.AudioIn == nil || opts.AudioOut == nil {
 		return nil, errors.New("webrtcmedia: Options.AudioIn and AudioOut are required")
 	}
-	api, err := newAPI(opts)
+	var bwe cc.BandwidthEstimator
+	api, err := newAPI(opts, func(e cc.BandwidthEstimator) { bwe = e })
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +119,11 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 		ev:    ev,
 		log:   slog.Default().With("component", "webrtcmedia"),
 		pc:    pc,
+		bwe:   bwe,
 		track: newAudioTrack("audio", "parlo"),
 		done:  make(chan struct{}),
 		dtmf:  make(chan *dtmfJob),
+		keyed: make(chan struct{}, 1),
 	}
 	// Adding the track before any description makes one sendrecv audio
 	// transceiver, which a remote offer's audio line then takes over
@@ -126,6 +136,9 @@ func newSession(opts media.Options, ev media.Events) (*Session, error) {
 	pc.OnConnectionStateChange(s.onConnectionState)
 	pc.OnICEConnectionStateChange(s.onICEState)
 	pc.OnTrack(s.onTrack)
+	if bwe != nil {
+		bwe.OnTargetBitrateChange(s.onTargetBitrate)
+	}
 
 	s.wg.Add(3)
 	go s.readRTCP()
@@ -138,6 +151,10 @@ func (s *Session) onConnectionState(st webrtc.PeerConnectionState) {
 	s.log.Debug("connection state", "state", st.String())
 	switch st {
 	case webrtc.PeerConnectionStateConnected:
+		select {
+		case s.keyed <- struct{}{}:
+		default:
+		}
 		s.connectedOnce.Do(func() {
 			if s.ev.OnConnected != nil && !s.isClosed() {
 				s.ev.OnConnected()
@@ -164,10 +181,16 @@ func (s *Session) isClosed() bool {
 func (s *Session) readRTCP() {
 	defer s.wg.Done()
 	buf := make([]byte, 1500)
+	var bad rtcpReadErrors
 	for {
 		if _, _, err := s.sender.Read(buf); err != nil {
-			return
+			if s.isClosed() || bad.end(err) {
+				return
+			}
+			continue
 		}
+		bad.reset()
+		s.rtcpReceived.Add(1)
 	}
 }
 
@@ -473,6 +496,7 @@ func (s *Session) Close() error {
 // transportStats reads jitter and round-trip time of the audio stream from
 // pion's stats interceptor.
 func (s *Session) transportStats(st *media.Stats) {
+	st.Transport.RTCPReceived = s.rtcpReceived.Load()
 	if s.isClosed() {
 		return
 	}

@@ -88,7 +88,7 @@ func (s *Session) SetVideoSender(v media.VideoSender) (bool, error) {
 		return false, fmt.Errorf("webrtcmedia: add video track: %w", err)
 	}
 	vs := &videoSend{
-		VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: startKbps, AdaptBitrate: true}),
+		VideoSend: rtpmedia.NewVideoSend(v, rtpmedia.VideoSendOptions{StartKbps: s.estimatedKbps(), AdaptBitrate: true}),
 		track:     track, sender: sender, stop: make(chan struct{}),
 	}
 	vs.wg.Add(1)
@@ -214,7 +214,7 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 	return func(frame []byte, d time.Duration) error {
 		// A frame in another codec than the track is bound to fails
 		// (errVideoNotBound) rather than go out under the wrong payload type.
-		n, err := vs.track.writeFrame(vs.Codec(), frame, d)
+		n, err := vs.track.writeFrame(vs.Codec(), frame, d, vs.Pace)
 		vs.PacketsSent(n)
 		return err
 	}
@@ -224,16 +224,22 @@ func (s *Session) writeVideo(vs *videoSend) rtpmedia.FrameWriter {
 // (keyframes, bitrate) and keeps pion's interceptors fed.
 func (s *Session) readVideoRTCP(vs *videoSend) {
 	defer vs.wg.Done()
+	var bad rtcpReadErrors
 	for {
 		pkts, _, err := vs.sender.ReadRTCP()
-		if err != nil {
-			return
-		}
 		select {
 		case <-vs.stop:
 			return
 		default:
 		}
+		if err != nil {
+			if bad.end(err) {
+				return
+			}
+			continue
+		}
+		bad.reset()
+		s.rtcpReceived.Add(1)
 		vs.HandleRTCP(pkts, uint32(vs.sender.GetParameters().Encodings[0].SSRC))
 	}
 }

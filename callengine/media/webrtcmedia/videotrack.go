@@ -93,10 +93,11 @@ func (t *videoTrack) boundCodec() videocodec.Name {
 	return t.name
 }
 
-// writeFrame packetises one encoded frame of codec and sends it; the RTP
-// timestamp advances by d first (90 kHz clock), like pion's
-// TrackLocalStaticSample.WriteSample. It returns the packets written.
-func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Duration) (int, error) {
+// writeFrame packetises one encoded frame of codec and sends it, each
+// packet when pace lets it go; the RTP timestamp advances by d first (90 kHz
+// clock), like pion's TrackLocalStaticSample.WriteSample. It returns the
+// number of packets written.
+func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Duration, pace func(int)) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.writer == nil || t.name != codec {
@@ -105,6 +106,7 @@ func (t *videoTrack) writeFrame(codec videocodec.Name, frame []byte, d time.Dura
 	samples := uint32(d.Seconds() * float64(t.codec.ClockRate))
 	n := 0
 	for _, p := range t.pk.Packetize(frame, samples) {
+		pace(p.MarshalSize())
 		if _, err := t.writer.WriteRTP(&p.Header, p.Payload); err != nil {
 			return n, err
 		}
