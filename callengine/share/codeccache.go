@@ -30,6 +30,9 @@ type CodecCache struct {
 	encs   []cachedEncoder
 	decs   []cachedDecoder
 	timer  *time.Timer
+	// expiring counts expire runs past their closed check: Close waits
+	// for them, so no codec is closed after Close returns.
+	expiring sync.WaitGroup
 
 	// frames are the capture's picture buffers, expired with the codecs.
 	frames capture.FrameBuffers
@@ -200,6 +203,8 @@ func (c *CodecCache) expire() {
 		c.mu.Unlock()
 		return
 	}
+	c.expiring.Add(1)
+	defer c.expiring.Done()
 	next := time.Duration(0)
 	keptE := c.encs[:0]
 	for _, e := range c.encs {
@@ -269,6 +274,7 @@ func (c *CodecCache) Close() error {
 	encs, decs := c.encs, c.decs
 	c.encs, c.decs = nil, nil
 	c.mu.Unlock()
+	c.expiring.Wait()
 	c.frames.Close()
 	for _, e := range encs {
 		_ = e.enc.Close()
