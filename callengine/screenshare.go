@@ -29,7 +29,10 @@ func (p *Phone) Monitors() ([]capture.Monitor, error) {
 	return capture.MonitorsOn(p.opts.Display)
 }
 
-// Thumbnail is a small picture of one monitor for the share picker.
+// Thumbnail is a small picture of one monitor for the share picker. It
+// also opens the encoder a share of the monitor would use, in the
+// background (share.CodecCache.WarmShare), so that the share the picker
+// leads to starts at once; unused, it is closed after 30 s.
 func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
 	if p.usePortal() {
 		return nil, ErrNoThumbnail
@@ -38,6 +41,8 @@ func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The picker is open: a share of this monitor is likely soon.
+	p.codecs.WarmShare(m, p.opts.ShareFPS)
 	return capture.Thumbnail(m, maxW, maxH)
 }
 

@@ -176,3 +176,44 @@ func TestReceiverOnReusedDecoderStartsAtKeyframe(t *testing.T) {
 		t.Fatalf("decoded %d frames after the keyframe, want 2", seq)
 	}
 }
+
+// WarmShare opens the encoder a share of the monitor takes, once however
+// often it is called; the share's encoder request is served from it. A
+// warm-up after Close opens nothing.
+func TestCodecCacheWarmShare(t *testing.T) {
+	c := NewCodecCache(time.Minute)
+	defer c.Close()
+	mon := capture.Monitor{Name: "test", Width: 64, Height: 48}
+	for range 3 {
+		c.WarmShare(mon, 0)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		e, _ := c.Len()
+		if e == 1 {
+			break
+		}
+		if e > 1 || time.Now().After(deadline) {
+			t.Fatalf("%d encoders kept after warming one monitor", e)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	enc, err := c.Encoder(videocodec.VP8, shareEncoderOptions(mon, 30, 900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, _ := c.Len(); e != 0 {
+		t.Fatal("the share did not take the warmed encoder")
+	}
+	if enc.Bitrate() != 900 {
+		t.Fatalf("bitrate %d, want the share's 900", enc.Bitrate())
+	}
+	_ = enc.Close()
+
+	closed := NewCodecCache(time.Minute)
+	closed.Close()
+	closed.WarmShare(mon, 0)
+	if e, _ := closed.Len(); e != 0 {
+		t.Fatal("a closed cache warmed an encoder")
+	}
+}

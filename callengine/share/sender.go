@@ -138,10 +138,7 @@ func (s *Sender) attach(o *Output, codec videocodec.Name) error {
 func (s *Sender) addLocked(o *Output, codec videocodec.Name) error {
 	fan := s.encoders[codec]
 	if fan == nil {
-		mon := s.opts.Monitor
-		opts := capture.EncoderOptions{
-			Width: mon.Width, Height: mon.Height, FPS: s.opts.FPS, BitrateKbps: o.bitrate(), ScreenContent: true,
-		}
+		opts := shareEncoderOptions(s.opts.Monitor, s.opts.FPS, o.bitrate())
 		enc, err := s.opts.Codecs.Encoder(codec, opts)
 		if err != nil {
 			return fmt.Errorf("share: %s encoder: %w", codec, err)
@@ -154,6 +151,15 @@ func (s *Sender) addLocked(o *Output, codec videocodec.Name) error {
 	}
 	fan.outs = append(fan.outs, o)
 	return nil
+}
+
+// shareEncoderOptions are the options of a share's encoder for mon at fps
+// (0: 30) and kbps.
+func shareEncoderOptions(mon capture.Monitor, fps, kbps int) capture.EncoderOptions {
+	if fps <= 0 {
+		fps = 30
+	}
+	return capture.EncoderOptions{Width: mon.Width, Height: mon.Height, FPS: fps, BitrateKbps: kbps, ScreenContent: true}
 }
 
 // switchCodec moves o, attached to from's encoder, to codec's (the
