@@ -226,7 +226,7 @@ func (c *call) newMediaProfile(o offerProfile) error {
 		return fmt.Errorf("audio output: %w", err)
 	}
 	in, out = c.tap.Source(in), c.tap.Sink(out)
-	vin := share.NewReceiver()
+	vin := share.NewReceiver(share.ReceiverOptions{Codecs: c.p.codecs})
 	ms, err := factory(media.Options{
 		AudioIn:         in,
 		AudioOut:        out,

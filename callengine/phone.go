@@ -26,6 +26,7 @@ import (
 	"github.com/parlo-voip/parlo/callengine/media"
 	"github.com/parlo-voip/parlo/callengine/media/classic"
 	"github.com/parlo-voip/parlo/callengine/media/webrtcmedia"
+	"github.com/parlo-voip/parlo/callengine/share"
 )
 
 // Options configure a Phone. The zero value listens nowhere and has no
@@ -179,6 +180,8 @@ type Phone struct {
 	captured atomic.Uint64 // screen frames captured, all calls
 	shares   shareRegistry // which calls capture right now (ScreenSharing)
 	portal   portalShare   // what the ScreenCast portal last granted (Wayland)
+	// codecs keeps the last share's encoder and decoder warm for the next.
+	codecs *share.CodecCache
 
 	dnd, autoAnswer, answerMode atomic.Bool
 
@@ -250,6 +253,8 @@ func init() { sip.UDPMTUSize = udpMaxMessage + 200 }
 // NewPhone opens the listening sockets and starts serving SIP.
 func NewPhone(opts Options) (*Phone, error) {
 	p := &Phone{opts: opts, bus: newEventBus(), calls: map[string]*call{}, profiles: newProfileMemory(opts.ProfileMemoryFile)}
+	p.codecs = share.NewCodecCache(0)
+	p.closers = append(p.closers, p.codecs.Close)
 	p.dnd.Store(opts.DoNotDisturb)
 	p.acct.Store(opts.Account)
 	p.autoAnswer.Store(opts.AutoAnswer)

@@ -29,7 +29,10 @@ func (p *Phone) Monitors() ([]capture.Monitor, error) {
 	return capture.MonitorsOn(p.opts.Display)
 }
 
-// Thumbnail is a small picture of one monitor for the share picker.
+// Thumbnail is a small picture of one monitor for the share picker. It
+// also opens the encoder a share of the monitor would use, in the
+// background (share.CodecCache.WarmShare), so that the share the picker
+// leads to starts at once; unused, it is closed after 30 s.
 func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
 	if p.usePortal() {
 		return nil, ErrNoThumbnail
@@ -38,6 +41,8 @@ func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The picker is open: a share of this monitor is likely soon.
+	p.codecs.WarmShare(m, p.opts.ShareFPS)
 	return capture.Thumbnail(m, maxW, maxH)
 }
 
@@ -240,7 +245,7 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 func (p *Phone) newShareSender(mon capture.Monitor) *share.Sender {
 	var sender *share.Sender
 	sender = share.NewSender(share.SenderOptions{
-		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name),
+		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name), Codecs: p.codecs,
 		OnCapturing: func(on bool) { p.shares.capturing(sender, on) },
 		OnGone:      func(err error) { p.callOwner.goRun(func() { p.onShareSourceEnded(sender, err) }) },
 	})
@@ -264,6 +269,7 @@ func (c *call) startShareOn(ctx context.Context, sender *share.Sender) error {
 	c.p.shares.attach(sender, c.id)
 	fail := func(err error) error {
 		_ = m.RemoveVideoSender()
+		out.Stop() // a primed leg whose sender was never set
 		c.p.shares.detach(sender, c.id)
 		return err
 	}
@@ -273,6 +279,9 @@ func (c *call) startShareOn(ctx context.Context, sender *share.Sender) error {
 		return fmt.Errorf("callengine: share: %w", err)
 	}
 	if needsOffer {
+		// Capture and encoder start while the re-INVITE is under way; the
+		// leg sends nothing before the answer accepts the video line.
+		out.Prime()
 		// RFC 3261 §20.36 Subject; the Wazo SDK marks share re-INVITEs so.
 		err := c.reinvite(ctx, localDirection(false), []sip.Header{sip.NewHeader("Subject", "screenshare")})
 		if err != nil {

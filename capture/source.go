@@ -67,6 +67,9 @@ type SourceOptions struct {
 	OnFrame func(Frame)
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Buffers, when set, lends the picture buffers of an earlier Source and
+	// takes this one's back when it ends.
+	Buffers *FrameBuffers
 }
 
 // SourceStats counts what a Source did so far.
@@ -161,9 +164,19 @@ func NewSource(m Monitor, opts SourceOptions) (*Source, error) {
 		log = slog.Default()
 	}
 	m.Display = opts.Display
-	g, win, err := openTargetGrabber(m)
-	if err != nil {
-		return nil, err
+	var (
+		g   grabber
+		win windowGrabber
+		err error
+	)
+	if parkable(m, opts.Polling) {
+		g = opts.Buffers.takeGrabber(m.Display)
+	}
+	if g == nil {
+		g, win, err = openTargetGrabber(m)
+		if err != nil {
+			return nil, err
+		}
 	}
 	s := &Source{
 		win:  win,
@@ -255,6 +268,22 @@ func (s *Source) Close() error {
 	return nil
 }
 
+// parkable reports whether a capture of m keeps its connection for the
+// next one (FrameBuffers): a damage-tracking X11 monitor capture only. A
+// window's grabber follows that one window, and a portal's PipeWire stream
+// must end with the share (the compositor shows that the screen is being
+// captured while it runs).
+func parkable(m Monitor, polling bool) bool {
+	return m.Window == 0 && m.portal == nil && !polling
+}
+
+// failed reports whether the capture ended on an error of its own (not a
+// Close or a cancelled context).
+func (s *Source) failed() bool {
+	err := s.Err()
+	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrClosed)
+}
+
 func (s *Source) setErr(err error) {
 	s.errMu.Lock()
 	s.err = err
@@ -309,9 +338,23 @@ func (s *Source) refreshDue(st *captureLoop, now time.Time) bool {
 
 func (s *Source) run(ctx context.Context) {
 	defer close(s.done)
-	defer s.g.Close()
+	defer func() {
+		// A monitor capture that ended well parks its connection for the
+		// next one (FrameBuffers); one that failed closes it.
+		if parkable(s.mon, s.dt == nil) && !s.failed() && s.opts.Buffers.putGrabber(s.mon.Display, s.g) {
+			return
+		}
+		_ = s.g.Close()
+	}()
 	interval := time.Second / time.Duration(s.opts.FPS)
 	st := &captureLoop{lastCheck: time.Now()}
+	// No OnFrame runs any more when this returns: the buffers are free.
+	defer func() {
+		if st.primed && s.win == nil {
+			img := st.img
+			s.opts.Buffers.put(st.mirror, &img)
+		}
+	}()
 	var notify <-chan struct{}
 	if s.dt != nil {
 		notify = s.dt.DamageNotify()
@@ -466,18 +509,14 @@ func (s *Source) deliver(st *captureLoop, now time.Time, changed bool, span Dirt
 // changed converted and delivered.
 func (s *Source) tickDamage(st *captureLoop, now time.Time, mr image.Rectangle) error {
 	w, h := mr.Dx(), mr.Dy()
-	var regions []image.Rectangle
 	if !st.primed {
-		st.mirror = make([]byte, w*h*4)
-		st.img.ensure(w, h)
-		regions = []image.Rectangle{image.Rect(0, 0, w, h)}
-	} else {
-		rects, err := s.dt.Damaged()
-		if err != nil {
-			return s.grabFailed(st, err)
-		}
-		regions = clipRegions(rects, mr)
+		return s.primeDamage(st, now, mr)
 	}
+	rects, err := s.dt.Damaged()
+	if err != nil {
+		return s.grabFailed(st, err)
+	}
+	regions := clipRegions(rects, mr)
 	full := len(regions) == 0
 	if full {
 		if !s.refreshDue(st, now) {
@@ -490,9 +529,6 @@ func (s *Source) tickDamage(st *captureLoop, now time.Time, mr image.Rectangle) 
 		return s.grabFailed(st, err)
 	}
 	st.failures = 0
-	if !st.primed {
-		st.primed, changed, span = true, true, DirtyRows{First: 0, Last: h - 1}
-	}
 	if !changed && !full {
 		// Drawn over with the same pixels (a redrawn clock, a repainted
 		// button): nothing to encode.
@@ -503,6 +539,53 @@ func (s *Source) tickDamage(st *captureLoop, now time.Time, mr image.Rectangle) 
 		bgraToI420Rows(&st.img, st.mirror, w*4, span.First, span.Last+1)
 	}
 	s.deliver(st, now, changed, span)
+	return nil
+}
+
+// primeDamage is the damage path's first tick: the whole monitor is
+// grabbed, converted straight from the grab and delivered, and only then
+// copied into the mirror that later ticks compare against. The mirror is
+// 8 MB of fresh memory at 1080p, and the first touch of each of its pages
+// is slow on a virtual machine (20–70 µs a page on the test VM): filling
+// it first delayed a share's first frame by tens of milliseconds.
+func (s *Source) primeDamage(st *captureLoop, now time.Time, mr image.Rectangle) error {
+	w, h := mr.Dx(), mr.Dy()
+	s.captured.Add(1)
+	f, err := s.g.Grab(mr)
+	if err != nil {
+		return s.grabFailed(st, err)
+	}
+	st.failures = 0
+	s.grabbedPixels.Add(uint64(f.Width * f.Height))
+	mirror, img := s.opts.Buffers.take(w, h)
+	if img != nil {
+		st.img = *img
+	}
+	st.img.ensure(w, h)
+	if mirror == nil {
+		mirror = make([]byte, w*h*4)
+	}
+	fill := func() {
+		n := min(f.Width, w) * 4
+		for y := 0; y < min(f.Height, h); y++ {
+			copy(mirror[y*w*4:y*w*4+n], f.Pix[y*f.Stride:y*f.Stride+n])
+		}
+		st.mirror = mirror
+	}
+	st.primed = true
+	if f.Width != w || f.Height != h {
+		// A pushed stream smaller than the monitor: the mirror (black
+		// elsewhere) is the picture, as on the later ticks.
+		clear(mirror)
+		fill()
+		bgraToI420Rows(&st.img, st.mirror, w*4, 0, h)
+		s.deliver(st, now, true, DirtyRows{First: 0, Last: h - 1})
+		return nil
+	}
+	bgraToI420Rows(&st.img, f.Pix, f.Stride, 0, h)
+	s.deliver(st, now, true, DirtyRows{First: 0, Last: h - 1})
+	// f.Pix stays valid until the next grab, on this goroutine.
+	fill()
 	return nil
 }
 

@@ -17,6 +17,9 @@ import (
 // ErrNoFrame means no remote video frame has been decoded yet.
 var ErrNoFrame = errors.New("share: no remote video frame decoded yet")
 
+// errNeedKeyframe refuses an inter frame a decoder cannot start from.
+var errNeedKeyframe = errors.New("share: waiting for a keyframe")
+
 // Receiver decodes the peer's video and keeps only the latest frame: a UI
 // draws whatever is newest, never a backlog. It is the call's
 // media.VideoSink.
@@ -34,14 +37,28 @@ type Receiver struct {
 	codec   videocodec.Name
 	notify  chan struct{}
 
+	// codecs lends a warm decoder and takes it back on Close; needKey
+	// holds back a lent decoder's frames until a keyframe.
+	codecs  *CodecCache
+	needKey bool
+
 	// The RGBA picture of the frame numbered rgbaSeq, converted on demand
 	// and shared: a UI polling at 30 Hz converts each new frame once.
 	rgba    *image.RGBA
 	rgbaSeq uint64
 }
 
+// ReceiverOptions configure a Receiver.
+type ReceiverOptions struct {
+	// Codecs, when set, lends a warm decoder for the first frame and takes
+	// it back on Close (see CodecCache).
+	Codecs *CodecCache
+}
+
 // NewReceiver makes a Receiver; the decoder is opened with the first frame.
-func NewReceiver() *Receiver { return &Receiver{notify: make(chan struct{}, 1)} }
+func NewReceiver(o ReceiverOptions) *Receiver {
+	return &Receiver{notify: make(chan struct{}, 1), codecs: o.Codecs}
+}
 
 // WriteVideoFrame implements media.VideoSink. An error makes the media
 // session ask the sender for a keyframe.
@@ -53,14 +70,24 @@ func (r *Receiver) WriteVideoFrame(codec videocodec.Name, frame []byte) error {
 	}
 	if r.dec == nil || r.decName != codec {
 		// First frame, or the peer switched codecs in a re-INVITE.
-		d, err := capture.NewDecoder(codec, 1)
+		d, spare, reused, err := r.codecs.Decoder(codec)
 		if err != nil {
 			return err
 		}
-		if r.dec != nil {
-			r.dec.Close()
+		r.release()
+		r.dec, r.decName, r.needKey = d, codec, reused
+		if spare != nil {
+			r.spare = spare
 		}
-		r.dec, r.decName = d, codec
+	}
+	if r.needKey {
+		// A lent decoder holds another stream's reference frames: an inter
+		// frame would be drawn over that stream's picture. The error asks
+		// the sender for a keyframe.
+		if _, _, key := capture.VP8KeyframeSize(frame); !key {
+			return errNeedKeyframe
+		}
+		r.needKey = false
 	}
 	if r.spare == nil {
 		r.spare = &capture.I420{}
@@ -143,13 +170,26 @@ func (r *Receiver) Stats(st *media.VideoReceivedStats) {
 	st.FramesRefused = r.refused.Load()
 }
 
-// Close frees the decoder; frames written after it are dropped.
+// Close frees the decoder (hands it back to ReceiverOptions.Codecs);
+// frames written after it are dropped.
 func (r *Receiver) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	if r.dec != nil {
-		r.dec.Close()
-		r.dec = nil
+	r.release()
+}
+
+// release gives up the decoder: a VP8 one goes back to the cache with the
+// spare picture (no one else holds it), any other is closed. mu is held.
+func (r *Receiver) release() {
+	if r.dec == nil {
+		return
 	}
+	if r.decName == videocodec.VP8 && r.codecs != nil {
+		r.codecs.PutDecoder(r.decName, r.dec, r.spare)
+		r.spare = nil
+	} else {
+		r.dec.Close()
+	}
+	r.dec = nil
 }

@@ -18,7 +18,7 @@ func BenchmarkReceiverLatest_1080p(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := NewReceiver()
+	r := NewReceiver(ReceiverOptions{})
 	defer r.Close()
 	if err := r.WriteVideoFrame("VP8", data); err != nil {
 		b.Fatal(err)

@@ -24,7 +24,7 @@ func TestReceiverRefusesResolutionBomb(t *testing.T) {
 	}
 	bomb := bytes.Clone(key)
 	bomb[6], bomb[7], bomb[8], bomb[9] = 0xff, 0x3f, 0xff, 0x3f
-	r := NewReceiver()
+	r := NewReceiver(ReceiverOptions{})
 	defer r.Close()
 	if err := r.WriteVideoFrame("VP8", bomb); !errors.Is(err, capture.ErrFrameTooLarge) {
 		t.Fatalf("bomb: %v, want ErrFrameTooLarge", err)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,6 +39,9 @@ type SenderOptions struct {
 	// OnGone is called (from the capture watcher) when the monitor
 	// disappears or the capture fails for good.
 	OnGone func(error)
+	// Codecs, when set, lends warm encoders and takes them back when the
+	// capture ends (see CodecCache).
+	Codecs *CodecCache
 }
 
 // StartKbps is the encoder's target until the media session sets one.
@@ -61,6 +65,9 @@ type Sender struct {
 	stopped bool
 	// encoders has one encoder per codec some running Output uses.
 	encoders map[videocodec.Name]*encoderFan
+	// retired are encoders whose last leg left while the capture still
+	// ran; Stop hands them back once it has ended.
+	retired []*encoderFan
 
 	width, height atomic.Int64
 	fps10s        fpsMeter
@@ -69,8 +76,14 @@ type Sender struct {
 // encoderFan is one codec's encoder and the Outputs it writes to.
 type encoderFan struct {
 	enc  capture.Encoder
+	opts capture.EncoderOptions // what enc was made with
 	outs []*Output
 }
+
+// maxPrimedFrames bounds what a primed leg holds before its negotiation
+// ends: two seconds of a moving screen. Beyond it the frames are dropped
+// and the leg waits for a new keyframe.
+const maxPrimedFrames = 60
 
 // NewSender makes a Sender; nothing is captured before an Output starts.
 func NewSender(o SenderOptions) *Sender {
@@ -93,36 +106,75 @@ func (s *Sender) NewOutput() *Output {
 }
 
 // attach adds o to its codec's encoder (made if it is the first of that
-// codec) and starts the capture if it is the first Output.
-func (s *Sender) attach(o *Output) error {
+// codec) and starts the capture if it is the first Output. The capture
+// starts first: its first grab (display round trips, the first touch of
+// the frame buffers) runs while libvpx sets up the encoder, and the first
+// frame waits on mu until the encoder is there.
+func (s *Sender) attach(o *Output, codec videocodec.Name) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
+		s.mu.Unlock()
 		return media.ErrClosed
 	}
-	fan := s.encoders[o.codec]
-	if fan == nil {
-		mon := s.opts.Monitor
-		enc, err := capture.NewEncoder(o.codec, capture.EncoderOptions{
-			Width: mon.Width, Height: mon.Height, FPS: s.opts.FPS, BitrateKbps: o.bitrate(), ScreenContent: true,
-		})
-		if err != nil {
-			return fmt.Errorf("share: %s encoder: %w", o.codec, err)
+	startedCapture := false
+	if s.src == nil {
+		if err := s.startCapture(); err != nil {
+			s.mu.Unlock()
+			return err
 		}
-		fan = &encoderFan{enc: enc}
-		s.encoders[o.codec] = fan
+		startedCapture = true
+	}
+	err := s.addLocked(o, codec)
+	idle := len(s.encoders) == 0
+	s.mu.Unlock()
+	if err != nil && startedCapture && idle {
+		s.Stop()
+	}
+	return err
+}
+
+// addLocked adds o to codec's encoder, made if it is the first leg of that
+// codec. mu is held.
+func (s *Sender) addLocked(o *Output, codec videocodec.Name) error {
+	fan := s.encoders[codec]
+	if fan == nil {
+		opts := shareEncoderOptions(s.opts.Monitor, s.opts.FPS, o.bitrate())
+		enc, err := s.opts.Codecs.Encoder(codec, opts)
+		if err != nil {
+			return fmt.Errorf("share: %s encoder: %w", codec, err)
+		}
+		fan = &encoderFan{enc: enc, opts: opts}
+		s.encoders[codec] = fan
 	} else {
 		// A leg joining a running encoder decodes from the next keyframe.
 		fan.enc.RequestKeyframe()
 	}
 	fan.outs = append(fan.outs, o)
-	if s.src != nil {
-		return nil
+	return nil
+}
+
+// shareEncoderOptions are the options of a share's encoder for mon at fps
+// (0: 30) and kbps.
+func shareEncoderOptions(mon capture.Monitor, fps, kbps int) capture.EncoderOptions {
+	if fps <= 0 {
+		fps = 30
 	}
-	if err := s.startCapture(); err != nil {
-		s.dropLocked(o)
+	return capture.EncoderOptions{Width: mon.Width, Height: mon.Height, FPS: fps, BitrateKbps: kbps, ScreenContent: true}
+}
+
+// switchCodec moves o, attached to from's encoder, to codec's (the
+// negotiation chose another codec than the one o was primed with).
+func (s *Sender) switchCodec(o *Output, from, codec videocodec.Name) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return media.ErrClosed
+	}
+	// The capture goes on: add to the new codec before leaving the old.
+	if err := s.addLocked(o, codec); err != nil {
 		return err
 	}
+	s.dropCodecLocked(o, from)
 	return nil
 }
 
@@ -133,6 +185,7 @@ func (s *Sender) startCapture() error {
 		FPS:     s.opts.FPS,
 		Logger:  s.log,
 		OnFrame: s.onFrame,
+		Buffers: s.opts.Codecs.FrameBuffers(),
 	})
 	if err != nil {
 		return fmt.Errorf("share: capture %s: %w", mon.Name, err)
@@ -185,7 +238,7 @@ func (s *Sender) onFrame(f capture.Frame) {
 		// and ~200 kB/s for nothing (benchmarks.md). A receiver that lost
 		// packets asks with PLI; the encoder's periodic keyframe covers one
 		// that cannot.
-		data, _, err := fan.enc.EncodeFrame(f, false)
+		data, key, err := fan.enc.EncodeFrame(f, false)
 		if errors.Is(err, capture.ErrClosed) {
 			continue // its last leg left during this frame
 		}
@@ -196,9 +249,14 @@ func (s *Sender) onFrame(f capture.Frame) {
 		if len(data) == 0 {
 			continue
 		}
+		codec := fan.enc.Codec()
 		for _, o := range fan.outs {
-			if o.send(data, f.Time) {
+			ok, needKey := o.send(codec, data, key, f.Time)
+			if ok {
 				sent = true
+			}
+			if needKey {
+				fan.enc.RequestKeyframe()
 			}
 		}
 	}
@@ -217,9 +275,9 @@ func (s *Sender) capturing(on bool) {
 
 // detach removes o; the last Output gone stops the capture and frees the
 // encoders. It returns once no frame is written to o any more.
-func (s *Sender) detach(o *Output) {
+func (s *Sender) detach(o *Output, codec videocodec.Name) {
 	s.mu.Lock()
-	s.dropLocked(o)
+	s.dropCodecLocked(o, codec)
 	last := len(s.encoders) == 0
 	s.mu.Unlock()
 	if last {
@@ -230,10 +288,12 @@ func (s *Sender) detach(o *Output) {
 	// Output.Stop set first.
 }
 
-// dropLocked removes o from its encoder, closing the encoder when o was
-// its last leg. mu is held.
-func (s *Sender) dropLocked(o *Output) {
-	fan := s.encoders[o.codec]
+// dropCodecLocked removes o from codec's encoder. The encoder of o's last
+// leg is closed, or, when it was the share's last encoder, kept for Stop
+// to hand back to the cache once the capture goroutine cannot use it any
+// more. mu is held.
+func (s *Sender) dropCodecLocked(o *Output, codec videocodec.Name) {
+	fan := s.encoders[codec]
 	if fan == nil {
 		return
 	}
@@ -242,7 +302,11 @@ func (s *Sender) dropLocked(o *Output) {
 		fan.enc.SetBitrate(minBitrate(fan.outs))
 		return
 	}
-	delete(s.encoders, o.codec)
+	delete(s.encoders, codec)
+	if len(s.encoders) == 0 && s.src != nil {
+		s.retired = append(s.retired, fan)
+		return
+	}
 	// The capture goroutine may be encoding with it right now: the
 	// encoder's lock orders Close after that frame, and a later EncodeFrame
 	// returns capture.ErrClosed.
@@ -259,8 +323,9 @@ func minBitrate(outs []*Output) int {
 	return k
 }
 
-// Stop ends the share on every leg: the capture goroutine has ended and
-// the shm segment is released when it returns. Idempotent.
+// Stop ends the share on every leg: the capture goroutine has ended when
+// it returns, and the shm segment is released (or parked, grabbing
+// nothing, in SenderOptions.Codecs for the next share). Idempotent.
 func (s *Sender) Stop() {
 	s.mu.Lock()
 	if s.stopped {
@@ -269,8 +334,9 @@ func (s *Sender) Stop() {
 	}
 	s.stopped = true
 	src, cancel := s.src, s.cancel
-	fans := s.encoders
-	s.encoders = map[videocodec.Name]*encoderFan{}
+	fans := slices.Collect(maps.Values(s.encoders))
+	fans = append(fans, s.retired...)
+	s.encoders, s.retired = map[videocodec.Name]*encoderFan{}, nil
 	s.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -279,29 +345,43 @@ func (s *Sender) Stop() {
 		_ = src.Close()
 	}
 	s.watch.Wait()
+	// The capture goroutine has ended: nobody encodes with them any more.
 	for _, fan := range fans {
-		_ = fan.enc.Close()
+		s.opts.Codecs.PutEncoder(fan.enc.Codec(), fan.opts, fan.enc)
 	}
 }
 
 // Output is one call's leg of a Sender, the media.VideoSender its media
 // session drives: Start attaches it to the encoder of its codec, Stop
-// detaches it (the last leg's Stop ends the capture).
+// detaches it (the last leg's Stop ends the capture). Prime may attach it
+// earlier, while the negotiation that will start it is under way.
 type Output struct {
 	s *Sender
 
-	mu      sync.Mutex
-	codec   videocodec.Name
-	write   func([]byte, time.Duration) error
-	started bool
-	stopped bool
-	kbps    int
+	mu    sync.Mutex
+	codec videocodec.Name // the encoder it is attached to ("" before)
+	write func([]byte, time.Duration) error
+	// attached: on an encoder (by Prime or Start); live: Start gave it its
+	// writer, frames go out.
+	attached, live bool
+	stopped        bool
+	kbps           int
 	// last is when the previous frame written to this leg was grabbed.
 	last time.Time
+	// held are the frames a primed leg encoded before Start, from a
+	// keyframe on, with their grab times.
+	held []heldFrame
+	// priming is closed when Prime's attach has ended (nil: no Prime).
+	priming chan struct{}
 
 	first     chan struct{}
 	firstOnce sync.Once
 	frames    atomic.Uint64
+}
+
+type heldFrame struct {
+	data []byte
+	at   time.Time
 }
 
 // Sender is the share this leg belongs to.
@@ -311,27 +391,115 @@ func (o *Output) Sender() *Sender { return o.s }
 // first (WebRTC's mandatory codec, with screen-content tuning).
 func (o *Output) Codecs() []videocodec.Name { return videocodec.All() }
 
+// Prime starts the capture and the encoder of the leg's first codec before
+// the negotiation that adds the video line has ended, so that opening the
+// encoder, the first grab and the first keyframe overlap the re-INVITE's
+// round trip instead of following it. The frames are held (from the
+// latest keyframe on, at most maxPrimedFrames) and go out at once when
+// Start comes with that codec; with another codec the leg moves to that
+// codec's encoder. Stop ends a primed leg like a started one.
+func (o *Output) Prime() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.stopped || o.attached || o.priming != nil {
+		return
+	}
+	codec := o.Codecs()[0]
+	o.codec, o.attached = codec, true
+	done := make(chan struct{})
+	o.priming = done
+	// Opening the encoder takes long (see CodecCache): the negotiation
+	// goes on meanwhile. Start and Stop wait for this goroutine.
+	go func() {
+		defer close(done)
+		if err := o.s.attach(o, codec); err != nil {
+			o.s.log.Debug("priming the share failed; the negotiated start retries", "codec", codec, "error", err)
+			o.mu.Lock()
+			o.codec, o.attached = "", false
+			o.mu.Unlock()
+		}
+	}()
+}
+
+// waitPrimed waits for Prime's attach to end; mu is held and is held
+// again on return.
+func (o *Output) waitPrimed() {
+	if p := o.priming; p != nil {
+		o.mu.Unlock()
+		<-p
+		o.mu.Lock()
+	}
+}
+
 // Start implements media.VideoSender.
 func (o *Output) Start(codec videocodec.Name, write func([]byte, time.Duration) error) error {
 	o.mu.Lock()
-	if o.stopped || o.started {
+	o.waitPrimed()
+	if o.stopped || o.live {
 		o.mu.Unlock()
 		return media.ErrClosed
 	}
-	o.codec, o.write, o.started = codec, write, true
+	if !o.attached {
+		o.codec, o.write, o.attached, o.live = codec, write, true, true
+		o.mu.Unlock()
+		if err := o.s.attach(o, codec); err != nil {
+			o.mu.Lock()
+			o.attached = false
+			o.mu.Unlock()
+			return err
+		}
+		return nil
+	}
+	if o.codec == codec {
+		// Primed with the negotiated codec: what was held goes out now.
+		o.write, o.live = write, true
+		held := o.held
+		o.held = nil
+		for _, f := range held {
+			o.writeLocked(f.data, f.at)
+		}
+		o.mu.Unlock()
+		return nil
+	}
+	from := o.codec
+	o.codec, o.write, o.live, o.held = codec, write, true, nil
 	o.mu.Unlock()
-	return o.s.attach(o)
+	return o.s.switchCodec(o, from, codec)
 }
 
-// send writes one encoded frame grabbed at t to this leg; the RTP timestamp
-// advances by wall time since its previous frame, so skipped static frames
-// read as a pause, not as slow motion.
-func (o *Output) send(data []byte, t time.Time) bool {
+// send writes one encoded frame of codec grabbed at t to this leg, or
+// holds it while the leg is primed. needKey asks the encoder for a
+// keyframe: a primed leg whose held frames were dropped needs one to
+// start from.
+func (o *Output) send(codec videocodec.Name, data []byte, key bool, t time.Time) (sent, needKey bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.stopped {
-		return false
+	if o.stopped || codec != o.codec {
+		// A frame of the encoder the leg just left.
+		return false, false
 	}
+	if !o.live {
+		switch {
+		case key:
+			o.held = append(o.held[:0], heldFrame{data: data, at: t})
+		case len(o.held) == 0:
+			// Nothing to predict from: useless to the peer.
+			return false, true
+		case len(o.held) >= maxPrimedFrames:
+			o.held = nil
+			return false, true
+		default:
+			o.held = append(o.held, heldFrame{data: data, at: t})
+		}
+		return false, false
+	}
+	return o.writeLocked(data, t), false
+}
+
+// writeLocked writes one frame grabbed at t; the RTP timestamp advances by
+// wall time since the leg's previous frame, so skipped static frames read
+// as a pause, not as slow motion. mu is held.
+func (o *Output) writeLocked(data []byte, t time.Time) bool {
 	d := time.Second / time.Duration(o.s.opts.FPS)
 	if !o.last.IsZero() {
 		d = t.Sub(o.last)
@@ -378,12 +546,12 @@ func (o *Output) SetBitrate(kbps int) {
 }
 
 // withEncoder runs f on the encoder of the leg's codec, with the sender's
-// lock held, once the leg has started.
+// lock held, once the leg is attached.
 func (o *Output) withEncoder(f func(*encoderFan)) {
 	o.mu.Lock()
-	codec, started := o.codec, o.started
+	codec, attached := o.codec, o.attached
 	o.mu.Unlock()
-	if !started {
+	if !attached {
 		return
 	}
 	o.s.mu.Lock()
@@ -407,10 +575,12 @@ func (o *Output) Stop() {
 		return
 	}
 	o.stopped = true
-	started := o.started
+	o.waitPrimed()
+	attached, codec := o.attached, o.codec
+	o.held = nil
 	o.mu.Unlock()
-	if started {
-		o.s.detach(o)
+	if attached {
+		o.s.detach(o, codec)
 	}
 }
 
@@ -428,7 +598,7 @@ func (o *Output) WaitFirstFrame(ctx context.Context) error {
 // picture size and the share's frame rate.
 func (o *Output) Stats(st *media.VideoSentStats) {
 	o.mu.Lock()
-	if o.codec != "" {
+	if o.codec != "" && o.live {
 		st.Codec = string(o.codec)
 	}
 	o.mu.Unlock()
