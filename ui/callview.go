@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -332,11 +333,19 @@ func (v *callView) watchVideo(callID string) {
 		t := time.NewTicker(framePeriod)
 		defer t.Stop()
 		var last uint64
+		// At most one frame waits for the UI thread: fyne.Do queues
+		// without bound, so a view that paints slower than frames arrive
+		// would otherwise fall further behind (and hold every queued
+		// frame in memory) for as long as the share lasts.
+		var pending atomic.Bool
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
+			}
+			if pending.Load() {
+				continue
 			}
 			fs, ok := v.w.video(callID)
 			if !ok || fs == nil {
@@ -347,7 +356,9 @@ func (v *callView) watchVideo(callID string) {
 				continue
 			}
 			last = seq
+			pending.Store(true)
 			v.w.opts.do(func() {
+				defer pending.Store(false)
 				if v.videoCall != callID {
 					return
 				}
