@@ -79,8 +79,13 @@ type call struct {
 	referBusy     atomic.Bool
 	referDecision chan bool
 
-	// Outgoing, before answer: cancels the INVITE (CANCEL is sent).
-	cancelInvite context.CancelFunc
+	// Outgoing, before answer: abandons the INVITE transaction (sipgo's
+	// WaitAnswer returns at once). A hang-up sends CANCEL (cancel.go):
+	// cancelWanted once the user hung up, provisionalSeen once the INVITE
+	// in uac got a provisional response, cancelSent once CANCEL is out.
+	cancelInvite                              context.CancelFunc
+	cancelWanted, provisionalSeen, cancelSent bool
+	answerTaken                               bool // the INVITE's 2xx is being answered: hang up with BYE
 	// Incoming, before answer: the INVITE handler waits for a decision.
 	decision  chan decision
 	inviteTx  sip.ServerTransaction // the INVITE's, for non-2xx finals
@@ -462,29 +467,30 @@ func (c *call) waitGoroutines(ctx context.Context) error {
 // hangup ends the call whatever its state.
 func (c *call) hangup(ctx context.Context) error {
 	s := c.snapshot()
+	ending := false // onCallEnding sent
 	switch {
 	case s.IsTerminated():
 		return nil
 	case !s.IsCaller && !s.Answered:
 		return c.reject(ctx, sip.StatusBusyHere)
 	case s.IsCaller && !s.Answered:
-		c.mu.Lock()
-		cancel := c.cancelInvite
-		c.mu.Unlock()
 		c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
-		if cancel != nil {
-			cancel() // WaitAnswer sends CANCEL (RFC 3261 §9.1) and the dialer goroutine terminates the call
+		ending = true
+		if c.requestCancel() { // the dialer goroutine ends the call on the INVITE's final response
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			return nil
 		}
-		select {
-		case <-c.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		return nil
+		// Answered a moment ago: end the dialog with BYE below.
 	}
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
+	if !ending {
+		c.update(func(s *CallSession) { s.SipStatus = SipStatusTerminating }, []string{EventCallEnding}, nil)
+	}
 	var err error
 	if d := c.dialog(); d != nil {
 		err = d.Bye(ctx)

@@ -72,7 +72,11 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 	}
 	req := p.newInvite(c.id, d, 0, offer)
 
-	inviteCtx, cancel := context.WithCancel(p.ctx)
+	// Cancelling inviteCtx abandons the INVITE without a CANCEL (sipgo's
+	// WaitAnswer returns at once on this cause); a hang-up's CANCEL is
+	// sent by requestCancel.
+	inviteCtx, cancelCause := context.WithCancelCause(p.ctx)
+	cancel := func() { cancelCause(sipgo.WaitAnswerForceCancelErr) }
 	c.cancelInvite = cancel
 	p.addCall(c)
 	c.update(func(s *CallSession) { s.SipStatus = SipStatusEstablishing }, []string{EventCallOutgoing}, nil)
@@ -96,9 +100,7 @@ func (p *Phone) Call(ctx context.Context, target string, opts CallOptions) (*Cal
 		c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
 	}
-	c.mu.Lock()
-	c.uac = dcs
-	c.mu.Unlock()
+	c.inviteSent(dcs)
 	c.goCall(func() { c.waitAnswer(inviteCtx, cancel, dcs, d) })
 	return c.snapshot(), nil
 }
@@ -263,7 +265,8 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 		err := c.waitFinal(ctx, dcs, &earlyAnswer)
 		if err != nil {
 			var dr *sipgo.ErrDialogResponse
-			if errors.As(err, &dr) && dr.Res.StatusCode == statusIntervalTooSmall && ctx.Err() == nil && d.raiseSessionExpires(dr.Res) {
+			hungUp := c.cancelRequested()
+			if errors.As(err, &dr) && dr.Res.StatusCode == statusIntervalTooSmall && ctx.Err() == nil && !hungUp && d.raiseSessionExpires(dr.Res) {
 				// RFC 4028 §7.4: again with the 422's Min-SE.
 				next, rerr := c.retryInvite(ctx, dcs, d)
 				if rerr == nil {
@@ -272,7 +275,7 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 				}
 				err = rerr
 			}
-			if errors.As(err, &dr) && refusesOffer(dr.Res.StatusCode) && ctx.Err() == nil && d.advance() {
+			if errors.As(err, &dr) && refusesOffer(dr.Res.StatusCode) && ctx.Err() == nil && !hungUp && d.advance() {
 				c.log.Info("offer refused, offering the next media profile", "status", dr.Res.StatusCode,
 					"refused", d.profiles[d.current-1].String(), "next", d.profile().String())
 				next, rerr := c.retryInvite(ctx, dcs, d)
@@ -283,20 +286,27 @@ func (c *call) waitAnswer(ctx context.Context, cancel context.CancelFunc, dcs *s
 				err = rerr
 			}
 			switch {
+			case hungUp || ctx.Err() != nil:
+				// Our CANCEL (hang-up before answer; onCallEnding was
+				// sent) got its 487, or the phone is closing.
+				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			case errors.Is(err, ErrForeignChallenge):
 				res := dcs.InviteResponse
 				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: res.StatusCode, Reason: res.Reason, Error: err.Error()})
 			case errors.As(err, &dr):
 				c.terminate([]string{EventCallRejected}, CallStatusPayload{Status: dr.Res.StatusCode, Reason: dr.Res.Reason})
-			case ctx.Err() != nil:
-				// Our CANCEL (hangup before answer); onCallEnding was sent.
-				c.terminate(nil, CallStatusPayload{Reason: "canceled"})
 			default:
 				c.terminate([]string{EventCallRejected}, CallStatusPayload{Error: err.Error()})
 			}
 			return
 		}
 		res = dcs.InviteResponse
+		if !c.takeAnswer() {
+			// The 2xx crossed our CANCEL: the dialog exists, so ACK it
+			// and end it with BYE (RFC 3261 §15).
+			c.endCrossedAnswer(dcs)
+			return
+		}
 		var aerr error
 		if earlyAnswer == nil {
 			aerr = c.mediaSession().ApplyAnswer(ctx, res.Body())
@@ -386,6 +396,7 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 	answerOpts.OnResponse = func(res *sip.Response) error {
 		if res.IsProvisional() {
 			c.p.flushStreamAck(res)
+			c.noteProvisional(dcs)
 		}
 		if res.StatusCode > 100 && res.StatusCode < 200 {
 			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
@@ -436,9 +447,7 @@ func (c *call) retryInvite(ctx context.Context, prev *sipgo.DialogClientSession,
 	if err != nil {
 		return nil, fmt.Errorf("%w: INVITE: %w", ErrRequestFailed, err)
 	}
-	c.mu.Lock()
-	c.uac = dcs
-	c.mu.Unlock()
+	c.inviteSent(dcs)
 	return dcs, nil
 }
 
