@@ -24,21 +24,23 @@ func TestClassicRTCPBaresipIntegration(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newClassicPhone(t, 660, tc.policy, false)
 			bs := testpeers.StartBaresip(t, testpeers.BaresipOptions{MediaEnc: tc.mediaEnc, AutoAnswer: true, ToneHz: 440})
-			ctx := ctxFor(t, 30*time.Second)
+			ctx := ctxFor(t, 45*time.Second)
 			s, err := p.Call(ctx, bs.URI(), callengine.CallOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			p.wait(t, callengine.EventCallAccepted, 10*time.Second)
 			p.waitTone(t, 440, 5*time.Second)
+			// RTCP goes out about every 5 s (RFC 3550 §6.2): the first RR
+			// that echoes an SR of ours may be baresip's second or third.
 			var st media.Stats
-			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+			for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
 				if st, _ = p.Stats(s.SipCallID); st.Audio.RTTMs > 0 && st.Audio.JitterMs > 0 {
 					break
 				}
 			}
 			if st.Audio.RTTMs <= 0 || st.Audio.RTTMs > 500 || st.Audio.JitterMs <= 0 {
-				t.Fatalf("after 10 s with baresip: RTT %.2f ms, jitter %.2f ms, want both measured from RTCP\n%s", st.Audio.RTTMs, st.Audio.JitterMs, bs.Log())
+				t.Fatalf("after 20 s with baresip: RTT %.2f ms, jitter %.2f ms, want both measured from RTCP\n%s", st.Audio.RTTMs, st.Audio.JitterMs, bs.Log())
 			}
 			t.Logf("FIGURE rtcp.baresip.%s: RTT %.2f ms (baresip's RR echoing our SR), jitter %.2f ms", tc.name, st.Audio.RTTMs, st.Audio.JitterMs)
 			if err := p.Hangup(ctx, s.SipCallID); err != nil {
