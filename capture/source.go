@@ -487,6 +487,14 @@ func (s *Source) deliver(st *captureLoop, now time.Time, changed bool, span Dirt
 	if !changed {
 		span = DirtyRows{First: 0, Last: st.img.Height - 1}
 		st.refreshes++
+		if s.refreshReq.Load() {
+			// A requested refresh answers a receiver's loss (a keyframe
+			// request, or the probe after a keyframe): it may be lost
+			// too, and on a still screen nothing else would show the
+			// receiver that loss for IdleRefreshInterval. Refreshes go on
+			// at RefreshInterval as after a change.
+			st.refreshes = 0
+		}
 		s.refreshes.Add(1)
 	} else {
 		st.refreshes = 0
