@@ -223,7 +223,7 @@ func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
 		Header: []string{"class", "pipeline", "CPU % of one core", "vs ffmpeg −16", "CPU ms / sent frame", "frames sent / s", "kB/s", "SSIM decoded vs screen (vs last frame)"},
 	}
 	// Window drag and cursor motion are in the encoder pairs only (time).
-	kinds := []WorkKind{WorkStatic, WorkTyping, WorkScrolling, WorkVideo, WorkFullMotion}
+	kinds := []WorkKind{WorkStatic, WorkTyping, WorkClockTyping, WorkScrolling, WorkVideo, WorkFullMotion}
 	for _, k := range kinds {
 		c := workClass{k, screenW, screenH}
 		name := "live/" + c.String()
@@ -231,7 +231,7 @@ func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
 			continue
 		}
 		pipes := []livePipeline{{name: "Parlo", parlo: true}, {name: "ffmpeg x11grab+libvpx"}}
-		if k == WorkStatic || k == WorkTyping {
+		if k == WorkStatic || k == WorkTyping || k == WorkClockTyping {
 			pipes = append(pipes, livePipeline{name: "ffmpeg x11grab+mpdecimate+libvpx", decimate: true})
 		}
 		if k == WorkStatic || k == WorkTyping || k == WorkScrolling {
@@ -246,7 +246,7 @@ func benchLivePipelines(b *testing.B, cfg config, rep *Report) {
 			b.Cleanup(sc.Close)
 			ms := make([][]measured, len(pipes))
 			cfg := cfg
-			if k == WorkStatic || k == WorkTyping {
+			if k == WorkStatic || k == WorkTyping || k == WorkClockTyping {
 				// Past the keyframe and the first refine passes of the
 				// unchanged areas (capture/activerows.go settles a row
 				// after three once-a-second passes): the steady state a

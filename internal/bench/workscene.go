@@ -35,19 +35,20 @@ const (
 	WorkVideo                      // a 640x360 video (ffplay testsrc2, 30 fps) playing in a window
 	WorkCursor                     // static desktop, the pointer circling at 60 Hz
 	WorkFullMotion                 // a whole-screen picture scrolling 4 rows at 60 Hz
+	WorkClockTyping                // typing as in WorkTyping while a panel clock elsewhere ticks every second
 )
 
 // AllWorkKinds lists every kind in report order.
-var AllWorkKinds = []WorkKind{WorkStatic, WorkTyping, WorkScrolling, WorkWindowDrag, WorkVideo, WorkCursor, WorkFullMotion}
+var AllWorkKinds = []WorkKind{WorkStatic, WorkTyping, WorkClockTyping, WorkScrolling, WorkWindowDrag, WorkVideo, WorkCursor, WorkFullMotion}
 
 func (k WorkKind) String() string {
-	return [...]string{"static", "typing", "scrolling text", "window drag", "video in a window", "cursor motion", "full motion"}[k]
+	return [...]string{"static", "typing", "scrolling text", "window drag", "video in a window", "cursor motion", "full motion", "clock + typing"}[k]
 }
 
 // HasText reports whether Text is meaningful for the kind (a legibility
 // region that stays in place).
 func (k WorkKind) HasText() bool {
-	return k == WorkStatic || k == WorkTyping || k == WorkScrolling || k == WorkCursor
+	return k == WorkStatic || k == WorkTyping || k == WorkScrolling || k == WorkCursor || k == WorkClockTyping
 }
 
 // sceneText is what the terminal shows and types: real source code.
@@ -58,12 +59,15 @@ var sceneText string
 // terminalScript prints the text file given as its argument in one of three
 // ways: "page" prints the first rows at once and then waits; "type" prints
 // the first rows and then types the rest one character every 100 ms;
-// "scroll" prints one line every 50 ms, round and round.
+// "scroll" prints one line every 50 ms, round and round. "clock" ignores
+// the file and shows the time of day, rewritten in place every second, as
+// a desktop panel's clock does.
 const terminalScript = `$|=1; my ($mode,$file,$rows)=@ARGV; open(F,'<',$file) or die; my @l=<F>; close F;
 print @l[0..$rows-1];
 if ($mode eq 'page') { sleep 100000 }
 if ($mode eq 'type') { my $t=join('',@l[$rows..$#l]); while (1) { for my $c (split //, $t) { print $c; select(undef,undef,undef,0.1) } } }
-if ($mode eq 'scroll') { while (1) { for my $s (@l) { print $s; select(undef,undef,undef,0.05) } } }`
+if ($mode eq 'scroll') { while (1) { for my $s (@l) { print $s; select(undef,undef,undef,0.05) } } }
+if ($mode eq 'clock') { while (1) { my @t=localtime; printf "\r%02d:%02d:%02d", $t[2], $t[1], $t[0]; sleep 1 } }`
 
 // WorkScene is one content class on its own Xvfb: the server, a painter for
 // the wallpaper and animations, and the programs (xterm, ffplay) it runs.
@@ -121,9 +125,9 @@ func (s *WorkScene) start() error {
 			"-e", "perl", "-e", terminalScript, mode, text, strconv.Itoa(rows-1))
 	}
 	switch s.Kind {
-	case WorkStatic, WorkCursor, WorkTyping, WorkWindowDrag:
+	case WorkStatic, WorkCursor, WorkTyping, WorkWindowDrag, WorkClockTyping:
 		mode := "page"
-		if s.Kind == WorkTyping {
+		if s.Kind == WorkTyping || s.Kind == WorkClockTyping {
 			mode = "type"
 		}
 		win, err := term(mode, 110, 34, 420, 240)
@@ -134,6 +138,11 @@ func (s *WorkScene) start() error {
 			return err
 		}
 		switch s.Kind {
+		case WorkClockTyping:
+			// The panel clock in the top right corner, away from the text.
+			if _, err := term("clock", 9, 1, s.W-120, 6); err != nil {
+				return err
+			}
 		case WorkCursor:
 			s.painter.every(time.Second/60, func(n int) error {
 				a := float64(n) * 0.05
