@@ -33,15 +33,8 @@ func (c *call) requestCancel() bool {
 		return false
 	}
 	c.cancelWanted = true
-	dcs := c.uac
-	send := dcs != nil && c.provisionalSeen && !c.cancelSent
-	if send {
-		c.cancelSent = true
-	}
 	c.mu.Unlock()
-	if send {
-		c.goCall(func() { c.sendCancel(dcs) })
-	}
+	c.sendCancelWhenDue()
 	return true
 }
 
@@ -75,17 +68,26 @@ func (c *call) inviteSent(dcs *sipgo.DialogClientSession) {
 	c.mu.Unlock()
 }
 
-// noteProvisional records a provisional response to dcs's INVITE and sends
-// the CANCEL a hang-up was waiting for.
-func (c *call) noteProvisional(dcs *sipgo.DialogClientSession) {
+// noteProvisional records a provisional response to the INVITE in uac and
+// sends the CANCEL a hang-up was waiting for.
+func (c *call) noteProvisional() {
 	c.mu.Lock()
 	c.provisionalSeen = true
-	send := c.cancelWanted && !c.cancelSent
-	if send {
+	c.mu.Unlock()
+	c.sendCancelWhenDue()
+}
+
+// sendCancelWhenDue sends the CANCEL of the INVITE in uac once the user hung
+// up and that INVITE got a provisional response, once per INVITE.
+func (c *call) sendCancelWhenDue() {
+	c.mu.Lock()
+	dcs := c.uac
+	due := dcs != nil && c.cancelWanted && c.provisionalSeen && !c.cancelSent
+	if due {
 		c.cancelSent = true
 	}
 	c.mu.Unlock()
-	if send {
+	if due {
 		c.goCall(func() { c.sendCancel(dcs) })
 	}
 }

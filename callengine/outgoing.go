@@ -396,7 +396,7 @@ func (c *call) waitFinal(ctx context.Context, dcs *sipgo.DialogClientSession, ea
 	answerOpts.OnResponse = func(res *sip.Response) error {
 		if res.IsProvisional() {
 			c.p.flushStreamAck(res)
-			c.noteProvisional(dcs)
+			c.noteProvisional()
 		}
 		if res.StatusCode > 100 && res.StatusCode < 200 {
 			if tag, ok := res.To().Params.Get("tag"); ok && tag != "" {
