@@ -155,7 +155,7 @@ func TestClassicRTCPReports(t *testing.T) {
 					}
 				}
 				if st.Audio.RTTMs <= 0 || st.Audio.RTTMs > 1000 || st.Audio.JitterMs <= 0 {
-					t.Fatalf("no round trip or jitter from RTCP after 5 s: %+v", st.Audio)
+					t.Fatalf("no round trip or jitter from RTCP after 5 s: audio %+v, transport %+v", st.Audio, st.Transport)
 				}
 				t.Logf("RTT %.2f ms, jitter %.2f ms", st.Audio.RTTMs, st.Audio.JitterMs)
 			}
