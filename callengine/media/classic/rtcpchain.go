@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
@@ -17,7 +18,7 @@ import (
 // RTCP timing of a classic line.
 const (
 	// reportInterval is how often sender and receiver reports go out (RFC
-	// 3550 §6.4); sender reports at random waits around it (reportTicker).
+	// 3550 §6.4); sender reports at random waits around it (rtpmedia.ReportTicker).
 	// One a second, as on the WebRTC path: a compound SR or RR
 	// with SDES is under 100 bytes, 0.8 kbit/s, well inside the 5 % of the
 	// session bandwidth RFC 3550 §6.2 gives RTCP even for G.711 (64 kbit/s),
@@ -97,7 +98,7 @@ func newRTCPChain(info streamInfoFunc, cname string, sendRTP func(*rtp.Packet) e
 	if err != nil {
 		return nil, fmt.Errorf("classic: receiver reports: %w", err)
 	}
-	sr, err := report.NewSenderInterceptor(report.SenderInterval(reportInterval), report.SenderTicker(newReportTicker))
+	sr, err := report.NewSenderInterceptor(report.SenderInterval(reportInterval), report.SenderTicker(rtpmedia.NewReportTicker))
 	if err != nil {
 		return nil, fmt.Errorf("classic: sender reports: %w", err)
 	}

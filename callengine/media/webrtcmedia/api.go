@@ -9,9 +9,11 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/parlo-voip/parlo/callengine/media"
+	"github.com/parlo-voip/parlo/callengine/media/rtpmedia"
 )
 
 // Payload types. PCMU, PCMA and G722 are static (RFC 3551 §6); the dynamic ones
@@ -97,9 +99,19 @@ func newAPI(opts media.Options, onEstimator func(cc.BandwidthEstimator)) (*webrt
 	if err := webrtc.ConfigureNackWithOptions(m, ir, genOpts); err != nil {
 		return nil, fmt.Errorf("webrtcmedia: nack interceptor: %w", err)
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("webrtcmedia: rtcp report interceptor: %w", err)
+	// Sender and receiver reports as webrtc.ConfigureRTCPReports adds them,
+	// but the sender reports at random waits (rtpmedia.ReportTicker) so a
+	// peer's receiver reports cannot lock in phase with them.
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("webrtcmedia: receiver report interceptor: %w", err)
 	}
+	sr, err := report.NewSenderInterceptor(report.SenderTicker(rtpmedia.NewReportTicker))
+	if err != nil {
+		return nil, fmt.Errorf("webrtcmedia: sender report interceptor: %w", err)
+	}
+	ir.Add(rr)
+	ir.Add(sr)
 	// Jitter and round-trip time for Stats (no SDP cost).
 	if err := webrtc.ConfigureStatsInterceptor(ir); err != nil {
 		return nil, fmt.Errorf("webrtcmedia: stats interceptor: %w", err)

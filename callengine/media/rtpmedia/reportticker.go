@@ -1,4 +1,4 @@
-package classic
+package rtpmedia
 
 import (
 	"math/rand/v2"
@@ -8,7 +8,7 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 )
 
-// reportTicker fires at intervals drawn uniformly from [0.5, 1.5] times its
+// ReportTicker fires at intervals drawn uniformly from [0.5, 1.5] times its
 // mean, as RFC 3550 §6.3.1 asks of RTCP transmission times "to avoid
 // unintended synchronization" between participants.
 //
@@ -19,7 +19,7 @@ import (
 // "no SR received", and a fixed phase makes that true of every report for
 // the whole call: no round-trip time ever. A random draw per report breaks
 // the lock after one interval.
-type reportTicker struct {
+type ReportTicker struct {
 	mean time.Duration
 	c    chan time.Time
 
@@ -28,9 +28,10 @@ type reportTicker struct {
 	stopped bool
 }
 
-// newReportTicker is a report.TickerFactory.
-func newReportTicker(mean time.Duration) report.Ticker {
-	t := &reportTicker{mean: mean, c: make(chan time.Time, 1)}
+// NewReportTicker is a report.TickerFactory (report.SenderTicker) whose
+// ticks come at random waits around mean.
+func NewReportTicker(mean time.Duration) report.Ticker {
+	t := &ReportTicker{mean: mean, c: make(chan time.Time, 1)}
 	t.mu.Lock()
 	t.timer = time.AfterFunc(t.next(), t.fire)
 	t.mu.Unlock()
@@ -38,11 +39,11 @@ func newReportTicker(mean time.Duration) report.Ticker {
 }
 
 // next draws the wait before the next report.
-func (t *reportTicker) next() time.Duration {
+func (t *ReportTicker) next() time.Duration {
 	return t.mean/2 + rand.N(t.mean+1)
 }
 
-func (t *reportTicker) fire() {
+func (t *ReportTicker) fire() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
@@ -56,10 +57,10 @@ func (t *reportTicker) fire() {
 	t.timer.Reset(t.next())
 }
 
-func (t *reportTicker) Ch() <-chan time.Time { return t.c }
+func (t *ReportTicker) Ch() <-chan time.Time { return t.c }
 
 // Stop ends the ticks; it may be called more than once.
-func (t *reportTicker) Stop() {
+func (t *ReportTicker) Stop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stopped = true

@@ -1,4 +1,4 @@
-package classic
+package rtpmedia
 
 import (
 	"testing"
@@ -9,7 +9,7 @@ import (
 // §6.3.1), so two peers' report phases cannot stay locked.
 func TestReportTickerSpread(t *testing.T) {
 	const mean = time.Second
-	rt := &reportTicker{mean: mean}
+	rt := &ReportTicker{mean: mean}
 	var low, high int
 	for range 1000 {
 		d := rt.next()
@@ -30,7 +30,7 @@ func TestReportTickerSpread(t *testing.T) {
 }
 
 func TestReportTickerTicksAndStops(t *testing.T) {
-	tk := newReportTicker(10 * time.Millisecond)
+	tk := NewReportTicker(10 * time.Millisecond)
 	for range 3 {
 		select {
 		case <-tk.Ch():
