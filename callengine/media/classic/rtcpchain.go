@@ -18,7 +18,7 @@ import (
 // RTCP timing of a classic line.
 const (
 	// reportInterval is how often sender and receiver reports go out (RFC
-	// 3550 §6.4); sender reports at random waits around it (rtpmedia.ReportTicker).
+	// 3550 §6.4); sender reports at random waits around it (rtpmedia.NewReportTicker).
 	// One a second, as on the WebRTC path: a compound SR or RR
 	// with SDES is under 100 bytes, 0.8 kbit/s, well inside the 5 % of the
 	// session bandwidth RFC 3550 §6.2 gives RTCP even for G.711 (64 kbit/s),

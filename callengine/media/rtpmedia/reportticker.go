@@ -8,7 +8,7 @@ import (
 	"github.com/pion/interceptor/pkg/report"
 )
 
-// ReportTicker fires at intervals drawn uniformly from [0.5, 1.5] times its
+// reportTicker fires at intervals drawn uniformly from [0.5, 1.5] times its
 // mean, as RFC 3550 §6.3.1 asks of RTCP transmission times "to avoid
 // unintended synchronization" between participants.
 //
@@ -19,7 +19,7 @@ import (
 // "no SR received", and a fixed phase makes that true of every report for
 // the whole call: no round-trip time ever. A random draw per report breaks
 // the lock after one interval.
-type ReportTicker struct {
+type reportTicker struct {
 	mean time.Duration
 	c    chan time.Time
 
@@ -31,7 +31,7 @@ type ReportTicker struct {
 // NewReportTicker is a report.TickerFactory (report.SenderTicker) whose
 // ticks come at random waits around mean.
 func NewReportTicker(mean time.Duration) report.Ticker {
-	t := &ReportTicker{mean: mean, c: make(chan time.Time, 1)}
+	t := &reportTicker{mean: mean, c: make(chan time.Time, 1)}
 	t.mu.Lock()
 	t.timer = time.AfterFunc(t.next(), t.fire)
 	t.mu.Unlock()
@@ -39,11 +39,11 @@ func NewReportTicker(mean time.Duration) report.Ticker {
 }
 
 // next draws the wait before the next report.
-func (t *ReportTicker) next() time.Duration {
+func (t *reportTicker) next() time.Duration {
 	return t.mean/2 + rand.N(t.mean+1)
 }
 
-func (t *ReportTicker) fire() {
+func (t *reportTicker) fire() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.stopped {
@@ -57,10 +57,11 @@ func (t *ReportTicker) fire() {
 	t.timer.Reset(t.next())
 }
 
-func (t *ReportTicker) Ch() <-chan time.Time { return t.c }
+// Ch delivers the ticks.
+func (t *reportTicker) Ch() <-chan time.Time { return t.c }
 
 // Stop ends the ticks; it may be called more than once.
-func (t *ReportTicker) Stop() {
+func (t *reportTicker) Stop() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.stopped = true

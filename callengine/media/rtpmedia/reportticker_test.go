@@ -9,7 +9,7 @@ import (
 // §6.3.1), so two peers' report phases cannot stay locked.
 func TestReportTickerSpread(t *testing.T) {
 	const mean = time.Second
-	rt := &ReportTicker{mean: mean}
+	rt := &reportTicker{mean: mean}
 	var low, high int
 	for range 1000 {
 		d := rt.next()

@@ -100,7 +100,7 @@ func newAPI(opts media.Options, onEstimator func(cc.BandwidthEstimator)) (*webrt
 		return nil, fmt.Errorf("webrtcmedia: nack interceptor: %w", err)
 	}
 	// Sender and receiver reports as webrtc.ConfigureRTCPReports adds them,
-	// but the sender reports at random waits (rtpmedia.ReportTicker) so a
+	// but the sender reports at random waits (rtpmedia.NewReportTicker) so a
 	// peer's receiver reports cannot lock in phase with them.
 	rr, err := report.NewReceiverInterceptor()
 	if err != nil {
