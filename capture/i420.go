@@ -59,9 +59,16 @@ func (f *I420) ToImage() *image.YCbCr {
 }
 
 // ToRGBA converts to RGBA with the BT.601 limited-range matrix used by
-// BGRAToI420 (for snapshots and remote-video rendering).
+// BGRAToI420 (for snapshots and remote-video rendering), with libyuv unless
+// built with -tags parlo_nolibyuv.
 func (f *I420) ToRGBA() *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	i420ToRGBA(img, f)
+	return img
+}
+
+// i420ToRGBAGo is ToRGBA's portable conversion, 8-bit fixed point.
+func i420ToRGBAGo(img *image.RGBA, f *I420) {
 	for y := 0; y < f.Height; y++ {
 		yr := f.Y[y*f.StrideY : y*f.StrideY+f.Width]
 		ur := f.U[(y/2)*f.StrideUV:]
@@ -78,7 +85,6 @@ func (f *I420) ToRGBA() *image.RGBA {
 			o[3] = 0xff
 		}
 	}
-	return img
 }
 
 func clamp8(v int) byte {
