@@ -19,8 +19,8 @@ import (
 	pwidget "github.com/parlo-voip/parlo/ui/internal/widget"
 )
 
-// framePeriod is how often the remote video is polled for a new frame:
-// about 30 fps, throttled like fyne-io/terminal's redraws.
+// framePeriod is how often the remote video is polled for a new frame when
+// its source does not signal new frames (frameNotifier): about 30 fps.
 const framePeriod = 33 * time.Millisecond
 
 const shareUnavailable = "screen sharing not available"
@@ -313,8 +313,8 @@ func setEnabled(b *pwidget.TipButton, on bool) {
 	}
 }
 
-// watchVideo polls callID's remote video (when the engine has one) and
-// shows new frames; "" stops polling.
+// watchVideo shows callID's remote video (when the engine has one) as its
+// frames arrive; "" stops watching.
 func (v *callView) watchVideo(callID string) {
 	if callID == v.videoCall {
 		return
@@ -330,26 +330,39 @@ func (v *callView) watchVideo(callID string) {
 	v.videoWG.Add(1)
 	go func() { // owner: callView; ends on stopVideo
 		defer v.videoWG.Done()
+		// A frame source that signals new frames (the engine's) is read
+		// at once: waiting for the next tick added 17 ms on average to
+		// every change the far end shows. The tick stays for sources
+		// without the signal and finds the receiver once it exists.
 		t := time.NewTicker(framePeriod)
 		defer t.Stop()
+		var updated <-chan struct{}
+		painted := make(chan struct{}, 1)
 		var last uint64
 		// At most one frame waits for the UI thread: fyne.Do queues
 		// without bound, so a view that paints slower than frames arrive
 		// would otherwise fall further behind (and hold every queued
-		// frame in memory) for as long as the share lasts.
+		// frame in memory) for as long as the share lasts. Once it is
+		// painted the newest frame is looked at again.
 		var pending atomic.Bool
 		for {
 			select {
 			case <-stop:
 				return
 			case <-t.C:
+			case <-updated:
+			case <-painted:
 			}
 			if pending.Load() {
 				continue
 			}
 			fs, ok := v.w.video(callID)
 			if !ok || fs == nil {
+				updated = nil
 				continue
+			}
+			if n, ok := fs.(frameNotifier); ok {
+				updated = n.Updated()
 			}
 			img, seq := fs.Latest()
 			if img == nil || seq == last {
@@ -358,7 +371,13 @@ func (v *callView) watchVideo(callID string) {
 			last = seq
 			pending.Store(true)
 			v.w.opts.do(func() {
-				defer pending.Store(false)
+				defer func() {
+					pending.Store(false)
+					select {
+					case painted <- struct{}{}:
+					default:
+					}
+				}()
 				if v.videoCall != callID {
 					return
 				}

@@ -51,6 +51,13 @@ type FrameSource interface {
 	Latest() (img image.Image, seq uint64)
 }
 
+// frameNotifier is a FrameSource that also signals (coalesced, to one
+// reader) each new frame, as the engine's receiver does; the call view
+// then shows a frame as soon as it is decoded instead of at its next poll.
+type frameNotifier interface {
+	Updated() <-chan struct{}
+}
+
 // VideoReceiver gives the decoded remote video of a call, if it has any.
 type VideoReceiver interface {
 	RemoteVideo(callID string) (FrameSource, bool)
