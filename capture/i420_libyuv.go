@@ -6,6 +6,7 @@ package capture
 #cgo LDFLAGS: -lyuv
 #include <libyuv/convert_from_argb.h>
 #include <libyuv/convert_argb.h>
+#include <libyuv/scale.h>
 */
 import "C"
 
@@ -59,4 +60,21 @@ func i420ToRGBA(img *image.RGBA, f *I420) {
 		(*C.uint8_t)(unsafe.Pointer(&f.V[0])), C.int(f.StrideUV),
 		(*C.uint8_t)(unsafe.Pointer(&img.Pix[0])), C.int(img.Stride),
 		C.int(f.Width), C.int(f.Height))
+}
+
+// scaleI420 scales src into dst (its size set) with libyuv's box filter,
+// the one that keeps thin text strokes when shrinking.
+func scaleI420(dst, src *I420) bool {
+	if src.Width == 0 || src.Height == 0 || dst.Width == 0 || dst.Height == 0 {
+		return false
+	}
+	return C.I420Scale(
+		(*C.uint8_t)(unsafe.Pointer(&src.Y[0])), C.int(src.StrideY),
+		(*C.uint8_t)(unsafe.Pointer(&src.U[0])), C.int(src.StrideUV),
+		(*C.uint8_t)(unsafe.Pointer(&src.V[0])), C.int(src.StrideUV),
+		C.int(src.Width), C.int(src.Height),
+		(*C.uint8_t)(unsafe.Pointer(&dst.Y[0])), C.int(dst.StrideY),
+		(*C.uint8_t)(unsafe.Pointer(&dst.U[0])), C.int(dst.StrideUV),
+		(*C.uint8_t)(unsafe.Pointer(&dst.V[0])), C.int(dst.StrideUV),
+		C.int(dst.Width), C.int(dst.Height), C.kFilterBox) == 0
 }

@@ -13,3 +13,6 @@ func bgraToI420Rows(dst *I420, src []byte, stride, y0, y1 int) {
 }
 
 func i420ToRGBA(img *image.RGBA, f *I420) { i420ToRGBAGo(img, f) }
+
+// scaleI420 is not built without libyuv: ToRGBAFit converts at full size.
+func scaleI420(_, _ *I420) bool { return false }

@@ -275,3 +275,59 @@ func BenchmarkI420ToRGBA_1080p(b *testing.B) { benchmarkI420ToRGBA(b, i420ToRGBA
 
 // BenchmarkI420ToRGBA_1080pGo is the Go fallback.
 func BenchmarkI420ToRGBA_1080pGo(b *testing.B) { benchmarkI420ToRGBA(b, i420ToRGBAGo) }
+
+func TestFitSize(t *testing.T) {
+	for _, tc := range []struct{ w, h, maxW, maxH, wantW, wantH int }{
+		{1920, 1080, 1190, 670, 1190, 668},   // the bench's fit view, 0.62×
+		{1920, 1080, 1920, 1080, 1920, 1080}, // fits: unchanged
+		{1280, 720, 1920, 1080, 1280, 720},   // smaller than the view: never scaled up
+		{1920, 1080, 800, 800, 800, 450},     // width-bound
+		{1080, 1920, 800, 800, 450, 800},     // height-bound
+		{1920, 1080, 0, 0, 1920, 1080},       // no bound: full size
+		{1921, 1081, 961, 2000, 960, 540},    // odd sizes round to even
+		{64, 64, 1, 1, 2, 2},                 // never below 2x2
+	} {
+		if w, h := fitSize(tc.w, tc.h, tc.maxW, tc.maxH); w != tc.wantW || h != tc.wantH {
+			t.Errorf("fitSize(%dx%d into %dx%d) = %dx%d, want %dx%d", tc.w, tc.h, tc.maxW, tc.maxH, w, h, tc.wantW, tc.wantH)
+		}
+	}
+}
+
+// ToRGBAFit shrinks with the aspect kept and keeps the picture: a flat
+// colour stays that colour, and at full size it is ToRGBA.
+func TestToRGBAFit(t *testing.T) {
+	w, h := 1920, 1080
+	src := make([]byte, w*h*4)
+	for i := 0; i < len(src); i += 4 {
+		src[i], src[i+1], src[i+2] = 40, 160, 220 // B, G, R
+	}
+	f := NewI420(w, h)
+	BGRAToI420(f, src, w*4, w, h)
+	img := f.ToRGBAFit(1190, 670, nil)
+	wantW, wantH := 1190, 668
+	if I420Converter != "libyuv" {
+		wantW, wantH = w, h // no scaler built in: full size
+	}
+	if b := img.Bounds(); b.Dx() != wantW || b.Dy() != wantH {
+		t.Fatalf("fit picture %dx%d, want %dx%d", b.Dx(), b.Dy(), wantW, wantH)
+	}
+	r, g, b, _ := img.At(wantW/2, wantH/2).RGBA()
+	if d := max(absDiff(r>>8, 220), absDiff(g>>8, 160), absDiff(b>>8, 40)); d > 4 {
+		t.Errorf("fit picture colour %d/%d/%d, want 220/160/40", r>>8, g>>8, b>>8)
+	}
+	if full := f.ToRGBAFit(0, 0, nil); full.Bounds().Dx() != w {
+		t.Errorf("no bound gave width %d, want %d", full.Bounds().Dx(), w)
+	}
+}
+
+// BenchmarkI420ToRGBAFit_1080p is the receiving window's work per frame in
+// its fit view at the bench's window (1080p shown at 0.62×).
+func BenchmarkI420ToRGBAFit_1080p(b *testing.B) {
+	w, h := 1920, 1080
+	f := NewI420(w, h)
+	BGRAToI420(f, randomBGRA(w, h, w*4, 7), w*4, w, h)
+	scratch := &I420{}
+	for b.Loop() {
+		_ = f.ToRGBAFit(1190, 670, scratch)
+	}
+}

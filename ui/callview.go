@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"image"
 	"image/color"
 
 	"fmt"
@@ -66,6 +67,12 @@ type callView struct {
 	videoCall string
 	videoStop chan struct{}
 	videoWG   sync.WaitGroup
+	// videoFit is the view's size in device pixels (w<<32 | h) in fit
+	// view, 0 at 1:1: the poller asks the receiver for frames that size.
+	// videoRefetch makes it fetch the current frame again (the view's
+	// mode or window changed while the picture stands still).
+	videoFit     atomic.Uint64
+	videoRefetch atomic.Bool
 }
 
 func newCallView(w *mainWindow) *callView {
@@ -364,8 +371,16 @@ func (v *callView) watchVideo(callID string) {
 			if n, ok := fs.(frameNotifier); ok {
 				updated = n.Updated()
 			}
-			img, seq := fs.Latest()
-			if img == nil || seq == last {
+			refetch := v.videoRefetch.Swap(false)
+			var img image.Image
+			var seq uint64
+			if f, ok := fs.(frameFitter); ok {
+				fit := v.videoFit.Load()
+				img, seq = f.LatestFit(int(fit>>32), int(fit&0xffffffff))
+			} else {
+				img, seq = fs.Latest()
+			}
+			if img == nil || (seq == last && !refetch) {
 				continue
 			}
 			last = seq
@@ -383,6 +398,7 @@ func (v *callView) watchVideo(callID string) {
 				}
 				had := v.video.HasFrame()
 				v.video.SetFrame(img)
+				v.noteVideoSize()
 				if !had {
 					v.update(v.w.active())
 				}
@@ -401,8 +417,22 @@ func (v *callView) stopVideo() {
 	v.videoWG.Wait()
 }
 
+// noteVideoSize tells the frame poller the size the view shows frames at
+// (UI thread). A change takes effect at once: the shown frame is fetched
+// again at the new size.
+func (v *callView) noteVideoSize() {
+	var fit uint64
+	if w, h := v.video.FitPixels(); w > 0 && h > 0 {
+		fit = uint64(w)<<32 | uint64(h)
+	}
+	if v.videoFit.Swap(fit) != fit {
+		v.videoRefetch.Store(true)
+	}
+}
+
 func (v *callView) toggleFit() {
 	v.video.SetOriginal(!v.video.Original())
+	v.noteVideoSize()
 	v.update(v.w.active())
 }
 

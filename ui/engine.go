@@ -58,6 +58,14 @@ type frameNotifier interface {
 	Updated() <-chan struct{}
 }
 
+// frameFitter is a FrameSource that can hand its newest frame already
+// scaled down to fit maxW x maxH device pixels (0: full size), as the
+// engine's receiver does: the fit view then uploads a texture of the size
+// it draws instead of a whole 1080p frame.
+type frameFitter interface {
+	LatestFit(maxW, maxH int) (img image.Image, seq uint64)
+}
+
 // VideoReceiver gives the decoded remote video of a call, if it has any.
 type VideoReceiver interface {
 	RemoteVideo(callID string) (FrameSource, bool)

@@ -43,9 +43,12 @@ type Receiver struct {
 	needKey bool
 
 	// The RGBA picture of the frame numbered rgbaSeq, converted on demand
-	// and shared: a UI polling at 30 Hz converts each new frame once.
-	rgba    *image.RGBA
-	rgbaSeq uint64
+	// (fitted into rgbaFitW x rgbaFitH, 0 for full size) and shared: a UI
+	// reading it more than once converts each new frame once.
+	rgba               *image.RGBA
+	rgbaSeq            uint64
+	rgbaFitW, rgbaFitH int
+	fitScratch         capture.I420 // the scaled planes ToRGBAFit reuses
 }
 
 // ReceiverOptions configure a Receiver.
@@ -121,14 +124,22 @@ func (r *Receiver) WriteVideoFrame(codec videocodec.Name, frame []byte) error {
 // BT.601 one the encoder side used; image.YCbCr would read the planes as
 // full range and wash the colours out by about 8 %. Each frame is converted
 // once; the returned image is shared and must not be modified.
-func (r *Receiver) Latest() (image.Image, uint64) {
+func (r *Receiver) Latest() (image.Image, uint64) { return r.LatestFit(0, 0) }
+
+// LatestFit is Latest scaled down (aspect kept) to fit maxW x maxH device
+// pixels, the size a view shows it at; 0 means full size. See
+// capture.I420.ToRGBAFit.
+func (r *Receiver) LatestFit(maxW, maxH int) (image.Image, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.latest == nil {
 		return nil, 0
 	}
-	if r.rgba == nil || r.rgbaSeq != r.seq {
-		r.rgba, r.rgbaSeq = r.latest.ToRGBA(), r.seq
+	if maxW <= 0 || maxH <= 0 {
+		maxW, maxH = 0, 0
+	}
+	if r.rgba == nil || r.rgbaSeq != r.seq || r.rgbaFitW != maxW || r.rgbaFitH != maxH {
+		r.rgba, r.rgbaSeq, r.rgbaFitW, r.rgbaFitH = r.latest.ToRGBAFit(maxW, maxH, &r.fitScratch), r.seq, maxW, maxH
 	}
 	return r.rgba, r.seq
 }

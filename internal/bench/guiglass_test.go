@@ -276,7 +276,7 @@ func benchGUIGlassToGlass(b *testing.B, cfg config, rep *Report) {
 		"and takes the first grab that shows a value as its arrival, so the figures are upper bounds by up to one poll (about 2 ms). A change counts as seen when the window first shows it or a newer value "+
 		"(a viewer that skips a frame shows the newer state: that is when the user sees the change); after the last window the run waits up to 10 s for the viewer to catch up, and a change not shown by then counts "+
 		"with the time waited (a lower bound). Included: the wait for the capture tick, grab, BGRA→I420, VP8, RTP/SRTP, loopback UDP, "+
-		"jitter buffer, decode, the GUI's 33-ms poll, the RGBA conversion and Fyne's paint (OpenGL on Mesa's software renderer, as on any X server without a GPU) into display 2. Not included: a real monitor's scan-out. "+
+		"jitter buffer, decode, the hand-over to the GUI (it reads each frame when the receiver signals it), the RGBA conversion (libyuv) and Fyne's paint (OpenGL on Mesa's software renderer, as on any X server without a GPU) into display 2. Not included: a real monitor's scan-out. "+
 		"Both apps, both X servers and the reader share the machine's 2 cores, so load from other processes lengthens these figures. "+
 		"A \"picture update\" is a change of the pixels the reader grabs (the barcode and the rows below it), so in full motion it is the frame rate shown in the receiving window. "+
 		"The reference is measured the same way on fresh displays after Parlo's run: `ffmpeg` x11grab at 30 fps, libvpx at cpu-used −16 with the encoder pairs' rate control, plain RTP (no SRTP) on loopback, "+

@@ -74,7 +74,7 @@ func benchDecoderLatency(b *testing.B, cfg config, rep *Report, fullMotion bool)
 		rep.Note("**2, what the engine-to-engine latency rows include and exclude.** Included: the barcode's repaint (every 4 ms), MIT-SHM grab, change detection, BGRA→I420, VP8 encode, RTP packetisation, " +
 			"SRTP, loopback UDP, jitter buffer/depacketisation and VP8 decode at the receiving engine (read when `VideoReceiver.Updated` fires). Excluded: the wait for the next " +
 			"capture tick (the clock changes every 4 ms, so every grab sees a fresh value; a single change at a random time would wait 0–33 ms more, 17 ms on average at 30 fps), " +
-			"the I420→RGBA conversion, the GUI's 33-ms poll and paint, and display scan-out. These rows locate the engine's share of the glass-to-glass figures above.")
+			"the I420→RGBA conversion, the GUI's hand-over and paint, and display scan-out. These rows locate the engine's share of the glass-to-glass figures above.")
 	}
 	hangup(b, a, id)
 }

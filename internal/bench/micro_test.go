@@ -14,7 +14,7 @@ import (
 
 // microBenchmarks are the in-function figures, by package; the regexp goes
 // to `go test -bench`.
-var microBenchmarks = `^Benchmark(BGRAToI420_1080p|DiffRows_1080p|X11Grab_1080pShm|CapturePipeline_1080pStatic|VP8EncodeEngine_1080p|VP8Decode_1080p)`
+var microBenchmarks = `^Benchmark(BGRAToI420_1080p|I420ToRGBA|DiffRows_1080p|X11Grab_1080pShm|CapturePipeline_1080pStatic|VP8EncodeEngine_1080p|VP8Decode_1080p)`
 
 var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+(\d+)\s+([\d.]+) ns/op`)
 
@@ -73,6 +73,9 @@ func benchMicro(b *testing.B, cfg config, rep *Report) {
 		{"BenchmarkVP8EncodeEngine_1080pRefresh", "VP8 encode of an unchanged 1080p frame, whole frame analysed (Encode)"},
 		{"BenchmarkVP8EncodeEngine_1080pRefreshSettled", "VP8 encode of an unchanged, settled 1080p frame (EncodeFrame: no row analysed; libvpx's fixed cost)"},
 		{"BenchmarkVP8Decode_1080pMotion", "VP8 decode of one 1080p frame (receiver)"},
+		{"BenchmarkI420ToRGBA_1080p", "I420→RGBA of a decoded 1080p frame for the receiving window, 1:1 view (libyuv I420ToABGR)"},
+		{"BenchmarkI420ToRGBA_1080pGo", "I420→RGBA of a decoded 1080p frame (Go fallback)"},
+		{"BenchmarkI420ToRGBAFit_1080p", "I420 scaled to the fit view (0.62×, libyuv box filter) and converted to RGBA: the receiving window's work per frame"},
 	}
 	for name := range nsop {
 		if strings.HasPrefix(name, "BenchmarkAEC") {

@@ -28,14 +28,14 @@ type WorkKind int
 // Work scene kinds. Text is real text: xterm rendering DejaVu Sans Mono
 // through Xft, anti-aliased, the way an editor or terminal looks.
 const (
-	WorkStatic     WorkKind = iota // desktop + a terminal full of code, nothing changes
-	WorkTyping                     // the terminal gets 10 characters a second typed at its cursor
-	WorkScrolling                  // a large terminal scrolling a long text, 20 lines a second
-	WorkWindowDrag                 // the terminal window dragged across the desktop at 30 Hz
-	WorkVideo                      // a 640x360 video (ffplay testsrc2, 30 fps) playing in a window
-	WorkCursor                     // static desktop, the pointer circling at 60 Hz
-	WorkFullMotion                 // a whole-screen picture scrolling 4 rows at 60 Hz
-	WorkClockTyping                // typing as in WorkTyping while a panel clock elsewhere ticks every second
+	WorkStatic      WorkKind = iota // desktop + a terminal full of code, nothing changes
+	WorkTyping                      // the terminal gets 10 characters a second typed at its cursor
+	WorkScrolling                   // a large terminal scrolling a long text, 20 lines a second
+	WorkWindowDrag                  // the terminal window dragged across the desktop at 30 Hz
+	WorkVideo                       // a 640x360 video (ffplay testsrc2, 30 fps) playing in a window
+	WorkCursor                      // static desktop, the pointer circling at 60 Hz
+	WorkFullMotion                  // a whole-screen picture scrolling 4 rows at 60 Hz
+	WorkClockTyping                 // typing as in WorkTyping while a panel clock elsewhere ticks every second
 )
 
 // AllWorkKinds lists every kind in report order.

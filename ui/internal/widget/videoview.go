@@ -86,6 +86,20 @@ func (v *VideoView) SetFrame(img image.Image) {
 	v.show()
 }
 
+// FitPixels is the size in device pixels a frame is shown at in fit view
+// (the view's size); 0, 0 at 1:1 or before the view is laid out.
+func (v *VideoView) FitPixels() (w, h int) {
+	if v.original {
+		return 0, 0
+	}
+	sz := v.Size()
+	scale := float32(1)
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		scale = c.Scale()
+	}
+	return int(sz.Width * scale), int(sz.Height * scale)
+}
+
 // SetMessage changes the placeholder text.
 func (v *VideoView) SetMessage(msg string) { v.message.SetText(msg) }
 
