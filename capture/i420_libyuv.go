@@ -47,9 +47,9 @@ func bgraToI420Rows(dst *I420, src []byte, stride, y0, y1 int) {
 
 // i420ToRGBA converts f into img (same size) with libyuv's I420ToABGR:
 // libyuv's "ABGR" is R,G,B,A in memory, Go's RGBA, and its I420 matrix is
-// BT.601 limited range, the one BGRAToI420 encodes with. About 1 ms for a
-// 1080p frame where the Go loop takes over ten: the receiving window pays
-// it for every frame it shows.
+// BT.601 limited range, the one BGRAToI420 encodes with. 0.39 ms for a
+// 1080p frame where the Go loop takes 7.0 ms (make bench's micro rows): the
+// receiving window pays it for every frame it shows.
 func i420ToRGBA(img *image.RGBA, f *I420) {
 	if f.Width == 0 || f.Height == 0 {
 		return

@@ -77,10 +77,7 @@ func (v *VideoView) SetFrame(img image.Image) {
 	if img != nil {
 		b := img.Bounds()
 		// 1:1 means one frame pixel per device pixel.
-		scale := float32(1)
-		if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
-			scale = c.Scale()
-		}
+		scale := v.canvasScale()
 		v.orig.SetMinSize(fyne.NewSize(float32(b.Dx())/scale, float32(b.Dy())/scale))
 	}
 	v.show()
@@ -92,12 +89,17 @@ func (v *VideoView) FitPixels() (w, h int) {
 	if v.original {
 		return 0, 0
 	}
-	sz := v.Size()
-	scale := float32(1)
-	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
-		scale = c.Scale()
-	}
+	sz, scale := v.Size(), v.canvasScale()
 	return int(sz.Width * scale), int(sz.Height * scale)
+}
+
+// canvasScale is device pixels per Fyne unit of the view's window (1 before
+// it is on one).
+func (v *VideoView) canvasScale() float32 {
+	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
+		return c.Scale()
+	}
+	return 1
 }
 
 // SetMessage changes the placeholder text.
