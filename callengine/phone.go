@@ -89,7 +89,7 @@ type Options struct {
 	DTMFMode string
 	// Display is the X display screen sharing captures (default $DISPLAY).
 	Display string
-	// ShareFPS is the screen-share frame rate (default 30).
+	// ShareFPS is the screen-share frame rate (0: DefaultShareFPS).
 	ShareFPS int
 	// RecordingsDir is the folder of a recording started without one
 	// (RecordingOptions.Dir empty); empty means such a start fails.
@@ -240,6 +240,13 @@ func (p *Phone) loopbackOnly() bool {
 	return true
 }
 
+// DefaultShareFPS is the screen-share frame rate unless set. Capture is
+// damage-driven, so a still screen sends nothing whatever the rate, and the
+// rate only costs while something moves: then 30 fps keeps a scrolled page
+// or a dragged window fluid. At 15 the far end's window showed 15 pictures
+// a second and a change waited up to 67 ms for its capture tick.
+const DefaultShareFPS = 30
+
 // udpMaxMessage lifts sipgo's UDP cap (1300 bytes for every message). Our
 // requests above 1300 bytes already move to TCP (route, RFC 3261 §18.1.1),
 // but a response must go back on the transport its request came on
@@ -266,6 +273,9 @@ func NewPhone(opts Options) (*Phone, error) {
 	p.log = p.log.With("component", "phone")
 	if p.opts.User == "" {
 		p.opts.User = "parlo"
+	}
+	if p.opts.ShareFPS <= 0 {
+		p.opts.ShareFPS = DefaultShareFPS
 	}
 	if p.opts.MediaFactory == nil {
 		p.opts.MediaFactory = webrtcmedia.New

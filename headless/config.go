@@ -71,7 +71,7 @@ type Config struct {
 const (
 	minShareFPS     = 1
 	maxShareFPS     = 60
-	defaultShareFPS = 30
+	defaultShareFPS = callengine.DefaultShareFPS
 )
 
 type fpsFlag struct{ fps *int }

@@ -111,7 +111,7 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		EchoCancel:    prefs.BoolWithFallback(prefEchoCancel, true),
 		NoiseSuppress: prefs.BoolWithFallback(prefNoiseSupp, true),
 		AutoGain:      prefs.BoolWithFallback(prefAutoGain, true),
-		ShareFPS:      prefs.IntWithFallback(prefShareFPS, 15),
+		ShareFPS:      prefs.IntWithFallback(prefShareFPS, callengine.DefaultShareFPS),
 		ShareQuality:  prefs.StringWithFallback(prefShareQuality, "balanced"),
 
 		DoNotDisturb:     prefs.Bool(prefDND),

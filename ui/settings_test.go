@@ -4,10 +4,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
+	"github.com/parlo-voip/parlo/callengine"
 )
 
 func TestSettingsSavePrefsAndPasswordInSecretStore(t *testing.T) {
@@ -124,5 +127,22 @@ func TestSettingsRecordingsFolder(t *testing.T) {
 	s, _ := LoadSettings(h.app.Preferences(), nil)
 	if s.RecordingsDir != chosen || s.RecordingsFolder() != chosen {
 		t.Errorf("saved folder %q, RecordingsFolder %q; want %q (the setting wins over $PARLO_RECORDINGS)", s.RecordingsDir, s.RecordingsFolder(), chosen)
+	}
+}
+
+// TestSettingsDefaultsForANewUser pins what a first start gets where the
+// choice is the product's: the share rate is the engine's default (30 fps),
+// not a lower GUI-only figure that halved what the far end saw.
+func TestSettingsDefaultsForANewUser(t *testing.T) {
+	h := newHarness(t, newFakeEngine(), harnessOpts{})
+	s, err := LoadSettings(h.app.Preferences(), h.secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ShareFPS != callengine.DefaultShareFPS {
+		t.Errorf("a new user's share rate = %d fps, want %d", s.ShareFPS, callengine.DefaultShareFPS)
+	}
+	if !slices.Contains(fpsChoices, strconv.Itoa(s.ShareFPS)) {
+		t.Errorf("the default rate %d is not among the settings' choices %v", s.ShareFPS, fpsChoices)
 	}
 }

@@ -96,8 +96,21 @@ func (r *g2gRig) run(b *testing.B, cfg config, viewer, sender int, viewerLog fun
 		v0, _ := ProcCPU(viewer)
 		h0, _ := ProcCPU(sender)
 		t0 := time.Now()
+		var perf *exec.Cmd
+		if dir := os.Getenv("PARLO_BENCH_PERF"); dir != "" { // a system-wide profile of the window, for `perf report -i`
+			perf = exec.Command("perf", "record", "-a", "-g", "-F", "499", "-o", filepath.Join(dir, fmt.Sprintf("g2g-%d.data", t0.UnixMilli())))
+			if err := perf.Start(); err != nil {
+				b.Fatal(err)
+			}
+		}
 		time.Sleep(cfg.g2gWindow)
 		t1 := time.Now()
+		if perf != nil {
+			_ = perf.Process.Signal(os.Interrupt)
+			_ = perf.Wait()
+			// And what the receiving window showed then.
+			_ = exec.Command("ffmpeg", "-loglevel", "error", "-y", "-f", "x11grab", "-video_size", fmt.Sprintf("%dx%d", screenW, screenH), "-i", r.d2.Name(), "-frames:v", "1", filepath.Join(os.Getenv("PARLO_BENCH_PERF"), fmt.Sprintf("g2g-%d.png", t0.UnixMilli()))).Run()
+		}
 		s1 := w.Stats()
 		v1, _ := ProcCPU(viewer)
 		h1, _ := ProcCPU(sender)
@@ -203,6 +216,10 @@ func benchGUIGlassToGlass(b *testing.B, cfg config, rep *Report) {
 		b.Fatalf("the sharer never shared (title %q)\n%s", sharer.Title(), sharer.Log())
 	}
 	small, full, rect := r.run(b, cfg, viewer.Pid(), sharer.Pid(), viewer.Log)
+	if dir := os.Getenv("PARLO_BENCH_LOGS"); dir != "" { // both apps' logs, kept
+		_ = os.WriteFile(filepath.Join(dir, "viewer.log"), []byte(viewer.Log()), 0o644)
+		_ = os.WriteFile(filepath.Join(dir, "sharer.log"), []byte(sharer.Log()), 0o644)
+	}
 	vm, err := ProcMem(viewer.Pid())
 	must(err)
 	sm, err := ProcMem(sharer.Pid())

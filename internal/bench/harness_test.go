@@ -158,6 +158,7 @@ func BenchmarkParlo(b *testing.B) {
 			cfg.warmup, cfg.measure, cfg.calls, cfg.shares, cfg.memWindow, cfg.clipFrames, cfg.repeats, cfg.liveWindow, cfg.liveRepeats, cfg.moreRepeats, cfg.impairWindow, cfg.g2gWindow),
 		"# smoke run: PARLO_BENCH_ONLY='encoderPairs/typing 1080p' PARLO_BENCH_CLIP_FRAMES=30 PARLO_BENCH_REPEATS=1 PARLO_BENCH_OUT=/tmp/b.md (see loadConfig for every knob)",
 		"# one scenario: PARLO_BENCH_ONLY='^glassToGlass$' (or '^impairment$', '^decoderLatency') PARLO_BIN=$PWD/parlo PARLO_BENCH_OUT=$PWD/bin/g.md scripts/isolated.sh go test -run '^$' -bench '^BenchmarkParlo$' -benchtime 1x ./internal/bench/",
+		"# the glass-to-glass scenario with PARLO_BENCH_PERF=dir also keeps a system-wide `perf record` of each window and a screenshot of the receiving screen; PARLO_BENCH_LOGS=dir keeps both apps' logs",
 	}
 	scenarios := []struct {
 		name, section string
