@@ -100,3 +100,43 @@ func TestVideoViewLetterbox(t *testing.T) {
 		})
 	}
 }
+
+func TestFitScaleMode(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		frame image.Point
+		view  fyne.Size
+		scale float32
+		want  canvas.ImageScale
+	}{
+		{"fitted to the view's width", image.Pt(1198, 674), fyne.NewSize(1198, 770), 1, canvas.ImageScalePixels},
+		{"fitted, off by rounding", image.Pt(1197, 673), fyne.NewSize(1198, 770), 1, canvas.ImageScalePixels},
+		{"fitted to the view's height", image.Pt(500, 400), fyne.NewSize(900, 400), 1, canvas.ImageScalePixels},
+		{"fitted on a HiDPI window", image.Pt(2396, 1348), fyne.NewSize(1198, 770), 2, canvas.ImageScalePixels},
+		{"the whole 1080p frame, shrunk by the GPU", image.Pt(1920, 1080), fyne.NewSize(1198, 770), 1, canvas.ImageScaleFastest},
+		{"a small frame, enlarged by the GPU", image.Pt(640, 360), fyne.NewSize(1198, 770), 1, canvas.ImageScaleFastest},
+		{"fitted at scale 1 on a HiDPI window", image.Pt(1198, 674), fyne.NewSize(1198, 770), 2, canvas.ImageScaleFastest},
+		{"not laid out", image.Pt(1198, 674), fyne.NewSize(0, 0), 1, canvas.ImageScaleFastest},
+	} {
+		if got := fitScaleMode(tc.frame, tc.view, tc.scale); got != tc.want {
+			t.Errorf("%s: fitScaleMode(%v, %v, %v) = %v, want %v", tc.name, tc.frame, tc.view, tc.scale, got, tc.want)
+		}
+	}
+}
+
+// TestVideoViewSamplesFittedFramesExactly checks that SetFrame applies
+// fitScaleMode: nearest for a frame fitted to the view, linear otherwise.
+func TestVideoViewSamplesFittedFramesExactly(t *testing.T) {
+	test.NewTempApp(t)
+	v := NewVideoView("No video")
+	test.NewTempWindow(t, v)
+	v.Resize(fyne.NewSize(400, 400))
+	v.SetFrame(testImage(400, 225))
+	if v.fit.ScaleMode != canvas.ImageScalePixels {
+		t.Errorf("a frame fitted to the view: scale mode %v, want Pixels", v.fit.ScaleMode)
+	}
+	v.SetFrame(testImage(1920, 1080))
+	if v.fit.ScaleMode != canvas.ImageScaleFastest {
+		t.Errorf("a 1080p frame in a 400-unit view: scale mode %v, want Fastest (linear)", v.fit.ScaleMode)
+	}
+}
