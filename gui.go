@@ -186,6 +186,7 @@ func runGUI(args []string) int {
 		NewAudioIn:       deviceOr(voice.OpenInput, func() (audio.Source, error) { return audio.Silence(), nil }, log),
 		NewAudioOut:      deviceOr(voice.OpenOutput, func() (audio.Sink, error) { return audio.Null(), nil }, log),
 		ShareFPS:         settings.ShareFPS,
+		ShareMaxKbps:     settings.ShareMaxKbps,
 		Logger:           log,
 
 		MediaTimeout:      f.mediaTimeout,

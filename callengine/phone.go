@@ -91,6 +91,9 @@ type Options struct {
 	Display string
 	// ShareFPS is the screen-share frame rate (0: DefaultShareFPS).
 	ShareFPS int
+	// ShareMaxKbps caps a screen share's bitrate (0: the path's estimate
+	// alone decides). SetShareLimits changes both later.
+	ShareMaxKbps int
 	// RecordingsDir is the folder of a recording started without one
 	// (RecordingOptions.Dir empty); empty means such a start fails.
 	RecordingsDir string
@@ -147,6 +150,8 @@ type Phone struct {
 	dialogUA *sipgo.DialogUA
 	bus      *eventBus
 	conf     conference // the local conference (conference.go)
+
+	shareLimits shareLimitsValue
 
 	listeners []ListenAddr // with the ports actually bound
 	closers   []func() error
@@ -274,9 +279,7 @@ func NewPhone(opts Options) (*Phone, error) {
 	if p.opts.User == "" {
 		p.opts.User = "parlo"
 	}
-	if p.opts.ShareFPS <= 0 {
-		p.opts.ShareFPS = DefaultShareFPS
-	}
+	p.shareLimits.store(ShareLimits{FPS: opts.ShareFPS, MaxKbps: opts.ShareMaxKbps})
 	if p.opts.MediaFactory == nil {
 		p.opts.MediaFactory = webrtcmedia.New
 	}

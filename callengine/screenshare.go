@@ -42,7 +42,7 @@ func (p *Phone) Thumbnail(monitorIndex, maxW, maxH int) (image.Image, error) {
 		return nil, err
 	}
 	// The picker is open: a share of this monitor is likely soon.
-	p.codecs.WarmShare(m, p.opts.ShareFPS)
+	p.codecs.WarmShare(m, p.ShareLimits().FPS)
 	return capture.Thumbnail(m, maxW, maxH)
 }
 
@@ -244,8 +244,9 @@ func (c *call) startShare(ctx context.Context, mon capture.Monitor) error {
 // follows and whose end (monitor unplugged) stops it on every call.
 func (p *Phone) newShareSender(mon capture.Monitor) *share.Sender {
 	var sender *share.Sender
+	limits := p.ShareLimits()
 	sender = share.NewSender(share.SenderOptions{
-		Monitor: mon, FPS: p.opts.ShareFPS, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name), Codecs: p.codecs,
+		Monitor: mon, FPS: limits.FPS, MaxKbps: limits.MaxKbps, Captured: &p.captured, Logger: p.log.With("monitor", mon.Name), Codecs: p.codecs,
 		OnCapturing: func(on bool) { p.shares.capturing(sender, on) },
 		OnGone:      func(err error) { p.callOwner.goRun(func() { p.onShareSourceEnded(sender, err) }) },
 	})

@@ -109,6 +109,13 @@ type AccountSwitcher interface {
 	SetAccount(ctx context.Context, a *callengine.Account) error
 }
 
+// ShareLimiter changes the frame rate and bitrate cap of the screen shares
+// started from now on. Without it the share settings apply at the next
+// start.
+type ShareLimiter interface {
+	SetShareLimits(callengine.ShareLimits)
+}
+
 // DTMFSender sends keypad tones in an established call.
 type DTMFSender interface {
 	SendDTMF(ctx context.Context, callID, tones string) error

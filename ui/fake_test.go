@@ -32,6 +32,14 @@ type fakeEngine struct {
 	dnd, autoAnswer, answerMode bool
 	// shareTimeout is how long the last StartScreenSharing was given.
 	shareTimeout time.Duration
+	// shareLimits is what SetShareLimits set last.
+	shareLimits callengine.ShareLimits
+}
+
+func (f *fakeEngine) SetShareLimits(l callengine.ShareLimits) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shareLimits = l
 }
 
 func (f *fakeEngine) SetDoNotDisturb(on bool) {

@@ -36,7 +36,7 @@ const (
 	prefNoiseSupp    = "audio.noiseSuppress"
 	prefAutoGain     = "audio.autoGain"
 	prefShareFPS     = "share.fps"
-	prefShareQuality = "share.quality"
+	prefShareMaxKbps = "share.maxKbps"
 	prefDND          = "calls.doNotDisturb"
 	prefAutoAnswer   = "calls.autoAnswer"
 	prefAnswerMode   = "calls.honourAnswerMode"
@@ -48,7 +48,6 @@ const (
 var (
 	transportChoices = []string{"udp", "tcp", "tls", "ws", "wss"}
 	fpsChoices       = []string{"5", "10", "15", "30"}
-	qualityChoices   = []string{"low", "balanced", "high"}
 )
 
 // defaultDevice is the audio device choice meaning "the system's default".
@@ -73,8 +72,10 @@ type Settings struct {
 	EchoCancel    bool
 	NoiseSuppress bool
 	AutoGain      bool
-	ShareFPS      int
-	ShareQuality  string
+	// ShareFPS is the screen share's frame rate; ShareMaxKbps caps its
+	// bitrate (0: automatic, as the path allows).
+	ShareFPS     int
+	ShareMaxKbps int
 	// DoNotDisturb answers incoming calls 486 Busy Here.
 	DoNotDisturb bool
 	// AutoAnswer accepts every incoming call; HonourAnswerMode accepts one
@@ -112,7 +113,7 @@ func LoadSettings(prefs fyne.Preferences, secrets SecretStore) (Settings, error)
 		NoiseSuppress: prefs.BoolWithFallback(prefNoiseSupp, true),
 		AutoGain:      prefs.BoolWithFallback(prefAutoGain, true),
 		ShareFPS:      prefs.IntWithFallback(prefShareFPS, callengine.DefaultShareFPS),
-		ShareQuality:  prefs.StringWithFallback(prefShareQuality, "balanced"),
+		ShareMaxKbps:  max(prefs.Int(prefShareMaxKbps), 0),
 
 		DoNotDisturb:     prefs.Bool(prefDND),
 		AutoAnswer:       prefs.Bool(prefAutoAnswer),
@@ -144,7 +145,7 @@ func (s Settings) Save(prefs fyne.Preferences, secrets SecretStore) error {
 	prefs.SetBool(prefNoiseSupp, s.NoiseSuppress)
 	prefs.SetBool(prefAutoGain, s.AutoGain)
 	prefs.SetInt(prefShareFPS, s.ShareFPS)
-	prefs.SetString(prefShareQuality, s.ShareQuality)
+	prefs.SetInt(prefShareMaxKbps, s.ShareMaxKbps)
 	prefs.SetBool(prefDND, s.DoNotDisturb)
 	prefs.SetBool(prefAutoAnswer, s.AutoAnswer)
 	prefs.SetBool(prefAnswerMode, s.HonourAnswerMode)
@@ -221,7 +222,7 @@ type settingsForm struct {
 	transport                          *widget.SelectEntry
 	audioIn, audioOut, audioRing       *deviceSelect
 	echo, noise, gain                  *widget.Check
-	fps, quality                       *widget.Select
+	fps, bandwidth                     *widget.Select
 	dnd, autoAnswer, answerMode, tray  *widget.Check
 	recordings                         *widget.Entry
 	// pickFolder, when set, opens a folder chooser and calls back with the
@@ -251,7 +252,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 		noise:      widget.NewCheck("Noise suppression (fans, hum, hiss)", nil),
 		gain:       widget.NewCheck("Automatic gain (levels your voice)", nil),
 		fps:        widget.NewSelect(fpsChoices, nil),
-		quality:    widget.NewSelect(qualityChoices, nil),
+		bandwidth:  widget.NewSelect(shareBandwidthLabels(), nil),
 		dnd:        widget.NewCheck("Do not disturb (incoming calls get busy)", nil),
 		autoAnswer: widget.NewCheck("Answer every incoming call at once", nil),
 		answerMode: widget.NewCheck(`Answer at once when the caller asks ("Answer-Mode: Auto", e.g. intercom)`, nil),
@@ -281,7 +282,7 @@ func newSettingsForm(s Settings, devices AudioDevices) *settingsForm {
 	f.recordings.SetText(s.RecordingsDir)
 	f.recordings.SetPlaceHolder(Settings{}.RecordingsFolder() + " (default)")
 	f.fps.SetSelected(strconv.Itoa(s.ShareFPS))
-	f.quality.SetSelected(s.ShareQuality)
+	f.bandwidth.SetSelected(shareBandwidthLabel(s.ShareMaxKbps))
 	return f
 }
 
@@ -293,7 +294,7 @@ func (f *settingsForm) settings() Settings {
 		Transport: strings.TrimSpace(f.transport.Text), CAFile: strings.TrimSpace(f.caFile.Text),
 		AudioIn: f.audioIn.id(), AudioOut: f.audioOut.id(), AudioRing: f.audioRing.id(),
 		EchoCancel: f.echo.Checked, NoiseSuppress: f.noise.Checked, AutoGain: f.gain.Checked,
-		ShareFPS: fps, ShareQuality: f.quality.Selected,
+		ShareFPS: fps, ShareMaxKbps: shareBandwidthKbps(f.bandwidth.Selected),
 		DoNotDisturb: f.dnd.Checked, AutoAnswer: f.autoAnswer.Checked,
 		HonourAnswerMode: f.answerMode.Checked, CloseToTray: f.tray.Checked,
 		RecordingsDir: strings.TrimSpace(f.recordings.Text),
@@ -336,7 +337,8 @@ func (f *settingsForm) tabs() *container.AppTabs {
 		)),
 		container.NewTabItem("Video / Share", page(
 			widget.NewFormItem("Share frame rate", f.fps),
-			widget.NewFormItem("Share quality", f.quality),
+			widget.NewFormItem("Share bandwidth", f.bandwidth),
+			note("Automatic follows what the network carries, up to 4 Mbit/s. A limit keeps a slow or metered uplink free for voice: a moving picture then shows fewer frames a second, text stays sharp. Both apply to the next share."),
 		)),
 		container.NewTabItem("Calls", page(
 			widget.NewFormItem("Incoming", container.NewVBox(f.dnd, f.autoAnswer, f.answerMode)),
@@ -496,6 +498,9 @@ func (w *mainWindow) saveSettings(s Settings) {
 		return
 	}
 	w.dnd = s.DoNotDisturb
+	if sl, ok := w.eng.(ShareLimiter); ok {
+		sl.SetShareLimits(callengine.ShareLimits{FPS: s.ShareFPS, MaxKbps: s.ShareMaxKbps})
+	}
 	w.applyAvailability(s)
 	w.applyAudio(s)
 	w.contacts.apply(s)

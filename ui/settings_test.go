@@ -31,7 +31,7 @@ func TestSettingsSavePrefsAndPasswordInSecretStore(t *testing.T) {
 	if p.String(prefAccountURI) != "sip:alice@parlo.test" || p.String(prefTransport) != "tcp" || p.Int(prefShareFPS) != 30 {
 		t.Errorf("prefs: uri %q transport %q fps %d", p.String(prefAccountURI), p.String(prefTransport), p.Int(prefShareFPS))
 	}
-	for _, k := range []string{prefAccountURI, prefUsername, prefRegistrar, prefTransport, prefCAFile, prefAudioIn, prefAudioOut, prefShareQuality} {
+	for _, k := range []string{prefAccountURI, prefUsername, prefRegistrar, prefTransport, prefCAFile, prefAudioIn, prefAudioOut} {
 		if strings.Contains(p.String(k), "s3cret") {
 			t.Fatalf("password leaked into preference %s", k)
 		}
@@ -144,5 +144,45 @@ func TestSettingsDefaultsForANewUser(t *testing.T) {
 	}
 	if !slices.Contains(fpsChoices, strconv.Itoa(s.ShareFPS)) {
 		t.Errorf("the default rate %d is not among the settings' choices %v", s.ShareFPS, fpsChoices)
+	}
+}
+
+// TestSettingsShareLimitsApplyAtOnce: the share's frame rate and bandwidth
+// cap reach the engine on save (for the next share, no restart), are kept
+// in the preferences and come back in the dialog.
+func TestSettingsShareLimitsApplyAtOnce(t *testing.T) {
+	eng := newFakeEngine()
+	h := newHarness(t, eng, harnessOpts{})
+	if got := shareBandwidthKbps(shareBandwidthLabel(0)); got != 0 {
+		t.Fatalf("automatic maps to %d kbit/s", got)
+	}
+	for _, k := range shareBandwidths {
+		if got := shareBandwidthKbps(shareBandwidthLabel(k)); got != k {
+			t.Errorf("%d kbit/s: label %q maps back to %d", k, shareBandwidthLabel(k), got)
+		}
+	}
+	h.shortcut(actSettings)
+	f := h.w.settingsForm
+	if f == nil {
+		t.Fatal("settings dialog not open")
+	}
+	if f.bandwidth.Selected != "Automatic" {
+		t.Errorf("a new user's share bandwidth %q, want Automatic", f.bandwidth.Selected)
+	}
+	f.fps.SetSelected("15")
+	f.bandwidth.SetSelected("At most 1 Mbit/s")
+	h.w.saveSettings(f.settings())
+	eng.mu.Lock()
+	got := eng.shareLimits
+	eng.mu.Unlock()
+	if got != (callengine.ShareLimits{FPS: 15, MaxKbps: 1000}) {
+		t.Errorf("engine's share limits after save %+v, want 15 fps, 1000 kbit/s", got)
+	}
+	s, err := LoadSettings(h.app.Preferences(), h.secrets)
+	if err != nil || s.ShareFPS != 15 || s.ShareMaxKbps != 1000 {
+		t.Fatalf("reloaded settings: %d fps, %d kbit/s (%v)", s.ShareFPS, s.ShareMaxKbps, err)
+	}
+	if l := newSettingsForm(s, nil).bandwidth.Selected; l != "At most 1 Mbit/s" {
+		t.Errorf("the dialog shows %q for the saved cap", l)
 	}
 }

@@ -218,6 +218,14 @@ type VideoRefresher interface {
 	RequestRefresh()
 }
 
+// VideoBitrateLimiter is a VideoSender with a ceiling of its own (a user's
+// cap for a slow or metered link): the session's target, the encoder's and
+// the pacer's, never goes above MaxKbps (0: no ceiling), whatever the
+// path's estimate allows.
+type VideoBitrateLimiter interface {
+	MaxKbps() int
+}
+
 // VideoSink receives the peer's video as complete encoded frames
 // (depacketised), from a media goroutine. It must not block for long.
 type VideoSink interface {

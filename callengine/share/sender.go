@@ -27,6 +27,9 @@ type SenderOptions struct {
 	Monitor capture.Monitor
 	// FPS is the capture pace; default 30.
 	FPS int
+	// MaxKbps caps the encoder's target whatever the path's estimate
+	// allows (a user's limit for a slow or metered link); 0: no cap.
+	MaxKbps int
 	// Captured, when set, counts every frame captured (the phone's privacy
 	// counter: no capture while not sharing).
 	Captured *atomic.Uint64
@@ -102,7 +105,11 @@ func (s *Sender) Monitor() capture.Monitor { return s.opts.Monitor }
 // NewOutput makes one more leg of the share: the media.VideoSender a call's
 // media session drives. It sends nothing before its Start.
 func (s *Sender) NewOutput() *Output {
-	return &Output{s: s, first: make(chan struct{}), kbps: StartKbps}
+	kbps := StartKbps
+	if s.opts.MaxKbps > 0 {
+		kbps = min(kbps, s.opts.MaxKbps) // the first keyframe already within the cap
+	}
+	return &Output{s: s, first: make(chan struct{}), kbps: kbps}
 }
 
 // attach adds o to its codec's encoder (made if it is the first of that
@@ -535,6 +542,11 @@ func (o *Output) RequestRefresh() {
 		}
 	})
 }
+
+var _ media.VideoBitrateLimiter = (*Output)(nil)
+
+// MaxKbps implements media.VideoBitrateLimiter: SenderOptions.MaxKbps.
+func (o *Output) MaxKbps() int { return o.s.opts.MaxKbps }
 
 // SetBitrate implements media.VideoSender: an encoder shared by legs
 // follows the slowest.

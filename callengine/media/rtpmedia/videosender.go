@@ -129,8 +129,22 @@ func (vs *VideoSend) Start(codec videocodec.Name, w FrameWriter) error {
 	if err := v.Start(codec, vs.counted(w)); err != nil {
 		return fmt.Errorf("rtpmedia: start %s video: %w", codec, err)
 	}
+	if c := limitKbps(v, kbps); c != kbps {
+		vs.setKbps(c) // the encoder, the pacer and the stats follow the source's ceiling
+		return nil
+	}
 	v.SetBitrate(kbps)
 	return nil
+}
+
+// limitKbps applies v's own ceiling (media.VideoBitrateLimiter) to kbps.
+func limitKbps(v media.VideoSender, kbps int) int {
+	if l, ok := v.(media.VideoBitrateLimiter); ok {
+		if m := l.MaxKbps(); m > 0 {
+			return min(kbps, max(m, MinVideoKbps))
+		}
+	}
+	return kbps
 }
 
 // Replace stops the current source and puts v in its place. On a running
@@ -358,12 +372,22 @@ func (vs *VideoSend) followLoss(loss float64) {
 
 func (vs *VideoSend) setKbps(kbps int) {
 	vs.mu.Lock()
+	v := vs.v
+	limited := limitKbps(v, kbps)
+	if limited < kbps {
+		// The source's ceiling is the bottleneck now: pace as on a
+		// congested path, so that what leaves stays near the ceiling
+		// (the capture waits and the frame rate drops) instead of
+		// 2.5x it in bursts.
+		vs.congested = true
+		defer vs.pacer.SetCongested(true)
+	}
+	kbps = limited
 	if kbps == vs.kbps {
 		vs.mu.Unlock()
 		return
 	}
 	vs.kbps = kbps
-	v := vs.v
 	vs.mu.Unlock()
 	vs.pacer.SetTarget(kbps)
 	v.SetBitrate(kbps)

@@ -303,3 +303,56 @@ func TestVideoSendEstimatePacing(t *testing.T) {
 		})
 	}
 }
+
+// cappedSource is a recordingSource with a ceiling of its own.
+type cappedSource struct {
+	recordingSource
+	max int
+}
+
+func (c *cappedSource) MaxKbps() int { return c.max }
+
+// TestVideoSendSourceCeiling: a source's MaxKbps bounds the target from
+// the start and against any estimate, and paces as a congested path does
+// while it binds; an estimate below it still rules.
+func TestVideoSendSourceCeiling(t *testing.T) {
+	tests := []struct {
+		name          string
+		max           int
+		estimate      int
+		wantStart     int
+		wantKbps      int
+		wantCongested bool
+	}{
+		{"estimate above the ceiling", 800, 3000, 800, 800, true},
+		{"estimate below the ceiling", 800, 500, 800, 500, true},
+		{"ceiling under the floor", 10, 3000, MinVideoKbps, MinVideoKbps, true},
+		{"no ceiling", 0, 3000, 2500, 3000, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &cappedSource{max: tc.max}
+			vs := NewVideoSend(src, VideoSendOptions{StartKbps: 2500, AdaptBitrate: true})
+			if err := vs.Start(videocodec.VP8, func([]byte, time.Duration) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if got := vs.Stats().BitrateKbps; got != tc.wantStart {
+				t.Errorf("target after Start %d kbit/s, want %d", got, tc.wantStart)
+			}
+			vs.FollowEstimate(tc.estimate)
+			vs.pacer.mu.Lock()
+			congested, pacerKbps := vs.pacer.congested, vs.pacer.kbps
+			vs.pacer.mu.Unlock()
+			if got := vs.Stats().BitrateKbps; got != tc.wantKbps || pacerKbps != tc.wantKbps || congested != tc.wantCongested {
+				t.Errorf("after an estimate of %d: target %d, pacer %d, congested %v; want %d, %d, %v",
+					tc.estimate, got, pacerKbps, congested, tc.wantKbps, tc.wantKbps, tc.wantCongested)
+			}
+			src.mu.Lock()
+			last := src.kbps[len(src.kbps)-1]
+			src.mu.Unlock()
+			if last != tc.wantKbps {
+				t.Errorf("source told %d kbit/s, want %d", last, tc.wantKbps)
+			}
+		})
+	}
+}
