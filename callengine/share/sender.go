@@ -27,8 +27,10 @@ type SenderOptions struct {
 	Monitor capture.Monitor
 	// FPS is the capture pace; default 30.
 	FPS int
-	// MaxKbps caps the encoder's target whatever the path's estimate
-	// allows (a user's limit for a slow or metered link); 0: no cap.
+	// MaxKbps is a user's ceiling for a slow or metered link (0: none).
+	// Each Output reports it (media.VideoBitrateLimiter) and the call's
+	// media session keeps the encoder's target and its pacer under it,
+	// whatever the path's estimate allows.
 	MaxKbps int
 	// Captured, when set, counts every frame captured (the phone's privacy
 	// counter: no capture while not sharing).
