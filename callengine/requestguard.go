@@ -45,8 +45,8 @@ type requestGuard struct {
 	// handled (RFC 3261 §8.2.2.2).
 	open map[string]struct{}
 	// newCalls holds the Call-IDs of new INVITEs being handled (before
-	// their call enters the call table), with the From tag that made them.
-	newCalls map[string]string
+	// their call enters the call table).
+	newCalls map[string]*pendingInvite
 
 	panics atomic.Int64 // recovered handler panics (tests assert 0)
 }
@@ -57,7 +57,7 @@ func newRequestGuard(p *Phone) *requestGuard {
 		log:      p.log,
 		maxBody:  p.opts.MaxBodySize,
 		open:     map[string]struct{}{},
-		newCalls: map[string]string{},
+		newCalls: map[string]*pendingInvite{},
 	}
 	if g.maxBody == 0 {
 		g.maxBody = defaultMaxBodySize
@@ -245,8 +245,25 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 		g.refuse(req, tx, sip.StatusLoopDetected, "Loop Detected", "merged request")
 		return nil, false
 	}
+	var mine *pendingInvite
 	if req.IsInvite() {
-		if code, why := g.callIDInUse(callID, fromTag); code != 0 {
+		cseq := req.CSeq().SeqNo
+		code, why := g.callIDInUse(callID, fromTag)
+		// A new INVITE of the same call attempt with a higher CSeq is the
+		// UAC retrying after our final answer to the last one (RFC 4028
+		// §7.4 after a 422, RFC 3261 §8.1.3.5 after a 488). It can arrive
+		// before that one's handler has returned: wait for it a moment
+		// rather than call the retry a loop.
+		if prev := g.newCalls[callID]; code == sip.StatusLoopDetected && prev != nil && prev.fromTag == fromTag && prev.cseq < cseq {
+			g.mu.Unlock()
+			select {
+			case <-prev.done:
+			case <-time.After(retryAdmitWait):
+			}
+			g.mu.Lock()
+			code, why = g.callIDInUse(callID, fromTag)
+		}
+		if code != 0 {
 			g.mu.Unlock()
 			reason := "Bad Request"
 			if code == sip.StatusLoopDetected {
@@ -255,19 +272,34 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 			g.refuse(req, tx, code, reason, why)
 			return nil, false
 		}
-		g.newCalls[callID] = fromTag
+		mine = &pendingInvite{fromTag: fromTag, cseq: cseq, done: make(chan struct{})}
+		g.newCalls[callID] = mine
 	}
 	g.open[key] = struct{}{}
 	g.mu.Unlock()
 	return func() {
 		g.mu.Lock()
 		delete(g.open, key)
-		if req.IsInvite() {
-			delete(g.newCalls, callID)
+		if mine != nil {
+			if g.newCalls[callID] == mine {
+				delete(g.newCalls, callID)
+			}
+			close(mine.done)
 		}
 		g.mu.Unlock()
 	}, true
 }
+
+// pendingInvite is a new INVITE whose handler is running.
+type pendingInvite struct {
+	fromTag string
+	cseq    uint32
+	done    chan struct{} // closed when its handler returns
+}
+
+// retryAdmitWait bounds how long a retried INVITE waits for the handler of
+// the one it retries (which has sent its final answer) to return.
+const retryAdmitWait = 2 * time.Second
 
 // callIDInUse says how to refuse a new INVITE (no To tag) whose Call-ID
 // belongs to a live call, or to one still being set up: it must never reach
@@ -276,8 +308,10 @@ func (g *requestGuard) admit(req *sip.Request, tx sip.ServerTransaction) (releas
 // claims a Call-ID that §8.1.1.4 makes unique to one call: 400. Called with
 // g.mu held.
 func (g *requestGuard) callIDInUse(callID, fromTag string) (int, string) {
-	remote, pending := g.newCalls[callID]
-	if !pending {
+	var remote string
+	if p := g.newCalls[callID]; p != nil {
+		remote = p.fromTag
+	} else {
 		c, err := g.p.call(callID)
 		if err != nil {
 			return 0, ""

@@ -566,3 +566,79 @@ func TestGuardRecoversPanic(t *testing.T) {
 		t.Fatalf("OPTIONS after the panic answered %d", status(res))
 	}
 }
+
+// TestGuardAdmitsRetryOfAnsweredInvite: a UAC retrying an INVITE after our
+// final answer (a 422's Min-SE, RFC 4028 §7.4; the next media profile after
+// a 488) sends the same Call-ID and From tag with a higher CSeq, and it can
+// arrive before the handler that answered has returned. The guard waits
+// for that handler rather than refuse the retry as a loop; a retry whose
+// predecessor never finishes, and a second INVITE with the same CSeq, are
+// still refused with 482.
+func TestGuardAdmitsRetryOfAnsweredInvite(t *testing.T) {
+	p := newTestPhone(t, testPhoneOpts{})
+	h := newHostile(t, p)
+	invite := func(callID string, cseq int) (*sip.Request, *siptest.ServerTxRecorder) {
+		t.Helper()
+		msg, err := sip.ParseMessage([]byte(h.build(rawReq{method: "INVITE", callID: callID, fromTag: "retry-tag", cseq: cseq})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := msg.(*sip.Request)
+		return req, siptest.NewServerTxRecorder(req)
+	}
+	admitted := func(callID string, cseq int) (release func(), tx *siptest.ServerTxRecorder, ok bool) {
+		req, tx := invite(callID, cseq)
+		release, ok = p.guard.admit(req, tx)
+		return release, tx, ok
+	}
+
+	// The retry arrives while the first INVITE's handler is finishing.
+	release1, _, ok := admitted("retry-1", 1)
+	if !ok {
+		t.Fatal("first INVITE refused")
+	}
+	type result struct {
+		release func()
+		ok      bool
+		at      time.Time
+	}
+	got := make(chan result, 1)
+	go func() {
+		r, _, ok := admitted("retry-1", 2)
+		got <- result{r, ok, time.Now()}
+	}()
+	select {
+	case r := <-got:
+		t.Fatalf("the retry was decided (admitted %v) before the first handler returned", r.ok)
+	case <-time.After(100 * time.Millisecond): // the retry is waiting, as it should
+	}
+	releasedAt := time.Now()
+	release1()
+	r := <-got
+	if !r.ok {
+		t.Fatal("the retry of an answered INVITE was refused")
+	}
+	if r.at.Before(releasedAt) {
+		t.Fatal("the retry was admitted before the first handler returned")
+	}
+	r.release()
+
+	// The same CSeq again while the first is handled: a merged request.
+	release2, _, ok := admitted("retry-2", 1)
+	if !ok {
+		t.Fatal("first INVITE refused")
+	}
+	if _, tx, ok := admitted("retry-2", 1); ok || len(tx.Result()) != 1 || tx.Result()[0].StatusCode != sip.StatusLoopDetected {
+		t.Fatalf("a second INVITE with the same CSeq: admitted %v, responses %v; want 482", ok, tx.Result())
+	}
+	// A higher CSeq while the first never finishes: 482 after the wait.
+	start := time.Now()
+	// (A 100 Trying may go out during the wait: the final answer counts.)
+	if _, tx, ok := admitted("retry-2", 2); ok || len(tx.Result()) == 0 || tx.Result()[len(tx.Result())-1].StatusCode != sip.StatusLoopDetected {
+		t.Fatalf("a retry while the first INVITE is still handled: admitted %v, responses %v; want 482", ok, tx.Result())
+	}
+	if waited := time.Since(start); waited < retryAdmitWait {
+		t.Errorf("refused after %s, before the %s wait", waited, retryAdmitWait)
+	}
+	release2()
+}
