@@ -44,6 +44,7 @@ func startMovingShare(t *testing.T, wrap func(media.Session) media.Session) *mov
 // ends' statistics at its end.
 type shareWindow struct {
 	sentFPS, decodedFPS float64
+	sentKbps            float64 // video bytes A sent, in kbit/s
 	framesDecoded       uint64
 	keyframeRequests    uint64
 	audioLost           uint64
@@ -62,6 +63,7 @@ func (m *movingShare) measure(d time.Duration) shareWindow {
 	decoded := b1.Video.Received.FramesDecoded - b0.Video.Received.FramesDecoded
 	return shareWindow{
 		sentFPS:          float64(a1.Video.Sent.Frames-a0.Video.Sent.Frames) / secs,
+		sentKbps:         float64(a1.Video.Sent.Bytes-a0.Video.Sent.Bytes) * 8 / secs / 1000,
 		decodedFPS:       float64(decoded) / secs,
 		framesDecoded:    decoded,
 		keyframeRequests: a1.Video.Sent.KeyframeRequests - a0.Video.Sent.KeyframeRequests,

@@ -102,20 +102,28 @@ func (v *VideoView) SetFrame(img image.Image) {
 // of CPU at 1200x674). Any other frame is scaled by the GPU, linearly: with
 // nearest, text in a shrunk or enlarged frame would break up.
 func fitScaleMode(frame image.Point, view fyne.Size, scale float32) canvas.ImageScale {
-	vw, vh := view.Width*scale, view.Height*scale
-	if frame.X <= 0 || frame.Y <= 0 || vw <= 0 || vh <= 0 {
+	pic, ok := containSize(frame, fyne.NewSize(view.Width*scale, view.Height*scale))
+	if !ok {
 		return canvas.ImageScaleFastest
 	}
-	// The picture's size on screen: the frame fitted with its aspect kept.
-	pw, ph := vw, vw*float32(frame.Y)/float32(frame.X)
-	if ph > vh {
-		pw, ph = vh*float32(frame.X)/float32(frame.Y), vh
-	}
 	near := func(a int, b float32) bool { d := float32(a) - b; return d > -1.5 && d < 1.5 }
-	if near(frame.X, pw) && near(frame.Y, ph) {
+	if near(frame.X, pic.Width) && near(frame.Y, pic.Height) {
 		return canvas.ImageScalePixels
 	}
 	return canvas.ImageScaleFastest
+}
+
+// containSize is the size a frame of size frame takes in view with its
+// aspect kept (ImageFillContain): the view's width, or its height when the
+// frame is the taller of the two. ok is false when either is empty.
+func containSize(frame image.Point, view fyne.Size) (pic fyne.Size, ok bool) {
+	if frame.X <= 0 || frame.Y <= 0 || view.Width <= 0 || view.Height <= 0 {
+		return fyne.Size{}, false
+	}
+	if h := view.Width * float32(frame.Y) / float32(frame.X); h <= view.Height {
+		return fyne.NewSize(view.Width, h), true
+	}
+	return fyne.NewSize(view.Height*float32(frame.X)/float32(frame.Y), view.Height), true
 }
 
 // FitPixels is the size in device pixels a frame is shown at in fit view
@@ -195,8 +203,8 @@ func (l letterbox) Layout(bars []fyne.CanvasObject, size fyne.Size) {
 	if len(bars) != 2 {
 		return
 	}
-	fs := l.v.frameSize
-	if fs.X <= 0 || fs.Y <= 0 || size.Width <= 0 || size.Height <= 0 {
+	pic, ok := containSize(l.v.frameSize, size)
+	if !ok {
 		bars[0].Resize(size)
 		bars[0].Move(fyne.NewPos(0, 0))
 		bars[1].Resize(fyne.NewSize(0, 0))
@@ -205,16 +213,15 @@ func (l letterbox) Layout(bars []fyne.CanvasObject, size fyne.Size) {
 	// Each bar reaches one unit under the frame, so that rounding in the
 	// painter leaves no seam of the window's own background.
 	const overlap = 1
-	frameAspect, viewAspect := float32(fs.X)/float32(fs.Y), size.Width/size.Height
-	if viewAspect > frameAspect { // pillarbox: bars left and right
-		w := (size.Width - size.Height*frameAspect) / 2
+	if pic.Width < size.Width { // pillarbox: bars left and right
+		w := (size.Width - pic.Width) / 2
 		bars[0].Move(fyne.NewPos(0, 0))
 		bars[0].Resize(fyne.NewSize(w+overlap, size.Height))
 		bars[1].Move(fyne.NewPos(size.Width-w-overlap, 0))
 		bars[1].Resize(fyne.NewSize(w+overlap, size.Height))
 		return
 	}
-	h := (size.Height - size.Width/frameAspect) / 2 // letterbox: bars above and below
+	h := (size.Height - pic.Height) / 2 // letterbox: bars above and below
 	bars[0].Move(fyne.NewPos(0, 0))
 	bars[0].Resize(fyne.NewSize(size.Width, h+overlap))
 	bars[1].Move(fyne.NewPos(0, size.Height-h-overlap))
